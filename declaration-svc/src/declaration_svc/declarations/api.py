@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from customs_shared.auth import Principal, Role, require_roles
+from customs_shared.db import DbSession
+from customs_shared.events.schemas import DeclarantKind
+from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from declaration_svc.declarations import service
+from declaration_svc.declarations.errors import (
+    DeclarationNotFound,
+    IdempotencyKeyReused,
+    InvalidCursor,
+)
+from declaration_svc.declarations.models import Declaration, DeclarationStatus
+from declaration_svc.declarations.schemas import (
+    Declarant,
+    DeclarationAccepted,
+    DeclarationIn,
+    DeclarationOut,
+    DeclarationPage,
+    DeclarationSummary,
+    ItemOut,
+    LaneReasonOut,
+    TimelineEntryOut,
+)
+
+router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
+
+Submitter = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT)]
+Reader = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT, Role.OFFICER, Role.ADMIN)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key and body return the same declaration.",
+    ),
+]
+
+
+def status_url(declaration_id: uuid.UUID) -> str:
+    return f"/api/v1/declarations/{declaration_id}"
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeclarationAccepted,
+    responses=problem_responses(Unauthorized, Forbidden, IdempotencyKeyReused),
+    summary="Submit a declaration; screening and lane assignment follow asynchronously.",
+)
+async def submit_declaration(
+    body: DeclarationIn,
+    principal: Submitter,
+    session: DbSession,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> DeclarationAccepted:
+    submission = await service.submit(
+        session=session, principal=principal, body=body, idempotency_key=idempotency_key
+    )
+    url = status_url(submission.declaration_id)
+    response.headers["Location"] = url
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return DeclarationAccepted(
+        id=submission.declaration_id, status=submission.status, status_url=url
+    )
+
+
+@router.get(
+    "/{declaration_id}",
+    response_model=DeclarationOut,
+    responses=problem_responses(Unauthorized, Forbidden, DeclarationNotFound),
+    summary="Status, lane with its reasons, items and timeline of one declaration.",
+)
+async def get_declaration(
+    declaration_id: uuid.UUID, principal: Reader, session: DbSession
+) -> DeclarationOut:
+    declaration = await service.get(
+        session=session, principal=principal, declaration_id=declaration_id
+    )
+    return _to_out(declaration)
+
+
+@router.get(
+    "",
+    response_model=DeclarationPage,
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
+    summary="The caller's declarations, newest first, by pages.",
+)
+async def list_declarations(
+    principal: Reader,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    status_filter: Annotated[DeclarationStatus | None, Query(alias="status")] = None,
+) -> DeclarationPage:
+    rows, next_cursor = await service.list_page(
+        session=session, principal=principal, limit=limit, cursor=cursor, status=status_filter
+    )
+    return DeclarationPage(
+        items=[
+            DeclarationSummary.model_validate(
+                {
+                    "id": d.id,
+                    "status": d.status,
+                    "lane": d.lane,
+                    "declaration_type": d.declaration_type,
+                    "total_customs_value": d.total_customs_value,
+                    "currency": d.currency,
+                    "created_at": d.created_at,
+                }
+            )
+            for d in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+def _to_out(d: Declaration) -> DeclarationOut:
+    return DeclarationOut(
+        id=d.id,
+        status=d.status,
+        lane=d.lane,  # type: ignore[arg-type]  # validated into Lane by pydantic
+        lane_reasons=[LaneReasonOut.model_validate(r) for r in d.lane_reasons],
+        rule_set_version=d.rule_set_version,
+        signature_status=d.signature_status,
+        ipr_outcome=d.ipr_outcome,
+        declarant=Declarant.model_construct(
+            kind=DeclarantKind(d.declarant_kind),
+            name=d.declarant_name,
+            tax_code=d.declarant_tax_code,
+        ),
+        declaration_type=d.declaration_type,
+        type_code=d.type_code,
+        customs_office=d.customs_office,
+        currency=d.currency,
+        total_customs_value=d.total_customs_value,
+        containers=d.containers,
+        items=[ItemOut.model_validate(i) for i in d.items],
+        timeline=[TimelineEntryOut.model_validate(t) for t in d.timeline],
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )

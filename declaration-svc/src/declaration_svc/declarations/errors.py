@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from customs_shared.problems import NotFound, UnprocessableContent
+
+
+class DeclarationNotFound(NotFound):
+    slug = "declaration-not-found"
+    title = "Declaration not found"
+
+
+class IdempotencyKeyReused(UnprocessableContent):
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key already used for a different request"
+
+
+class InvalidCursor(UnprocessableContent):
+    slug = "invalid-cursor"
+    title = "The page cursor is not valid"

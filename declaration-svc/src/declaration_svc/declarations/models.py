@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from customs_shared.db import Base, UtcDateTime, utcnow
+
+
+class DeclarationStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    SCREENING = "SCREENING"
+    LANE_GREEN = "LANE_GREEN"
+    LANE_YELLOW = "LANE_YELLOW"
+    LANE_RED = "LANE_RED"
+    UNDER_INSPECTION = "UNDER_INSPECTION"
+    RELEASED = "RELEASED"
+    HELD = "HELD"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    AMENDED = "AMENDED"
+
+
+MONEY = Numeric(20, 4)
+
+
+class Declaration(Base):
+    __tablename__ = "declarations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    submitted_by: Mapped[str] = mapped_column(String(128))
+    declarant_kind: Mapped[str] = mapped_column(String(16))
+    declarant_tax_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    declarant_name: Mapped[str] = mapped_column(String(300))
+    declaration_type: Mapped[str] = mapped_column(String(16))
+    type_code: Mapped[str] = mapped_column(String(8))
+    customs_office: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    containers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signature: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(24), default=DeclarationStatus.RECEIVED)
+    lane: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    lane_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rule_set_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[DeclarationItem]] = relationship(
+        back_populates="declaration",
+        order_by="DeclarationItem.line",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="declaration",
+        order_by="TimelineEntry.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class DeclarationItem(Base):
+    __tablename__ = "declaration_items"
+
+    declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("declarations.id", ondelete="CASCADE"), primary_key=True
+    )
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hs_code: Mapped[str] = mapped_column(String(12))
+    description: Mapped[str] = mapped_column(String(500))
+    origin_country: Mapped[str] = mapped_column(String(2))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    unit: Mapped[str] = mapped_column(String(16))
+    customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    brand: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    declaration: Mapped[Declaration] = relationship(back_populates="items")
+
+
+class TimelineEntry(Base):
+    __tablename__ = "declaration_timeline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("declarations.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(24))
+    event: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(1000))
+
+    declaration: Mapped[Declaration] = relationship(back_populates="timeline")
+
+
+class IdempotencyKey(Base):
+    """Remembers which declaration a client's ``Idempotency-Key`` produced."""
+
+    __tablename__ = "idempotency_keys"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

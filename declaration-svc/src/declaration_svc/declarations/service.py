@@ -1,0 +1,238 @@
+"""Declarations: submission, reads, and the results other services send back."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal, tenant_scope
+from customs_shared.db import utcnow
+from customs_shared.events import catalog
+from customs_shared.events.schemas import (
+    DeclarationSubmitted,
+    IprScreened,
+    ItemFacts,
+    LaneAssigned,
+    SignatureChecked,
+)
+from customs_shared.messaging.consumer import PermanentError
+from customs_shared.messaging.outbox import add_event
+from declaration_svc.declarations import repository
+from declaration_svc.declarations.errors import (
+    DeclarationNotFound,
+    IdempotencyKeyReused,
+    InvalidCursor,
+)
+from declaration_svc.declarations.models import (
+    Declaration,
+    DeclarationItem,
+    DeclarationStatus,
+    IdempotencyKey,
+    TimelineEntry,
+)
+from declaration_svc.declarations.schemas import DeclarationIn
+
+SOURCE = "/customs/declaration-svc"
+_ZERO = Decimal(0)
+
+_SCREENABLE = {DeclarationStatus.RECEIVED, DeclarationStatus.SCREENING}
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    declaration_id: uuid.UUID
+    status: str
+    replayed: bool
+
+
+def _request_hash(body: DeclarationIn) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def submit(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    body: DeclarationIn,
+    idempotency_key: str | None,
+) -> Submission:
+    declaration_id = uuid.uuid4()
+    if idempotency_key is not None:
+        request_hash = _request_hash(body)
+        claimed = await repository.claim_idempotency_key(
+            session,
+            IdempotencyKey(
+                tenant=principal.tenant,
+                key=idempotency_key,
+                request_hash=request_hash,
+                declaration_id=declaration_id,
+            ),
+        )
+        if not claimed:
+            existing = await repository.find_idempotency_key(
+                session, principal.tenant, idempotency_key
+            )
+            if existing is None:  # the other request rolled back; the client may retry
+                raise IdempotencyKeyReused("A concurrent request with this key failed; retry.")
+            if existing.request_hash != request_hash:
+                raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
+            previous = await repository.get(session, existing.declaration_id)
+            status = previous.status if previous else DeclarationStatus.RECEIVED
+            return Submission(existing.declaration_id, status, replayed=True)
+
+    now = utcnow()
+    items = [
+        DeclarationItem(line=line, **item.model_dump())
+        for line, item in enumerate(body.items, start=1)
+    ]
+    declaration = Declaration(
+        id=declaration_id,
+        tenant=principal.tenant,
+        submitted_by=principal.subject,
+        declarant_kind=body.declarant.kind,
+        declarant_tax_code=body.declarant.tax_code,
+        declarant_name=body.declarant.name,
+        declaration_type=body.declaration_type,
+        type_code=body.type_code,
+        customs_office=body.customs_office,
+        currency=body.currency,
+        total_customs_value=sum((i.customs_value for i in body.items), start=_ZERO),
+        containers=body.containers,
+        signature=body.signature,
+        status=DeclarationStatus.RECEIVED,
+        lane_reasons=[],
+        created_at=now,
+        updated_at=now,
+        items=items,
+        timeline=[
+            TimelineEntry(
+                at=now,
+                status=DeclarationStatus.RECEIVED,
+                event="submitted",
+                detail=f"Submitted by {principal.subject} with {len(items)} item(s).",
+            )
+        ],
+    )
+    repository.add(session, declaration)
+    add_event(
+        session,
+        catalog.DECLARATION_SUBMITTED,
+        source=SOURCE,
+        key=str(declaration_id),
+        data=DeclarationSubmitted(
+            declaration_id=declaration_id,
+            tenant=principal.tenant,
+            declarant_tax_code=body.declarant.tax_code,
+            declarant_kind=body.declarant.kind,
+            declaration_type=body.declaration_type,
+            customs_office=body.customs_office,
+            currency=body.currency,
+            total_customs_value=declaration.total_customs_value,
+            items=[ItemFacts(line=i.line, **body.items[i.line - 1].model_dump()) for i in items],
+            signature_present=body.signature is not None,
+            submitted_at=now,
+        ),
+    )
+    return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False)
+
+
+async def get(
+    *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
+) -> Declaration:
+    declaration = await repository.get_visible(session, declaration_id, tenant_scope(principal))
+    if declaration is None:
+        # Another tenant's declaration answers exactly like a missing one.
+        raise DeclarationNotFound(f"No declaration {declaration_id}.")
+    return declaration
+
+
+def encode_cursor(declaration: Declaration) -> str:
+    raw = f"{declaration.created_at.isoformat()}|{declaration.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCursor("Use the next_cursor of a previous page.") from exc
+
+
+async def list_page(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    cursor: str | None,
+    status: DeclarationStatus | None,
+) -> tuple[list[Declaration], str | None]:
+    rows = await repository.page(
+        session,
+        tenant=tenant_scope(principal),
+        limit=limit + 1,
+        after=decode_cursor(cursor) if cursor else None,
+        status=status,
+    )
+    page = list(rows[:limit])
+    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
+    return page, next_cursor
+
+
+async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declaration:
+    declaration = await repository.get_for_update(session, declaration_id)
+    if declaration is None:
+        raise PermanentError(f"unknown declaration {declaration_id}")
+    return declaration
+
+
+async def record_signature_result(session: AsyncSession, data: SignatureChecked) -> None:
+    declaration = await _locked(session, data.declaration_id)
+    declaration.signature_status = data.status
+    if declaration.status == DeclarationStatus.RECEIVED:
+        declaration.status = DeclarationStatus.SCREENING
+    _add_note(session, declaration, "signature_checked", f"{data.status}: {data.detail}")
+
+
+async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
+    declaration = await _locked(session, data.declaration_id)
+    declaration.ipr_outcome = data.outcome
+    if declaration.status == DeclarationStatus.RECEIVED:
+        declaration.status = DeclarationStatus.SCREENING
+    hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
+    detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
+    _add_note(session, declaration, "ipr_screened", detail)
+
+
+async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
+    declaration = await _locked(session, data.declaration_id)
+    if declaration.lane is not None:
+        return  # one lane per declaration; a re-sent decision changes nothing
+    declaration.lane = data.lane
+    declaration.lane_reasons = [r.model_dump(mode="json") for r in data.reasons]
+    declaration.rule_set_version = data.rule_set_version
+    if declaration.status in _SCREENABLE:
+        declaration.status = DeclarationStatus(f"LANE_{data.lane.upper()}")
+    reasons = "; ".join(r.explanation for r in data.reasons)
+    _add_note(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
+
+
+def _add_note(session: AsyncSession, declaration: Declaration, event: str, detail: str) -> None:
+    declaration.updated_at = utcnow()
+    repository.add_timeline(
+        session,
+        TimelineEntry(
+            declaration_id=declaration.id,
+            at=declaration.updated_at,
+            status=declaration.status,
+            event=event,
+            detail=detail[:1000],
+        ),
+    )

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from customs_shared.settings import ServiceSettings
+
+
+class DeclarationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DECLARATION_", extra="ignore")
+
+    service_name: str = "declaration-svc"
+    max_items: int = 500
+    max_signature_bytes: int = 65_536

@@ -1,0 +1,153 @@
+"""Registered OAuth2 clients (RFC 6749 §2) and their secret check.
+
+The clients file holds argon2id hashes only (make them with ``python -m
+gateway.hash_secret``). Checking a secret runs argon2 in a worker thread, and an
+unknown client id is checked against a dummy hash, so a caller cannot tell
+unknown ids from wrong secrets by the time the answer takes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from stdnum.vn import mst
+
+from customs_shared.auth import Role
+
+log = logging.getLogger(__name__)
+
+# RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_ITEM_PATTERN = r"^[\x21\x23-\x5B\x5D-\x7E]+$"
+ScopeToken = Annotated[str, StringConstraints(pattern=SCOPE_ITEM_PATTERN, max_length=64)]
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+# Roles whose tenant is an enterprise, hence a Vietnamese tax code (MST).
+_TAX_CODE_TENANT_ROLES = frozenset({Role.BROKER})
+
+
+class ClientsFileError(RuntimeError):
+    """The clients file is missing or not valid."""
+
+
+class OAuthClient(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    client_id: ClientId
+    client_secret_hash: str = Field(repr=False)
+    roles: tuple[Role, ...] = Field(min_length=1)
+    tenant: str = Field(min_length=1, max_length=64)
+    scopes: tuple[ScopeToken, ...] = ()
+    description: str = ""
+
+    @field_validator("client_secret_hash")
+    @classmethod
+    def _argon2id(cls, value: str) -> str:
+        if not value.startswith("$argon2id$"):
+            raise ValueError("client_secret_hash must be an argon2id hash ($argon2id$…)")
+        return value
+
+    @model_validator(mode="after")
+    def _tenant_matches_roles(self) -> OAuthClient:
+        if _TAX_CODE_TENANT_ROLES.intersection(self.roles) and not mst.is_valid(self.tenant):
+            raise ValueError(f"tenant {self.tenant!r} of a broker must be a valid tax code")
+        return self
+
+
+class ClientsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    comment: str | None = Field(default=None, alias="_comment")
+    clients: list[OAuthClient]
+
+    @field_validator("clients")
+    @classmethod
+    def _unique_ids(cls, clients: list[OAuthClient]) -> list[OAuthClient]:
+        seen: set[str] = set()
+        for client in clients:
+            if client.client_id in seen:
+                raise ValueError(f"client_id {client.client_id!r} is listed twice")
+            seen.add(client.client_id)
+        return clients
+
+
+class ClientRegistry:
+    def __init__(
+        self,
+        clients: Iterable[OAuthClient],
+        *,
+        hasher: PasswordHasher | None = None,
+        max_concurrent_checks: int | None = None,
+    ) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._clients = {client.client_id: client for client in clients}
+        # Same parameters as new hashes, so an unknown id costs as much as a known one.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
+        # argon2 takes tens of MB and ms per check: bound how many run at once.
+        self._limiter = anyio.CapacityLimiter(max_concurrent_checks or (os.cpu_count() or 2))
+        for client in self._clients.values():
+            if self._hasher.check_needs_rehash(client.client_secret_hash):
+                log.warning(
+                    "client secret hash uses other argon2 parameters than the default; "
+                    "re-hash it so every check costs the same",
+                    extra={"client_id": client.client_id},
+                )
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def get(self, client_id: str) -> OAuthClient | None:
+        return self._clients.get(client_id)
+
+    async def authenticate(self, client_id: str, secret: str) -> OAuthClient | None:
+        """The client if ``secret`` is its secret, else None (same cost either way)."""
+        client = self._clients.get(client_id)
+        stored = client.client_secret_hash if client is not None else self._dummy_hash
+        matches = await anyio.to_thread.run_sync(
+            self._verify, stored, secret, limiter=self._limiter
+        )
+        return client if matches and client is not None else None
+
+    def _verify(self, stored: str, secret: str) -> bool:
+        try:
+            return self._hasher.verify(stored, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def parse_clients(raw: str | bytes) -> list[OAuthClient]:
+    """Clients from the file's JSON: ``{"_comment": …, "clients": [...]}`` or a bare list."""
+    data = json.loads(raw)
+    if isinstance(data, list):
+        data = {"clients": data}
+    return ClientsFile.model_validate(data).clients
+
+
+def load_clients(path: Path, *, hasher: PasswordHasher | None = None) -> ClientRegistry:
+    try:
+        clients = parse_clients(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise ClientsFileError(f"clients file {path} does not exist") from exc
+    except (ValidationError, ValueError) as exc:
+        raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
+    registry = ClientRegistry(clients, hasher=hasher)
+    log.info("oauth clients loaded", extra={"path": str(path), "count": len(registry)})
+    return registry

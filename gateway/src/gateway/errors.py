@@ -1,0 +1,11 @@
+"""Problems the gateway adds to ``customs_shared.problems``."""
+
+from __future__ import annotations
+
+from customs_shared.problems import ProblemError
+
+
+class GatewayTimeout(ProblemError):
+    status = 504
+    slug = "gateway-timeout"
+    title = "Upstream service did not answer in time"

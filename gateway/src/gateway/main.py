@@ -1,0 +1,114 @@
+"""The gateway application: ``create_app`` builds it, the lifespan owns its resources."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+
+from customs_shared.app import install_common
+from customs_shared.auth import TokenVerifier
+from customs_shared.health import ReadinessCheck
+from customs_shared.logs import configure_logging
+from gateway import oauth, proxy
+from gateway.clients import ClientRegistry, load_clients
+from gateway.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
+from gateway.ratelimit import RateLimiter
+from gateway.settings import GatewaySettings
+from gateway.state import GatewayState
+from gateway.tokens import TokenIssuer
+
+
+def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
+    """The one pooled client for every forwarded request."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.upstream_timeout_seconds,
+            connect=min(
+                settings.upstream_connect_timeout_seconds, settings.upstream_timeout_seconds
+            ),
+        ),
+        limits=httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_keepalive_connections,
+            keepalive_expiry=30.0,
+        ),
+        follow_redirects=False,
+        trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services
+    )
+
+
+class _Loaded:
+    """What readiness reports on; filled by the lifespan, emptied at shutdown."""
+
+    keys: KeyRing | None = None
+    clients: ClientRegistry | None = None
+
+
+def _readiness_checks(loaded: _Loaded) -> dict[str, ReadinessCheck]:
+    async def keys() -> None:
+        if loaded.keys is None:
+            raise RuntimeError("signing key not loaded")
+
+    async def clients() -> None:
+        if loaded.clients is None or len(loaded.clients) == 0:
+            raise RuntimeError("no oauth clients loaded")
+
+    return {"keys": keys, "clients": clients}
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    loaded = _Loaded()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[GatewayState]:
+        configure_logging(settings.service_name, settings.log_level)
+        password = settings.signing_key_password
+        keys = load_key_ring(
+            settings.signing_key_file,
+            generate=settings.generate_signing_key,
+            password=password.get_secret_value().encode() if password else None,
+            previous_public_keys_dir=settings.previous_public_keys_dir,
+        )
+        clients = load_clients(settings.clients_file)
+        verifier = TokenVerifier(
+            LocalKeySource(keys),
+            issuer=settings.issuer,
+            audience=settings.audience,
+            algorithms=[ALGORITHM],
+        )
+        async with upstream_client(settings) as http:
+            loaded.keys, loaded.clients = keys, clients
+            try:
+                yield GatewayState(
+                    settings=settings,
+                    keys=keys,
+                    clients=clients,
+                    token_issuer=TokenIssuer(
+                        keys,
+                        issuer=settings.issuer,
+                        audience=settings.audience,
+                        ttl_seconds=settings.token_ttl_seconds,
+                    ),
+                    token_verifier=verifier,
+                    token_limiter=RateLimiter(settings.token_rate_limit_per_minute),
+                    api_limiter=RateLimiter(settings.rate_limit_per_minute),
+                    http=http,
+                    upstreams=settings.upstreams(),
+                )
+            finally:
+                loaded.keys = loaded.clients = None
+
+    app = FastAPI(
+        title="Customs gateway",
+        version="0.1.0",
+        description="OAuth2 client-credentials tokens, JWKS, and the entry to every service.",
+        lifespan=lifespan,
+    )
+    install_common(app, settings, _readiness_checks(loaded))
+    app.include_router(oauth.router)
+    app.include_router(proxy.build_router())
+    return app

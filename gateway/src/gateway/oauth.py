@@ -1,0 +1,220 @@
+"""``POST /oauth/token`` (RFC 6749 §4.4, client credentials) and the public JWKS.
+
+Errors of the token endpoint use the RFC 6749 §5.2 JSON body that OAuth2 clients
+parse (``{"error": "invalid_client"}``), not problem+json. Being over the rate
+limit is not an OAuth2 error and answers with the cluster's 429 problem.
+Secrets and tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from customs_shared.problems import TooManyRequests, problem_responses
+from gateway.clients import OAuthClient
+from gateway.metrics import RATE_LIMITED, TOKENS_ISSUED
+from gateway.state import Clients, Issuer, Keys, TokenLimiter
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["oauth"])
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 8192
+MAX_CLIENT_ID_LENGTH = 128
+MAX_SECRET_LENGTH = 512
+JWKS_MAX_AGE_SECONDS = 300
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_REALM = 'Basic realm="customs-gateway"'
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the token type name, not a secret
+    expires_in: int
+    scope: str
+
+
+class OAuthErrorBody(BaseModel):
+    error: str
+    error_description: str | None = None
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error response."""
+
+    def __init__(self, error: str, description: str, *, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def response(self) -> JSONResponse:
+        headers = dict(_NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = _REALM
+        body = OAuthErrorBody(error=self.error, error_description=self.description)
+        return JSONResponse(body.model_dump(), status_code=self.status, headers=headers)
+
+
+def _invalid_client(description: str = "Client authentication failed.") -> OAuthError:
+    return OAuthError("invalid_client", description, status=401)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The urlencoded body as a dict; repeated or oversized parameters are refused."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != FORM_MEDIA_TYPE:
+        raise OAuthError("invalid_request", f"The body must be {FORM_MEDIA_TYPE}.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise OAuthError("invalid_request", "The request body is too large.")
+    try:
+        pairs = parse_qsl(body.decode("ascii"), errors="strict", max_num_fields=16)
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise OAuthError("invalid_request", "The body is not a valid urlencoded form.") from exc
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:  # RFC 6749 §3.2: parameters must not repeat
+            raise OAuthError("invalid_request", f"Parameter {name!r} is repeated.")
+        form[name] = value
+    return form
+
+
+def _basic_credentials(param: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(param.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise _invalid_client("Malformed Basic credentials.") from exc
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        raise _invalid_client("Malformed Basic credentials.")
+    # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """(client_id, client_secret) from HTTP Basic, or else from the form."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, param = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise _invalid_client("Only Basic client authentication is supported here.")
+        if "client_secret" in form:
+            raise OAuthError("invalid_request", "Use one client authentication method only.")
+        client_id, secret = _basic_credentials(param)
+        if form.get("client_id", client_id) != client_id:
+            raise OAuthError("invalid_request", "client_id differs from the Basic credentials.")
+    else:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    if not client_id or not secret:
+        raise _invalid_client("Client credentials are required.")
+    if len(client_id) > MAX_CLIENT_ID_LENGTH or len(secret) > MAX_SECRET_LENGTH:
+        raise _invalid_client()
+    return client_id, secret
+
+
+def granted_scopes(client: OAuthClient, requested: str | None) -> list[str]:
+    """The requested scopes if all are the client's; all its scopes if none asked."""
+    if requested is None:
+        return list(client.scopes)
+    wanted = list(dict.fromkeys(s for s in requested.split(" ") if s))
+    if not wanted:
+        return list(client.scopes)
+    unknown = [s for s in wanted if s not in client.scopes]
+    if unknown:
+        raise OAuthError("invalid_scope", "The requested scope exceeds the client's scopes.")
+    return wanted
+
+
+_TOKEN_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM_MEDIA_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {"type": "string", "description": "Space-separated scopes."},
+                        "client_id": {"type": "string", "description": "If not using Basic."},
+                        "client_secret": {"type": "string", "description": "If not using Basic."},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oauth/token",
+    response_model=TokenResponse,
+    summary="Issue an access token for a registered client (client credentials grant).",
+    responses={
+        400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
+        401: {"model": OAuthErrorBody, "description": "invalid_client"},
+        **problem_responses(TooManyRequests),
+    },
+    openapi_extra=_TOKEN_REQUEST_BODY,
+)
+async def issue_token(
+    request: Request,
+    clients: Clients,
+    issuer: Issuer,
+    limiter: TokenLimiter,
+) -> JSONResponse:
+    try:
+        form = await read_form(request)
+        client_id, secret = client_credentials(request, form)
+        try:
+            limiter.check(client_id)
+        except TooManyRequests:
+            RATE_LIMITED.labels("token").inc()
+            log.warning("token requests over the limit", extra={"client_id": client_id})
+            raise
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            raise OAuthError("invalid_request", "grant_type is required.")
+        if grant_type != "client_credentials":
+            raise OAuthError(
+                "unsupported_grant_type", "Only the client_credentials grant is supported."
+            )
+        client = await clients.authenticate(client_id, secret)
+        if client is None:
+            log.warning("client authentication failed", extra={"client_id": client_id})
+            raise _invalid_client()
+        scopes = granted_scopes(client, form.get("scope"))
+    except OAuthError as exc:
+        return exc.response()
+    issued = issuer.issue(client, scopes)
+    TOKENS_ISSUED.inc()
+    log.info(
+        "token issued",
+        extra={"client_id": client.client_id, "jti": issued.token_id, "scope": issued.scope},
+    )
+    body = TokenResponse(
+        access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope
+    )
+    return JSONResponse(body.model_dump(), headers=_NO_STORE)
+
+
+@router.get(
+    "/.well-known/jwks.json",
+    summary="Public keys that verify the gateway's access tokens (RFC 7517 JWK Set).",
+)
+async def jwks(keys: Keys) -> JSONResponse:
+    return JSONResponse(
+        keys.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}"}
+    )

@@ -1,0 +1,200 @@
+"""Reverse proxy from ``/api/v1/<service>/…`` to the service that owns the path.
+
+The gateway verifies the bearer token itself and applies the per-client rate
+limit before anything reaches a service; the service verifies the token again
+(the caller's ``Authorization`` header is forwarded). Request headers are an
+allowlist; response headers pass through minus hop-by-hop and the ones the
+gateway sets itself. Bodies are streamed both ways.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+import anyio
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from customs_shared.auth import CurrentPrincipal
+from customs_shared.context import current_traceparent, request_id_var
+from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
+from gateway.errors import GatewayTimeout
+from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from gateway.settings import UPSTREAM_NAMES
+from gateway.state import ApiLimiter, HttpClient, Upstreams
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+# RFC 9110 §7.6.1 plus the classic hop-by-hop set.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+FORWARDED_REQUEST_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "authorization",
+        "content-length",
+        "content-type",
+        "idempotency-key",
+        "if-match",
+        "if-none-match",
+    }
+)
+# Set by the gateway's own server and middleware on every response.
+_OWN_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id", "x-trace-id"})
+
+
+def _connection_listed(headers: Mapping[str, str] | httpx.Headers) -> set[str]:
+    listed: set[str] = set()
+    for key, value in headers.items():
+        if key.lower() == "connection":
+            listed.update(token.strip().lower() for token in value.split(","))
+    return listed
+
+
+def request_headers(incoming: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The allowlisted caller headers, plus the request id and a fresh ``traceparent``."""
+    pairs = list(incoming)
+    dropped = HOP_BY_HOP | _connection_listed(dict(pairs))
+    headers = {
+        key.lower(): value
+        for key, value in pairs
+        if key.lower() in FORWARDED_REQUEST_HEADERS and key.lower() not in dropped
+    }
+    request_id = request_id_var.get()
+    if request_id:
+        headers["x-request-id"] = request_id
+    headers["traceparent"] = current_traceparent()
+    # Bodies pass through as they are: ask for them unencoded, nothing to re-encode.
+    headers["accept-encoding"] = "identity"
+    return headers
+
+
+def response_headers(upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
+    """The service's headers as sent (repeats kept), minus hop-by-hop and our own."""
+    dropped = HOP_BY_HOP | _OWN_RESPONSE_HEADERS | _connection_listed(upstream)
+    return [
+        (key.lower(), value)
+        for key, value in upstream.raw
+        if key.decode("latin-1").lower() not in dropped
+    ]
+
+
+class UpstreamResponse(StreamingResponse):
+    """Streams a service's response and always returns its connection to the pool,
+    also when the caller disconnects midway."""
+
+    def __init__(self, upstream: httpx.Response) -> None:
+        super().__init__(upstream.aiter_raw(), status_code=upstream.status_code)
+        self.raw_headers = response_headers(upstream.headers)
+        self._upstream = upstream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._upstream.aclose()
+
+
+def upstream_url(base: str, request: Request) -> httpx.URL:
+    """``base`` + the request's path and query, both exactly as the caller encoded them."""
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode("ascii")
+    raw_path = raw_path.split(b"?", 1)[0]  # some ASGI servers include the query
+    query: bytes = request.scope.get("query_string", b"")
+    target = httpx.URL(base)
+    prefix = target.raw_path.split(b"?", 1)[0].rstrip(b"/")
+    return target.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return (length is not None and length != "0") or "transfer-encoding" in request.headers
+
+
+def _check_path(service: str, rest: str) -> None:
+    if rest and not rest.startswith("/"):
+        raise NotFound(f"No route for {API_PREFIX}/{service}{rest}.")
+    if any(segment in {".", ".."} for segment in rest.split("/")):
+        raise BadRequest("Dot segments are not allowed in paths.")
+
+
+async def forward(
+    request: Request,
+    service: str,
+    *,
+    http: httpx.AsyncClient,
+    base_url: str,
+) -> UpstreamResponse:
+    upstream_request = http.build_request(
+        request.method,
+        upstream_url(base_url, request),
+        headers=request_headers(request.headers.items()),
+        content=request.stream() if _has_body(request) else None,
+    )
+    started = time.perf_counter()
+    try:
+        upstream = await http.send(upstream_request, stream=True)
+    except httpx.TimeoutException as exc:
+        UPSTREAM_REQUESTS.labels(service, "timeout").inc()
+        log.warning("upstream timed out", extra={"upstream": service, "error": type(exc).__name__})
+        raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
+    except httpx.TransportError as exc:
+        UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
+        log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
+        raise BadGateway(f"The {service} service is not reachable.") from exc
+    UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
+    UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
+    return UpstreamResponse(upstream)
+
+
+def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
+    async def proxy(
+        request: Request,
+        rest: str,
+        principal: CurrentPrincipal,
+        limiter: ApiLimiter,
+        http: HttpClient,
+        upstreams: Upstreams,
+    ) -> StreamingResponse:
+        _check_path(service, rest)
+        try:
+            limiter.check(principal.subject)
+        except TooManyRequests:
+            RATE_LIMITED.labels("api").inc()
+            raise
+        return await forward(request, service, http=http, base_url=upstreams[service])
+
+    proxy.__name__ = f"proxy_{service}"
+    return proxy
+
+
+def build_router() -> APIRouter:
+    """One catch-all route per service prefix; the services publish their own OpenAPI."""
+    router = APIRouter()
+    for service in UPSTREAM_NAMES:
+        router.add_api_route(
+            f"{API_PREFIX}/{service}{{rest:path}}",
+            _endpoint(service),
+            methods=METHODS,
+            include_in_schema=False,
+        )
+    return router

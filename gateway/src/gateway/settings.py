@@ -1,0 +1,84 @@
+"""Gateway settings, read from ``GATEWAY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from customs_shared.settings import ServiceSettings
+
+UPSTREAM_NAMES = ("declarations", "signatures", "ipr", "routing")
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+    # Document uploads (3 MB per file, base64 in JSON) pass through the gateway;
+    # each service still enforces its own, tighter cap.
+    max_body_bytes: int = 6 * 1024 * 1024
+
+    signing_key_file: Path = Field(
+        default=Path(".run/gateway/signing-key.pem"),
+        description="PEM (PKCS#8) Ed25519 private key that signs access tokens.",
+    )
+    signing_key_password: SecretStr | None = Field(
+        default=None, description="Passphrase of the signing key, if the PEM is encrypted."
+    )
+    generate_signing_key: bool = Field(
+        default=False,
+        description="Create the signing key file (mode 0600) if it is missing. "
+        "Defaults to true only when environment is 'local'.",
+    )
+    previous_public_keys_dir: Path | None = Field(
+        default=None,
+        description="Folder of PEM public keys of retired signing keys, still listed in the "
+        "JWKS (and accepted) until tokens they signed have expired.",
+    )
+    clients_file: Path = Field(
+        default=Path("deploy/local/clients.json"),
+        description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
+    )
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    issuer: str = "customs-gateway"
+    audience: str = "customs-api"
+
+    declarations_url: str = "http://127.0.0.1:8001"
+    signatures_url: str = "http://127.0.0.1:8002"
+    ipr_url: str = "http://127.0.0.1:8003"
+    routing_url: str = "http://127.0.0.1:8004"
+    upstream_timeout_seconds: float = Field(default=10.0, gt=0)
+    upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    upstream_max_connections: int = Field(default=200, ge=1)
+    upstream_max_keepalive_connections: int = Field(default=50, ge=0)
+
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Per client id, API calls.")
+    token_rate_limit_per_minute: int = Field(
+        default=60, ge=1, description="Per client id on /oauth/token; also slows secret guessing."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_key_generation(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("generate_signing_key") is None:
+            data = {**data, "generate_signing_key": data.get("environment", "local") == "local"}
+        return data
+
+    @field_validator("declarations_url", "signatures_url", "ipr_url", "routing_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("upstream URLs must start with http:// or https://")
+        return value.rstrip("/")
+
+    def upstreams(self) -> dict[str, str]:
+        """Path segment under ``/api/v1/`` → base URL of the service that owns it."""
+        return {
+            "declarations": self.declarations_url,
+            "signatures": self.signatures_url,
+            "ipr": self.ipr_url,
+            "routing": self.routing_url,
+        }

@@ -1,0 +1,3 @@
+"""Gateway tests. A package with its own name: with ``--import-mode=importlib`` a plain
+``gateway/tests`` folder would be imported as ``gateway.tests`` and shadow the real
+``gateway`` package."""

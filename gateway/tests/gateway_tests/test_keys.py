@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway.keys import (
+    KeyRing,
+    SigningKeyError,
+    jwk_thumbprint,
+    load_key_ring,
+    load_or_create_private_key,
+    public_jwk,
+)
+from gateway.settings import GatewaySettings
+from gateway.tokens import TokenIssuer
+from gateway_tests.support import BROKER_ID, get_token, run_gateway
+
+
+def test_thumbprint_matches_rfc_8037_example() -> None:
+    # RFC 8037 appendix A.2/A.3: the Ed25519 example key and its RFC 7638 thumbprint.
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+
+    assert jwk_thumbprint(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_public_jwk_kid_is_its_thumbprint() -> None:
+    jwk = public_jwk(Ed25519PrivateKey.generate().public_key())
+
+    assert jwk["kid"] == jwk_thumbprint(jwk)
+    assert jwk["use"] == "sig"
+    assert jwk["alg"] == "EdDSA"
+
+
+def test_generated_key_is_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "key.pem"
+
+    first = load_key_ring(path, generate=True)
+    second = load_key_ring(path, generate=False)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.kid == second.kid
+
+
+def test_encrypted_key_needs_its_password(tmp_path: Path) -> None:
+    path = tmp_path / "key.pem"
+    load_or_create_private_key(path, generate=True, password=b"s3cret-passphrase")
+
+    assert b"ENCRYPTED" in path.read_bytes()
+    with pytest.raises(SigningKeyError):
+        load_or_create_private_key(path, generate=False, password=None)
+    load_or_create_private_key(path, generate=False, password=b"s3cret-passphrase")
+
+
+def test_missing_key_without_generation_fails(tmp_path: Path) -> None:
+    with pytest.raises(SigningKeyError, match="does not exist"):
+        load_or_create_private_key(tmp_path / "absent.pem", generate=False)
+
+
+def test_key_generation_defaults_to_local_environment_only() -> None:
+    assert GatewaySettings(environment="local").generate_signing_key is True
+    assert GatewaySettings(environment="production").generate_signing_key is False
+    assert GatewaySettings(environment="production", generate_signing_key=True).generate_signing_key
+
+
+def test_non_ed25519_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ec.pem"
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    with pytest.raises(SigningKeyError, match="Ed25519"):
+        load_or_create_private_key(path, generate=False)
+
+
+async def test_rotation_lists_previous_key_and_accepts_its_tokens(
+    tmp_path: Path, make_settings: Callable[..., GatewaySettings]
+) -> None:
+    retired = Ed25519PrivateKey.generate()
+    previous_dir = tmp_path / "previous"
+    previous_dir.mkdir()
+    (previous_dir / "2025-01.pem").write_bytes(
+        retired.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings = make_settings(
+        signing_key_file=tmp_path / "current.pem", previous_public_keys_dir=previous_dir
+    )
+
+    async with run_gateway(settings) as gw:
+        jwks = (await gw.client.get("/.well-known/jwks.json")).json()
+        kids = [key["kid"] for key in jwks["keys"]]
+        retired_kid = public_jwk(retired.public_key())["kid"]
+        assert kids == [gw.state["keys"].kid, retired_kid]
+
+        # A token the retired key signed before the rotation still passes the gateway.
+        old_ring = KeyRing.build(retired)
+        client = gw.state["clients"].get(BROKER_ID)
+        assert client is not None
+        old_token = TokenIssuer(
+            old_ring, issuer="customs-gateway", audience="customs-api", ttl_seconds=300
+        ).issue(client, ["declarations:read"])
+        assert jwt.get_unverified_header(old_token.access_token)["kid"] == retired_kid
+        response = await gw.client.get(
+            "/api/v1/declarations",
+            headers={"Authorization": f"Bearer {old_token.access_token}"},
+        )
+        assert response.status_code == 200
+
+        # New tokens are signed by the current key.
+        new_token = await get_token(gw.client)
+        assert jwt.get_unverified_header(new_token)["kid"] == gw.state["keys"].kid

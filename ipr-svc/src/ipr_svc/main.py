@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from customs_shared.app import create_service_app
+from ipr_svc.screening.api import router
+from ipr_svc.screening.consumer import HANDLERS
+from ipr_svc.settings import IprSettings
+
+
+def create_app(settings: IprSettings | None = None) -> FastAPI:
+    settings = settings or IprSettings()
+    return create_service_app(
+        settings=settings,
+        title="IPR service",
+        routers=[router],
+        migrations="ipr_svc:migrations",
+        handlers=HANDLERS,
+    )

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal, tenant_scope
+from customs_shared.db import utcnow
+from customs_shared.events import catalog
+from customs_shared.events.schemas import DeclarationSubmitted, IprHit, IprOutcome, IprScreened
+from customs_shared.messaging.outbox import add_event
+from customs_shared.problems import NotFound
+from ipr_svc.screening import repository
+from ipr_svc.screening.matching import Mark, find_hits
+from ipr_svc.screening.models import IprScreening
+
+SOURCE = "/customs/ipr-svc"
+
+
+class ScreeningNotFound(NotFound):
+    slug = "ipr-screening-not-found"
+    title = "IPR screening not found"
+
+
+async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
+    if await repository.screening_exists(session, submitted.declaration_id):
+        return
+    records = await repository.active_records(session, utcnow())
+    marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
+    hits = [
+        IprHit(record_id=h.record_id, item_line=h.item_line, matched=h.matched)
+        for h in find_hits(submitted.items, marks)
+    ]
+    if not records:
+        outcome = IprOutcome.NO_RECORDS
+    else:
+        outcome = IprOutcome.HIT if hits else IprOutcome.CLEAR
+    repository.add(
+        session,
+        IprScreening(
+            declaration_id=submitted.declaration_id,
+            tenant=submitted.tenant,
+            outcome=outcome,
+            records_checked=len(records),
+            hits=[h.model_dump() for h in hits],
+        ),
+    )
+    add_event(
+        session,
+        catalog.IPR_SCREENED,
+        source=SOURCE,
+        key=str(submitted.declaration_id),
+        data=IprScreened(
+            declaration_id=submitted.declaration_id,
+            tenant=submitted.tenant,
+            outcome=outcome,
+            hits=hits,
+            records_checked=len(records),
+        ),
+    )
+
+
+async def get(
+    *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
+) -> IprScreening:
+    screening = await repository.get_visible(session, declaration_id, tenant_scope(principal))
+    if screening is None:
+        raise ScreeningNotFound(f"No IPR screening for declaration {declaration_id}.")
+    return screening

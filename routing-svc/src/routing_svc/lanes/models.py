@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from customs_shared.db import Base, UtcDateTime, utcnow
+
+
+class RoutingCase(Base):
+    """What routing knows of a declaration while it waits for both screenings."""
+
+    __tablename__ = "routing_cases"
+
+    declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    ipr_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ipr_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class LaneDecision(Base):
+    __tablename__ = "lane_decisions"
+
+    declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    lane: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    rule_set_version: Mapped[str] = mapped_column(String(64))
+    inputs: Mapped[dict[str, str]] = mapped_column(JSON)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,64 @@
+"""All SQL of routing: cases waiting for screenings, and lane decisions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.lanes.models import LaneDecision, RoutingCase
+
+
+async def _locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
+    statement = (
+        select(RoutingCase)
+        .where(RoutingCase.declaration_id == declaration_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def lock_or_create_case(
+    session: AsyncSession, declaration_id: uuid.UUID, tenant: str
+) -> RoutingCase:
+    """The case row, locked for this transaction (created on the first event seen)."""
+    case = await _locked_case(session, declaration_id)
+    if case is not None:
+        return case
+    try:
+        async with session.begin_nested():
+            session.add(RoutingCase(declaration_id=declaration_id, tenant=tenant, ipr_hits=[]))
+    except IntegrityError:
+        pass  # another replica created it first; lock theirs
+    case = await _locked_case(session, declaration_id)
+    assert case is not None
+    return case
+
+
+async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Sequence[RoutingCase]:
+    statement = (
+        select(RoutingCase)
+        .where(RoutingCase.decided_at.is_(None), RoutingCase.deadline_at <= now)
+        .order_by(RoutingCase.deadline_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+def add_decision(session: AsyncSession, decision: LaneDecision) -> None:
+    session.add(decision)
+
+
+async def get_decision(
+    session: AsyncSession, declaration_id: uuid.UUID, tenant: str | None
+) -> LaneDecision | None:
+    statement = select(LaneDecision).where(LaneDecision.declaration_id == declaration_id)
+    if tenant is not None:
+        statement = statement.where(LaneDecision.tenant == tenant)
+    return (await session.scalars(statement)).one_or_none()

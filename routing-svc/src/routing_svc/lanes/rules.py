@@ -1,0 +1,108 @@
+"""The first rule set: a few explainable rules, each firing with its own reason.
+The lane is the most severe lane any rule fired (red > yellow > green)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from customs_shared.events.schemas import (
+    DeclarationSubmitted,
+    IprHit,
+    IprOutcome,
+    Lane,
+    LaneReason,
+    SignatureStatus,
+)
+
+RULE_SET_VERSION = "builtin-2026.11-1"
+
+_SEVERITY = {Lane.GREEN: 0, Lane.YELLOW: 1, Lane.RED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    high_value_threshold: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    facts: DeclarationSubmitted
+    signature: SignatureStatus | None
+    ipr: IprOutcome | None
+    ipr_hits: list[IprHit]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    lane: Lane
+    reasons: list[LaneReason]
+    rule_set_version: str
+    inputs: dict[str, str]
+
+
+def decide(inputs: Inputs, policy: Policy) -> Decision:
+    facts = inputs.facts
+    reasons: list[LaneReason] = []
+    if inputs.ipr is IprOutcome.HIT:
+        marks = ", ".join(sorted({f"{h.matched} (line {h.item_line})" for h in inputs.ipr_hits}))
+        reasons.append(
+            LaneReason(
+                rule="ipr-hit",
+                lane=Lane.RED,
+                explanation=f"Goods match a recorded intellectual property right: {marks}.",
+            )
+        )
+    if inputs.signature is SignatureStatus.MISSING:
+        reasons.append(
+            LaneReason(
+                rule="enterprise-signature-missing",
+                lane=Lane.YELLOW,
+                explanation="An enterprise declarant sent no signature; documents need a check.",
+            )
+        )
+    missing = [
+        name
+        for name, value in (("signature", inputs.signature), ("ipr", inputs.ipr))
+        if value is None
+    ]
+    if missing:
+        reasons.append(
+            LaneReason(
+                rule="screening-incomplete",
+                lane=Lane.YELLOW,
+                explanation=f"No {' or '.join(missing)} screening result arrived in time.",
+            )
+        )
+    if facts.currency == "VND" and facts.total_customs_value >= policy.high_value_threshold:
+        reasons.append(
+            LaneReason(
+                rule="high-value",
+                lane=Lane.YELLOW,
+                explanation=(
+                    f"Declared value {facts.total_customs_value:,} VND is at or above "
+                    f"{policy.high_value_threshold:,} VND."
+                ),
+            )
+        )
+    if not reasons:
+        reasons.append(
+            LaneReason(
+                rule="no-risk-found",
+                lane=Lane.GREEN,
+                explanation="Signature and IPR screening passed and no risk rule fired.",
+            )
+        )
+    lane = max((r.lane for r in reasons), key=_SEVERITY.__getitem__)
+    return Decision(
+        lane=lane,
+        reasons=reasons,
+        rule_set_version=RULE_SET_VERSION,
+        inputs={
+            "signature": inputs.signature or "missing-result",
+            "ipr": inputs.ipr or "missing-result",
+            "declarant_kind": facts.declarant_kind,
+            "total_customs_value": f"{facts.total_customs_value} {facts.currency}",
+            "items": str(len(facts.items)),
+        },
+    )

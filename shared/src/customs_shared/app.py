@@ -1,0 +1,155 @@
+"""One way to assemble a service: resources built in ``lifespan``, common middleware,
+problem handlers and probes. Services pass their routers, migrations and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from customs_shared.auth import JwksCache, TokenVerifier
+from customs_shared.db import check_database, create_engine, run_migrations
+from customs_shared.events.catalog import EventType
+from customs_shared.health import ReadinessCheck, health_router
+from customs_shared.logs import configure_logging
+from customs_shared.messaging.consumer import EventConsumer, Handler
+from customs_shared.messaging.kafka import check_kafka, new_producer
+from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
+from customs_shared.middleware import RequestContextMiddleware
+from customs_shared.problems import install_problem_handlers
+from customs_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_KAFKA_START_ATTEMPTS = 30
+
+
+@dataclass
+class Runtime:
+    """Everything a service builds at start-up and closes at shutdown."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    http: httpx.AsyncClient
+    token_verifier: TokenVerifier
+    consumer: EventConsumer | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+BackgroundFactory = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]
+
+
+def install_common(
+    app: FastAPI, settings: ServiceSettings, checks: dict[str, ReadinessCheck]
+) -> None:
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_problem_handlers(app)
+    app.include_router(health_router(checks))
+
+
+async def start_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """Starts the producer, waiting for the broker for a while: pods may start first."""
+    for attempt in range(1, _KAFKA_START_ATTEMPTS + 1):
+        producer = new_producer(
+            settings.kafka_bootstrap, settings.kafka_client_id or settings.service_name
+        )
+        try:
+            await producer.start()
+            return producer
+        except KafkaConnectionError:
+            await producer.stop()
+            if attempt == _KAFKA_START_ATTEMPTS:
+                raise
+            log.warning("kafka not reachable yet", extra={"attempt": attempt})
+            await asyncio.sleep(min(2.0, 0.2 * attempt))
+    raise AssertionError("unreachable")
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    routers: Sequence[APIRouter],
+    migrations: str,
+    handlers: Mapping[EventType, Handler] | None = None,
+    background: Sequence[BackgroundFactory] = (),
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        configure_logging(settings.service_name, settings.log_level)
+        engine = create_engine(
+            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+        )
+        await run_migrations(engine, migrations)
+        signal = OutboxSignal()
+        sessions = session_factory(engine, signal)
+        producer = await start_producer(settings)
+        relay = OutboxRelay(
+            sessions,
+            producer,
+            signal,
+            poll_seconds=settings.outbox_poll_seconds,
+            batch_size=settings.outbox_batch_size,
+        )
+        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+        verifier = TokenVerifier(
+            JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            algorithms=settings.jwt_algorithms,
+        )
+        runtime = Runtime(settings, engine, sessions, producer, relay, http, verifier)
+        checks["database"] = lambda: check_database(engine)
+        checks["kafka"] = lambda: check_kafka(producer)
+        relay.start()
+        if handlers is not None:
+            runtime.consumer = EventConsumer(
+                group_id=settings.service_name,
+                bootstrap=settings.kafka_bootstrap,
+                sessions=sessions,
+                producer=producer,
+                handlers=handlers,
+                max_retries=settings.consumer_max_retries,
+                retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+            )
+            await runtime.consumer.start()
+        async with contextlib.AsyncExitStack() as stack:
+            for factory in background:
+                await stack.enter_async_context(factory(runtime))
+            log.info("service started", extra={"service": settings.service_name})
+            try:
+                yield {
+                    "runtime": runtime,
+                    "settings": settings,
+                    "sessions": sessions,
+                    "token_verifier": verifier,
+                }
+            finally:
+                log.info("service stopping")
+        # Order matters: stop taking records, publish what handlers wrote, then close.
+        if runtime.consumer is not None:
+            await runtime.consumer.stop()
+        await relay.stop()
+        await producer.stop()
+        await http.aclose()
+        await engine.dispose()
+        log.info("service stopped")
+
+    checks: dict[str, ReadinessCheck] = {}
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    install_common(app, settings, checks)
+    for router in routers:
+        app.include_router(router)
+    return app

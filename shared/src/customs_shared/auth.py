@@ -1,0 +1,172 @@
+"""Bearer-token verification, done by every service itself against the gateway's JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from customs_shared.problems import Forbidden, ServiceUnavailable, Unauthorized
+
+log = logging.getLogger(__name__)
+
+# Unknown-kid refetches are rate-limited so a flood of forged tokens cannot
+# turn every request into a JWKS download.
+_MIN_REFRESH_INTERVAL_SECONDS = 10.0
+
+
+class Role(StrEnum):
+    BROKER = "broker"
+    DECLARANT = "declarant"
+    RIGHT_HOLDER = "right_holder"
+    OFFICER = "officer"
+    PARTNER_AGENCY = "partner_agency"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    tenant: str
+    roles: frozenset[Role]
+    scopes: frozenset[str]
+    token_id: str
+
+    def has_any(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+class JwksCache:
+    """Caches the gateway's signing keys; refetches on expiry or on an unknown ``kid``."""
+
+    def __init__(self, url: str, client: httpx.AsyncClient, ttl_seconds: float) -> None:
+        self._url = url
+        self._client = client
+        self._ttl = ttl_seconds
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, kid: str) -> jwt.PyJWK | None:
+        now = time.monotonic()
+        stale = now - self._fetched_at > self._ttl
+        if stale or (
+            kid not in self._keys and now - self._fetched_at > _MIN_REFRESH_INTERVAL_SECONDS
+        ):
+            await self.refresh()
+        return self._keys.get(kid)
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < 1.0 and self._keys:
+                return
+            try:
+                response = await self._client.get(self._url, timeout=5.0)
+                response.raise_for_status()
+                jwks = jwt.PyJWKSet.from_dict(response.json())
+            except (httpx.HTTPError, jwt.PyJWKSetError, ValueError) as exc:
+                log.warning("jwks fetch failed", extra={"error": type(exc).__name__})
+                if not self._keys:
+                    raise ServiceUnavailable("Signing keys are not available yet.") from exc
+                return
+            self._keys = {k.key_id: k for k in jwks.keys if k.key_id}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        jwks: JwksCache,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: list[str],
+    ) -> None:
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = algorithms
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is malformed.") from exc
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in self._algorithms or not isinstance(kid, str):
+            raise Unauthorized("The bearer token's algorithm or key id is not accepted.")
+        key = await self._jwks.get(kid)
+        if key is None:
+            raise Unauthorized("The bearer token was signed by an unknown key.")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The bearer token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is not valid.") from exc
+        return _principal(claims)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    tenant = claims.get("tenant")
+    raw_roles = claims.get("roles")
+    if not isinstance(tenant, str) or not tenant or not isinstance(raw_roles, list):
+        raise Unauthorized("The bearer token lacks tenant or roles.")
+    roles = frozenset(Role(r) for r in raw_roles if r in Role._value2member_map_)
+    scope = claims.get("scope", "")
+    return Principal(
+        subject=str(claims["sub"]),
+        tenant=tenant,
+        roles=roles,
+        scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),
+        token_id=str(claims["jti"]),
+    )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.")
+    verifier: TokenVerifier = request.state.token_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Any:
+    """Dependency that admits only callers holding one of ``roles``."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(*roles):
+            raise Forbidden("Your role may not use this endpoint.")
+        return principal
+
+    return Depends(dependency)
+
+
+def tenant_scope(principal: Principal) -> str | None:
+    """The tenant whose data the caller may see; None for customs staff, who work
+    across tenants. Every repository read filters by it."""
+    return None if principal.has_any(Role.OFFICER, Role.ADMIN) else principal.tenant

@@ -1,0 +1,80 @@
+"""Every topic and event type of the cluster: one place, used by producers,
+consumers, topic creation and the docs (docs/events.md is generated from it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from customs_shared.events import schemas
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    key: str
+    purpose: str
+    compacted: bool = False
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+
+DECLARATIONS = Topic("customs.declarations.v1", "declaration id", "Declaration lifecycle facts.")
+SIGNATURES = Topic("customs.signatures.v1", "declaration id", "Signature verification results.")
+IPR = Topic("customs.ipr.v1", "declaration id", "IPR screening results and suspensions.")
+LANES = Topic("customs.lanes.v1", "declaration id", "Lane decisions with their reasons.")
+PARTNER_EVENTS = Topic("customs.partner-events.v1", "subject", "Events pushed by partner agencies.")
+IPR_RECORDS = Topic(
+    "customs.ipr-records.v1", "record id", "Current IPR records (compacted).", compacted=True
+)
+
+TOPICS: tuple[Topic, ...] = (DECLARATIONS, SIGNATURES, IPR, LANES, PARTNER_EVENTS, IPR_RECORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    name: str
+    topic: Topic
+    data: type[BaseModel]
+    producer: str
+    consumers: tuple[str, ...]
+
+
+DECLARATION_SUBMITTED = EventType(
+    "customs.declaration.submitted.v1",
+    DECLARATIONS,
+    schemas.DeclarationSubmitted,
+    "declaration-svc",
+    ("signature-svc", "ipr-svc", "routing-svc"),
+)
+SIGNATURE_CHECKED = EventType(
+    "customs.signature.checked.v1",
+    SIGNATURES,
+    schemas.SignatureChecked,
+    "signature-svc",
+    ("routing-svc", "declaration-svc"),
+)
+IPR_SCREENED = EventType(
+    "customs.ipr.screened.v1",
+    IPR,
+    schemas.IprScreened,
+    "ipr-svc",
+    ("routing-svc", "declaration-svc"),
+)
+LANE_ASSIGNED = EventType(
+    "customs.lane.assigned.v1",
+    LANES,
+    schemas.LaneAssigned,
+    "routing-svc",
+    ("declaration-svc",),
+)
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    DECLARATION_SUBMITTED,
+    SIGNATURE_CHECKED,
+    IPR_SCREENED,
+    LANE_ASSIGNED,
+)

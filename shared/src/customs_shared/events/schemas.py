@@ -1,0 +1,101 @@
+"""The ``data`` of each event type. Adding a field is compatible; renaming or
+removing one needs a new ``.vN`` type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DeclarantKind(StrEnum):
+    ENTERPRISE = "enterprise"
+    INDIVIDUAL = "individual"
+
+
+class Lane(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class SignatureStatus(StrEnum):
+    NOT_REQUIRED = "not_required"
+    MISSING = "missing"
+    PRESENT = "present"
+
+
+class IprOutcome(StrEnum):
+    NO_RECORDS = "no_records"
+    CLEAR = "clear"
+    HIT = "hit"
+
+
+class ItemFacts(_EventData):
+    line: int
+    hs_code: str
+    description: str
+    origin_country: str
+    quantity: Decimal
+    unit: str
+    customs_value: Decimal
+    brand: str | None = None
+
+
+class DeclarationSubmitted(_EventData):
+    declaration_id: UUID
+    version: int = 1
+    tenant: str
+    declarant_tax_code: str | None
+    declarant_kind: DeclarantKind
+    declaration_type: str
+    customs_office: str
+    currency: str
+    total_customs_value: Decimal
+    items: list[ItemFacts]
+    signature_present: bool
+    submitted_at: datetime
+
+
+class SignatureChecked(_EventData):
+    declaration_id: UUID
+    tenant: str
+    status: SignatureStatus
+    detail: str
+
+
+class IprHit(_EventData):
+    record_id: str
+    item_line: int
+    matched: str
+
+
+class IprScreened(_EventData):
+    declaration_id: UUID
+    tenant: str
+    outcome: IprOutcome
+    hits: list[IprHit] = Field(default_factory=list)
+    records_checked: int
+
+
+class LaneReason(_EventData):
+    rule: str
+    lane: Lane
+    explanation: str
+
+
+class LaneAssigned(_EventData):
+    declaration_id: UUID
+    tenant: str
+    lane: Lane
+    reasons: list[LaneReason]
+    rule_set_version: str
+    inputs: dict[str, str]
+    decided_at: datetime

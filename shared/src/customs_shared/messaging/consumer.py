@@ -1,0 +1,172 @@
+"""The consumer loop every service uses.
+
+Per record: decode the CloudEvent, skip if this consumer already handled its id,
+run the handler and record the id in one transaction, then commit the offset.
+A record that cannot be decoded, or keeps failing after retries, goes to the
+topic's DLQ with the error, and the loop goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.context import adopt_traceparent, request_id_var
+from customs_shared.events.catalog import EventType
+from customs_shared.events.envelope import RawCloudEvent
+from customs_shared.messaging import repository
+from customs_shared.messaging.kafka import new_consumer
+from customs_shared.metrics import EVENT_HANDLING_LATENCY, EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+# A handler takes the transaction and the event's decoded ``data`` (the model its
+# EventType names); it may write outbox events in that same transaction.
+Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """The record can never be handled (bad data); retrying is pointless."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        bootstrap: str,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        handlers: Mapping[EventType, Handler],
+        max_retries: int,
+        retry_backoff_seconds: float,
+    ) -> None:
+        self._group_id = group_id
+        self._sessions = sessions
+        self._producer = producer
+        self._handlers = {event_type.name: (event_type, h) for event_type, h in handlers.items()}
+        self._topics = sorted({event_type.topic.name for event_type in handlers})
+        self._consumer: AIOKafkaConsumer = new_consumer(bootstrap, group_id, self._topics)
+        self._max_retries = max_retries
+        self._backoff = retry_backoff_seconds
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self._group_id}")
+
+    async def stop(self) -> None:
+        """Finishes the record in hand, commits what was handled, leaves the group."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
+            except Exception:
+                log.exception("fetch failed", extra={"group": self._group_id})
+                await asyncio.sleep(1.0)
+                continue
+            for partition, records in batches.items():
+                handled: ConsumerRecord[bytes, bytes] | None = None
+                for record in records:
+                    if self._stop.is_set():
+                        break
+                    try:
+                        await self._handle(record)
+                    except Exception:  # DLQ unreachable: rewind and retry this record later
+                        log.exception("record left unhandled", extra={"offset": record.offset})
+                        self._consumer.seek(partition, record.offset)
+                        await asyncio.sleep(1.0)
+                        break
+                    handled = record
+                if handled is not None:
+                    await self._commit(partition, handled.offset + 1)
+                if self._stop.is_set():
+                    break
+
+    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+        try:
+            await self._consumer.commit({partition: offset})
+        except Exception:  # a rebalance took the partition; its new owner redelivers, ids dedupe
+            log.warning("offset commit failed", extra={"partition": str(partition)})
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        started = time.perf_counter()
+        topic = record.topic
+        request_id_var.set(None)
+        try:
+            raw = RawCloudEvent.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(record, f"not a CloudEvent: {exc.error_count()} errors")
+            return
+        adopt_traceparent(raw.traceparent)
+        entry = self._handlers.get(raw.type)
+        if entry is None:
+            EVENTS_CONSUMED.labels(topic, "ignored").inc()
+            return
+        event_type, handler = entry
+        try:
+            data = event_type.data.model_validate(raw.data)
+        except ValidationError as exc:
+            await self._dead_letter(record, f"{raw.type} data invalid: {exc.error_count()} errors")
+            return
+
+        for attempt in range(self._max_retries + 1):
+            try:
+                async with self._sessions() as session, session.begin():
+                    if await repository.remember_processed(session, self._group_id, raw.id):
+                        await handler(session, data)
+                        outcome = "handled"
+                    else:
+                        outcome = "duplicate"
+                EVENTS_CONSUMED.labels(topic, outcome).inc()
+                EVENT_HANDLING_LATENCY.labels(topic).observe(time.perf_counter() - started)
+                return
+            except PermanentError as exc:
+                await self._dead_letter(record, f"{raw.type}: {exc}")
+                return
+            except Exception as exc:
+                if attempt == self._max_retries:
+                    log.exception("handler failed; sending to DLQ", extra={"event_id": raw.id})
+                    await self._dead_letter(record, f"{raw.type}: {type(exc).__name__}: {exc}")
+                    return
+                log.warning(
+                    "handler failed; retrying",
+                    extra={"event_id": raw.id, "attempt": attempt + 1, "error": repr(exc)},
+                )
+                await asyncio.sleep(self._backoff * 2**attempt)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: str) -> None:
+        EVENTS_CONSUMED.labels(record.topic, "dead_lettered").inc()
+        log.error(
+            "record dead-lettered",
+            extra={"topic": record.topic, "offset": record.offset, "error": error[:500]},
+        )
+        headers = [
+            ("dlq-error", error[:1000].encode()),
+            ("dlq-source-topic", record.topic.encode()),
+            ("dlq-source-partition", str(record.partition).encode()),
+            ("dlq-source-offset", str(record.offset).encode()),
+            ("dlq-consumer", self._group_id.encode()),
+        ]
+        # Waits for the broker's ack: the offset is committed only once the record is safe.
+        await self._producer.send_and_wait(
+            f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
+        )

@@ -1,0 +1,75 @@
+"""Kafka clients configured the one way the cluster uses them."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import TopicAlreadyExistsError
+
+from customs_shared.events.catalog import TOPICS
+
+
+def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    # Idempotence with acks=all: a retried send is written once, in order, per partition.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=15_000,
+    )
+
+
+def new_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+    # Range assignment gives one member the same partition number of every topic;
+    # all topics are keyed by declaration id with equal partition counts, so each
+    # declaration's events from every topic reach the same replica.
+    return AIOKafkaConsumer(
+        *topics,
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        client_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=200,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+    )
+
+
+async def check_kafka(producer: AIOKafkaProducer) -> None:
+    """Readiness: the broker answers a metadata request now."""
+    await producer.client.fetch_all_metadata()
+
+
+async def ensure_topics(bootstrap: str, *, partitions: int, replication: int = 1) -> list[str]:
+    """Creates every catalog topic and its DLQ twin; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topic-setup")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted: list[NewTopic] = []
+        for topic in TOPICS:
+            configs = {"cleanup.policy": "compact"} if topic.compacted else {}
+            for name in (topic.name, topic.dlq):
+                if name not in existing:
+                    wanted.append(
+                        NewTopic(
+                            name,
+                            num_partitions=partitions,
+                            replication_factor=replication,
+                            topic_configs=configs if name == topic.name else {},
+                        )
+                    )
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()

@@ -1,0 +1,21 @@
+"""Prometheus metrics shared by every service (one registry per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests handled", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+EVENTS_CONSUMED = Counter("events_consumed_total", "Kafka records handled", ["topic", "outcome"])
+EVENT_HANDLING_LATENCY = Histogram(
+    "event_handling_duration_seconds", "Time to handle one Kafka record", ["topic"]
+)
+EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published", ["topic"])
+OUTBOX_PENDING = Gauge("outbox_pending_events", "Outbox rows not yet published")

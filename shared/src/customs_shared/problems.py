@@ -1,0 +1,206 @@
+"""RFC 9457 problem details: one error hierarchy for every service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from customs_shared.context import request_id_var
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://customs.example/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    """The body of every error response (RFC 9457)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+
+
+class ProblemError(Exception):
+    """Base of all errors a service raises on purpose; rendered as problem+json."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return PROBLEM_TYPE_BASE + cls.slug
+
+
+class BadRequest(ProblemError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(ProblemError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(ProblemError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(ProblemError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnprocessableContent(ProblemError):
+    status = 422
+    slug = "validation-error"
+    title = "Request is not valid"
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(ProblemError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
+class BadGateway(ProblemError):
+    status = 502
+    slug = "bad-gateway"
+    title = "Upstream service failed"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    *,
+    type_uri: str = "about:blank",
+    detail: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body = Problem(
+        type=type_uri,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id_var.get(),
+        **extensions,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True, mode="json"),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def problem_responses(*errors: type[ProblemError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the errors an endpoint may raise."""
+    return {
+        e.status: {
+            "model": Problem,
+            "description": e.title,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for e in errors
+    }
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    retry_after = exc.extensions.get("retry_after")
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
+    return problem_response(
+        exc.status,
+        exc.title,
+        type_uri=exc.type_uri(),
+        detail=exc.detail,
+        instance=request.url.path,
+        headers=headers,
+        **exc.extensions,
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return problem_response(
+        422,
+        UnprocessableContent.title,
+        type_uri=UnprocessableContent.type_uri(),
+        detail="The request body, path or query does not match the schema.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(
+        exc.status_code,
+        str(exc.detail) if exc.detail else "HTTP error",
+        instance=request.url.path,
+        headers=headers,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        500, ProblemError.title, type_uri=ProblemError.type_uri(), instance=request.url.path
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from customs_shared.auth import Principal, Role, require_roles
+from customs_shared.db import DbSession
+from customs_shared.events.schemas import SignatureStatus
+from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from signature_svc.checks import service
+
+router = APIRouter(prefix="/api/v1/signatures", tags=["signatures"])
+
+Reader = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT, Role.OFFICER, Role.ADMIN)]
+
+
+class SignatureCheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    declaration_id: uuid.UUID
+    status: SignatureStatus
+    detail: str
+    checked_at: datetime
+
+
+@router.get(
+    "/checks/{declaration_id}",
+    response_model=SignatureCheckOut,
+    responses=problem_responses(Unauthorized, Forbidden, service.SignatureCheckNotFound),
+    summary="The signature check of one declaration.",
+)
+async def get_check(
+    declaration_id: uuid.UUID, principal: Reader, session: DbSession
+) -> SignatureCheckOut:
+    check = await service.get(session=session, principal=principal, declaration_id=declaration_id)
+    return SignatureCheckOut.model_validate(check)

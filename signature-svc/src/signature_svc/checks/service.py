@@ -1,0 +1,79 @@
+"""First signature check: whether the declaration needs a signature and carries one.
+
+Chain, CRL and registered-certificate verification come with the signature issue;
+until then a present signature is reported as ``present``, not as valid."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal, tenant_scope
+from customs_shared.events import catalog
+from customs_shared.events.schemas import (
+    DeclarantKind,
+    DeclarationSubmitted,
+    SignatureChecked,
+    SignatureStatus,
+)
+from customs_shared.messaging.outbox import add_event
+from customs_shared.problems import NotFound
+from signature_svc.checks import repository
+from signature_svc.checks.models import SignatureCheck
+
+SOURCE = "/customs/signature-svc"
+
+
+class SignatureCheckNotFound(NotFound):
+    slug = "signature-check-not-found"
+    title = "Signature check not found"
+
+
+def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
+    if submitted.declarant_kind is DeclarantKind.INDIVIDUAL:
+        return SignatureStatus.NOT_REQUIRED, "Individuals' declarations may be unsigned."
+    if not submitted.signature_present:
+        return (
+            SignatureStatus.MISSING,
+            f"Enterprise {submitted.declarant_tax_code} must sign with its registered certificate.",
+        )
+    return SignatureStatus.PRESENT, "A detached signature is attached; verification is pending."
+
+
+async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
+    if await repository.exists(session, submitted.declaration_id):
+        return  # an amended re-send of the same declaration keeps its first check
+    status, detail = assess(submitted)
+    repository.add(
+        session,
+        SignatureCheck(
+            declaration_id=submitted.declaration_id,
+            tenant=submitted.tenant,
+            declarant_kind=submitted.declarant_kind,
+            declarant_tax_code=submitted.declarant_tax_code,
+            status=status,
+            detail=detail,
+        ),
+    )
+    add_event(
+        session,
+        catalog.SIGNATURE_CHECKED,
+        source=SOURCE,
+        key=str(submitted.declaration_id),
+        data=SignatureChecked(
+            declaration_id=submitted.declaration_id,
+            tenant=submitted.tenant,
+            status=status,
+            detail=detail,
+        ),
+    )
+
+
+async def get(
+    *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
+) -> SignatureCheck:
+    check = await repository.get_visible(session, declaration_id, tenant_scope(principal))
+    if check is None:
+        raise SignatureCheckNotFound(f"No signature check for declaration {declaration_id}.")
+    return check

@@ -1,0 +1,140 @@
+"""Every service verifies tokens itself; tenants never see each other's data."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.support.cluster import Cluster, jwt_claims
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ["declaration-svc", "signature-svc", "ipr-svc", "routing-svc"]
+READ_PATHS = {
+    "declaration-svc": "/api/v1/declarations",
+    "signature-svc": f"/api/v1/signatures/checks/{uuid.uuid4()}",
+    "ipr-svc": f"/api/v1/ipr/screenings/{uuid.uuid4()}",
+    "routing-svc": f"/api/v1/routing/decisions/{uuid.uuid4()}",
+}
+
+
+def _claims(cluster: Cluster, **overrides: Any) -> dict[str, Any]:
+    claims = jwt_claims(cluster.token("demo-broker"))
+    claims.update(overrides)
+    return claims
+
+
+def _kid(cluster: Cluster) -> str:
+    return str(jwt.get_unverified_header(cluster.token("demo-broker"))["kid"])
+
+
+def _gateway_key(cluster: Cluster) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(Path(cluster.signing_key_file).read_bytes(), None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def _direct(cluster: Cluster, service: str, token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.get(cluster.url(service) + READ_PATHS[service], headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_accepts_a_gateway_token_directly(cluster: Cluster, service: str) -> None:
+    response = _direct(cluster, service, cluster.token("demo-broker"))
+    assert response.status_code in (200, 404), response.text  # 404: nothing for that id yet
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_refuses_forged_and_expired_tokens_itself(cluster: Cluster, service: str) -> None:
+    kid = _kid(cluster)
+    now = int(time.time())
+    forged = jwt.encode(
+        _claims(cluster), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid}
+    )
+    expired = jwt.encode(
+        _claims(cluster, iat=now - 3600, nbf=now - 3600, exp=now - 600),
+        _gateway_key(cluster),
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
+    wrong_audience = jwt.encode(
+        _claims(cluster, aud="another-api"),
+        _gateway_key(cluster),
+        algorithm="EdDSA",
+        headers={"kid": kid},
+    )
+    unsigned = jwt.encode(_claims(cluster), None, algorithm="none", headers={"kid": kid})
+    hmac_confusion = jwt.encode(
+        _claims(cluster), "a-guessed-secret-of-32-bytes-long!", algorithm="HS256", headers={"kid": kid}
+    )
+    tampered_parts = cluster.token("demo-broker").split(".")
+    tampered_claims = jwt.utils.base64url_encode(
+        jwt.api_jws.json.dumps(_claims(cluster, tenant="0100109106")).encode()
+    ).decode()
+    tampered = ".".join([tampered_parts[0], tampered_claims, tampered_parts[2]])
+
+    for name, token in {
+        "missing": None,
+        "forged": forged,
+        "expired": expired,
+        "wrong audience": wrong_audience,
+        "alg none": unsigned,
+        "hs256": hmac_confusion,
+        "tampered": tampered,
+        "garbage": "not.a.jwt",
+    }.items():
+        response = _direct(cluster, service, token)
+        assert response.status_code == 401, f"{name}: {response.status_code} {response.text}"
+        assert response.headers["content-type"] == "application/problem+json", name
+        assert response.headers["www-authenticate"].lower().startswith("bearer"), name
+
+
+def test_gateway_refuses_forged_token_too(cluster: Cluster) -> None:
+    forged = jwt.encode(
+        _claims(cluster), Ed25519PrivateKey.generate(), algorithm="EdDSA",
+        headers={"kid": _kid(cluster)},
+    )
+    response = httpx.get(
+        f"{cluster.gateway}/api/v1/declarations", headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+
+
+def test_tenant_a_cannot_read_tenant_b_declaration(cluster: Cluster) -> None:
+    with cluster.client("demo-broker") as a, cluster.client("demo-broker-b") as b:
+        created = a.post("/api/v1/declarations", json=sample("declaration-enterprise")).json()
+        own = a.get(created["status_url"])
+        foreign = b.get(created["status_url"])
+        missing = b.get(f"/api/v1/declarations/{uuid.uuid4()}")
+        b_list = b.get("/api/v1/declarations", params={"limit": 100}).json()["items"]
+    assert own.status_code == 200
+    assert foreign.status_code == 404
+    assert foreign.headers["content-type"] == "application/problem+json"
+    # Indistinguishable from a declaration that does not exist.
+    assert foreign.json()["title"] == missing.json()["title"]
+    assert created["id"] not in {d["id"] for d in b_list}
+
+
+def test_officer_reads_across_tenants(cluster: Cluster) -> None:
+    with cluster.client("demo-broker") as broker, cluster.client("demo-officer") as officer:
+        created = broker.post("/api/v1/declarations", json=sample("declaration-enterprise")).json()
+        seen = officer.get(created["status_url"])
+    assert seen.status_code == 200
+
+
+@pytest.mark.parametrize("client_id", ["demo-right-holder", "demo-partner-agency", "demo-officer"])
+def test_roles_that_do_not_declare_cannot_submit(cluster: Cluster, client_id: str) -> None:
+    with cluster.client(client_id) as client:
+        response = client.post("/api/v1/declarations", json=sample("declaration-individual"))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,74 @@
+"""Reads a whole topic as it stands now, to check what services published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str | None
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> dict[str, Any]:
+        return dict(json.loads(self.value))
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        return [TopicPartition(topic, p) for p in await producer.partitions_for(topic)]
+    finally:
+        await producer.stop()
+
+
+async def _read_all(bootstrap: str, topic: str) -> list[Record]:
+    partitions = await _partitions(bootstrap, topic)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        remaining = {tp for tp in partitions if end[tp] > 0}
+        while remaining:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for tp, items in batch.items():
+                for item in items:
+                    records.append(
+                        Record(
+                            item.key.decode() if item.key else None,
+                            item.value or b"",
+                            {k: v.decode() for k, v in item.headers},
+                        )
+                    )
+                    if item.offset + 1 >= end[tp]:
+                        remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def read_topic(bootstrap: str, topic: str) -> list[Record]:
+    return asyncio.run(_read_all(bootstrap, topic))
+
+
+async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+def produce_raw(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    asyncio.run(_produce(bootstrap, topic, key, value))
