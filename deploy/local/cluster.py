@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka" / "kafka.sh"
+BASH = shutil.which("bash") or "/bin/bash"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class ServiceProcess:
 def start_kafka(data_dir: Path, port: str = "auto") -> str:
     env = {**os.environ, "KAFKA_DATA_DIR": str(data_dir), "KAFKA_PORT": port}
     out = subprocess.run(  # noqa: S603
-        ["bash", str(KAFKA_SCRIPT), "start"], env=env, check=True, capture_output=True, text=True
+        [BASH, str(KAFKA_SCRIPT), "start"], env=env, check=True, capture_output=True, text=True
     ).stdout
     for line in out.splitlines():
         if line.startswith("KAFKA_BOOTSTRAP="):
@@ -150,7 +152,7 @@ def start_kafka(data_dir: Path, port: str = "auto") -> str:
 
 def stop_kafka(data_dir: Path) -> None:
     env = {**os.environ, "KAFKA_DATA_DIR": str(data_dir)}
-    subprocess.run(["bash", str(KAFKA_SCRIPT), "stop"], env=env, check=False)  # noqa: S603
+    subprocess.run([BASH, str(KAFKA_SCRIPT), "stop"], env=env, check=False)  # noqa: S603
 
 
 def create_topics(bootstrap: str, partitions: int) -> None:
@@ -163,7 +165,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the cluster locally (SQLite, local Kafka).")
     parser.add_argument("--run-dir", default=str(REPO / ".run"))
     parser.add_argument("--kafka-port", default=os.environ.get("KAFKA_PORT", "9092"))
-    parser.add_argument("--partitions", type=int, default=int(os.environ.get("KAFKA_PARTITIONS", "6")))
+    parser.add_argument(
+        "--partitions", type=int, default=int(os.environ.get("KAFKA_PARTITIONS", "6"))
+    )
     args = parser.parse_args()
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -172,6 +176,7 @@ def main() -> None:
     kafka_dir = run_dir / "kafka"
     bootstrap = start_kafka(kafka_dir, args.kafka_port)
     create_topics(bootstrap, args.partitions)
+    kafka_ready = time.monotonic() - started
     ports = {spec.name: spec.port for spec in SERVICES}
     processes = [
         ServiceProcess(
@@ -208,7 +213,8 @@ def main() -> None:
             process.wait_ready()
         gateway = processes[-1].url
         print(  # noqa: T201  (this is the command's own output)
-            f"\nCluster ready in {time.monotonic() - started:.1f}s.\n"
+            f"\nCluster ready in {time.monotonic() - started:.1f}s "
+            f"(Kafka and topics {kafka_ready:.1f}s).\n"
             f"  Gateway:  {gateway}   (OpenAPI of each service: http://127.0.0.1:8001/docs …)\n"
             f"  Kafka:    {bootstrap}\n"
             f"  Logs:     {run_dir / 'logs'}/\n"

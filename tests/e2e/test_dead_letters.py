@@ -19,7 +19,9 @@ CONSUMERS_OF_DECLARATIONS = {"signature-svc", "ipr-svc", "routing-svc"}
 def test_poison_records_are_dead_lettered_and_consumers_go_on(cluster: Cluster) -> None:
     garbage_key = f"poison-{uuid.uuid4()}"
     bad_data_key = f"bad-data-{uuid.uuid4()}"
-    produce_raw(cluster.kafka_bootstrap, "customs.declarations.v1", garbage_key.encode(), b"\x00{nope")
+    produce_raw(
+        cluster.kafka_bootstrap, "customs.declarations.v1", garbage_key.encode(), b"\x00{nope"
+    )
     envelope = {
         "specversion": "1.0",
         "id": str(uuid.uuid4()),

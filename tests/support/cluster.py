@@ -76,7 +76,9 @@ def start_cluster(
             clients_file=CLIENTS_FILE,
             extra={k.replace("{P}", spec.prefix): v for k, v in extra_env.items()},
         )
-        processes[spec.name] = ServiceProcess(spec, env, tmp / "logs" / f"{spec.name}.log", ports[spec.name])
+        processes[spec.name] = ServiceProcess(
+            spec, env, tmp / "logs" / f"{spec.name}.log", ports[spec.name]
+        )
     # The gateway first: the services fetch its JWKS.
     order = ["gateway", *[s.name for s in SERVICES if s.name != "gateway"]]
     for name in order:

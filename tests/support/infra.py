@@ -47,7 +47,9 @@ def postgres(databases: list[str]) -> Iterator[PostgresServer]:
                 f"{container.username}:{container.password}",
             )
             for database in databases:
-                container.exec(["psql", "-U", container.username, "-c", f'CREATE DATABASE "{database}"'])
+                container.exec(
+                    ["psql", "-U", container.username, "-c", f'CREATE DATABASE "{database}"']
+                )
             yield server
         return
     with postgres_server(databases) as server:

@@ -9,3 +9,9 @@ class GatewayTimeout(ProblemError):
     status = 504
     slug = "gateway-timeout"
     title = "Upstream service did not answer in time"
+
+
+class LengthRequired(ProblemError):
+    status = 411
+    slug = "length-required"
+    title = "Content-Length required"

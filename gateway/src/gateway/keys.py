@@ -21,8 +21,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from customs_shared.auth import JwksCache
-
 log = logging.getLogger(__name__)
 
 ALGORITHM = "EdDSA"
@@ -155,17 +153,12 @@ def load_key_ring(
     return ring
 
 
-class LocalKeySource(JwksCache):
-    """The gateway's own JWKS, in memory, for ``customs_shared.auth.TokenVerifier``.
+class LocalKeySource:
+    """The gateway's own keys, in memory, as a ``customs_shared.auth.KeySource``:
+    the gateway verifies tokens without fetching its own JWKS over HTTP."""
 
-    ``TokenVerifier`` is typed against ``JwksCache`` (which fetches over HTTP); this
-    subclass keeps only its ``get``/``refresh`` interface and never fetches."""
-
-    def __init__(self, ring: KeyRing) -> None:  # no super().__init__: nothing to fetch
+    def __init__(self, ring: KeyRing) -> None:
         self._ring = ring
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         return self._ring.verification_key(kid)
-
-    async def refresh(self) -> None:
-        return None

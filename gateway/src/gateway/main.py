@@ -76,8 +76,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         clients = load_clients(settings.clients_file)
         verifier = TokenVerifier(
             LocalKeySource(keys),
-            issuer=settings.issuer,
-            audience=settings.audience,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
             algorithms=[ALGORITHM],
         )
         async with upstream_client(settings) as http:
@@ -89,8 +89,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     clients=clients,
                     token_issuer=TokenIssuer(
                         keys,
-                        issuer=settings.issuer,
-                        audience=settings.audience,
+                        issuer=settings.jwt_issuer,
+                        audience=settings.jwt_audience,
                         ttl_seconds=settings.token_ttl_seconds,
                     ),
                     token_verifier=verifier,

@@ -5,24 +5,30 @@ limit before anything reaches a service; the service verifies the token again
 (the caller's ``Authorization`` header is forwarded). Request headers are an
 allowlist; response headers pass through minus hop-by-hop and the ones the
 gateway sets itself. Bodies are streamed both ways.
+
+Request bodies must come with a ``Content-Length`` (411 otherwise). The shared
+middleware then refuses bodies over the cap before anything is read, and the
+proxy checks that exactly that many bytes went out, so a service never receives
+a cut-off body as if it were complete.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import anyio
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
 from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
-from gateway.errors import GatewayTimeout
+from gateway.errors import GatewayTimeout, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from gateway.settings import UPSTREAM_NAMES
 from gateway.state import ApiLimiter, HttpClient, Upstreams
@@ -125,9 +131,30 @@ def upstream_url(base: str, request: Request) -> httpx.URL:
     return target.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
 
 
-def _has_body(request: Request) -> bool:
-    length = request.headers.get("content-length")
-    return (length is not None and length != "0") or "transfer-encoding" in request.headers
+class IncompleteBody(Exception):
+    pass
+
+
+def request_body(request: Request) -> AsyncIterator[bytes] | None:
+    """The body to forward, or None if there is none."""
+    if "transfer-encoding" in request.headers:
+        raise LengthRequired("Send request bodies with a Content-Length header.")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit():
+        raise BadRequest("Content-Length is not valid.")
+    expected = int(declared)
+    return exactly(request.stream(), expected) if expected else None
+
+
+async def exactly(stream: AsyncIterator[bytes], expected: int) -> AsyncIterator[bytes]:
+    """Passes the body on; raises (aborting the upstream request mid-body) if it ends
+    before ``expected`` bytes."""
+    sent = 0
+    async for chunk in stream:
+        sent += len(chunk)
+        yield chunk
+    if sent != expected:
+        raise IncompleteBody
 
 
 def _check_path(service: str, rest: str) -> None:
@@ -148,11 +175,14 @@ async def forward(
         request.method,
         upstream_url(base_url, request),
         headers=request_headers(request.headers.items()),
-        content=request.stream() if _has_body(request) else None,
+        content=request_body(request),
     )
     started = time.perf_counter()
     try:
         upstream = await http.send(upstream_request, stream=True)
+    except (ClientDisconnect, IncompleteBody) as exc:
+        UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
+        raise BadRequest("The request body ended before its Content-Length.") from exc
     except httpx.TimeoutException as exc:
         UPSTREAM_REQUESTS.labels(service, "timeout").inc()
         log.warning("upstream timed out", extra={"upstream": service, "error": type(exc).__name__})

@@ -17,9 +17,10 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     service_name: str = "gateway"
-    # Document uploads (3 MB per file, base64 in JSON) pass through the gateway;
-    # each service still enforces its own, tighter cap.
-    max_body_bytes: int = 6 * 1024 * 1024
+    # max_body_bytes (GATEWAY_MAX_BODY_BYTES, from ServiceSettings) caps every request
+    # body, forwarded ones included. Keep it no larger than the services' caps: a service
+    # that refuses a body before reading it may drop the connection mid-upload, which the
+    # gateway can only report as 502.
 
     signing_key_file: Path = Field(
         default=Path(".run/gateway/signing-key.pem"),
@@ -43,8 +44,8 @@ class GatewaySettings(ServiceSettings):
         description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
-    issuer: str = "customs-gateway"
-    audience: str = "customs-api"
+    # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServiceSettings)
+    # go into every token; the services require the same values.
 
     declarations_url: str = "http://127.0.0.1:8001"
     signatures_url: str = "http://127.0.0.1:8002"

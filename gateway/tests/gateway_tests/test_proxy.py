@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from customs_shared.context import parse_traceparent
-from gateway.proxy import request_headers, response_headers
+from gateway.proxy import IncompleteBody, exactly, request_headers, response_headers
 from gateway.tokens import TokenIssuer
 from gateway_tests.support import (
     BROKER_ID,
@@ -156,19 +159,52 @@ async def test_proxy_get_sends_no_body_and_keeps_encoded_path(gateway: Gateway) 
     assert echoed["headers"]["x-request-id"] == response.headers["x-request-id"]
 
 
-async def test_proxy_streams_a_large_body(gateway: Gateway) -> None:
-    token = await get_token(gateway.client)
+async def test_proxy_streams_a_large_body(gateway_factory: GatewayFactory) -> None:
     body = bytes(range(256)) * 8192  # 2 MiB
+    async with gateway_factory(max_body_bytes=4 * 1024 * 1024) as gw:
+        token = await get_token(gw.client)
 
-    response = await gateway.client.put(
-        "/api/v1/routing/rules/r1",
-        content=body,
-        headers={**_bearer(token), "Content-Type": "application/octet-stream"},
-    )
+        response = await gw.client.put(
+            "/api/v1/routing/rules/r1",
+            content=body,
+            headers={**_bearer(token), "Content-Type": "application/octet-stream"},
+        )
 
     assert response.status_code == 200
     assert response.json()["body_length"] == len(body)
     assert response.json()["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_body_over_the_cap_is_413_before_forwarding(gateway: Gateway) -> None:
+    token = await get_token(gateway.client)
+    body = b"x" * (gateway.settings.max_body_bytes + 1)
+
+    response = await gateway.client.post(
+        "/api/v1/declarations", content=body, headers=_bearer(token)
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_chunked_body_is_411_and_not_forwarded(gateway: Gateway) -> None:
+    """Without a Content-Length the cap could only cut the body off midway, and the
+    service would take the cut-off body for the whole one."""
+    token = await get_token(gateway.client)
+    chunk = b"y" * 65536
+    chunks = gateway.settings.max_body_bytes // len(chunk) + 2
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(chunks):
+            yield chunk
+
+    response = await asyncio.wait_for(
+        gateway.client.post("/api/v1/declarations", content=body(), headers=_bearer(token)),
+        timeout=10,
+    )
+
+    assert response.status_code == 411
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_proxy_passes_upstream_problem_unchanged(gateway: Gateway) -> None:
@@ -267,3 +303,14 @@ def test_hop_by_hop_and_connection_listed_headers_are_stripped() -> None:
     )
     assert "idempotency-key" not in sent
     assert sent["accept"] == "a/b"
+
+
+async def test_body_shorter_than_its_content_length_aborts_the_upstream_request() -> None:
+    async def short() -> AsyncIterator[bytes]:
+        yield b"abc"
+
+    forwarded = exactly(short(), expected=10)
+
+    assert await forwarded.__anext__() == b"abc"
+    with pytest.raises(IncompleteBody):
+        await forwarded.__anext__()

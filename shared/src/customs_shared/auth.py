@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
@@ -42,6 +42,12 @@ class Principal:
 
     def has_any(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)
+
+
+class KeySource(Protocol):
+    """Where a verifier finds the public key named by a token's ``kid``."""
+
+    async def get(self, kid: str) -> jwt.PyJWK | None: ...
 
 
 class JwksCache:
@@ -84,7 +90,7 @@ class JwksCache:
 class TokenVerifier:
     def __init__(
         self,
-        jwks: JwksCache,
+        jwks: KeySource,
         *,
         issuer: str,
         audience: str,

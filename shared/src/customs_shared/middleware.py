@@ -10,6 +10,7 @@ import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from customs_shared.context import adopt_traceparent, request_id_var
@@ -26,10 +27,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RequestContextMiddleware:
@@ -54,33 +51,35 @@ class RequestContextMiddleware:
 
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            response = problem_response(
-                413,
-                PayloadTooLarge.title,
-                type_uri=PayloadTooLarge.type_uri(),
-                detail=f"Body exceeds {self.max_body_bytes} bytes.",
-                headers={"x-request-id": request_id},
-            )
-            await response(scope, receive, send)
+            await self._too_large(request_id, trace_id)(scope, receive, send)
             self._record(scope, method, 413, started)
             return
 
         received = 0
-        response_started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                # The app already saw the body end; anything listening for more must stop.
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    # Stop reading; whatever the app answers is replaced by the 413 below.
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
+            if too_large:
+                if message["type"] == "http.response.start":
+                    status = 413
+                    await self._too_large(request_id, trace_id)(scope, receive, send)
+                return
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
@@ -89,20 +88,17 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_ids)
-        except _BodyTooLarge:
-            if response_started:
-                raise
-            status = 413
-            response = problem_response(
-                413,
-                PayloadTooLarge.title,
-                type_uri=PayloadTooLarge.type_uri(),
-                detail=f"Body exceeds {self.max_body_bytes} bytes.",
-                headers={"x-request-id": request_id},
-            )
-            await response(scope, receive, send)
         finally:
             self._record(scope, method, status, started)
+
+    def _too_large(self, request_id: str, trace_id: str) -> JSONResponse:
+        return problem_response(
+            413,
+            PayloadTooLarge.title,
+            type_uri=PayloadTooLarge.type_uri(),
+            detail=f"Body exceeds {self.max_body_bytes} bytes.",
+            headers={"x-request-id": request_id, "x-trace-id": trace_id},
+        )
 
     @staticmethod
     def _record(scope: Scope, method: str, status: int, started: float) -> None:

@@ -58,13 +58,13 @@ class Declaration(Base):
         back_populates="declaration",
         order_by="DeclarationItem.line",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="raise",  # loaded explicitly where needed (async: no lazy IO)
     )
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="declaration",
         order_by="TimelineEntry.id",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="raise",  # loaded explicitly where needed (async: no lazy IO)
     )
 
 

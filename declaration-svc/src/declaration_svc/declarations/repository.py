@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from declaration_svc.declarations.models import Declaration, IdempotencyKey, TimelineEntry
 
@@ -18,6 +19,7 @@ async def get(session: AsyncSession, declaration_id: uuid.UUID) -> Declaration |
 
 
 async def get_for_update(session: AsyncSession, declaration_id: uuid.UUID) -> Declaration | None:
+    """The declaration row alone, locked (result handlers need neither items nor timeline)."""
     statement = select(Declaration).where(Declaration.id == declaration_id).with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
@@ -26,7 +28,11 @@ async def get_visible(
     session: AsyncSession, declaration_id: uuid.UUID, tenant: str | None
 ) -> Declaration | None:
     """The declaration if ``tenant`` may see it (``None``: any tenant)."""
-    statement = select(Declaration).where(Declaration.id == declaration_id)
+    statement = (
+        select(Declaration)
+        .where(Declaration.id == declaration_id)
+        .options(selectinload(Declaration.items), selectinload(Declaration.timeline))
+    )
     if tenant is not None:
         statement = statement.where(Declaration.tenant == tenant)
     return (await session.scalars(statement)).one_or_none()

@@ -27,9 +27,7 @@ SIGNATURES = Topic("customs.signatures.v1", "declaration id", "Signature verific
 IPR = Topic("customs.ipr.v1", "declaration id", "IPR screening results and suspensions.")
 LANES = Topic("customs.lanes.v1", "declaration id", "Lane decisions with their reasons.")
 PARTNER_EVENTS = Topic("customs.partner-events.v1", "subject", "Events pushed by partner agencies.")
-IPR_RECORDS = Topic(
-    "customs.ipr-records.v1", "record id", "Current IPR records (compacted).", compacted=True
-)
+IPR_RECORDS = Topic("customs.ipr-records.v1", "record id", "Current IPR records.", compacted=True)
 
 TOPICS: tuple[Topic, ...] = (DECLARATIONS, SIGNATURES, IPR, LANES, PARTNER_EVENTS, IPR_RECORDS)
 

@@ -50,6 +50,8 @@ class ItemFacts(_EventData):
 
 
 class DeclarationSubmitted(_EventData):
+    """A declaration was accepted; the facts screening and routing need, no documents."""
+
     declaration_id: UUID
     version: int = 1
     tenant: str
@@ -65,6 +67,8 @@ class DeclarationSubmitted(_EventData):
 
 
 class SignatureChecked(_EventData):
+    """The outcome of checking a declaration's signature."""
+
     declaration_id: UUID
     tenant: str
     status: SignatureStatus
@@ -78,6 +82,8 @@ class IprHit(_EventData):
 
 
 class IprScreened(_EventData):
+    """The outcome of screening a declaration's items against recorded IPR."""
+
     declaration_id: UUID
     tenant: str
     outcome: IprOutcome
@@ -92,6 +98,8 @@ class LaneReason(_EventData):
 
 
 class LaneAssigned(_EventData):
+    """The lane of a declaration, decided once, with every rule that fired."""
+
     declaration_id: UUID
     tenant: str
     lane: Lane

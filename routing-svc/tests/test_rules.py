@@ -1,0 +1,117 @@
+"""The first rule set, as pure logic: which rules fire and which lane wins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from customs_shared.events.schemas import (
+    DeclarantKind,
+    DeclarationSubmitted,
+    IprHit,
+    IprOutcome,
+    ItemFacts,
+    Lane,
+    SignatureStatus,
+)
+from routing_svc.lanes.rules import RULE_SET_VERSION, Inputs, Policy, decide
+
+POLICY = Policy(high_value_threshold=Decimal("2000000000"))
+
+
+def facts(total: str = "1000000", currency: str = "VND") -> DeclarationSubmitted:
+    return DeclarationSubmitted(
+        declaration_id=uuid.uuid4(),
+        tenant="0314409058",
+        declarant_tax_code="0314409058",
+        declarant_kind=DeclarantKind.ENTERPRISE,
+        declaration_type="import",
+        customs_office="02CI",
+        currency=currency,
+        total_customs_value=Decimal(total),
+        items=[
+            ItemFacts(
+                line=1,
+                hs_code="61091000",
+                description="T-shirts",
+                origin_country="CN",
+                quantity=Decimal(10),
+                unit="PCE",
+                customs_value=Decimal(total),
+            )
+        ],
+        signature_present=True,
+        submitted_at=datetime.now(UTC),
+    )
+
+
+def inputs(
+    *,
+    signature: SignatureStatus | None = SignatureStatus.PRESENT,
+    ipr: IprOutcome | None = IprOutcome.CLEAR,
+    hits: list[IprHit] | None = None,
+    total: str = "1000000",
+    currency: str = "VND",
+) -> Inputs:
+    return Inputs(facts(total, currency), signature, ipr, hits or [])
+
+
+def test_clean_declaration_is_green_with_a_reason() -> None:
+    decision = decide(inputs(), POLICY)
+    assert decision.lane is Lane.GREEN
+    assert [r.rule for r in decision.reasons] == ["no-risk-found"]
+    assert decision.rule_set_version == RULE_SET_VERSION
+    assert decision.inputs["signature"] == "present"
+
+
+def test_ipr_hit_is_red_and_names_the_mark() -> None:
+    hit = IprHit(record_id="r1", item_line=1, matched="ACME")
+    decision = decide(inputs(ipr=IprOutcome.HIT, hits=[hit]), POLICY)
+    assert decision.lane is Lane.RED
+    assert "ACME (line 1)" in decision.reasons[0].explanation
+
+
+def test_missing_enterprise_signature_is_yellow() -> None:
+    decision = decide(inputs(signature=SignatureStatus.MISSING), POLICY)
+    assert decision.lane is Lane.YELLOW
+    assert [r.rule for r in decision.reasons] == ["enterprise-signature-missing"]
+
+
+@pytest.mark.parametrize(
+    ("signature", "ipr", "missing"),
+    [
+        (None, IprOutcome.CLEAR, "signature"),
+        (SignatureStatus.PRESENT, None, "ipr"),
+        (None, None, "signature or ipr"),
+    ],
+)
+def test_missing_screening_result_is_yellow_and_says_which(
+    signature: SignatureStatus | None, ipr: IprOutcome | None, missing: str
+) -> None:
+    decision = decide(inputs(signature=signature, ipr=ipr), POLICY)
+    assert decision.lane is Lane.YELLOW
+    assert decision.reasons[0].rule == "screening-incomplete"
+    assert f"No {missing} screening" in decision.reasons[0].explanation
+
+
+def test_high_value_threshold_is_inclusive_and_only_in_vnd() -> None:
+    assert decide(inputs(total="2000000000"), POLICY).lane is Lane.YELLOW
+    assert decide(inputs(total="1999999999.9999"), POLICY).lane is Lane.GREEN
+    assert decide(inputs(total="2000000000", currency="USD"), POLICY).lane is Lane.GREEN
+
+
+def test_most_severe_lane_wins_and_every_fired_rule_is_kept() -> None:
+    hit = IprHit(record_id="r1", item_line=1, matched="ACME")
+    decision = decide(
+        inputs(signature=SignatureStatus.MISSING, ipr=IprOutcome.HIT, hits=[hit], total="3e9"),
+        POLICY,
+    )
+    assert decision.lane is Lane.RED
+    assert [r.rule for r in decision.reasons] == [
+        "ipr-hit",
+        "enterprise-signature-missing",
+        "high-value",
+    ]

@@ -1,0 +1,162 @@
+"""The consumer loop and the outbox relay on a real broker and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.db import Base, create_engine
+from customs_shared.events.catalog import EventType, Topic
+from customs_shared.messaging.consumer import EventConsumer, PermanentError
+from customs_shared.messaging.kafka import new_producer
+from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
+from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event, session_factory
+from tests.support.postgres import PostgresServer
+from tests.support.topics import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+class Ping(BaseModel):
+    n: int
+    mode: str = "ok"
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> Topic:
+    topic = Topic(f"test.ping.{uuid.uuid4().hex[:8]}", "n", "test")
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, num_partitions=1, replication_factor=1)
+                for name in (topic.name, topic.dlq)
+            ]
+        )
+    finally:
+        await admin.close()
+    return topic
+
+
+@pytest.fixture
+async def sessions(postgres: PostgresServer) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(postgres.url("scratch"))
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+    yield session_factory(engine, OutboxSignal())
+    await engine.dispose()
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    producer = new_producer(kafka_bootstrap, "test")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def test_outbox_relay_publishes_committed_events_once_in_order(
+    topic: Topic,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    ping = EventType("test.ping.v1", topic, Ping, "test", ())
+    async with sessions() as session, session.begin():
+        for n in range(5):
+            add_event(session, ping, source="/test", key="k", data=Ping(n=n))
+    async with sessions() as session:
+        transaction = await session.begin()
+        add_event(session, ping, source="/test", key="k", data=Ping(n=99))
+        await transaction.rollback()  # its event must never leave
+
+    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=2)
+    assert await relay.publish_batch() == 2
+    relay.start()
+    await asyncio.sleep(0.5)
+    await relay.stop()
+
+    published = [
+        r.json()["data"]["n"]
+        for r in await asyncio.to_thread(read_topic, kafka_bootstrap, topic.name)
+    ]
+    assert published == [0, 1, 2, 3, 4]
+    async with sessions() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+        )
+    assert pending == 0
+
+
+async def test_consumer_retries_dead_letters_and_dedupes(
+    topic: Topic,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    ping = EventType("test.ping.v1", topic, Ping, "test", ())
+    calls: list[tuple[int, str]] = []
+    flaky_failures = {"left": 2}
+
+    async def handle(_session: AsyncSession, data: Ping) -> None:
+        calls.append((data.n, data.mode))
+        if data.mode == "permanent":
+            raise PermanentError("cannot ever work")
+        if data.mode == "always":
+            raise ValueError("keeps failing")
+        if data.mode == "flaky" and flaky_failures["left"] > 0:
+            flaky_failures["left"] -= 1
+            raise ConnectionError("transient")
+
+    async with sessions() as session, session.begin():
+        add_event(session, ping, source="/t", key="1", data=Ping(n=1))
+        add_event(session, ping, source="/t", key="2", data=Ping(n=2, mode="flaky"))
+        add_event(session, ping, source="/t", key="3", data=Ping(n=3, mode="permanent"))
+        add_event(session, ping, source="/t", key="4", data=Ping(n=4, mode="always"))
+        duplicate = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
+    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100)
+    await relay.publish_batch()
+    # The same event id delivered twice, as after a relay crash between send and mark.
+    await producer.send_and_wait(topic.name, value=duplicate.to_json(), key=b"5")
+    await producer.send_and_wait(topic.name, value=b"not json", key=b"6")
+
+    consumer = EventConsumer(
+        group_id=f"test-{uuid.uuid4().hex[:6]}",
+        bootstrap=kafka_bootstrap,
+        sessions=sessions,
+        producer=producer,
+        handlers={ping: handle},
+        max_retries=2,
+        retry_backoff_seconds=0.01,
+    )
+    await consumer.start()
+    try:
+        for _ in range(200):
+            dlq = await asyncio.to_thread(read_topic, kafka_bootstrap, topic.dlq)
+            if len(dlq) == 3 and any(n == 5 for n, _ in calls):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await consumer.stop()
+
+    assert sorted({r.key for r in dlq}) == ["3", "4", "6"]
+    errors = {r.key: r.headers["dlq-error"] for r in dlq}
+    assert "cannot ever work" in errors["3"]
+    assert "keeps failing" in errors["4"]
+    assert calls.count((4, "always")) == 3  # first try + 2 retries
+    assert calls.count((3, "permanent")) == 1  # never retried
+    assert calls.count((2, "flaky")) == 3  # succeeded on the third try
+    assert calls.count((5, "ok")) == 1  # the duplicate was skipped by event id
+    async with sessions() as session:
+        handled = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+    assert handled == 3  # 1, 2 and 5: failed handlers leave no mark
