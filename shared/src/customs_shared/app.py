@@ -125,6 +125,13 @@ def create_service_app(
                 retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             )
             await runtime.consumer.start()
+            consumer = runtime.consumer
+
+            async def consumer_running() -> None:
+                if not consumer.running:
+                    raise RuntimeError("consumer loop stopped")
+
+            checks["consumer"] = consumer_running
         async with contextlib.AsyncExitStack() as stack:
             for factory in background:
                 await stack.enter_async_context(factory(runtime))

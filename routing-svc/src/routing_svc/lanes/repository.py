@@ -15,10 +15,7 @@ from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 async def _locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
     statement = (
-        select(RoutingCase)
-        .where(RoutingCase.declaration_id == declaration_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(RoutingCase).where(RoutingCase.declaration_id == declaration_id).with_for_update()
     )
     return (await session.scalars(statement)).one_or_none()
 
