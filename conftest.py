@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.db import Base, create_engine
+from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.postgres import PostgresServer
@@ -42,3 +45,17 @@ def cluster(
     finally:
         for process in reversed(list(running.processes.values())):
             process.stop()
+
+
+@pytest.fixture
+async def scratch_sessions(
+    postgres: PostgresServer,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an emptied ``scratch`` database holding every model's tables, for
+    integration tests of one service's logic without its process."""
+    engine = create_engine(postgres.url("scratch"))
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.run_sync(Base.metadata.create_all)
+    yield session_factory(engine, OutboxSignal())
+    await engine.dispose()

@@ -4,7 +4,6 @@ decision per declaration, and the deadline path when a screening never comes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.db import Base, create_engine
 from customs_shared.events.schemas import (
     DeclarantKind,
     DeclarationSubmitted,
@@ -22,25 +20,13 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 from customs_shared.messaging.models import OutboxEvent
-from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.lanes.rules import Policy
 from routing_svc.lanes.service import Router
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
 
 TENANT = "0312345673"
-
-
-@pytest.fixture
-async def sessions(postgres: PostgresServer) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(postgres.url("scratch"))
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    yield session_factory(engine, OutboxSignal())
-    await engine.dispose()
 
 
 def submitted(declaration_id: uuid.UUID) -> DeclarationSubmitted:
@@ -74,18 +60,18 @@ def ipr(declaration_id: uuid.UUID) -> IprScreened:
     )
 
 
-async def decisions(sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:
-    async with sessions() as session:
+async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:
+    async with scratch_sessions() as session:
         return list((await session.scalars(select(LaneDecision))).all())
 
 
-async def lane_events(sessions: async_sessionmaker[AsyncSession]) -> int:
-    async with sessions() as session:
+async def lane_events(scratch_sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with scratch_sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0)
 
 
 async def test_results_before_the_declaration_still_decide_once(
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     router = Router(Policy(Decimal(10**9)), timedelta(seconds=30))
     declaration_id = uuid.uuid4()
@@ -96,33 +82,33 @@ async def test_results_before_the_declaration_still_decide_once(
         (router.on_submitted, submitted(declaration_id)),  # redelivered under a new event id
         (router.on_signature, signature(declaration_id)),
     ):
-        async with sessions() as session, session.begin():
+        async with scratch_sessions() as session, session.begin():
             await handler(session, data)  # type: ignore[operator]
-    [decision] = await decisions(sessions)
+    [decision] = await decisions(scratch_sessions)
     assert decision.lane == "green"
     assert decision.inputs["ipr"] == "clear"
-    assert await lane_events(sessions) == 1
+    assert await lane_events(scratch_sessions) == 1
 
 
 async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     router = Router(Policy(Decimal(10**9)), timedelta(seconds=0))
     waiting = Router(Policy(Decimal(10**9)), timedelta(hours=1))
     overdue_id, fresh_id = uuid.uuid4(), uuid.uuid4()
-    async with sessions() as session, session.begin():
+    async with scratch_sessions() as session, session.begin():
         await router.on_submitted(session, submitted(overdue_id))
         await router.on_signature(session, signature(overdue_id))
         await waiting.on_submitted(session, submitted(fresh_id))
-    async with sessions() as session, session.begin():
+    async with scratch_sessions() as session, session.begin():
         assert await router.decide_overdue(session) == 1
-    async with sessions() as session, session.begin():
+    async with scratch_sessions() as session, session.begin():
         assert await router.decide_overdue(session) == 0  # decided cases are not swept again
         await router.on_ipr(session, ipr(overdue_id))  # arrives late: changes nothing
 
-    [decision] = await decisions(sessions)
+    [decision] = await decisions(scratch_sessions)
     assert decision.declaration_id == overdue_id
     assert decision.lane == "yellow"
     assert [r["rule"] for r in decision.reasons] == ["screening-incomplete"]
     assert decision.inputs["ipr"] == "missing-result"
-    assert await lane_events(sessions) == 1
+    assert await lane_events(scratch_sessions) == 1

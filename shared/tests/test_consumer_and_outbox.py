@@ -13,13 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.db import Base, create_engine
 from customs_shared.events.catalog import EventType, Topic
 from customs_shared.messaging.consumer import EventConsumer, PermanentError
 from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
-from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event, session_factory
-from tests.support.postgres import PostgresServer
+from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
 from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
@@ -48,16 +46,6 @@ async def topic(kafka_bootstrap: str) -> Topic:
 
 
 @pytest.fixture
-async def sessions(postgres: PostgresServer) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(postgres.url("scratch"))
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    yield session_factory(engine, OutboxSignal())
-    await engine.dispose()
-
-
-@pytest.fixture
 async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     producer = new_producer(kafka_bootstrap, "test")
     await producer.start()
@@ -67,20 +55,20 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 async def test_outbox_relay_publishes_committed_events_once_in_order(
     topic: Topic,
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
     ping = EventType("test.ping.v1", topic, Ping, "test", ())
-    async with sessions() as session, session.begin():
+    async with scratch_sessions() as session, session.begin():
         for n in range(5):
             add_event(session, ping, source="/test", key="k", data=Ping(n=n))
-    async with sessions() as session:
+    async with scratch_sessions() as session:
         transaction = await session.begin()
         add_event(session, ping, source="/test", key="k", data=Ping(n=99))
         await transaction.rollback()  # its event must never leave
 
-    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=2)
+    relay = OutboxRelay(scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=2)
     assert await relay.publish_batch() == 2
     relay.start()
     await asyncio.sleep(0.5)
@@ -91,7 +79,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
         for r in await asyncio.to_thread(read_topic, kafka_bootstrap, topic.name)
     ]
     assert published == [0, 1, 2, 3, 4]
-    async with sessions() as session:
+    async with scratch_sessions() as session:
         pending = await session.scalar(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
         )
@@ -100,7 +88,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
 
 async def test_consumer_retries_dead_letters_and_dedupes(
     topic: Topic,
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
@@ -118,13 +106,15 @@ async def test_consumer_retries_dead_letters_and_dedupes(
             flaky_failures["left"] -= 1
             raise ConnectionError("transient")
 
-    async with sessions() as session, session.begin():
+    async with scratch_sessions() as session, session.begin():
         add_event(session, ping, source="/t", key="1", data=Ping(n=1))
         add_event(session, ping, source="/t", key="2", data=Ping(n=2, mode="flaky"))
         add_event(session, ping, source="/t", key="3", data=Ping(n=3, mode="permanent"))
         add_event(session, ping, source="/t", key="4", data=Ping(n=4, mode="always"))
         duplicate = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
-    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100)
+    relay = OutboxRelay(
+        scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100
+    )
     await relay.publish_batch()
     # The same event id delivered twice, as after a relay crash between send and mark.
     await producer.send_and_wait(topic.name, value=duplicate.to_json(), key=b"5")
@@ -133,7 +123,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     consumer = EventConsumer(
         group_id=f"test-{uuid.uuid4().hex[:6]}",
         bootstrap=kafka_bootstrap,
-        sessions=sessions,
+        sessions=scratch_sessions,
         producer=producer,
         handlers={ping: handle},
         max_retries=2,
@@ -157,6 +147,6 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     assert calls.count((3, "permanent")) == 1  # never retried
     assert calls.count((2, "flaky")) == 3  # succeeded on the third try
     assert calls.count((5, "ok")) == 1  # the duplicate was skipped by event id
-    async with sessions() as session:
+    async with scratch_sessions() as session:
         handled = await session.scalar(select(func.count()).select_from(ProcessedEvent))
     assert handled == 3  # 1, 2 and 5: failed handlers leave no mark
