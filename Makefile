@@ -1,7 +1,8 @@
 # One entry point for people and CI. `make run` starts the cluster, `make test` passes the suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= uv
+# After `pip install uv` the shim may not be on PATH yet; the module form always works.
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
 
 .PHONY: help setup setup-python setup-kafka setup-postgres run test lint format bench clean
@@ -12,7 +13,7 @@ help: ## List the targets
 setup: setup-python setup-kafka setup-postgres ## Install everything the cluster and tests need
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.9"
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
 	@$(UV) sync --locked --quiet
 
 setup-kafka: ## Java/Maven if missing, then the Kafka broker jars from Maven Central

@@ -9,6 +9,7 @@ each against a baseline measured in the same run on the same machine.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -139,6 +140,20 @@ async def lanes_under_load(
     return latencies, n / (time.perf_counter() - started)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_service(cluster: Cluster) -> dict[str, float]:
+    return {
+        name: cpu_seconds(process.process.pid)
+        for name, process in cluster.processes.items()
+        if process.process is not None
+    }
+
+
 async def drain(bootstrap: str, expected: int) -> None:
     """Waits until ``expected`` lanes were published, so the pipeline's backlog from one
     phase does not slow the next phase down."""
@@ -183,7 +198,9 @@ async def run(cluster: Cluster) -> None:
         await drain(bootstrap, 40 + 2 * SEQUENTIAL)
         hop = await kafka_hop(cluster.kafka_bootstrap, PIPELINE)
         sequential_lanes = await lane_one_at_a_time(cluster, gw, PIPELINE)
+        cpu_before = cpu_by_service(cluster)
         loaded_lanes, rate = await lanes_under_load(cluster, gw, THROUGHPUT, CONCURRENCY)
+        cpu_after = cpu_by_service(cluster)
 
     print()  # noqa: T201
     for text in (
@@ -197,6 +214,10 @@ async def run(cluster: Cluster) -> None:
         f"{'throughput, submitted to laned':<44} {rate:7.1f} declarations/s (n={THROUGHPUT})",
     ):
         print(text)  # noqa: T201
+    print("CPU per declaration under load, by service:")  # noqa: T201
+    for name, before in cpu_before.items():
+        per = (cpu_after[name] - before) / THROUGHPUT * 1000
+        print(f"  {name:<42} {per:7.2f} ms")  # noqa: T201
 
 
 def main() -> None:
