@@ -144,3 +144,18 @@ def test_roles_that_do_not_declare_cannot_submit(cluster: Cluster, client_id: st
         response = client.post("/api/v1/declarations", json=sample("declaration-individual"))
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_declarant_declares_only_for_its_own_enterprise(cluster: Cluster) -> None:
+    tenant = jwt_claims(cluster.token("demo-declarant"))["tenant"]
+    own = sample("declaration-enterprise")
+    own["declarant"]["tax_code"] = tenant
+    branch = sample("declaration-enterprise")
+    branch["declarant"]["tax_code"] = f"{tenant}-001"
+    with cluster.client("demo-declarant") as client:
+        foreign = client.post("/api/v1/declarations", json=sample("declaration-enterprise"))
+        accepted = client.post("/api/v1/declarations", json=own)
+        accepted_branch = client.post("/api/v1/declarations", json=branch)
+    assert foreign.status_code == 403
+    assert foreign.json()["type"].endswith("/declarant-not-caller")
+    assert accepted.status_code == accepted_branch.status_code == 202

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Header, Query, Response, status
 from customs_shared.auth import Principal, Role, require_roles
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import DeclarantKind
-from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
 from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
     InvalidCursor,
+    NotYourEnterprise,
 )
 from declaration_svc.declarations.models import Declaration, DeclarationStatus
 from declaration_svc.declarations.schemas import (
@@ -51,7 +52,9 @@ def status_url(declaration_id: uuid.UUID) -> str:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeclarationAccepted,
-    responses=problem_responses(Unauthorized, Forbidden, IdempotencyKeyReused),
+    responses=problem_responses(
+        Unauthorized, NotYourEnterprise, IdempotencyKeyReused, PayloadTooLarge
+    ),
     summary="Submit a declaration; screening and lane assignment follow asynchronously.",
 )
 async def submit_declaration(

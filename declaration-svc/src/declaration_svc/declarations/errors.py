@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from customs_shared.problems import NotFound, UnprocessableContent
+from customs_shared.problems import Forbidden, NotFound, UnprocessableContent
 
 
 class DeclarationNotFound(NotFound):
@@ -16,3 +16,8 @@ class IdempotencyKeyReused(UnprocessableContent):
 class InvalidCursor(UnprocessableContent):
     slug = "invalid-cursor"
     title = "The page cursor is not valid"
+
+
+class NotYourEnterprise(Forbidden):
+    slug = "declarant-not-caller"
+    title = "A declarant may declare only for its own enterprise"

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.auth import Principal, tenant_scope
+from customs_shared.auth import Principal, Role, tenant_scope
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
@@ -29,6 +29,7 @@ from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
     InvalidCursor,
+    NotYourEnterprise,
 )
 from declaration_svc.declarations.models import (
     Declaration,
@@ -56,6 +57,16 @@ def _request_hash(body: DeclarationIn) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
+def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
+    """Brokers declare on behalf of any enterprise; an enterprise that declares
+    itself may name only its own tax code (or one of its branches')."""
+    tax_code = body.declarant.tax_code
+    if principal.has_any(Role.BROKER) or tax_code is None:
+        return
+    if tax_code.split("-")[0] != principal.tenant.split("-")[0]:
+        raise NotYourEnterprise(f"Your tenant {principal.tenant} may not declare for {tax_code}.")
+
+
 async def submit(
     *,
     session: AsyncSession,
@@ -63,6 +74,7 @@ async def submit(
     body: DeclarationIn,
     idempotency_key: str | None,
 ) -> Submission:
+    _check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
         request_hash = _request_hash(body)

@@ -41,14 +41,15 @@ async def count_unpublished(session: AsyncSession) -> int:
 async def remember_processed(session: AsyncSession, consumer: str, event_id: str) -> bool:
     """Records the event as handled; False if this consumer already handled it.
 
-    The primary key decides under concurrency: a second replica racing on the same
-    event fails its insert and rolls back its whole transaction."""
+    The primary key decides under concurrency: of two replicas racing on the same
+    event, one inserts and handles it, the other skips it."""
     existing = await session.get(ProcessedEvent, (consumer, event_id))
     if existing is not None:
         return False
-    session.add(ProcessedEvent(consumer=consumer, event_id=event_id))
     try:
-        await session.flush()
+        # A savepoint, so losing the race leaves the outer transaction usable.
+        async with session.begin_nested():
+            session.add(ProcessedEvent(consumer=consumer, event_id=event_id))
     except IntegrityError:
         return False
     return True
