@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.events.catalog import EventType, Topic
@@ -70,6 +72,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
 
     relay = OutboxRelay(scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=2)
     assert await relay.publish_batch() == 2
+    assert REGISTRY.get_sample_value("outbox_pending_events") == 3
     relay.start()
     await asyncio.sleep(0.5)
     await relay.stop()
@@ -84,6 +87,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
         )
     assert pending == 0
+    assert REGISTRY.get_sample_value("outbox_pending_events") == 0
 
 
 async def test_consumer_retries_dead_letters_and_dedupes(
@@ -95,6 +99,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     ping = EventType("test.ping.v1", topic, Ping, "test", ())
     calls: list[tuple[int, str]] = []
     flaky_failures = {"left": 2}
+    database_down = {"until_call": 16}  # outlasts two rounds of retries
 
     async def handle(_session: AsyncSession, data: Ping) -> None:
         calls.append((data.n, data.mode))
@@ -102,6 +107,8 @@ async def test_consumer_retries_dead_letters_and_dedupes(
             raise PermanentError("cannot ever work")
         if data.mode == "always":
             raise ValueError("keeps failing")
+        if data.mode == "outage" and len(calls) < database_down["until_call"]:
+            raise OperationalError("INSERT", {}, ConnectionRefusedError("database down"))
         if data.mode == "flaky" and flaky_failures["left"] > 0:
             flaky_failures["left"] -= 1
             raise ConnectionError("transient")
@@ -112,6 +119,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
         add_event(session, ping, source="/t", key="3", data=Ping(n=3, mode="permanent"))
         add_event(session, ping, source="/t", key="4", data=Ping(n=4, mode="always"))
         duplicate = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
+        add_event(session, ping, source="/t", key="7", data=Ping(n=7, mode="outage"))
     relay = OutboxRelay(
         scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100
     )
@@ -133,7 +141,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     try:
         for _ in range(200):
             dlq = await asyncio.to_thread(read_topic, kafka_bootstrap, topic.dlq)
-            if len(dlq) == 3 and any(n == 5 for n, _ in calls):
+            if len(dlq) == 3:  # "6" is the partition's last record: all before it are done
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -147,6 +155,9 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     assert calls.count((3, "permanent")) == 1  # never retried
     assert calls.count((2, "flaky")) == 3  # succeeded on the third try
     assert calls.count((5, "ok")) == 1  # the duplicate was skipped by event id
+    # A database outage outlasting the retries keeps the record (no DLQ) until it ends.
+    assert calls.count((7, "outage")) > 3
+    assert calls[-1] == (7, "outage")
     async with scratch_sessions() as session:
         handled = await session.scalar(select(func.count()).select_from(ProcessedEvent))
-    assert handled == 3  # 1, 2 and 5: failed handlers leave no mark
+    assert handled == 4  # 1, 2, 5 and 7: failed handlers leave no mark

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.context import adopt_traceparent, request_id_var
@@ -34,6 +35,14 @@ Handler = Callable[[AsyncSession, Any], Awaitable[None]]
 
 class PermanentError(Exception):
     """The record can never be handled (bad data); retrying is pointless."""
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Errors of the infrastructure (database or network down), which must never
+    send a good record to the DLQ."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
 class EventConsumer:
@@ -90,7 +99,7 @@ class EventConsumer:
                         break
                     try:
                         await self._handle(record)
-                    except Exception:  # DLQ unreachable: rewind and retry this record later
+                    except Exception:  # an outage (DB or DLQ): rewind, retry this record later
                         log.exception("record left unhandled", extra={"offset": record.offset})
                         self._consumer.seek(partition, record.offset)
                         await asyncio.sleep(1.0)
@@ -143,6 +152,8 @@ class EventConsumer:
                 await self._dead_letter(record, f"{raw.type}: {exc}")
                 return
             except Exception as exc:
+                if attempt == self._max_retries and _is_outage(exc):
+                    raise  # not the record's fault: keep it, retry it when the outage ends
                 if attempt == self._max_retries:
                     log.exception("handler failed; sending to DLQ", extra={"event_id": raw.id})
                     await self._dead_letter(record, f"{raw.type}: {type(exc).__name__}: {exc}")

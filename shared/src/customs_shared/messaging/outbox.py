@@ -118,6 +118,9 @@ class OutboxRelay:
             await repository.mark_published(session, [row.seq for row in rows])
             for row in rows:
                 EVENTS_PUBLISHED.labels(row.topic).inc()
+            # Counting costs a query, so only when a full batch hints at a backlog.
+            backlog = len(rows) == self._batch_size
+            OUTBOX_PENDING.set(await repository.count_unpublished(session) if backlog else 0)
             return len(rows)
 
 
