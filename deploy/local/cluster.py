@@ -166,6 +166,12 @@ def main() -> None:
     parser.add_argument("--run-dir", default=str(REPO / ".run"))
     parser.add_argument("--kafka-port", default=os.environ.get("KAFKA_PORT", "9092"))
     parser.add_argument(
+        "--base-port",
+        type=int,
+        default=int(os.environ.get("CLUSTER_BASE_PORT", "8000")),
+        help="gateway port; the services take the next four",
+    )
+    parser.add_argument(
         "--partitions", type=int, default=int(os.environ.get("KAFKA_PARTITIONS", "6"))
     )
     args = parser.parse_args()
@@ -177,7 +183,7 @@ def main() -> None:
     bootstrap = start_kafka(kafka_dir, args.kafka_port)
     create_topics(bootstrap, args.partitions)
     kafka_ready = time.monotonic() - started
-    ports = {spec.name: spec.port for spec in SERVICES}
+    ports = {spec.name: spec.port - 8000 + args.base_port for spec in SERVICES}
     processes = [
         ServiceProcess(
             spec,
@@ -194,7 +200,7 @@ def main() -> None:
                 clients_file=REPO / "deploy" / "local" / "clients.json",
             ),
             run_dir / "logs" / f"{spec.name}.log",
-            spec.port,
+            ports[spec.name],
         )
         for spec in SERVICES
     ]
@@ -215,7 +221,9 @@ def main() -> None:
         print(  # noqa: T201  (this is the command's own output)
             f"\nCluster ready in {time.monotonic() - started:.1f}s "
             f"(Kafka and topics {kafka_ready:.1f}s).\n"
-            f"  Gateway:  {gateway}   (OpenAPI of each service: http://127.0.0.1:8001/docs …)\n"
+            f"  Gateway:  {gateway}\n"
+            f"  OpenAPI:  {processes[0].url}/docs (declarations; the next three ports:"
+            " signatures, ipr, routing)\n"
             f"  Kafka:    {bootstrap}\n"
             f"  Logs:     {run_dir / 'logs'}/\n"
             f"  Token:    curl -s -u demo-broker:demo-broker-secret "

@@ -1,0 +1,90 @@
+"""`make run`'s cluster (SQLite files, local Kafka) answers the README's curl session
+and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.local.cluster import REPO
+from tests.support.cluster import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port_range(size: int) -> int:
+    for base in range(23000, 60000, 97):
+        with_all_free = True
+        for port in range(base, base + size):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    with_all_free = False
+                    break
+        if with_all_free:
+            return base
+    raise RuntimeError("no free port range")
+
+
+def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    base = free_port_range(5)
+    gateway = f"http://127.0.0.1:{base}"
+    output = tmp_path / "run.out"
+    with output.open("wb") as out:
+        runner = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.local.cluster",
+                "--run-dir",
+                str(tmp_path / "run"),
+                "--kafka-port",
+                "auto",
+                "--base-port",
+                str(base),
+                "--partitions",
+                "2",
+            ],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+    try:
+        wait_for(lambda: "Cluster ready" in output.read_text(), timeout=90, interval=0.5)
+        assert f"Gateway:  {gateway}" in output.read_text()
+
+        token = httpx.post(
+            f"{gateway}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("demo-broker", "demo-broker-secret"),
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "order-4711"}
+        body = json.loads((REPO / "samples" / "declaration-enterprise.json").read_text())
+        accepted = httpx.post(f"{gateway}/api/v1/declarations", json=body, headers=headers)
+        assert accepted.status_code == 202
+        status_url = gateway + accepted.json()["status_url"]
+        started = time.monotonic()
+        declaration = wait_for(
+            lambda: (d := httpx.get(status_url, headers=headers).json())["lane"] and d,
+            timeout=5,
+        )
+        assert time.monotonic() - started < 5
+        assert declaration["lane"] == "yellow"
+        assert (tmp_path / "run" / "declarations.db").exists()
+    finally:
+        runner.send_signal(signal.SIGINT)
+        code = runner.wait(timeout=60)
+    text = output.read_text()
+    assert code == 0, text[-2000:]
+    assert "Cluster stopped." in text
+    for log in (tmp_path / "run" / "logs").glob("*.log"):
+        assert "Application shutdown complete." in log.read_text(), log.name
