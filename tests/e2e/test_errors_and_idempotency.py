@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -118,3 +119,20 @@ def test_unknown_declaration_is_404_problem(cluster: Cluster) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     assert not_uuid.status_code == 422
+
+
+def test_concurrent_retries_with_one_key_create_one_declaration(cluster: Cluster) -> None:
+    key = str(uuid.uuid4())
+    body = sample("declaration-enterprise")
+
+    def post(_: int) -> tuple[int, str]:
+        with cluster.client("demo-broker") as client:
+            response = client.post(
+                "/api/v1/declarations", json=body, headers={"Idempotency-Key": key}
+            )
+            return response.status_code, response.json()["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(post, range(16)))
+    assert {status for status, _ in results} == {202}
+    assert len({declaration_id for _, declaration_id in results}) == 1

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -85,6 +86,18 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function" commits before the response is sent, so a 2xx means the data is durable.
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+
+
+async def insert_if_absent(session: AsyncSession, model: type[Base], **values: Any) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING`` in one round trip; True if the row is new.
+
+    The database's unique key decides, so concurrent callers never both win and no
+    savepoint is needed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    primary_key = inspect(model).primary_key[0]
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
+    return (await session.execute(statement)).first() is not None
 
 
 async def check_database(engine: AsyncEngine) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from customs_shared.db import insert_if_absent, utcnow
 from declaration_svc.declarations.models import Declaration, IdempotencyKey, TimelineEntry
 
 
@@ -70,11 +70,17 @@ async def find_idempotency_key(
     return await session.get(IdempotencyKey, (tenant, key))
 
 
-async def claim_idempotency_key(session: AsyncSession, record: IdempotencyKey) -> bool:
-    """Inserts the key in a savepoint; False when a concurrent request holds it already."""
-    try:
-        async with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        return False
-    return True
+async def claim_idempotency_key(
+    session: AsyncSession, tenant: str, key: str, request_hash: str, declaration_id: uuid.UUID
+) -> bool:
+    """Takes the key for this request; False when another request holds it already
+    (a concurrent one first waits for that request's transaction to end)."""
+    return await insert_if_absent(
+        session,
+        IdempotencyKey,
+        tenant=tenant,
+        key=key,
+        request_hash=request_hash,
+        declaration_id=declaration_id,
+        created_at=utcnow(),
+    )

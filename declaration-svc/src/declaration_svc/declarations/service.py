@@ -35,7 +35,6 @@ from declaration_svc.declarations.models import (
     Declaration,
     DeclarationItem,
     DeclarationStatus,
-    IdempotencyKey,
     TimelineEntry,
 )
 from declaration_svc.declarations.schemas import DeclarationIn
@@ -79,13 +78,7 @@ async def submit(
     if idempotency_key is not None:
         request_hash = _request_hash(body)
         claimed = await repository.claim_idempotency_key(
-            session,
-            IdempotencyKey(
-                tenant=principal.tenant,
-                key=idempotency_key,
-                request_hash=request_hash,
-                declaration_id=declaration_id,
-            ),
+            session, principal.tenant, idempotency_key, request_hash, declaration_id
         )
         if not claimed:
             existing = await repository.find_idempotency_key(

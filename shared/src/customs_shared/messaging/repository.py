@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import utcnow
+from customs_shared.db import insert_if_absent, utcnow
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 
 
@@ -41,15 +40,6 @@ async def count_unpublished(session: AsyncSession) -> int:
 async def remember_processed(session: AsyncSession, consumer: str, event_id: str) -> bool:
     """Records the event as handled; False if this consumer already handled it.
 
-    The primary key decides under concurrency: of two replicas racing on the same
-    event, one inserts and handles it, the other skips it."""
-    existing = await session.get(ProcessedEvent, (consumer, event_id))
-    if existing is not None:
-        return False
-    try:
-        # A savepoint, so losing the race leaves the outer transaction usable.
-        async with session.begin_nested():
-            session.add(ProcessedEvent(consumer=consumer, event_id=event_id))
-    except IntegrityError:
-        return False
-    return True
+    Of two replicas racing on the same event, one inserts and handles it, the other
+    waits for that insert to commit and then skips the event."""
+    return await insert_if_absent(session, ProcessedEvent, consumer=consumer, event_id=event_id)
