@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ def kafka() -> Iterator[str]:
         yield bootstrap
     finally:
         stop_kafka(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
