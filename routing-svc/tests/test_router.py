@@ -4,7 +4,7 @@ decision per declaration, and the deadline path when a screening never comes."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -23,6 +23,7 @@ from customs_shared.messaging.models import OutboxEvent
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.lanes.rules import Policy
 from routing_svc.lanes.service import Router
+from tests.support.factories import declaration_submitted
 
 pytestmark = pytest.mark.integration
 
@@ -30,18 +31,8 @@ TENANT = "0312345673"
 
 
 def submitted(declaration_id: uuid.UUID) -> DeclarationSubmitted:
-    return DeclarationSubmitted(
-        declaration_id=declaration_id,
-        tenant=TENANT,
-        declarant_tax_code=None,
-        declarant_kind=DeclarantKind.INDIVIDUAL,
-        declaration_type="import",
-        customs_office="02CI",
-        currency="VND",
-        total_customs_value=Decimal(100),
-        items=[],
-        signature_present=False,
-        submitted_at=datetime.now(UTC),
+    return declaration_submitted(
+        declaration_id=declaration_id, tenant=TENANT, declarant_kind=DeclarantKind.INDIVIDUAL
     )
 
 

@@ -2,50 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from customs_shared.events.schemas import (
-    DeclarantKind,
     DeclarationSubmitted,
     IprHit,
     IprOutcome,
-    ItemFacts,
     Lane,
     SignatureStatus,
 )
 from routing_svc.lanes.rules import RULE_SET_VERSION, Inputs, Policy, decide
+from tests.support.factories import declaration_submitted
 
 POLICY = Policy(high_value_threshold=Decimal("2000000000"))
 
 
-def facts(total: str = "1000000", currency: str = "VND") -> DeclarationSubmitted:
-    return DeclarationSubmitted(
-        declaration_id=uuid.uuid4(),
-        tenant="0314409058",
-        declarant_tax_code="0314409058",
-        declarant_kind=DeclarantKind.ENTERPRISE,
-        declaration_type="import",
-        customs_office="02CI",
-        currency=currency,
-        total_customs_value=Decimal(total),
-        items=[
-            ItemFacts(
-                line=1,
-                hs_code="61091000",
-                description="T-shirts",
-                origin_country="CN",
-                quantity=Decimal(10),
-                unit="PCE",
-                customs_value=Decimal(total),
-            )
-        ],
-        signature_present=True,
-        submitted_at=datetime.now(UTC),
-    )
+def facts(total: str, currency: str) -> DeclarationSubmitted:
+    return declaration_submitted(total=total, currency=currency)
 
 
 def inputs(

@@ -31,7 +31,8 @@ class Ping(BaseModel):
 
 
 @pytest.fixture
-async def topic(kafka_bootstrap: str) -> Topic:
+async def ping(kafka_bootstrap: str) -> EventType:
+    """An event type on a fresh topic of its own (and its DLQ)."""
     topic = Topic(f"test.ping.{uuid.uuid4().hex[:8]}", "n", "test")
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
@@ -44,7 +45,7 @@ async def topic(kafka_bootstrap: str) -> Topic:
         )
     finally:
         await admin.close()
-    return topic
+    return EventType("test.ping.v1", topic, Ping, "test", ())
 
 
 @pytest.fixture
@@ -56,12 +57,11 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def test_outbox_relay_publishes_committed_events_once_in_order(
-    topic: Topic,
+    ping: EventType,
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
-    ping = EventType("test.ping.v1", topic, Ping, "test", ())
     async with scratch_sessions() as session, session.begin():
         for n in range(5):
             add_event(session, ping, source="/test", key="k", data=Ping(n=n))
@@ -79,7 +79,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
 
     published = [
         r.json()["data"]["n"]
-        for r in await asyncio.to_thread(read_topic, kafka_bootstrap, topic.name)
+        for r in await asyncio.to_thread(read_topic, kafka_bootstrap, ping.topic.name)
     ]
     assert published == [0, 1, 2, 3, 4]
     async with scratch_sessions() as session:
@@ -91,12 +91,11 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
 
 
 async def test_consumer_retries_dead_letters_and_dedupes(
-    topic: Topic,
+    ping: EventType,
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
-    ping = EventType("test.ping.v1", topic, Ping, "test", ())
     calls: list[tuple[int, str]] = []
     flaky_failures = {"left": 2}
     database_down = {"until_call": 16}  # outlasts two rounds of retries
@@ -125,8 +124,8 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     )
     await relay.publish_batch()
     # The same event id delivered twice, as after a relay crash between send and mark.
-    await producer.send_and_wait(topic.name, value=duplicate.to_json(), key=b"5")
-    await producer.send_and_wait(topic.name, value=b"not json", key=b"6")
+    await producer.send_and_wait(ping.topic.name, value=duplicate.to_json(), key=b"5")
+    await producer.send_and_wait(ping.topic.name, value=b"not json", key=b"6")
 
     consumer = EventConsumer(
         group_id=f"test-{uuid.uuid4().hex[:6]}",
@@ -140,7 +139,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     await consumer.start()
     try:
         for _ in range(200):
-            dlq = await asyncio.to_thread(read_topic, kafka_bootstrap, topic.dlq)
+            dlq = await asyncio.to_thread(read_topic, kafka_bootstrap, ping.topic.dlq)
             if len(dlq) == 3:  # "6" is the partition's last record: all before it are done
                 break
             await asyncio.sleep(0.1)

@@ -1,29 +1,14 @@
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
-
 import pytest
 
 from customs_shared.events.schemas import DeclarantKind, DeclarationSubmitted, SignatureStatus
 from signature_svc.checks.service import assess
+from tests.support.factories import declaration_submitted
 
 
 def submitted(kind: DeclarantKind, signed: bool) -> DeclarationSubmitted:
-    return DeclarationSubmitted(
-        declaration_id=uuid.uuid4(),
-        tenant="0314409058",
-        declarant_tax_code="0314409058" if kind is DeclarantKind.ENTERPRISE else None,
-        declarant_kind=kind,
-        declaration_type="import",
-        customs_office="02CI",
-        currency="VND",
-        total_customs_value=Decimal(1),
-        items=[],
-        signature_present=signed,
-        submitted_at=datetime.now(UTC),
-    )
+    return declaration_submitted(declarant_kind=kind, signature_present=signed)
 
 
 @pytest.mark.parametrize(

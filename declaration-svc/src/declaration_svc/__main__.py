@@ -1,3 +1,4 @@
 from customs_shared.server import serve
+from declaration_svc.settings import DeclarationSettings
 
-serve("declaration_svc.main:create_app", default_port=8001, env_prefix="DECLARATION_")
+serve("declaration_svc.main:create_app", DeclarationSettings())

@@ -9,5 +9,6 @@ class DeclarationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DECLARATION_", extra="ignore")
 
     service_name: str = "declaration-svc"
+    port: int = 8001
     max_items: int = 500
     max_signature_bytes: int = 65_536

@@ -1,3 +1,4 @@
 from customs_shared.server import serve
+from gateway.settings import GatewaySettings
 
-serve("gateway.main:create_app", default_port=8000, env_prefix="GATEWAY_")
+serve("gateway.main:create_app", GatewaySettings())

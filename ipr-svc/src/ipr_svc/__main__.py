@@ -1,3 +1,4 @@
 from customs_shared.server import serve
+from ipr_svc.settings import IprSettings
 
-serve("ipr_svc.main:create_app", default_port=8003, env_prefix="IPR_")
+serve("ipr_svc.main:create_app", IprSettings())

@@ -9,3 +9,4 @@ class IprSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IPR_", extra="ignore")
 
     service_name: str = "ipr-svc"
+    port: int = 8003

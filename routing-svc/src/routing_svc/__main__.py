@@ -1,3 +1,4 @@
 from customs_shared.server import serve
+from routing_svc.settings import RoutingSettings
 
-serve("routing_svc.main:create_app", default_port=8004, env_prefix="ROUTING_")
+serve("routing_svc.main:create_app", RoutingSettings())

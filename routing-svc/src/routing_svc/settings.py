@@ -12,6 +12,7 @@ class RoutingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
 
     service_name: str = "routing-svc"
+    port: int = 8004
     screening_timeout_seconds: float = Field(
         default=30.0, description="Decide without a missing screening result after this long."
     )

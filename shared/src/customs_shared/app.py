@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -45,7 +45,6 @@ class Runtime:
     http: httpx.AsyncClient
     token_verifier: TokenVerifier
     consumer: EventConsumer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 BackgroundFactory = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]

@@ -13,6 +13,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
     service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
     environment: str = "local"
     log_level: str = "INFO"
     database_url: SecretStr = Field(

@@ -1,3 +1,4 @@
 from customs_shared.server import serve
+from signature_svc.settings import SignatureSettings
 
-serve("signature_svc.main:create_app", default_port=8002, env_prefix="SIGNATURE_")
+serve("signature_svc.main:create_app", SignatureSettings())

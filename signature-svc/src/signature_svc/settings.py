@@ -9,3 +9,4 @@ class SignatureSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SIGNATURE_", extra="ignore")
 
     service_name: str = "signature-svc"
+    port: int = 8002

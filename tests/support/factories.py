@@ -1,0 +1,45 @@
+"""Event data for tests of one service's logic, with overridable defaults."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from customs_shared.events.schemas import DeclarantKind, DeclarationSubmitted, ItemFacts
+
+TAX_CODE = "0314409058"
+
+
+def item_facts(**overrides: Any) -> ItemFacts:
+    values: dict[str, Any] = {
+        "line": 1,
+        "hs_code": "61091000",
+        "description": "Cotton T-shirts",
+        "origin_country": "CN",
+        "quantity": Decimal(10),
+        "unit": "PCE",
+        "customs_value": Decimal(1_000_000),
+    }
+    return ItemFacts(**{**values, **overrides})
+
+
+def declaration_submitted(**overrides: Any) -> DeclarationSubmitted:
+    """An enterprise's signed import of one item; ``total`` sets item and total value."""
+    total = Decimal(overrides.pop("total", "1000000"))
+    kind = overrides.get("declarant_kind", DeclarantKind.ENTERPRISE)
+    values: dict[str, Any] = {
+        "declaration_id": uuid.uuid4(),
+        "tenant": TAX_CODE,
+        "declarant_tax_code": TAX_CODE if kind is DeclarantKind.ENTERPRISE else None,
+        "declarant_kind": kind,
+        "declaration_type": "import",
+        "customs_office": "02CI",
+        "currency": "VND",
+        "total_customs_value": total,
+        "items": [item_facts(customs_value=total)],
+        "signature_present": True,
+        "submitted_at": datetime.now(UTC),
+    }
+    return DeclarationSubmitted(**{**values, **overrides})
