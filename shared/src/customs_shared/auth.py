@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
@@ -51,40 +52,54 @@ class KeySource(Protocol):
 
 
 class JwksCache:
-    """Caches the gateway's signing keys; refetches on expiry or on an unknown ``kid``."""
+    """Caches the gateway's signing keys; refetches on expiry or on an unknown ``kid``.
 
-    def __init__(self, url: str, client: httpx.AsyncClient, ttl_seconds: float) -> None:
+    While the gateway is unreachable the known keys keep working and fetches are
+    retried at most every few seconds, so an outage does not slow every request."""
+
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
+        self._clock = clock
         self._client = client
         self._ttl = ttl_seconds
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._next_refresh = 0.0
+        self._last_attempt = -_MIN_REFRESH_INTERVAL_SECONDS
         self._lock = asyncio.Lock()
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
-        now = time.monotonic()
-        stale = now - self._fetched_at > self._ttl
-        if stale or (
-            kid not in self._keys and now - self._fetched_at > _MIN_REFRESH_INTERVAL_SECONDS
+        now = self._clock()
+        unknown = kid not in self._keys
+        if now >= self._next_refresh or (
+            unknown and now - self._last_attempt >= _MIN_REFRESH_INTERVAL_SECONDS
         ):
             await self.refresh()
+        if not self._keys:
+            raise ServiceUnavailable("Signing keys are not available yet.")
         return self._keys.get(kid)
 
     async def refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at < 1.0 and self._keys:
-                return
+            now = self._clock()
+            if now - self._last_attempt < 1.0:
+                return  # a concurrent caller has just fetched
+            self._last_attempt = now
             try:
                 response = await self._client.get(self._url, timeout=5.0)
                 response.raise_for_status()
                 jwks = jwt.PyJWKSet.from_dict(response.json())
             except (httpx.HTTPError, jwt.PyJWKSetError, ValueError) as exc:
                 log.warning("jwks fetch failed", extra={"error": type(exc).__name__})
-                if not self._keys:
-                    raise ServiceUnavailable("Signing keys are not available yet.") from exc
+                self._next_refresh = now + _MIN_REFRESH_INTERVAL_SECONDS
                 return
             self._keys = {k.key_id: k for k in jwks.keys if k.key_id}
-            self._fetched_at = time.monotonic()
+            self._next_refresh = now + self._ttl
 
 
 class TokenVerifier:
