@@ -38,7 +38,12 @@ def cluster(
         tmp=tmp,
         kafka_bootstrap=kafka_bootstrap,
         postgres=postgres,
-        extra_env={"{P}LOG_LEVEL": "INFO", "ROUTING_SCREENING_TIMEOUT_SECONDS": "20"},
+        extra_env={
+            "{P}LOG_LEVEL": "INFO",
+            "ROUTING_SCREENING_TIMEOUT_SECONDS": "20",
+            # The tests poll hard; the limiter itself is tested in gateway/tests.
+            "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+        },
     )
     try:
         yield running
