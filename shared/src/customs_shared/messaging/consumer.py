@@ -1,9 +1,10 @@
 """The consumer loop every service uses.
 
-Per record: decode the CloudEvent, skip if this consumer already handled its id,
-run the handler and record the id in one transaction, then commit the offset.
-A record that cannot be decoded, or keeps failing after retries, goes to the
-topic's DLQ with the error, and the loop goes on."""
+Per fetched batch of a partition: decode each CloudEvent; in one transaction, skip
+the ids this consumer already handled and run the handlers, recording the ids;
+then commit the offsets. A record that cannot be decoded, or whose handler keeps
+failing after retries, goes to the topic's DLQ with the error, and the loop goes
+on; an outage of the database keeps the records until it ends."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -45,6 +47,28 @@ def _is_outage(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
+class _Unfinished(Exception):
+    """An outage stopped a batch at ``offset``; the records before it are done."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"unfinished at offset {offset}")
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class _Poison:
+    record: ConsumerRecord[bytes, bytes]
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    record: ConsumerRecord[bytes, bytes]
+    raw: RawCloudEvent
+    handler: Handler
+    data: Any
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -73,7 +97,7 @@ class EventConsumer:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self._group_id}")
 
     async def stop(self) -> None:
-        """Finishes the record in hand, commits what was handled, leaves the group."""
+        """Finishes the batch in hand, commits what was handled, leaves the group."""
         self._stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,22 +117,19 @@ class EventConsumer:
                 await asyncio.sleep(1.0)
                 continue
             for partition, records in batches.items():
-                handled: ConsumerRecord[bytes, bytes] | None = None
-                for record in records:
-                    if self._stop.is_set():
-                        break
-                    try:
-                        await self._handle(record)
-                    except Exception:  # an outage (DB or DLQ): rewind, retry this record later
-                        log.exception("record left unhandled", extra={"offset": record.offset})
-                        self._consumer.seek(partition, record.offset)
-                        await asyncio.sleep(1.0)
-                        break
-                    handled = record
-                if handled is not None:
-                    await self._commit(partition, handled.offset + 1)
                 if self._stop.is_set():
-                    break
+                    break  # fetched but not handled: not committed, so redelivered
+                try:
+                    await self._handle_batch(records)
+                except Exception as exc:  # an outage (DB or DLQ): retry from there later
+                    resume = exc.offset if isinstance(exc, _Unfinished) else records[0].offset
+                    log.exception("records left unhandled", extra={"offset": resume})
+                    if resume > records[0].offset:
+                        await self._commit(partition, resume)
+                    self._consumer.seek(partition, resume)
+                    await asyncio.sleep(1.0)
+                    continue
+                await self._commit(partition, records[-1].offset + 1)
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
         try:
@@ -116,51 +137,89 @@ class EventConsumer:
         except Exception:  # a rebalance took the partition; its new owner redelivers, ids dedupe
             log.warning("offset commit failed", extra={"partition": str(partition)})
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """All of one partition's fetched records in one transaction: one commit instead
+        of one per record. If any handler fails, that transaction is rolled back and the
+        records are handled one by one, in order, each with its own retries."""
         started = time.perf_counter()
-        topic = record.topic
-        request_id_var.set(None)
+        decoded = [item for record in records if (item := self._decode(record)) is not None]
+        events = [item for item in decoded if isinstance(item, _Event)]
+        outcomes: list[str] = []
+        try:
+            async with self._sessions() as session, session.begin():
+                for event in events:
+                    outcomes.append(await self._apply(session, event))
+        except Exception:
+            log.info("batch failed; handling its records one by one", extra={"size": len(events)})
+            for item in decoded:
+                try:
+                    await self._handle_alone(item)
+                except Exception as exc:
+                    raise _Unfinished(item.record.offset) from exc
+            return
+        for poison in decoded:
+            if isinstance(poison, _Poison):
+                await self._dead_letter(poison.record, poison.error)
+        elapsed = time.perf_counter() - started
+        for event, outcome in zip(events, outcomes, strict=True):
+            EVENTS_CONSUMED.labels(event.record.topic, outcome).inc()
+            EVENT_HANDLING_LATENCY.labels(event.record.topic).observe(elapsed / len(events))
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Event | _Poison | None:
+        """The record's event; a poison marker if it cannot be decoded; None if no
+        handler here wants its type."""
         try:
             raw = RawCloudEvent.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            await self._dead_letter(record, f"not a CloudEvent: {exc.error_count()} errors")
-            return
-        adopt_traceparent(raw.traceparent)
+            return _Poison(record, f"not a CloudEvent: {exc.error_count()} errors")
         entry = self._handlers.get(raw.type)
         if entry is None:
-            EVENTS_CONSUMED.labels(topic, "ignored").inc()
-            return
+            EVENTS_CONSUMED.labels(record.topic, "ignored").inc()
+            return None
         event_type, handler = entry
         try:
             data = event_type.data.model_validate(raw.data)
         except ValidationError as exc:
-            await self._dead_letter(record, f"{raw.type} data invalid: {exc.error_count()} errors")
-            return
+            return _Poison(record, f"{raw.type} data invalid: {exc.error_count()} errors")
+        return _Event(record, raw, handler, data)
 
+    async def _apply(self, session: AsyncSession, event: _Event) -> str:
+        request_id_var.set(None)
+        adopt_traceparent(event.raw.traceparent)
+        if not await repository.remember_processed(session, self._group_id, event.raw.id):
+            return "duplicate"
+        await event.handler(session, event.data)
+        return "handled"
+
+    async def _handle_alone(self, item: _Event | _Poison) -> None:
+        if isinstance(item, _Poison):
+            await self._dead_letter(item.record, item.error)
+            return
+        event = item
+        topic = event.record.topic
         for attempt in range(self._max_retries + 1):
             try:
                 async with self._sessions() as session, session.begin():
-                    if await repository.remember_processed(session, self._group_id, raw.id):
-                        await handler(session, data)
-                        outcome = "handled"
-                    else:
-                        outcome = "duplicate"
+                    outcome = await self._apply(session, event)
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
-                EVENT_HANDLING_LATENCY.labels(topic).observe(time.perf_counter() - started)
                 return
             except PermanentError as exc:
-                await self._dead_letter(record, f"{raw.type}: {exc}")
+                await self._dead_letter(event.record, f"{event.raw.type}: {exc}")
                 return
             except Exception as exc:
                 if attempt == self._max_retries and _is_outage(exc):
                     raise  # not the record's fault: keep it, retry it when the outage ends
                 if attempt == self._max_retries:
-                    log.exception("handler failed; sending to DLQ", extra={"event_id": raw.id})
-                    await self._dead_letter(record, f"{raw.type}: {type(exc).__name__}: {exc}")
+                    log.exception(
+                        "handler failed; sending to DLQ", extra={"event_id": event.raw.id}
+                    )
+                    await self._dead_letter(
+                        event.record, f"{event.raw.type}: {type(exc).__name__}: {exc}"
+                    )
                     return
                 log.warning(
                     "handler failed; retrying",
-                    extra={"event_id": raw.id, "attempt": attempt + 1, "error": repr(exc)},
+                    extra={"event_id": event.raw.id, "attempt": attempt + 1, "error": repr(exc)},
                 )
                 await asyncio.sleep(self._backoff * 2**attempt)
 
