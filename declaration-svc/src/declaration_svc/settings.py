@@ -10,5 +10,3 @@ class DeclarationSettings(ServiceSettings):
 
     service_name: str = "declaration-svc"
     port: int = 8001
-    max_items: int = 500
-    max_signature_bytes: int = 65_536

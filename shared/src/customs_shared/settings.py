@@ -30,7 +30,6 @@ class ServiceSettings(BaseSettings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["EdDSA"])
     jwks_cache_seconds: int = 300
     max_body_bytes: int = 1_048_576
-    page_size_max: int = 100
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
     consumer_max_retries: int = 3
