@@ -93,10 +93,8 @@ async def submit(
             return Submission(existing.declaration_id, status, replayed=True)
 
     now = utcnow()
-    items = [
-        DeclarationItem(line=line, **item.model_dump())
-        for line, item in enumerate(body.items, start=1)
-    ]
+    item_values = [{"line": n, **item.model_dump()} for n, item in enumerate(body.items, start=1)]
+    items = [DeclarationItem(**values) for values in item_values]
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
@@ -140,7 +138,7 @@ async def submit(
             customs_office=body.customs_office,
             currency=body.currency,
             total_customs_value=declaration.total_customs_value,
-            items=[ItemFacts(line=i.line, **body.items[i.line - 1].model_dump()) for i in items],
+            items=[ItemFacts(**values) for values in item_values],
             signature_present=body.signature is not None,
             submitted_at=now,
         ),
