@@ -15,7 +15,7 @@ from customs_shared.logs import configure_logging
 from gateway import oauth, proxy
 from gateway.clients import ClientRegistry, load_clients
 from gateway.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
 from gateway.tokens import TokenIssuer
@@ -80,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             audience=settings.jwt_audience,
             algorithms=[ALGORITHM],
         )
+        limits_storage = open_storage(settings.rate_limit_storage_uri)
         async with upstream_client(settings) as http:
             loaded.keys, loaded.clients = keys, clients
             try:
@@ -94,8 +95,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                         ttl_seconds=settings.token_ttl_seconds,
                     ),
                     token_verifier=verifier,
-                    token_limiter=RateLimiter(settings.token_rate_limit_per_minute),
-                    api_limiter=RateLimiter(settings.rate_limit_per_minute),
+                    token_limiter=RateLimiter(
+                        settings.token_rate_limit_per_minute, limits_storage, namespace="token"
+                    ),
+                    api_limiter=RateLimiter(
+                        settings.rate_limit_per_minute, limits_storage, namespace="api"
+                    ),
                     http=http,
                     upstreams=settings.upstreams(),
                 )

@@ -179,7 +179,7 @@ async def issue_token(
         form = await read_form(request)
         client_id, secret = client_credentials(request, form)
         try:
-            limiter.check(client_id)
+            await limiter.check(client_id)
         except TooManyRequests:
             RATE_LIMITED.labels("token").inc()
             log.warning("token requests over the limit", extra={"client_id": client_id})

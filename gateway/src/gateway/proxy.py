@@ -207,7 +207,7 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
     ) -> StreamingResponse:
         _check_path(service, rest)
         try:
-            limiter.check(principal.subject)
+            await limiter.check(principal.subject)
         except TooManyRequests:
             RATE_LIMITED.labels("api").inc()
             raise

@@ -1,80 +1,44 @@
-"""In-memory per-key rate limits (token bucket).
+"""Per-client rate limits: a moving window from the ``limits`` library.
 
-Each pod keeps its own buckets, so with N gateway replicas a client gets up to
-N times the limit; put a shared store behind ``RateLimiter`` if that matters.
-"""
+The window lives in ``GATEWAY_RATE_LIMIT_STORAGE_URI``: ``async+memory://`` (the
+default) keeps it in each pod, so N replicas allow up to N times the limit; an
+``async+redis://…`` URI shares it between replicas."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from customs_shared.problems import TooManyRequests
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
+def open_storage(uri: str) -> Storage:
+    """The async storage an ``async+…://`` URI names."""
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"rate limit storage must be async (async+memory://…), not {uri!r}")
+    return storage
 
 
 class RateLimiter:
-    """``limit`` requests per ``period_seconds`` per key, bursts up to ``limit``."""
+    """``limit`` requests per minute per key."""
 
-    def __init__(
-        self,
-        limit: int,
-        period_seconds: float = 60.0,
-        *,
-        max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if limit < 1 or period_seconds <= 0:
-            raise ValueError("limit must be >= 1 and period_seconds > 0")
+    def __init__(self, limit: int, storage: Storage, *, namespace: str) -> None:
         self.limit = limit
-        self._rate = limit / period_seconds  # tokens per second
-        self._max_keys = max_keys
-        self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self._item = RateLimitItemPerMinute(limit, namespace=namespace)
+        self._strategy = MovingWindowRateLimiter(storage)
 
-    def acquire(self, key: str) -> float | None:
-        """Takes one token for ``key``: None if allowed, else seconds until one is free."""
-        now = self._clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self._max_keys:
-                self._evict(now)
-            bucket = self._buckets[key] = _Bucket(float(self.limit), now)
-        else:
-            elapsed = max(0.0, now - bucket.updated)
-            bucket.tokens = min(float(self.limit), bucket.tokens + elapsed * self._rate)
-            bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return None
-        return (1.0 - bucket.tokens) / self._rate
-
-    def check(self, key: str) -> None:
+    async def check(self, key: str) -> None:
         """Raises a 429 problem (with ``Retry-After``) when ``key`` is over its limit."""
-        wait = self.acquire(key)
-        if wait is not None:
-            raise TooManyRequests(
-                f"Rate limit of {self.limit} requests per minute exceeded.",
-                retry_after=max(1, math.ceil(wait)),
-            )
-
-    def _evict(self, now: float) -> None:
-        """Drops buckets that have refilled (they hold no information), or, if none
-        has, the oldest half, so a flood of new keys cannot grow memory unbounded."""
-        full = [
-            key
-            for key, b in self._buckets.items()
-            if b.tokens + (now - b.updated) * self._rate >= self.limit
-        ]
-        if not full:
-            by_age = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
-            full = by_age[: max(1, len(by_age) // 2)]
-        for key in full:
-            del self._buckets[key]
+        if await self._strategy.hit(self._item, key):
+            return
+        window = await self._strategy.get_window_stats(self._item, key)
+        raise TooManyRequests(
+            f"Rate limit of {self.limit} requests per minute exceeded.",
+            retry_after=max(1, math.ceil(window.reset_time - time.time())),
+        )

@@ -56,6 +56,11 @@ class GatewaySettings(ServiceSettings):
     upstream_max_connections: int = Field(default=200, ge=1)
     upstream_max_keepalive_connections: int = Field(default=50, ge=0)
 
+    rate_limit_storage_uri: str = Field(
+        default="async+memory://",
+        description="Where rate-limit windows live (limits library URI); "
+        "async+redis://host:6379 shares them between gateway replicas.",
+    )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Per client id, API calls.")
     token_rate_limit_per_minute: int = Field(
         default=60, ge=1, description="Per client id on /oauth/token; also slows secret guessing."
