@@ -53,6 +53,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_MIGRATION_LOCK_KEY = 0x637573746F6D73  # "customs"; one lock per database
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -117,4 +120,9 @@ async def run_migrations(engine: AsyncEngine, script_location: str) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together take turns; the later ones find the schema current.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(upgrade)

@@ -1,0 +1,29 @@
+"""Migrations on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from customs_shared.db import Base, create_engine, run_migrations
+from tests.support.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_replicas_migrating_together_take_turns(postgres: PostgresServer) -> None:
+    engines = [create_engine(postgres.url("scratch")) for _ in range(3)]
+    try:
+        async with engines[0].begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        await asyncio.gather(
+            *(run_migrations(engine, "routing_svc:migrations") for engine in engines)
+        )
+        async with engines[0].connect() as connection:
+            version = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            assert version.scalar_one() == "0001"
+    finally:
+        for engine in engines:
+            await engine.dispose()
