@@ -137,12 +137,16 @@ def problem_response(
 
 
 def problem_responses(*errors: type[ProblemError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries for the errors an endpoint may raise."""
+    """OpenAPI ``responses=`` entries for the errors an endpoint may raise. Request
+    validation (422) is always listed, as the problem it really is, not FastAPI's
+    default body."""
+    if not any(e.status == UnprocessableContent.status for e in errors):
+        errors = (*errors, UnprocessableContent)
     return {
         e.status: {
             "model": Problem,
             "description": e.title,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for e in errors
     }
