@@ -139,8 +139,14 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_kafka(data_dir: Path, port: str = "auto") -> str:
-    env = {**os.environ, "KAFKA_DATA_DIR": str(data_dir), "KAFKA_PORT": port}
+def start_kafka(data_dir: Path, port: str = "auto", partitions: int = 6) -> str:
+    """Starts the broker (kafka.sh), which also creates every catalog topic."""
+    env = {
+        **os.environ,
+        "KAFKA_DATA_DIR": str(data_dir),
+        "KAFKA_PORT": port,
+        "KAFKA_PARTITIONS": str(partitions),
+    }
     out = subprocess.run(  # noqa: S603
         [BASH, str(KAFKA_SCRIPT), "start"], env=env, check=True, capture_output=True, text=True
     ).stdout
@@ -180,8 +186,7 @@ def main() -> None:
     started = time.monotonic()
 
     kafka_dir = run_dir / "kafka"
-    bootstrap = start_kafka(kafka_dir, args.kafka_port)
-    create_topics(bootstrap, args.partitions)
+    bootstrap = start_kafka(kafka_dir, args.kafka_port, args.partitions)
     kafka_ready = time.monotonic() - started
     ports = {spec.name: spec.port - 8000 + args.base_port for spec in SERVICES}
     processes = [

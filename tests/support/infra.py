@@ -28,9 +28,8 @@ def kafka() -> Iterator[str]:
             yield bootstrap
         return
     data_dir = Path(tempfile.mkdtemp(prefix="customs-kafka-"))
-    bootstrap = start_kafka(data_dir)
+    bootstrap = start_kafka(data_dir, partitions=PARTITIONS)
     try:
-        create_topics(bootstrap, PARTITIONS)
         yield bootstrap
     finally:
         stop_kafka(data_dir)

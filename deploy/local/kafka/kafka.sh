@@ -19,7 +19,9 @@
 #   KAFKA_START_TIMEOUT  seconds to wait for readiness (default 60)
 #   KAFKA_HEAP_OPTS      JVM heap                (default -Xmx512m -Xms256m)
 #   KAFKA_JVM_OPTS       JVM flags, replace JVM_DEFAULT_OPTS below
-#   KAFKA_TOPICS_CMD     shell command run (bash -c) after a successful start,
+#   KAFKA_TOPICS_CMD     shell command run (bash -c) after a successful start
+#                        (default: the workspace's `python -m
+#                        customs_shared.messaging.topics`; set it empty to skip),
 #                        also when the broker was already running, with
 #                        KAFKA_BOOTSTRAP exported (topic creation lives there;
 #                        its stdout goes to stderr). Failure -> exit 1, broker
@@ -205,11 +207,20 @@ print_bootstrap() {
     printf 'KAFKA_BOOTSTRAP=127.0.0.1:%s\n' "$(tr -dc '0-9' <"$PORT_FILE")"
 }
 
+# By default the cluster's own catalog creates every topic and its DLQ twin
+# (customs_shared.messaging.topics), once the workspace is installed.
+default_topics_cmd() {
+    local python="$REPO/.venv/bin/python"
+    [[ -x "$python" ]] || return 0
+    printf '%q -m customs_shared.messaging.topics' "$python"
+}
+
 run_topics_cmd() {
-    local port="$1"
-    [[ -n "${KAFKA_TOPICS_CMD:-}" ]] || return 0
-    log "running KAFKA_TOPICS_CMD ..."
-    if ! KAFKA_BOOTSTRAP="127.0.0.1:$port" bash -c "$KAFKA_TOPICS_CMD" >&2; then
+    local port="$1" partitions="$2"
+    local cmd="${KAFKA_TOPICS_CMD-$(default_topics_cmd)}"
+    [[ -n "$cmd" ]] || return 0
+    log "creating topics: $cmd"
+    if ! KAFKA_BOOTSTRAP="127.0.0.1:$port" KAFKA_PARTITIONS="$partitions" bash -c "$cmd" >&2; then
         die "KAFKA_TOPICS_CMD failed; the broker is still running (stop it with: $0 stop)"
     fi
 }
@@ -307,7 +318,7 @@ cmd_start() {
     if pid="$(running_pid)"; then
         [[ -f "$PORT_FILE" ]] || die "broker pid $pid is running but $PORT_FILE is missing"
         log "already running (pid $pid, data $DATA_DIR)"
-        run_topics_cmd "$(tr -dc '0-9' <"$PORT_FILE")"
+        run_topics_cmd "$(tr -dc '0-9' <"$PORT_FILE")" "$partitions"
         print_bootstrap
         return 0
     fi
@@ -392,7 +403,7 @@ cmd_start() {
     done
     log "ready after ${SECONDS}s (pid $pid, log $LOG_FILE)"
 
-    run_topics_cmd "$port"
+    run_topics_cmd "$port" "$partitions"
     print_bootstrap
 }
 
