@@ -10,7 +10,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from customs_shared.db import insert_if_absent, utcnow
+from customs_shared.db import insert_if_absent
 from declaration_svc.declarations.models import Declaration, IdempotencyKey, TimelineEntry
 
 
@@ -82,5 +82,4 @@ async def claim_idempotency_key(
         key=key,
         request_hash=request_hash,
         declaration_id=declaration_id,
-        created_at=utcnow(),
     )

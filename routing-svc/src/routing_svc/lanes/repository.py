@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent, utcnow
+from customs_shared.db import insert_if_absent
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 
@@ -24,14 +24,7 @@ async def lock_or_create_case(
     session: AsyncSession, declaration_id: uuid.UUID, tenant: str
 ) -> RoutingCase:
     """The case row, locked for this transaction (created on the first event seen)."""
-    await insert_if_absent(
-        session,
-        RoutingCase,
-        declaration_id=declaration_id,
-        tenant=tenant,
-        ipr_hits=[],
-        first_seen_at=utcnow(),
-    )
+    await insert_if_absent(session, RoutingCase, declaration_id=declaration_id, tenant=tenant)
     case = await _locked_case(session, declaration_id)
     assert case is not None
     return case
