@@ -8,8 +8,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
 from customs_shared.app import install_common
+from customs_shared.middleware import RequestContextMiddleware
 from customs_shared.problems import Conflict
 from customs_shared.settings import ServiceSettings
 
@@ -109,3 +111,23 @@ async def test_probes_and_metrics(client: httpx.AsyncClient) -> None:
     assert ready.json()["checks"]["database"] == "failed: ConnectionError"
     metrics = (await client.get("/metrics")).text
     assert 'http_requests_total{method="POST",route="/things",status="200"}' in metrics
+
+
+async def test_response_begun_before_the_cap_is_crossed_is_not_cut() -> None:
+    async def early_answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.body", "body": b"done"})
+
+    app = RequestContextMiddleware(early_answer, max_body_bytes=1024)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 512
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        response = await c.post("/", content=chunks())
+    assert response.status_code == 200
+    assert response.content == b"done"

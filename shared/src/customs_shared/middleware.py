@@ -57,6 +57,7 @@ class RequestContextMiddleware:
 
         received = 0
         too_large = False
+        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
@@ -67,19 +68,21 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    # Stop reading; whatever the app answers is replaced by the 413 below.
+                    # Stop reading; an answer not yet begun is replaced by the 413 below.
                     too_large = True
                     return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status
-            if too_large:
+            nonlocal status, response_started
+            # A response the app began before the cap was crossed is let through whole.
+            if too_large and not response_started:
                 if message["type"] == "http.response.start":
                     status = 413
                     await self._too_large(request_id, trace_id)(scope, receive, send)
                 return
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id

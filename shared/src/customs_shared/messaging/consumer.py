@@ -197,11 +197,13 @@ class EventConsumer:
             return
         event = item
         topic = event.record.topic
+        started = time.perf_counter()
         for attempt in range(self._max_retries + 1):
             try:
                 async with self._sessions() as session, session.begin():
                     outcome = await self._apply(session, event)
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
+                EVENT_HANDLING_LATENCY.labels(topic).observe(time.perf_counter() - started)
                 return
             except PermanentError as exc:
                 await self._dead_letter(event.record, f"{event.raw.type}: {exc}")
