@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.support.cluster import Cluster, jwt_claims
+from tests.support.cluster import Cluster, demo_secret, jwt_claims
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
@@ -159,3 +159,65 @@ def test_declarant_declares_only_for_its_own_enterprise(cluster: Cluster) -> Non
     assert foreign.status_code == 403
     assert foreign.json()["type"].endswith("/declarant-not-caller")
     assert accepted.status_code == accepted_branch.status_code == 202
+
+
+def _scoped_token(cluster: Cluster, client_id: str, scope: str) -> httpx.Response:
+    return httpx.post(
+        f"{cluster.gateway}/oauth/token",
+        data={"grant_type": "client_credentials", "scope": scope},
+        auth=(client_id, demo_secret(client_id)),
+        timeout=10,
+    )
+
+
+def test_service_refuses_a_token_without_the_endpoints_scope(cluster: Cluster) -> None:
+    granted = _scoped_token(cluster, "demo-broker", "signatures:read")
+    assert granted.status_code == 200, granted.text
+    token = granted.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = sample("declaration-enterprise")
+
+    through_gateway = httpx.post(
+        f"{cluster.gateway}/api/v1/declarations", json=body, headers=headers, timeout=10
+    )
+    # The service checks the scope itself: a token that skipped the gateway is refused too.
+    direct = httpx.post(
+        cluster.url("declaration-svc") + "/api/v1/declarations",
+        json=body,
+        headers=headers,
+        timeout=10,
+    )
+    for response in (through_gateway, direct):
+        assert response.status_code == 403, response.text
+        assert response.json()["type"].endswith("/insufficient-scope")
+        assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+        assert 'scope="declarations:write"' in response.headers["www-authenticate"]
+    # The scope it was granted still works.
+    check = httpx.get(cluster.url("signature-svc") + READ_PATHS["signature-svc"], headers=headers)
+    assert check.status_code == 404, check.text  # allowed in, nothing for that id
+
+
+def test_token_endpoint_grants_only_the_clients_scopes(cluster: Cluster) -> None:
+    response = _scoped_token(cluster, "demo-broker", "declarations:write routing:write")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_token_has_one_spelling(cluster: Cluster, service: str) -> None:
+    token = cluster.token("demo-broker")
+    header, payload, signature = token.split(".")
+    raw = jwt.utils.base64url_decode(signature)
+    # Same bytes, other spellings: padding, and unused low bits in the last character.
+    last_bits = (len(raw) * 8) % 6
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    index = alphabet.index(signature[-1])
+    respelled = signature[:-1] + alphabet[index ^ 1] if last_bits else None
+    spellings = [f"{token}==", f"{token}="]
+    if respelled is not None:
+        assert jwt.utils.base64url_decode(respelled) == raw
+        spellings.append(f"{header}.{payload}.{respelled}")
+    assert _direct(cluster, service, token).status_code in (200, 404)
+    for spelling in spellings:
+        response = _direct(cluster, service, spelling)
+        assert response.status_code == 401, f"{spelling[-6:]}: {response.text}"

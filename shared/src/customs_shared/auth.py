@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,10 +15,11 @@ from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
-from customs_shared.problems import Forbidden, ServiceUnavailable, Unauthorized
+from customs_shared.problems import Forbidden, InsufficientScope, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,29 @@ class Role(StrEnum):
     OFFICER = "officer"
     PARTNER_AGENCY = "partner_agency"
     ADMIN = "admin"
+
+
+class Scope(StrEnum):
+    """What a token may be used for; the gateway grants a client only the scopes
+    its registration lists, and each endpoint names the one it needs."""
+
+    DECLARATIONS_READ = "declarations:read"
+    DECLARATIONS_WRITE = "declarations:write"
+    SIGNATURES_READ = "signatures:read"
+    SIGNATURES_WRITE = "signatures:write"
+    IPR_READ = "ipr:read"
+    IPR_WRITE = "ipr:write"
+    IPR_REVIEW = "ipr:review"
+    ROUTING_READ = "routing:read"
+    ROUTING_WRITE = "routing:write"
+    PARTNER_EVENTS_WRITE = "partner-events:write"
+    ADMIN = "admin"
+
+
+# Who works on declarations: the trade side only sees its own tenant's, customs staff all.
+TRADERS = frozenset({Role.BROKER, Role.DECLARANT})
+CUSTOMS_STAFF = frozenset({Role.OFFICER, Role.ADMIN})
+TRADERS_AND_CUSTOMS = TRADERS | CUSTOMS_STAFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +144,8 @@ class TokenVerifier:
         self._algorithms = algorithms
 
     async def verify(self, token: str) -> Principal:
+        if not _canonical_compact_jws(token):
+            raise Unauthorized("The bearer token is malformed.")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -144,6 +173,24 @@ class TokenVerifier:
         return _principal(claims)
 
 
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _canonical_compact_jws(token: str) -> bool:
+    """True for the one spelling of a compact JWS: unpadded base64url (RFC 7515 §2)
+    whose signature re-encodes to itself. PyJWT also accepts padding and stray low
+    bits in the last character, which would give one token several spellings, and a
+    token revoked or logged by value must have exactly one."""
+    if _COMPACT_JWS.fullmatch(token) is None:
+        return False
+    signature = token.rsplit(".", 1)[1]
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == signature
+
+
 def _principal(claims: dict[str, Any]) -> Principal:
     tenant = claims.get("tenant")
     raw_roles = claims.get("roles")
@@ -160,28 +207,45 @@ def _principal(claims: dict[str, Any]) -> Principal:
     )
 
 
-_bearer = HTTPBearer(auto_error=False)
+# Declared as OAuth2 client credentials so that OpenAPI lists, per operation, the
+# scope it needs; the token itself is the RFC 6750 bearer token the gateway issued.
+_oauth2 = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token", scopes={scope.value: scope.name for scope in Scope}
+        )
+    ),
+    scheme_name="gateway",
+    auto_error=False,
+)
 
 
 async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("A bearer token is required.")
     verifier: TokenVerifier = request.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    return await verifier.verify(token.strip())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Any:
-    """Dependency that admits only callers holding one of ``roles``."""
+def allow(scope: Scope, roles: frozenset[Role]) -> Any:
+    """Dependency that admits callers holding one of ``roles`` whose token carries
+    ``scope``: the role says whose data, the scope what the client was granted."""
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_any(*roles):
+    # A default, not an Annotated hint: the hint would name this function's locals,
+    # which FastAPI cannot resolve from a postponed annotation.
+    scoped_principal = Security(current_principal, scopes=[scope.value])
+
+    async def dependency(principal: Principal = scoped_principal) -> Principal:
+        if principal.roles.isdisjoint(roles):
             raise Forbidden("Your role may not use this endpoint.")
+        if scope.value not in principal.scopes:
+            raise InsufficientScope(scope.value)
         return principal
 
     return Depends(dependency)

@@ -48,6 +48,11 @@ class ProblemError(Exception):
     def type_uri(cls) -> str:
         return PROBLEM_TYPE_BASE + cls.slug
 
+    def headers(self) -> dict[str, str] | None:
+        """Response headers the error calls for."""
+        retry_after = self.extensions.get("retry_after")
+        return {"Retry-After": str(retry_after)} if retry_after is not None else None
+
 
 class BadRequest(ProblemError):
     status = 400
@@ -60,11 +65,28 @@ class Unauthorized(ProblemError):
     slug = "unauthorized"
     title = "Authentication required"
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
 
 class Forbidden(ProblemError):
     status = 403
     slug = "forbidden"
     title = "Not allowed"
+
+
+class InsufficientScope(Forbidden):
+    """The token lacks the scope the endpoint needs (RFC 6750 §3.1)."""
+
+    slug = "insufficient-scope"
+    title = "Insufficient scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This endpoint needs a token with the scope {scope!r}.", scope=scope)
+        self.scope = scope
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope}"'}
 
 
 class NotFound(ProblemError):
@@ -154,17 +176,13 @@ def problem_responses(*errors: type[ProblemError]) -> dict[int | str, dict[str, 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    retry_after = exc.extensions.get("retry_after")
-    if retry_after is not None:
-        headers = {"Retry-After": str(retry_after)}
     return problem_response(
         exc.status,
         exc.title,
         type_uri=exc.type_uri(),
         detail=exc.detail,
         instance=request.url.path,
-        headers=headers,
+        headers=exc.headers(),
         **exc.extensions,
     )
 

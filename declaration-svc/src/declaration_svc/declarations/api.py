@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from customs_shared.auth import Principal, Role, require_roles
+from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import DeclarantKind
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
@@ -31,8 +31,8 @@ from declaration_svc.declarations.schemas import (
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
-Submitter = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT)]
-Reader = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT, Role.OFFICER, Role.ADMIN)]
+Submitter = Annotated[Principal, allow(Scope.DECLARATIONS_WRITE, TRADERS)]
+Reader = Annotated[Principal, allow(Scope.DECLARATIONS_READ, TRADERS_AND_CUSTOMS)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from customs_shared.auth import Principal, Role, require_roles
+from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import IprHit, IprOutcome
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
@@ -15,7 +15,7 @@ from ipr_svc.screening import service
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
-Reader = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT, Role.OFFICER, Role.ADMIN)]
+Reader = Annotated[Principal, allow(Scope.IPR_READ, TRADERS_AND_CUSTOMS)]
 
 
 class ScreeningOut(BaseModel):

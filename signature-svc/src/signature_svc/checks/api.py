@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from customs_shared.auth import Principal, Role, require_roles
+from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import SignatureStatus
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
@@ -15,7 +15,7 @@ from signature_svc.checks import service
 
 router = APIRouter(prefix="/api/v1/signatures", tags=["signatures"])
 
-Reader = Annotated[Principal, require_roles(Role.BROKER, Role.DECLARANT, Role.OFFICER, Role.ADMIN)]
+Reader = Annotated[Principal, allow(Scope.SIGNATURES_READ, TRADERS_AND_CUSTOMS)]
 
 
 class SignatureCheckOut(BaseModel):
