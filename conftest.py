@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.db import Base, create_engine
+from customs_shared.db import create_engine, run_migrations
 from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import MigratedSessions, PostgresServer
 
 DATABASES = ["declarations", "signatures", "ipr", "routing", "scratch"]
 
@@ -53,14 +53,21 @@ def cluster(
 
 
 @pytest.fixture
-async def scratch_sessions(
-    postgres: PostgresServer,
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on an emptied ``scratch`` database holding every model's tables, for
-    integration tests of one service's logic without its process."""
-    engine = create_engine(postgres.url("scratch"))
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.run_sync(Base.metadata.create_all)
-    yield session_factory(engine, OutboxSignal())
-    await engine.dispose()
+async def migrated_sessions(postgres: PostgresServer) -> AsyncIterator[MigratedSessions]:
+    """Sessions on the ``scratch`` database, emptied and then built by one service's
+    Alembic migrations (``"routing_svc:migrations"``), for integration tests of that
+    service's logic without its process."""
+    engines = []
+
+    async def migrate(migrations: str) -> async_sessionmaker[AsyncSession]:
+        engine = create_engine(postgres.url("scratch"))
+        engines.append(engine)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await connection.exec_driver_sql("CREATE SCHEMA public")
+        await run_migrations(engine, migrations)
+        return session_factory(engine, OutboxSignal())
+
+    yield migrate
+    for engine in engines:
+        await engine.dispose()

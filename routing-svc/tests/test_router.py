@@ -24,6 +24,7 @@ from routing_svc.lanes.models import LaneDecision
 from routing_svc.lanes.rules import Policy
 from routing_svc.lanes.service import Router
 from tests.support.factories import declaration_submitted
+from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,11 @@ def ipr(declaration_id: uuid.UUID) -> IprScreened:
     return IprScreened(
         declaration_id=declaration_id, tenant=TENANT, outcome=IprOutcome.CLEAR, records_checked=3
     )
+
+
+@pytest.fixture
+async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    return await migrated_sessions("routing_svc:migrations")
 
 
 async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:

@@ -21,6 +21,7 @@ from customs_shared.messaging.consumer import EventConsumer, PermanentError
 from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
+from tests.support.postgres import MigratedSessions
 from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.integration
@@ -47,6 +48,12 @@ async def ping(kafka_bootstrap: str) -> EventType:
     finally:
         await admin.close()
     return EventType("test.ping.v1", topic, Ping, "test", ())
+
+
+@pytest.fixture
+async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    # Every service's migrations create the messaging tables; routing's are the fewest.
+    return await migrated_sessions("routing_svc:migrations")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from customs_shared.db import Base, create_engine, run_migrations
+from customs_shared.db import create_engine, run_migrations
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.integration
@@ -16,8 +16,8 @@ async def test_replicas_migrating_together_take_turns(postgres: PostgresServer) 
     engines = [create_engine(postgres.url("scratch")) for _ in range(3)]
     try:
         async with engines[0].begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await connection.exec_driver_sql("CREATE SCHEMA public")
         await asyncio.gather(
             *(run_migrations(engine, "routing_svc:migrations") for engine in engines)
         )

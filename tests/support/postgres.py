@@ -10,9 +10,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.ports import free_port
 
@@ -119,3 +121,8 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The ``migrated_sessions`` fixture: migrations location → sessions on a database
+# that those migrations have just built.
+MigratedSessions = Callable[[str], Awaitable[async_sessionmaker[AsyncSession]]]

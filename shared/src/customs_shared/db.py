@@ -30,8 +30,10 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+def new_metadata() -> MetaData:
+    """Table metadata for one service's declarative base. Each service has its own,
+    so that its models describe its own database and nothing else."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -91,7 +93,9 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 
 
-async def insert_if_absent(session: AsyncSession, model: type[Base], **values: Any) -> bool:
+async def insert_if_absent(
+    session: AsyncSession, model: type[DeclarativeBase], **values: Any
+) -> bool:
     """``INSERT … ON CONFLICT DO NOTHING`` in one round trip; True if the row is new.
 
     The database's unique key decides, so concurrent callers never both win and no

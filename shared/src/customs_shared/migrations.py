@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import Any, cast
+
 from alembic import context, op
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from customs_shared.db import UtcDateTime
+from customs_shared.messaging.models import MessagingBase
 
 
 def run_env(target_metadata: MetaData) -> None:
     """Body of every service's ``env.py``: migrations run on a connection handed in
-    by :func:`customs_shared.db.run_migrations` (online mode only)."""
+    by :func:`customs_shared.db.run_migrations` (online mode only). The target is the
+    service's own metadata plus the messaging tables."""
     connection: Connection | None = context.config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("migrations run through customs_shared.db.run_migrations")
     context.configure(
         connection=connection,
-        target_metadata=target_metadata,
+        target_metadata=[target_metadata, MessagingBase.metadata],
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -27,34 +32,23 @@ def run_env(target_metadata: MetaData) -> None:
 
 
 def create_messaging_tables() -> None:
-    """The outbox and processed-event tables every service needs (see messaging/)."""
-    op.create_table(
-        "outbox_events",
-        # seq orders publication; BIGINT on PostgreSQL, SQLite's rowid alias there.
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
-        sa.Column("topic", sa.String(200), nullable=False),
-        sa.Column("key", sa.String(200), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("published_at", UtcDateTime(), nullable=True),
-    )
-    op.create_index(
-        "ix_outbox_events_unpublished",
-        "outbox_events",
-        ["seq"],
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("event_id", sa.String(200), nullable=False),
-        sa.Column("consumer", sa.String(100), nullable=False),
-        sa.Column("processed_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
-    )
+    """The outbox and processed-event tables, from their one definition."""
+    MessagingBase.metadata.create_all(op.get_bind())
+
+
+def drop_messaging_tables() -> None:
+    MessagingBase.metadata.drop_all(op.get_bind())
+
+
+async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
+    """What Alembic's autogenerate would change to make the migrated database match
+    the service's models (plus the messaging tables): empty when the two agree."""
+
+    def compare(connection: Connection) -> list[Any]:
+        migration_context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # Alembic takes a sequence of MetaData wherever it takes one (target_metadata).
+        targets = cast(MetaData, [metadata, MessagingBase.metadata])
+        return list(compare_metadata(migration_context, targets))
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(compare)

@@ -6,10 +6,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from customs_shared.db import Base, UtcDateTime, utcnow
+from customs_shared.db import UtcDateTime, utcnow
+from declaration_svc.db import Base
 
 
 class DeclarationStatus(StrEnum):
@@ -31,9 +32,11 @@ MONEY = Numeric(20, 4)
 
 class Declaration(Base):
     __tablename__ = "declarations"
+    # Keyset pagination of a tenant's declarations, newest first.
+    __table_args__ = (Index("ix_declarations_tenant_created", "tenant", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    tenant: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(String(128))
     declarant_kind: Mapped[str] = mapped_column(String(16))
     declarant_tax_code: Mapped[str | None] = mapped_column(String(14), nullable=True)

@@ -1,5 +1,5 @@
-from customs_shared.db import Base
 from customs_shared.migrations import run_env
+from ipr_svc.db import Base
 from ipr_svc.screening import models  # noqa: F401  (registers the tables)
 
 run_env(Base.metadata)

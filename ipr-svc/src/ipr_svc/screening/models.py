@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from customs_shared.db import Base, UtcDateTime, utcnow
+from customs_shared.db import UtcDateTime, utcnow
+from ipr_svc.db import Base
 
 
 class IprRecord(Base):

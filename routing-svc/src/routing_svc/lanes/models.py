@@ -4,16 +4,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Uuid
+from sqlalchemy import JSON, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from customs_shared.db import Base, UtcDateTime, utcnow
+from customs_shared.db import UtcDateTime, utcnow
+from routing_svc.db import Base
 
 
 class RoutingCase(Base):
     """What routing knows of a declaration while it waits for both screenings."""
 
     __tablename__ = "routing_cases"
+    __table_args__ = (
+        # The overdue sweep looks only at undecided cases, by deadline.
+        Index(
+            "ix_routing_cases_undecided",
+            "deadline_at",
+            postgresql_where=text("decided_at IS NULL"),
+            sqlite_where=text("decided_at IS NULL"),
+        ),
+    )
 
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64))

@@ -5,17 +5,34 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Uuid, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from customs_shared.db import Base, UtcDateTime, utcnow
+from customs_shared.db import UtcDateTime, new_metadata, utcnow
 
 
-class OutboxEvent(Base):
+class MessagingBase(DeclarativeBase):
+    """The tables every service carries besides its own: their one definition, which
+    each service's migrations create and its schema check compares."""
+
+    metadata = new_metadata()
+
+
+class OutboxEvent(MessagingBase):
     """An event written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox_events"
+    __table_args__ = (
+        # The relay reads only unpublished rows, in order.
+        Index(
+            "ix_outbox_events_unpublished",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
 
+    # BIGINT on PostgreSQL; on SQLite an INTEGER primary key is the rowid alias.
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
@@ -27,7 +44,7 @@ class OutboxEvent(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class ProcessedEvent(Base):
+class ProcessedEvent(MessagingBase):
     """Event ids a consumer has handled, so a redelivery is a no-op."""
 
     __tablename__ = "processed_events"

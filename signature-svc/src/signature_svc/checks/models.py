@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from customs_shared.db import Base, UtcDateTime, utcnow
+from customs_shared.db import UtcDateTime, utcnow
+from signature_svc.db import Base
 
 
 class SignatureCheck(Base):
