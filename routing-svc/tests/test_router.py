@@ -20,9 +20,11 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 from customs_shared.messaging.models import OutboxEvent
+from routing_svc.lanes import service
+from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.models import LaneDecision
-from routing_svc.lanes.rules import Policy
-from routing_svc.lanes.service import Router
+from routing_svc.lanes.rules import RiskThresholds
+from routing_svc.lanes.service import LanePolicy
 from tests.support.factories import declaration_submitted
 from tests.support.postgres import MigratedSessions
 
@@ -57,6 +59,10 @@ async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_session
     return await migrated_sessions("routing_svc:migrations")
 
 
+def policy(*, seconds: float) -> LanePolicy:
+    return LanePolicy(RiskThresholds(Decimal(10**9)), timedelta(seconds=seconds))
+
+
 async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:
     async with scratch_sessions() as session:
         return list((await session.scalars(select(LaneDecision))).all())
@@ -70,17 +76,18 @@ async def lane_events(scratch_sessions: async_sessionmaker[AsyncSession]) -> int
 async def test_results_before_the_declaration_still_decide_once(
     scratch_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    router = Router(Policy(Decimal(10**9)), timedelta(seconds=30))
+    # Through the same bindings the consumer uses.
+    handlers = {s.event_type.data: s.handler for s in subscriptions(policy(seconds=30))}
     declaration_id = uuid.uuid4()
-    for handler, data in (
-        (router.on_ipr, ipr(declaration_id)),
-        (router.on_signature, signature(declaration_id)),
-        (router.on_submitted, submitted(declaration_id)),
-        (router.on_submitted, submitted(declaration_id)),  # redelivered under a new event id
-        (router.on_signature, signature(declaration_id)),
+    for data in (
+        ipr(declaration_id),
+        signature(declaration_id),
+        submitted(declaration_id),
+        submitted(declaration_id),  # redelivered under a new event id
+        signature(declaration_id),
     ):
         async with scratch_sessions() as session, session.begin():
-            await handler(session, data)  # type: ignore[operator]
+            await handlers[type(data)](session, data)
     [decision] = await decisions(scratch_sessions)
     assert decision.lane == "green"
     assert decision.inputs["ipr"] == "clear"
@@ -90,18 +97,18 @@ async def test_results_before_the_declaration_still_decide_once(
 async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
     scratch_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    router = Router(Policy(Decimal(10**9)), timedelta(seconds=0))
-    waiting = Router(Policy(Decimal(10**9)), timedelta(hours=1))
+    now, later = policy(seconds=0), policy(seconds=3600)
     overdue_id, fresh_id = uuid.uuid4(), uuid.uuid4()
     async with scratch_sessions() as session, session.begin():
-        await router.on_submitted(session, submitted(overdue_id))
-        await router.on_signature(session, signature(overdue_id))
-        await waiting.on_submitted(session, submitted(fresh_id))
+        await service.on_submitted(session, submitted(overdue_id), policy=now)
+        await service.on_signature(session, signature(overdue_id), policy=now)
+        await service.on_submitted(session, submitted(fresh_id), policy=later)
     async with scratch_sessions() as session, session.begin():
-        assert await router.decide_overdue(session) == 1
+        assert await service.decide_overdue(session, policy=now) == 1
     async with scratch_sessions() as session, session.begin():
-        assert await router.decide_overdue(session) == 0  # decided cases are not swept again
-        await router.on_ipr(session, ipr(overdue_id))  # arrives late: changes nothing
+        # Decided cases are not swept again.
+        assert await service.decide_overdue(session, policy=now) == 0
+        await service.on_ipr(session, ipr(overdue_id), policy=now)  # late: changes nothing
 
     [decision] = await decisions(scratch_sessions)
     assert decision.declaration_id == overdue_id

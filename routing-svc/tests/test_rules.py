@@ -13,10 +13,15 @@ from customs_shared.events.schemas import (
     Lane,
     SignatureStatus,
 )
-from routing_svc.lanes.rules import RULE_SET_VERSION, Inputs, Policy, decide
+from routing_svc.lanes.rules import (
+    RULE_SET_VERSION,
+    RiskThresholds,
+    ScreenedDeclaration,
+    decide,
+)
 from tests.support.factories import declaration_submitted
 
-POLICY = Policy(high_value_threshold=Decimal("2000000000"))
+POLICY = RiskThresholds(high_value_threshold=Decimal("2000000000"))
 
 
 def facts(total: str, currency: str) -> DeclarationSubmitted:
@@ -30,8 +35,8 @@ def inputs(
     hits: list[IprHit] | None = None,
     total: str = "1000000",
     currency: str = "VND",
-) -> Inputs:
-    return Inputs(facts(total, currency), signature, ipr, hits or [])
+) -> ScreenedDeclaration:
+    return ScreenedDeclaration(facts(total, currency), signature, ipr, hits or [])
 
 
 def test_clean_declaration_is_green_with_a_reason() -> None:

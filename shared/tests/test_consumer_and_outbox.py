@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.events.catalog import EventType, Topic
-from customs_shared.messaging.consumer import EventConsumer, PermanentError
+from customs_shared.messaging.consumer import EventConsumer, PermanentError, Subscription
 from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
@@ -33,7 +33,7 @@ class Ping(BaseModel):
 
 
 @pytest.fixture
-async def ping(kafka_bootstrap: str) -> EventType:
+async def ping(kafka_bootstrap: str) -> EventType[Ping]:
     """An event type on a fresh topic of its own (and its DLQ)."""
     topic = Topic(f"test.ping.{uuid.uuid4().hex[:8]}", "n", "test")
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
@@ -65,7 +65,7 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def test_outbox_relay_publishes_committed_events_once_in_order(
-    ping: EventType,
+    ping: EventType[Ping],
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
@@ -99,7 +99,7 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
 
 
 async def test_consumer_retries_dead_letters_and_dedupes(
-    ping: EventType,
+    ping: EventType[Ping],
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
@@ -152,7 +152,7 @@ async def test_consumer_retries_dead_letters_and_dedupes(
         bootstrap=kafka_bootstrap,
         sessions=scratch_sessions,
         producer=producer,
-        handlers={ping: handle},
+        subscriptions=[Subscription(ping, handle)],
         max_retries=2,
         retry_backoff_seconds=0.01,
     )

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
 from declaration_svc.declarations.api import router
-from declaration_svc.declarations.consumer import HANDLERS
+from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.settings import DeclarationSettings
 
 
@@ -15,5 +15,5 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
         title="Declaration service",
         routers=[router],
         migrations="declaration_svc:migrations",
-        handlers=HANDLERS,
+        subscriptions=SUBSCRIPTIONS,
     )

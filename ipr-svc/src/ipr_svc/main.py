@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
 from ipr_svc.screening.api import router
-from ipr_svc.screening.consumer import HANDLERS
+from ipr_svc.screening.consumer import SUBSCRIPTIONS
 from ipr_svc.settings import IprSettings
 
 
@@ -15,5 +15,5 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
         title="IPR service",
         routers=[router],
         migrations="ipr_svc:migrations",
-        handlers=HANDLERS,
+        subscriptions=SUBSCRIPTIONS,
     )

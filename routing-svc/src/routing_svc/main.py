@@ -4,18 +4,20 @@ from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
 from routing_svc.lanes.api import router
-from routing_svc.lanes.consumer import handlers
+from routing_svc.lanes.consumer import subscriptions
+from routing_svc.lanes.service import LanePolicy
 from routing_svc.lanes.sweeper import overdue_sweeper
 from routing_svc.settings import RoutingSettings
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
+    policy = LanePolicy.from_settings(settings)
     return create_service_app(
         settings=settings,
         title="Routing service",
         routers=[router],
         migrations="routing_svc:migrations",
-        handlers=handlers(settings),
-        background=[overdue_sweeper],
+        subscriptions=subscriptions(policy),
+        background=[overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds)],
     )

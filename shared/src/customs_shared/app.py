@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from customs_shared.auth import JwksCache, TokenVerifier
 from customs_shared.db import check_database, create_engine, run_migrations
-from customs_shared.events.catalog import EventType
 from customs_shared.health import ReadinessCheck, health_router
 from customs_shared.logs import configure_logging
-from customs_shared.messaging.consumer import EventConsumer, Handler
+from customs_shared.messaging.consumer import EventConsumer, Subscription
 from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import RequestContextMiddleware
@@ -82,7 +81,7 @@ def create_service_app(
     title: str,
     routers: Sequence[APIRouter],
     migrations: str,
-    handlers: Mapping[EventType, Handler] | None = None,
+    subscriptions: Sequence[Subscription[Any]] = (),
     background: Sequence[BackgroundFactory] = (),
 ) -> FastAPI:
     @contextlib.asynccontextmanager
@@ -113,13 +112,13 @@ def create_service_app(
         checks["database"] = lambda: check_database(engine)
         checks["kafka"] = lambda: check_kafka(producer)
         relay.start()
-        if handlers is not None:
+        if subscriptions:
             runtime.consumer = EventConsumer(
                 group_id=settings.service_name,
                 bootstrap=settings.kafka_bootstrap,
                 sessions=sessions,
                 producer=producer,
-                handlers=handlers,
+                subscriptions=subscriptions,
                 max_retries=settings.consumer_max_retries,
                 retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
             )

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
 from signature_svc.checks.api import router
-from signature_svc.checks.consumer import HANDLERS
+from signature_svc.checks.consumer import SUBSCRIPTIONS
 from signature_svc.settings import SignatureSettings
 
 
@@ -15,5 +15,5 @@ def create_app(settings: SignatureSettings | None = None) -> FastAPI:
         title="Signature service",
         routers=[router],
         migrations="signature_svc:migrations",
-        handlers=HANDLERS,
+        subscriptions=SUBSCRIPTIONS,
     )

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
 from customs_shared.events import catalog
-from customs_shared.events.catalog import EventType
-from customs_shared.messaging.consumer import Handler
+from customs_shared.messaging.consumer import Subscription
 from ipr_svc.screening import service
 
-HANDLERS: Mapping[EventType, Handler] = {catalog.DECLARATION_SUBMITTED: service.screen_declaration}
+SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
+    Subscription(catalog.DECLARATION_SUBMITTED, service.screen_declaration),
+)

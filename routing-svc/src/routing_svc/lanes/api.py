@@ -1,38 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.events.schemas import Lane, LaneReason
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from routing_svc.lanes import service
+from routing_svc.lanes.errors import DecisionNotFound
+from routing_svc.lanes.schemas import LaneDecisionOut
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 
 Reader = Annotated[Principal, allow(Scope.ROUTING_READ, TRADERS_AND_CUSTOMS)]
 
 
-class LaneDecisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    declaration_id: uuid.UUID
-    lane: Lane
-    reasons: list[LaneReason]
-    rule_set_version: str
-    inputs: dict[str, str]
-    decided_at: datetime
-
-
 @router.get(
     "/decisions/{declaration_id}",
     response_model=LaneDecisionOut,
-    responses=problem_responses(Unauthorized, Forbidden, service.DecisionNotFound),
+    responses=problem_responses(Unauthorized, Forbidden, DecisionNotFound),
     summary="The lane of one declaration, with the rules that fired and the inputs seen.",
 )
 async def get_decision(

@@ -1,27 +1,19 @@
+"""The events routing decides on, each bound to its handler with the lane policy."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from customs_shared.events import catalog
-from customs_shared.events.catalog import EventType
-from customs_shared.messaging.consumer import Handler
-from routing_svc.lanes.rules import Policy
-from routing_svc.lanes.service import Router
-from routing_svc.settings import RoutingSettings
+from customs_shared.messaging.consumer import Subscription
+from routing_svc.lanes import service
+from routing_svc.lanes.service import LanePolicy
 
 
-def build_router(settings: RoutingSettings) -> Router:
-    return Router(
-        Policy(high_value_threshold=settings.high_value_threshold),
-        timedelta(seconds=settings.screening_timeout_seconds),
+def subscriptions(policy: LanePolicy) -> tuple[Subscription[Any], ...]:
+    return (
+        Subscription(catalog.DECLARATION_SUBMITTED, partial(service.on_submitted, policy=policy)),
+        Subscription(catalog.SIGNATURE_CHECKED, partial(service.on_signature, policy=policy)),
+        Subscription(catalog.IPR_SCREENED, partial(service.on_ipr, policy=policy)),
     )
-
-
-def handlers(settings: RoutingSettings) -> Mapping[EventType, Handler]:
-    router = build_router(settings)
-    return {
-        catalog.DECLARATION_SUBMITTED: router.on_submitted,
-        catalog.SIGNATURE_CHECKED: router.on_signature,
-        catalog.IPR_SCREENED: router.on_ipr,
-    }

@@ -12,6 +12,7 @@ from customs_shared.events.schemas import (
     IprOutcome,
     Lane,
     LaneReason,
+    LaneVerdict,
     SignatureStatus,
 )
 
@@ -21,27 +22,23 @@ _SEVERITY = {Lane.GREEN: 0, Lane.YELLOW: 1, Lane.RED: 2}
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class RiskThresholds:
+    """The configurable limits the rules compare against."""
+
     high_value_threshold: Decimal
 
 
 @dataclass(frozen=True, slots=True)
-class Inputs:
+class ScreenedDeclaration:
+    """A declaration's facts with whatever screening results have arrived."""
+
     facts: DeclarationSubmitted
     signature: SignatureStatus | None
     ipr: IprOutcome | None
     ipr_hits: list[IprHit]
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    lane: Lane
-    reasons: list[LaneReason]
-    rule_set_version: str
-    inputs: dict[str, str]
-
-
-def decide(inputs: Inputs, policy: Policy) -> Decision:
+def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdict:
     facts = inputs.facts
     reasons: list[LaneReason] = []
     if inputs.ipr is IprOutcome.HIT:
@@ -74,14 +71,14 @@ def decide(inputs: Inputs, policy: Policy) -> Decision:
                 explanation=f"No {' or '.join(missing)} screening result arrived in time.",
             )
         )
-    if facts.currency == "VND" and facts.total_customs_value >= policy.high_value_threshold:
+    if facts.currency == "VND" and facts.total_customs_value >= thresholds.high_value_threshold:
         reasons.append(
             LaneReason(
                 rule="high-value",
                 lane=Lane.YELLOW,
                 explanation=(
                     f"Declared value {facts.total_customs_value:,} VND is at or above "
-                    f"{policy.high_value_threshold:,} VND."
+                    f"{thresholds.high_value_threshold:,} VND."
                 ),
             )
         )
@@ -94,7 +91,7 @@ def decide(inputs: Inputs, policy: Policy) -> Decision:
             )
         )
     lane = max((r.lane for r in reasons), key=_SEVERITY.__getitem__)
-    return Decision(
+    return LaneVerdict(
         lane=lane,
         reasons=reasons,
         rule_set_version=RULE_SET_VERSION,

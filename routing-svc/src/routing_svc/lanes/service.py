@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +21,10 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 from customs_shared.messaging.outbox import add_event
-from customs_shared.problems import NotFound
 from routing_svc.lanes import repository, rules
+from routing_svc.lanes.errors import DecisionNotFound
 from routing_svc.lanes.models import LaneDecision, RoutingCase
+from routing_svc.settings import RoutingSettings
 
 SOURCE = "/customs/routing-svc"
 # Lane events get ids derived from the declaration, so any re-publication is
@@ -30,86 +32,100 @@ SOURCE = "/customs/routing-svc"
 _LANE_EVENT_NAMESPACE = uuid.UUID("6f1d2a4e-3c55-4f0b-9a1e-7c2f8d9b0e11")
 
 
-class DecisionNotFound(NotFound):
-    slug = "lane-decision-not-found"
-    title = "Lane decision not found"
+@dataclass(frozen=True, slots=True)
+class LanePolicy:
+    """What deciding a lane depends on besides the events: the rules' thresholds and
+    how long to wait for a screening result before deciding without it."""
 
+    thresholds: rules.RiskThresholds
+    screening_timeout: timedelta
 
-class Router:
-    def __init__(self, policy: rules.Policy, screening_timeout: timedelta) -> None:
-        self.policy = policy
-        self.screening_timeout = screening_timeout
-
-    async def on_submitted(self, session: AsyncSession, data: DeclarationSubmitted) -> None:
-        case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
-        if case.facts is None:
-            case.facts = data.model_dump(mode="json")
-            case.deadline_at = utcnow() + self.screening_timeout
-        self._decide_if_ready(session, case, final=False)
-
-    async def on_signature(self, session: AsyncSession, data: SignatureChecked) -> None:
-        case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
-        case.signature_status = data.status
-        self._decide_if_ready(session, case, final=False)
-
-    async def on_ipr(self, session: AsyncSession, data: IprScreened) -> None:
-        case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
-        case.ipr_outcome = data.outcome
-        case.ipr_hits = [h.model_dump(mode="json") for h in data.hits]
-        self._decide_if_ready(session, case, final=False)
-
-    async def decide_overdue(self, session: AsyncSession, limit: int = 100) -> int:
-        """Decides cases whose screenings did not all arrive before the deadline."""
-        cases = await repository.overdue_cases(session, utcnow(), limit)
-        for case in cases:
-            self._decide_if_ready(session, case, final=True)
-        return len(cases)
-
-    def _decide_if_ready(self, session: AsyncSession, case: RoutingCase, *, final: bool) -> None:
-        if case.decided_at is not None or case.facts is None:
-            return
-        complete = case.signature_status is not None and case.ipr_outcome is not None
-        if not (complete or final):
-            return
-        decision = rules.decide(
-            rules.Inputs(
-                facts=DeclarationSubmitted.model_validate(case.facts),
-                signature=SignatureStatus(case.signature_status) if case.signature_status else None,
-                ipr=IprOutcome(case.ipr_outcome) if case.ipr_outcome else None,
-                ipr_hits=[IprHit.model_validate(h) for h in case.ipr_hits],
-            ),
-            self.policy,
+    @classmethod
+    def from_settings(cls, settings: RoutingSettings) -> LanePolicy:
+        return cls(
+            rules.RiskThresholds(high_value_threshold=settings.high_value_threshold),
+            timedelta(seconds=settings.screening_timeout_seconds),
         )
-        now = utcnow()
-        case.decided_at = now
-        repository.add_decision(
-            session,
-            LaneDecision(
-                declaration_id=case.declaration_id,
-                tenant=case.tenant,
-                lane=decision.lane,
-                reasons=[r.model_dump(mode="json") for r in decision.reasons],
-                rule_set_version=decision.rule_set_version,
-                inputs=decision.inputs,
-                decided_at=now,
-            ),
-        )
-        add_event(
-            session,
-            catalog.LANE_ASSIGNED,
-            source=SOURCE,
-            key=str(case.declaration_id),
-            event_id=uuid.uuid5(_LANE_EVENT_NAMESPACE, str(case.declaration_id)),
-            data=LaneAssigned(
-                declaration_id=case.declaration_id,
-                tenant=case.tenant,
-                lane=decision.lane,
-                reasons=decision.reasons,
-                rule_set_version=decision.rule_set_version,
-                inputs=decision.inputs,
-                decided_at=now,
-            ),
-        )
+
+
+async def on_submitted(
+    session: AsyncSession, data: DeclarationSubmitted, *, policy: LanePolicy
+) -> None:
+    case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
+    if case.facts is None:
+        case.facts = data.model_dump(mode="json")
+        case.deadline_at = utcnow() + policy.screening_timeout
+    _decide_when_screened(session, case, policy, deadline_passed=False)
+
+
+async def on_signature(
+    session: AsyncSession, data: SignatureChecked, *, policy: LanePolicy
+) -> None:
+    case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
+    case.signature_status = data.status
+    _decide_when_screened(session, case, policy, deadline_passed=False)
+
+
+async def on_ipr(session: AsyncSession, data: IprScreened, *, policy: LanePolicy) -> None:
+    case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
+    case.ipr_outcome = data.outcome
+    case.ipr_hits = [h.model_dump(mode="json") for h in data.hits]
+    _decide_when_screened(session, case, policy, deadline_passed=False)
+
+
+async def decide_overdue(session: AsyncSession, *, policy: LanePolicy, limit: int = 100) -> int:
+    """Decides cases whose screenings did not all arrive before the deadline."""
+    cases = await repository.overdue_cases(session, utcnow(), limit)
+    for case in cases:
+        _decide_when_screened(session, case, policy, deadline_passed=True)
+    return len(cases)
+
+
+def _decide_when_screened(
+    session: AsyncSession, case: RoutingCase, policy: LanePolicy, *, deadline_passed: bool
+) -> None:
+    """Decides once both screenings are in, or at the deadline with what there is."""
+    if case.decided_at is not None or case.facts is None:
+        return
+    complete = case.signature_status is not None and case.ipr_outcome is not None
+    if not (complete or deadline_passed):
+        return
+    verdict = rules.decide(
+        rules.ScreenedDeclaration(
+            facts=DeclarationSubmitted.model_validate(case.facts),
+            signature=SignatureStatus(case.signature_status) if case.signature_status else None,
+            ipr=IprOutcome(case.ipr_outcome) if case.ipr_outcome else None,
+            ipr_hits=[IprHit.model_validate(h) for h in case.ipr_hits],
+        ),
+        policy.thresholds,
+    )
+    assigned = LaneAssigned(
+        **verdict.model_dump(),
+        declaration_id=case.declaration_id,
+        tenant=case.tenant,
+        decided_at=utcnow(),
+    )
+    case.decided_at = assigned.decided_at
+    repository.add_decision(
+        session,
+        LaneDecision(
+            declaration_id=assigned.declaration_id,
+            tenant=assigned.tenant,
+            lane=assigned.lane,
+            reasons=[r.model_dump(mode="json") for r in assigned.reasons],
+            rule_set_version=assigned.rule_set_version,
+            inputs=assigned.inputs,
+            decided_at=assigned.decided_at,
+        ),
+    )
+    add_event(
+        session,
+        catalog.LANE_ASSIGNED,
+        source=SOURCE,
+        key=str(case.declaration_id),
+        event_id=uuid.uuid5(_LANE_EVENT_NAMESPACE, str(case.declaration_id)),
+        data=assigned,
+    )
 
 
 async def get_decision(

@@ -4,6 +4,7 @@ consumers, topic creation and the docs (docs/events.md is generated from it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -32,11 +33,17 @@ IPR_RECORDS = Topic("customs.ipr-records.v1", "record id", "Current IPR records.
 TOPICS: tuple[Topic, ...] = (DECLARATIONS, SIGNATURES, IPR, LANES, PARTNER_EVENTS, IPR_RECORDS)
 
 
+Data = TypeVar("Data", bound=BaseModel)
+
+
 @dataclass(frozen=True, slots=True)
-class EventType:
+class EventType(Generic[Data]):
+    """An event type and the schema of its ``data``; typed by that schema, so a
+    handler bound to it must take exactly that model."""
+
     name: str
     topic: Topic
-    data: type[BaseModel]
+    data: type[Data]
     producer: str
     consumers: tuple[str, ...]
 
@@ -70,9 +77,14 @@ LANE_ASSIGNED = EventType(
     ("declaration-svc",),
 )
 
-EVENT_TYPES: tuple[EventType, ...] = (
+EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     LANE_ASSIGNED,
 )
+
+
+def consumed_by(service: str) -> frozenset[str]:
+    """Names of the event types the catalog says ``service`` consumes."""
+    return frozenset(t.name for t in EVENT_TYPES if service in t.consumers)

@@ -97,13 +97,19 @@ class LaneReason(_EventData):
     explanation: str
 
 
-class LaneAssigned(_EventData):
-    """The lane of a declaration, decided once, with every rule that fired."""
+class LaneVerdict(_EventData):
+    """A lane with every rule that fired, the rule set that decided it and the
+    inputs it saw: what routing's rules return, store, publish and show."""
 
-    declaration_id: UUID
-    tenant: str
     lane: Lane
     reasons: list[LaneReason]
     rule_set_version: str
     inputs: dict[str, str]
+
+
+class LaneAssigned(LaneVerdict):
+    """The lane of a declaration, decided once, with every rule that fired."""
+
+    declaration_id: UUID
+    tenant: str
     decided_at: datetime

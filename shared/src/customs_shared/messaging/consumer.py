@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.context import adopt_traceparent, request_id_var
-from customs_shared.events.catalog import EventType
+from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.messaging import repository
 from customs_shared.messaging.kafka import new_consumer
@@ -30,9 +30,15 @@ from customs_shared.metrics import EVENT_HANDLING_LATENCY, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 
-# A handler takes the transaction and the event's decoded ``data`` (the model its
-# EventType names); it may write outbox events in that same transaction.
-Handler = Callable[[AsyncSession, Any], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Subscription(Generic[Data]):
+    """Binds a handler to an event type. The handler takes the transaction and the
+    event's decoded ``data``, of the very model the event type names (mypy checks
+    it); it may write outbox events in that same transaction."""
+
+    event_type: EventType[Data]
+    handler: Callable[[AsyncSession, Data], Awaitable[None]]
 
 
 class PermanentError(Exception):
@@ -65,7 +71,7 @@ class _Poison:
 class _Event:
     record: ConsumerRecord[bytes, bytes]
     raw: RawCloudEvent
-    handler: Handler
+    handler: Callable[[AsyncSession, Any], Awaitable[None]]
     data: Any
 
 
@@ -77,15 +83,15 @@ class EventConsumer:
         bootstrap: str,
         sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
-        handlers: Mapping[EventType, Handler],
+        subscriptions: Sequence[Subscription[Any]],
         max_retries: int,
         retry_backoff_seconds: float,
     ) -> None:
         self._group_id = group_id
         self._sessions = sessions
         self._producer = producer
-        self._handlers = {event_type.name: (event_type, h) for event_type, h in handlers.items()}
-        self._topics = sorted({event_type.topic.name for event_type in handlers})
+        self._handlers = {s.event_type.name: (s.event_type, s.handler) for s in subscriptions}
+        self._topics = sorted({s.event_type.topic.name for s in subscriptions})
         self._consumer: AIOKafkaConsumer = new_consumer(bootstrap, group_id, self._topics)
         self._max_retries = max_retries
         self._backoff = retry_backoff_seconds

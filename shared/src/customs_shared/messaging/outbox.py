@@ -10,12 +10,11 @@ import logging
 import uuid
 
 from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from customs_shared.events.catalog import EventType
+from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
 from customs_shared.messaging import repository
 from customs_shared.messaging.models import OutboxEvent
@@ -28,13 +27,13 @@ _DIRTY = "outbox_dirty"
 
 def add_event(
     session: AsyncSession,
-    event_type: EventType,
+    event_type: EventType[Data],
     *,
     source: str,
     key: str,
-    data: BaseModel,
+    data: Data,
     event_id: uuid.UUID | None = None,
-) -> CloudEvent[BaseModel]:
+) -> CloudEvent[Data]:
     """Queues an event in the caller's transaction; it is published after commit."""
     if not isinstance(data, event_type.data):
         raise TypeError(f"{event_type.name} carries {event_type.data.__name__}")
