@@ -63,3 +63,37 @@ def test_unknown_fields_are_refused() -> None:
     body["surprise"] = 1
     with pytest.raises(ValidationError):
         DeclarationIn.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("declarant", "name"),
+        ("items", 0, "description"),
+        ("items", 0, "unit"),
+        ("items", 0, "brand"),
+    ],
+)
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\r", "\x1b", "\x7f", "\x9b"])
+def test_control_characters_in_free_text_are_refused(
+    path: tuple[str | int, ...], control: str
+) -> None:
+    body: Any = sample("declaration-enterprise")
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = f"A{control}B"
+    with pytest.raises(ValidationError) as raised:
+        DeclarationIn.model_validate(body)
+    (error,) = raised.value.errors()
+    assert error["loc"] == path
+    assert "control character" in error["msg"]
+
+
+def test_tab_and_line_feed_are_kept_in_free_text() -> None:
+    body = sample("declaration-enterprise")
+    body["declarant"]["name"] = "Cong ty\tSai Gon\nChi nhanh"
+    body["items"][0]["brand"] = "Acme\tOne"
+    parsed = DeclarationIn.model_validate(body)
+    assert parsed.declarant.name == "Cong ty\tSai Gon\nChi nhanh"
+    assert parsed.items[0].brand == "Acme\tOne"

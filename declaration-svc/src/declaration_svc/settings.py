@@ -1,12 +1,51 @@
 from __future__ import annotations
 
+import secrets
+from typing import Any, Self
+
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.pagination import CursorCodec
 from customs_shared.settings import ServiceSettings
+
+_MIN_CURSOR_SECRET = 32
 
 
 class DeclarationSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="DECLARATION_", extra="ignore")
+    # Errors never echo the input: it holds the secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="DECLARATION_", extra="ignore", hide_input_in_errors=True
+    )
 
     service_name: str = "declaration-svc"
     port: int = 8001
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of the listing's page cursors, at least 32 characters; every "
+        "replica needs the same one. Required unless environment is 'local', where a "
+        "random key per process is used (cursors then die with the process).",
+    )
+    _cursor_key: bytes = PrivateAttr(default=b"")
+
+    @model_validator(mode="after")
+    def _cursor_secret_present(self) -> Self:
+        # Like the gateway's signing key: only a local run may invent its own.
+        if self.cursor_secret is None and self.environment != "local":
+            raise ValueError("DECLARATION_CURSOR_SECRET is required outside the local environment")
+        secret = self.cursor_secret
+        if secret is not None and len(secret.get_secret_value().encode()) < _MIN_CURSOR_SECRET:
+            raise ValueError(
+                f"DECLARATION_CURSOR_SECRET needs at least {_MIN_CURSOR_SECRET} characters"
+            )
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        secret = self.cursor_secret
+        self._cursor_key = (
+            secret.get_secret_value().encode() if secret is not None else secrets.token_bytes(32)
+        )
+
+    def cursor_codec(self) -> CursorCodec:
+        return CursorCodec(self._cursor_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customs_shared.problems import ProblemError
+from customs_shared.problems import BadRequest, ProblemError
 
 
 class GatewayTimeout(ProblemError):
@@ -15,3 +15,8 @@ class LengthRequired(ProblemError):
     status = 411
     slug = "length-required"
     title = "Content-Length required"
+
+
+class InvalidHeader(BadRequest):
+    slug = "invalid-header"
+    title = "A request header is not valid"

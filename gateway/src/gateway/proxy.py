@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import anyio
@@ -28,7 +29,8 @@ from starlette.types import Receive, Scope, Send
 from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
 from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
-from gateway.errors import GatewayTimeout, LengthRequired
+from customs_shared.text import is_visible_ascii
+from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from gateway.settings import UPSTREAM_NAMES
 from gateway.state import ApiLimiter, HttpClient, Upstreams
@@ -64,6 +66,12 @@ FORWARDED_REQUEST_HEADERS = frozenset(
         "if-none-match",
     }
 )
+# A value that is not visible ASCII cannot be sent on (httpx encodes headers as ASCII).
+# These two only state preferences, which a service may ignore anyway: dropped. Every
+# other forwarded header changes what the request means (credentials, body, retry
+# identity, preconditions), so forwarding the request without it would do something
+# the caller did not ask for: refused with a 400 problem.
+_DROPPED_IF_NOT_ASCII = frozenset({"accept", "accept-language"})
 # Set by the gateway's own server and middleware on every response.
 _OWN_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id", "x-trace-id"})
 
@@ -80,14 +88,20 @@ def request_headers(incoming: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The allowlisted caller headers, plus the request id and a fresh ``traceparent``."""
     pairs = list(incoming)
     dropped = HOP_BY_HOP | _connection_listed(dict(pairs))
-    headers = {
-        key.lower(): value
-        for key, value in pairs
-        if key.lower() in FORWARDED_REQUEST_HEADERS and key.lower() not in dropped
-    }
+    headers: dict[str, str] = {}
+    for key, value in pairs:
+        name = key.lower()
+        if name not in FORWARDED_REQUEST_HEADERS or name in dropped:
+            continue
+        if not is_visible_ascii(value):
+            if name in _DROPPED_IF_NOT_ASCII:
+                continue
+            raise InvalidHeader(f"The {key} header may hold only visible ASCII characters.")
+        headers[name] = value
     request_id = request_id_var.get()
     if request_id:
-        headers["x-request-id"] = request_id
+        # A caller's id the services could not read back is replaced, not forwarded.
+        headers["x-request-id"] = request_id if is_visible_ascii(request_id) else uuid.uuid4().hex
     headers["traceparent"] = current_traceparent()
     # Bodies pass through as they are: ask for them unencoded, nothing to re-encode.
     headers["accept-encoding"] = "identity"

@@ -10,8 +10,11 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
-from customs_shared.context import parse_traceparent
+from customs_shared.context import parse_traceparent, request_id_var
+from gateway.errors import InvalidHeader
 from gateway.proxy import IncompleteBody, exactly, request_headers, response_headers
 from gateway.tokens import TokenIssuer
 from gateway_tests.support import (
@@ -314,3 +317,63 @@ async def test_body_shorter_than_its_content_length_aborts_the_upstream_request(
     assert await forwarded.__anext__() == b"abc"
     with pytest.raises(IncompleteBody):
         await forwarded.__anext__()
+
+
+@pytest.mark.parametrize("name", ["Accept", "Accept-Language"])
+def test_a_non_ascii_preference_header_is_dropped(name: str) -> None:
+    sent = request_headers([(name, "fr-\xe9"), ("Content-Type", "application/json")])
+
+    assert name.lower() not in sent
+    assert sent["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "name", ["Idempotency-Key", "Content-Type", "If-Match", "If-None-Match", "Authorization"]
+)
+@pytest.mark.parametrize("value", ["order-\xe9", "a\x00b", "\x1b[31m", "\x7f"])
+def test_a_header_that_changes_the_request_is_refused_when_not_ascii(name: str, value: str) -> None:
+    with pytest.raises(InvalidHeader) as raised:
+        request_headers([(name, value)])
+    assert raised.value.status == 400
+    assert value not in str(raised.value.detail)  # the problem does not echo the bytes
+
+
+def test_a_request_id_the_services_cannot_read_is_replaced() -> None:
+    token = request_id_var.set("caf\xe9")
+    try:
+        sent = request_headers([])
+    finally:
+        request_id_var.reset(token)
+
+    assert sent["x-request-id"] != "caf\xe9"
+    assert sent["x-request-id"].isascii()
+    sent["x-request-id"].encode("ascii")  # what httpx will do with it
+
+
+def test_visible_ascii_headers_pass_unchanged() -> None:
+    token = request_id_var.set("req-1 a\tb")
+    try:
+        sent = request_headers(
+            [("Idempotency-Key", "order 4711"), ("Accept-Language", "vi, en;q=0.8")]
+        )
+    finally:
+        request_id_var.reset(token)
+
+    assert sent["idempotency-key"] == "order 4711"
+    assert sent["accept-language"] == "vi, en;q=0.8"
+    assert sent["x-request-id"] == "req-1 a\tb"
+
+
+@given(st.binary(max_size=40).map(lambda raw: raw.decode("latin-1")))
+def test_any_forwarded_value_is_sent_ascii_or_refused(value: str) -> None:
+    """Whatever latin-1 the server decoded, httpx can encode what goes out, or it is a 400."""
+    token = request_id_var.set(value or "x")
+    try:
+        sent = request_headers(
+            [("Accept-Language", value), ("X-Request-ID", value), ("Idempotency-Key", value)]
+        )
+    except InvalidHeader:
+        return
+    finally:
+        request_id_var.reset(token)
+    httpx.Request("GET", "http://upstream/", headers=sent)  # raises on what it cannot encode

@@ -60,6 +60,11 @@ class BadRequest(ProblemError):
     title = "Bad request"
 
 
+class InvalidCursor(BadRequest):
+    slug = "invalid-cursor"
+    title = "The page cursor is not valid"
+
+
 class Unauthorized(ProblemError):
     status = 401
     slug = "unauthorized"

@@ -3,17 +3,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import DeclarantKind
-from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
+from customs_shared.pagination import CursorCodec
+from customs_shared.problems import (
+    Forbidden,
+    InvalidCursor,
+    PayloadTooLarge,
+    Unauthorized,
+    problem_responses,
+)
 from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
-    InvalidCursor,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.models import Declaration, DeclarationStatus
@@ -28,6 +34,7 @@ from declaration_svc.declarations.schemas import (
     LaneReasonOut,
     TimelineEntryOut,
 )
+from declaration_svc.settings import DeclarationSettings
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
@@ -39,9 +46,19 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Retries with the same key and body return the same declaration.",
+        pattern=r"^[\x20-\x7e]+$",
+        description="Retries with the same key and body return the same declaration. "
+        "Visible ASCII and spaces.",
     ),
 ]
+
+
+def _cursor_codec(request: Request) -> CursorCodec:
+    settings: DeclarationSettings = request.state.settings
+    return settings.cursor_codec()
+
+
+Cursors = Annotated[CursorCodec, Depends(_cursor_codec)]
 
 
 def status_url(declaration_id: uuid.UUID) -> str:
@@ -100,12 +117,18 @@ async def get_declaration(
 async def list_declarations(
     principal: Reader,
     session: DbSession,
+    cursors: Cursors,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     status_filter: Annotated[DeclarationStatus | None, Query(alias="status")] = None,
 ) -> DeclarationPage:
     rows, next_cursor = await service.list_page(
-        session=session, principal=principal, limit=limit, cursor=cursor, status=status_filter
+        session=session,
+        principal=principal,
+        cursors=cursors,
+        limit=limit,
+        cursor=cursor,
+        status=status_filter,
     )
     return DeclarationPage(
         items=[

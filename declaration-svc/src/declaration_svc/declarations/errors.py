@@ -13,11 +13,6 @@ class IdempotencyKeyReused(UnprocessableContent):
     title = "Idempotency-Key already used for a different request"
 
 
-class InvalidCursor(UnprocessableContent):
-    slug = "invalid-cursor"
-    title = "The page cursor is not valid"
-
-
 class NotYourEnterprise(Forbidden):
     slug = "declarant-not-caller"
     title = "A declarant may declare only for its own enterprise"

@@ -13,6 +13,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
 from customs_shared.events.schemas import DeclarantKind, Lane
+from customs_shared.text import FreeText
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
 Quantity = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4)]
@@ -24,7 +25,7 @@ class _Strict(BaseModel):
 
 class Declarant(_Strict):
     kind: DeclarantKind
-    name: str = Field(min_length=1, max_length=300)
+    name: FreeText = Field(min_length=1, max_length=300)
     tax_code: str | None = Field(
         default=None,
         description="Enterprise tax code (MST): 10 digits, or 10 digits + '-' + 3 for a branch.",
@@ -49,12 +50,12 @@ class Declarant(_Strict):
 
 class ItemIn(_Strict):
     hs_code: str = Field(pattern=r"^\d{8}$", description="8-digit HS code (AHTN).")
-    description: str = Field(min_length=1, max_length=500)
+    description: FreeText = Field(min_length=1, max_length=500)
     origin_country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
     quantity: Quantity
-    unit: str = Field(min_length=1, max_length=16)
+    unit: FreeText = Field(min_length=1, max_length=16)
     customs_value: Money
-    brand: str | None = Field(default=None, max_length=200)
+    brand: FreeText | None = Field(default=None, max_length=200)
 
 
 class DeclarationIn(_Strict):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +21,11 @@ from customs_shared.events.schemas import (
 )
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
+from customs_shared.pagination import CursorCodec, KeysetPosition
 from declaration_svc.declarations import repository
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
-    InvalidCursor,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.models import (
@@ -156,37 +153,36 @@ async def get(
     return declaration
 
 
-def encode_cursor(declaration: Declaration) -> str:
-    raw = f"{declaration.created_at.isoformat()}|{declaration.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(ident)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("Use the next_cursor of a previous page.") from exc
+def _cursor_scope(tenant: str | None, status: DeclarationStatus | None) -> str:
+    """What a cursor is valid for: this listing, the caller's tenant view and its filter.
+    A cursor used under another tenant or filter is refused rather than reinterpreted."""
+    return f"declarations|tenant={tenant or '*'}|status={status or '*'}"
 
 
 async def list_page(
     *,
     session: AsyncSession,
     principal: Principal,
+    cursors: CursorCodec,
     limit: int,
     cursor: str | None,
     status: DeclarationStatus | None,
 ) -> tuple[list[Declaration], str | None]:
+    tenant = tenant_scope(principal)
+    scope = _cursor_scope(tenant, status)
+    after = cursors.decode(cursor, scope=scope) if cursor else None
     rows = await repository.page(
         session,
-        tenant=tenant_scope(principal),
+        tenant=tenant,
         limit=limit + 1,
-        after=decode_cursor(cursor) if cursor else None,
+        after=(after.created_at, after.id) if after else None,
         status=status,
     )
     page = list(rows[:limit])
-    next_cursor = encode_cursor(page[-1]) if len(rows) > limit else None
-    return page, next_cursor
+    if len(rows) <= limit:
+        return page, None
+    last = KeysetPosition(page[-1].created_at, page[-1].id)
+    return page, cursors.encode(last, scope=scope)
 
 
 async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declaration:
