@@ -22,7 +22,6 @@ from customs_shared.events.schemas import (
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from customs_shared.pagination import CursorCodec, KeysetPosition
-from declaration_svc.declarations import repository
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
@@ -33,6 +32,11 @@ from declaration_svc.declarations.models import (
     DeclarationItem,
     DeclarationStatus,
     TimelineEntry,
+)
+from declaration_svc.declarations.repository import (
+    WITH_ITEMS_AND_TIMELINE,
+    DeclarationRepository,
+    IdempotencyKeyRepository,
 )
 from declaration_svc.declarations.schemas import DeclarationIn
 
@@ -74,18 +78,15 @@ async def submit(
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
         request_hash = _request_hash(body)
-        claimed = await repository.claim_idempotency_key(
-            session, principal.tenant, idempotency_key, request_hash, declaration_id
-        )
+        keys = IdempotencyKeyRepository(session)
+        claimed = await keys.claim(principal.tenant, idempotency_key, request_hash, declaration_id)
         if not claimed:
-            existing = await repository.find_idempotency_key(
-                session, principal.tenant, idempotency_key
-            )
+            existing = await keys.find(principal.tenant, idempotency_key)
             if existing is None:  # the other request rolled back; the client may retry
                 raise IdempotencyKeyReused("A concurrent request with this key failed; retry.")
             if existing.request_hash != request_hash:
                 raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
-            previous = await repository.get(session, existing.declaration_id)
+            previous = await DeclarationRepository(session).get(existing.declaration_id)
             status = previous.status if previous else DeclarationStatus.RECEIVED
             return Submission(existing.declaration_id, status, replayed=True)
 
@@ -120,7 +121,7 @@ async def submit(
             )
         ],
     )
-    repository.add(session, declaration)
+    DeclarationRepository(session).add(declaration)
     add_event(
         session,
         catalog.DECLARATION_SUBMITTED,
@@ -146,11 +147,12 @@ async def submit(
 async def get(
     *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
 ) -> Declaration:
-    declaration = await repository.get_visible(session, declaration_id, tenant_scope(principal))
-    if declaration is None:
-        # Another tenant's declaration answers exactly like a missing one.
-        raise DeclarationNotFound(f"No declaration {declaration_id}.")
-    return declaration
+    return await DeclarationRepository(session).get_visible_or_404(
+        declaration_id,
+        principal,
+        DeclarationNotFound(f"No declaration {declaration_id}."),
+        options=WITH_ITEMS_AND_TIMELINE,
+    )
 
 
 def _cursor_scope(tenant: str | None, status: DeclarationStatus | None) -> str:
@@ -171,8 +173,7 @@ async def list_page(
     tenant = tenant_scope(principal)
     scope = _cursor_scope(tenant, status)
     after = cursors.decode(cursor, scope=scope) if cursor else None
-    rows = await repository.page(
-        session,
+    rows = await DeclarationRepository(session).page(
         tenant=tenant,
         limit=limit + 1,
         after=(after.created_at, after.id) if after else None,
@@ -186,7 +187,7 @@ async def list_page(
 
 
 async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declaration:
-    declaration = await repository.get_for_update(session, declaration_id)
+    declaration = await DeclarationRepository(session).get_for_update(declaration_id)
     if declaration is None:
         raise PermanentError(f"unknown declaration {declaration_id}")
     return declaration
@@ -197,7 +198,7 @@ async def record_signature_result(session: AsyncSession, data: SignatureChecked)
     declaration.signature_status = data.status
     if declaration.status == DeclarationStatus.RECEIVED:
         declaration.status = DeclarationStatus.SCREENING
-    _add_note(session, declaration, "signature_checked", f"{data.status}: {data.detail}")
+    _add_timeline_entry(session, declaration, "signature_checked", f"{data.status}: {data.detail}")
 
 
 async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
@@ -207,7 +208,7 @@ async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
         declaration.status = DeclarationStatus.SCREENING
     hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
     detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
-    _add_note(session, declaration, "ipr_screened", detail)
+    _add_timeline_entry(session, declaration, "ipr_screened", detail)
 
 
 async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
@@ -220,13 +221,15 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     if declaration.status in _SCREENABLE:
         declaration.status = DeclarationStatus(f"LANE_{data.lane.upper()}")
     reasons = "; ".join(r.explanation for r in data.reasons)
-    _add_note(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
+    _add_timeline_entry(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
 
 
-def _add_note(session: AsyncSession, declaration: Declaration, event: str, detail: str) -> None:
+def _add_timeline_entry(
+    session: AsyncSession, declaration: Declaration, event: str, detail: str
+) -> None:
+    """Records a step in the declaration's timeline, at its current status."""
     declaration.updated_at = utcnow()
-    repository.add_timeline(
-        session,
+    DeclarationRepository(session).add_timeline_entry(
         TimelineEntry(
             declaration_id=declaration.id,
             at=declaration.updated_at,

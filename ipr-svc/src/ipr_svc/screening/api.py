@@ -1,37 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.events.schemas import IprHit, IprOutcome
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from ipr_svc.screening import service
+from ipr_svc.screening.errors import ScreeningNotFound
+from ipr_svc.screening.schemas import ScreeningOut
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
 Reader = Annotated[Principal, allow(Scope.IPR_READ, TRADERS_AND_CUSTOMS)]
 
 
-class ScreeningOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    declaration_id: uuid.UUID
-    outcome: IprOutcome
-    records_checked: int
-    hits: list[IprHit]
-    screened_at: datetime
-
-
 @router.get(
     "/screenings/{declaration_id}",
     response_model=ScreeningOut,
-    responses=problem_responses(Unauthorized, Forbidden, service.ScreeningNotFound),
+    responses=problem_responses(Unauthorized, Forbidden, ScreeningNotFound),
     summary="The IPR screening of one declaration.",
 )
 async def get_screening(

@@ -4,28 +4,24 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.auth import Principal, tenant_scope
+from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprHit, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
-from customs_shared.problems import NotFound
-from ipr_svc.screening import repository
+from ipr_svc.screening.errors import ScreeningNotFound
 from ipr_svc.screening.matching import Mark, find_hits
 from ipr_svc.screening.models import IprScreening
+from ipr_svc.screening.repository import IprRecordRepository, IprScreeningRepository
 
 SOURCE = "/customs/ipr-svc"
 
 
-class ScreeningNotFound(NotFound):
-    slug = "ipr-screening-not-found"
-    title = "IPR screening not found"
-
-
 async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    if await repository.screening_exists(session, submitted.declaration_id):
+    screenings = IprScreeningRepository(session)
+    if await screenings.exists(submitted.declaration_id):
         return
-    records = await repository.active_records(session, utcnow())
+    records = await IprRecordRepository(session).active(utcnow())
     marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
     hits = [
         IprHit(record_id=h.record_id, item_line=h.item_line, matched=h.matched)
@@ -35,8 +31,7 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         outcome = IprOutcome.NO_RECORDS
     else:
         outcome = IprOutcome.HIT if hits else IprOutcome.CLEAR
-    repository.add(
-        session,
+    screenings.add(
         IprScreening(
             declaration_id=submitted.declaration_id,
             tenant=submitted.tenant,
@@ -63,7 +58,8 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
 async def get(
     *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
 ) -> IprScreening:
-    screening = await repository.get_visible(session, declaration_id, tenant_scope(principal))
-    if screening is None:
-        raise ScreeningNotFound(f"No IPR screening for declaration {declaration_id}.")
-    return screening
+    return await IprScreeningRepository(session).get_visible_or_404(
+        declaration_id,
+        principal,
+        ScreeningNotFound(f"No IPR screening for declaration {declaration_id}."),
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import insert_if_absent
+from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 
@@ -45,10 +46,5 @@ def add_decision(session: AsyncSession, decision: LaneDecision) -> None:
     session.add(decision)
 
 
-async def get_decision(
-    session: AsyncSession, declaration_id: uuid.UUID, tenant: str | None
-) -> LaneDecision | None:
-    statement = select(LaneDecision).where(LaneDecision.declaration_id == declaration_id)
-    if tenant is not None:
-        statement = statement.where(LaneDecision.tenant == tenant)
-    return (await session.scalars(statement)).one_or_none()
+class LaneDecisionRepository(RepositoryBase[LaneDecision]):
+    model = LaneDecision

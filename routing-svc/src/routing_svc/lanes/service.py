@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.auth import Principal, tenant_scope
+from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
@@ -24,6 +24,7 @@ from customs_shared.messaging.outbox import add_event
 from routing_svc.lanes import repository, rules
 from routing_svc.lanes.errors import DecisionNotFound
 from routing_svc.lanes.models import LaneDecision, RoutingCase
+from routing_svc.lanes.repository import LaneDecisionRepository
 from routing_svc.settings import RoutingSettings
 
 SOURCE = "/customs/routing-svc"
@@ -131,7 +132,8 @@ def _decide_when_screened(
 async def get_decision(
     *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
 ) -> LaneDecision:
-    decision = await repository.get_decision(session, declaration_id, tenant_scope(principal))
-    if decision is None:
-        raise DecisionNotFound(f"No lane decided yet for declaration {declaration_id}.")
-    return decision
+    return await LaneDecisionRepository(session).get_visible_or_404(
+        declaration_id,
+        principal,
+        DecisionNotFound(f"No lane decided yet for declaration {declaration_id}."),
+    )

@@ -1,36 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.events.schemas import SignatureStatus
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from signature_svc.checks import service
+from signature_svc.checks.errors import SignatureCheckNotFound
+from signature_svc.checks.schemas import SignatureCheckOut
 
 router = APIRouter(prefix="/api/v1/signatures", tags=["signatures"])
 
 Reader = Annotated[Principal, allow(Scope.SIGNATURES_READ, TRADERS_AND_CUSTOMS)]
 
 
-class SignatureCheckOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    declaration_id: uuid.UUID
-    status: SignatureStatus
-    detail: str
-    checked_at: datetime
-
-
 @router.get(
     "/checks/{declaration_id}",
     response_model=SignatureCheckOut,
-    responses=problem_responses(Unauthorized, Forbidden, service.SignatureCheckNotFound),
+    responses=problem_responses(Unauthorized, Forbidden, SignatureCheckNotFound),
     summary="The signature check of one declaration.",
 )
 async def get_check(

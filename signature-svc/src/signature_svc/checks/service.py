@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.auth import Principal, tenant_scope
+from customs_shared.auth import Principal
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarantKind,
@@ -18,16 +18,11 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 from customs_shared.messaging.outbox import add_event
-from customs_shared.problems import NotFound
-from signature_svc.checks import repository
+from signature_svc.checks.errors import SignatureCheckNotFound
 from signature_svc.checks.models import SignatureCheck
+from signature_svc.checks.repository import SignatureCheckRepository
 
 SOURCE = "/customs/signature-svc"
-
-
-class SignatureCheckNotFound(NotFound):
-    slug = "signature-check-not-found"
-    title = "Signature check not found"
 
 
 def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
@@ -42,11 +37,11 @@ def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
 
 
 async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    if await repository.exists(session, submitted.declaration_id):
+    checks = SignatureCheckRepository(session)
+    if await checks.exists(submitted.declaration_id):
         return  # an amended re-send of the same declaration keeps its first check
     status, detail = assess(submitted)
-    repository.add(
-        session,
+    checks.add(
         SignatureCheck(
             declaration_id=submitted.declaration_id,
             tenant=submitted.tenant,
@@ -73,7 +68,8 @@ async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitt
 async def get(
     *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
 ) -> SignatureCheck:
-    check = await repository.get_visible(session, declaration_id, tenant_scope(principal))
-    if check is None:
-        raise SignatureCheckNotFound(f"No signature check for declaration {declaration_id}.")
-    return check
+    return await SignatureCheckRepository(session).get_visible_or_404(
+        declaration_id,
+        principal,
+        SignatureCheckNotFound(f"No signature check for declaration {declaration_id}."),
+    )

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from customs_shared.events.schemas import IprHit, IprOutcome
+
+
+class ScreeningOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    declaration_id: uuid.UUID
+    outcome: IprOutcome
+    records_checked: int
+    hits: list[IprHit]
+    screened_at: datetime

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from customs_shared.events.schemas import SignatureStatus
+
+
+class SignatureCheckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    declaration_id: uuid.UUID
+    status: SignatureStatus
+    detail: str
+    checked_at: datetime
