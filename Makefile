@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
 
-.PHONY: help setup setup-python setup-kafka setup-postgres run test lint format bench clean
+.PHONY: help setup setup-python setup-kafka setup-postgres run test test-unit lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ run: setup-python setup-kafka ## Start Kafka and all services (SQLite); Ctrl-C s
 
 test: setup ## Run the whole suite on its own Kafka and PostgreSQL
 	@$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+test-unit: setup-python ## Only the unit tests (no Kafka, no database): seconds
+	@$(UV) run --no-sync pytest -m unit $(PYTEST_ARGS)
 
 lint: setup-python ## ruff, ruff format --check, mypy --strict
 	@$(UV) run --no-sync ruff check .

@@ -16,6 +16,29 @@ from tests.support.postgres import MigratedSessions, PostgresServer
 
 DATABASES = ["declarations", "signatures", "ipr", "routing", "scratch"]
 
+# What a test may use decides its marker: a unit test starts nothing.
+_INFRA_FIXTURES = frozenset({"kafka_bootstrap", "postgres", "migrated_sessions"})
+_KINDS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries exactly one of the kind markers: ``e2e`` and ``integration``
+    are set in the test module, ``unit`` is the default for the rest. A test marked
+    (or defaulted to) ``unit`` that asks for real infrastructure is a mistake, and so
+    is an ``integration`` test that runs the cluster."""
+    for item in items:
+        kinds = [kind for kind in _KINDS if item.get_closest_marker(kind) is not None]
+        if len(kinds) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: marked {' and '.join(kinds)}")
+        kind = kinds[0] if kinds else "unit"
+        if not kinds:
+            item.add_marker(pytest.mark.unit)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if kind == "unit" and fixtures & (_INFRA_FIXTURES | {"cluster"}):
+            raise pytest.UsageError(f"{item.nodeid}: uses infrastructure; mark it integration")
+        if kind == "integration" and "cluster" in fixtures:
+            raise pytest.UsageError(f"{item.nodeid}: runs the cluster; mark it e2e")
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:

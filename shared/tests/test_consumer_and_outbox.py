@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -17,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.events.catalog import EventType, Topic
+from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, PermanentError, Subscription
 from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
@@ -98,50 +100,48 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
     assert REGISTRY.get_sample_value("outbox_pending_events") == 0
 
 
-async def test_consumer_retries_dead_letters_and_dedupes(
+@dataclass
+class Consumed:
+    """What a consumer run left behind."""
+
+    calls: list[tuple[int, str]]
+    effects: list[str]
+    dead_letters: dict[str, str]  # key → dlq-error header
+    processed: int
+
+
+async def consume(
     ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
-) -> None:
+    *,
+    events: list[Ping],
+    handle: Callable[[AsyncSession, Ping], Awaitable[None]],
+    effects_expected: int,
+    extra_records: Sequence[tuple[bytes, bytes]] = (),
+) -> Consumed:
+    """Publishes ``events`` (through the outbox) and ``extra_records`` (raw), runs a
+    consumer whose handler is ``handle`` until ``effects_expected`` effects exist,
+    and reports calls, effects, DLQ records and processed-event rows."""
     calls: list[tuple[int, str]] = []
-    flaky_failures = {"left": 2}
-    outage: dict[str, float] = {}
 
-    async def handle(session: AsyncSession, data: Ping) -> None:
+    async def recorded(session: AsyncSession, data: Ping) -> None:
         calls.append((data.n, data.mode))
-        if data.mode == "permanent":
-            raise PermanentError("cannot ever work")
-        if data.mode == "always":
-            raise ValueError("keeps failing")
-        if data.mode == "outage":
-            ends = outage.setdefault("ends", time.monotonic() + 2.5)  # outlasts the retries
-            if time.monotonic() < ends:
-                raise OperationalError("INSERT", {}, ConnectionRefusedError("database down"))
-        if data.mode == "flaky" and flaky_failures["left"] > 0:
-            flaky_failures["left"] -= 1
-            raise ConnectionError("transient")
+        await handle(session, data)
         # The handler's effect, committed only with its transaction.
         add_event(session, ping, source="/t", key=f"effect-{data.n}", data=Ping(n=data.n))
 
-    async with scratch_sessions() as session, session.begin():
-        add_event(session, ping, source="/t", key="1", data=Ping(n=1))
-        add_event(session, ping, source="/t", key="2", data=Ping(n=2, mode="flaky"))
-        add_event(session, ping, source="/t", key="3", data=Ping(n=3, mode="permanent"))
-        add_event(session, ping, source="/t", key="4", data=Ping(n=4, mode="always"))
-        duplicate = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
-        add_event(session, ping, source="/t", key="7", data=Ping(n=7, mode="outage"))
-        add_event(session, ping, source="/t", key="8", data=Ping(n=8))
-    relay = OutboxRelay(
-        scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100
-    )
+    async with sessions() as session, session.begin():
+        for event in events:
+            add_event(session, ping, source="/t", key=str(event.n), data=event)
+    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100)
     await relay.publish_batch()
-    # The same event id delivered twice, as after a relay crash between send and mark.
-    await producer.send_and_wait(ping.topic.name, value=duplicate.to_json(), key=b"5")
-    await producer.send_and_wait(ping.topic.name, value=b"not json", key=b"6")
+    for key, raw in extra_records:
+        await producer.send_and_wait(ping.topic.name, value=raw, key=key)
 
     async def effects() -> list[str]:
-        async with scratch_sessions() as session:
+        async with sessions() as session:
             keys = await session.scalars(
                 select(OutboxEvent.key).where(OutboxEvent.key.like("effect-%"))
             )
@@ -150,32 +150,194 @@ async def test_consumer_retries_dead_letters_and_dedupes(
     consumer = EventConsumer(
         group_id=f"test-{uuid.uuid4().hex[:6]}",
         bootstrap=kafka_bootstrap,
-        sessions=scratch_sessions,
+        sessions=sessions,
         producer=producer,
-        subscriptions=[Subscription(ping, handle)],
+        subscriptions=[Subscription(ping, recorded)],
         max_retries=2,
         retry_backoff_seconds=0.01,
     )
     await consumer.start()
     try:
         for _ in range(200):
-            if len(await effects()) == 5:
+            if len(await effects()) >= effects_expected:
                 break
             await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)  # let anything further (a DLQ send) land
     finally:
         await consumer.stop()
     dlq = await asyncio.to_thread(read_topic, kafka_bootstrap, ping.topic.dlq)
+    async with sessions() as session:
+        processed = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+    return Consumed(
+        calls=calls,
+        effects=await effects(),
+        dead_letters={r.key: r.headers["dlq-error"] for r in dlq},
+        processed=int(processed or 0),
+    )
 
-    # Each good record took effect exactly once: retried, deduplicated, kept through the outage.
-    assert await effects() == ["effect-1", "effect-2", "effect-5", "effect-7", "effect-8"]
-    errors = {r.key: r.headers["dlq-error"] for r in dlq}
-    assert sorted(errors) == ["3", "4", "6"]
-    assert len(dlq) == 3  # the outage's rewind did not dead-letter anything twice
-    assert "cannot ever work" in errors["3"]
-    assert "keeps failing" in errors["4"]
-    assert calls.count((3, "permanent")) <= 2  # at most once in the batch, once alone
-    assert 3 <= calls.count((4, "always")) <= 4  # 1 + 2 retries alone, maybe once in the batch
-    assert calls.count((7, "outage")) > 4  # more tries than retries: kept, not dead-lettered
-    async with scratch_sessions() as session:
-        handled = await session.scalar(select(func.count()).select_from(ProcessedEvent))
-    assert handled == 5  # 1, 2, 5, 7 and 8: failed handlers leave no mark
+
+async def _succeed(session: AsyncSession, data: Ping) -> None:
+    return None
+
+
+async def test_consumer_retries_a_transient_failure(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    failures = {"left": 2}
+
+    async def flaky(session: AsyncSession, data: Ping) -> None:
+        if data.mode == "flaky" and failures["left"] > 0:
+            failures["left"] -= 1
+            raise ConnectionError("transient")
+
+    events = [Ping(n=1), Ping(n=2, mode="flaky"), Ping(n=3)]
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=events,
+        handle=flaky,
+        effects_expected=3,
+    )
+    assert run.effects == ["effect-1", "effect-2", "effect-3"]
+    assert run.dead_letters == {}
+    assert run.processed == 3
+
+
+async def test_consumer_dead_letters_a_permanent_error_without_retrying(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    async def refuse(session: AsyncSession, data: Ping) -> None:
+        if data.mode == "permanent":
+            raise PermanentError("cannot ever work")
+
+    events = [Ping(n=1, mode="permanent"), Ping(n=2)]
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=events,
+        handle=refuse,
+        effects_expected=1,
+    )
+    assert run.effects == ["effect-2"]
+    assert list(run.dead_letters) == ["1"]
+    assert "cannot ever work" in run.dead_letters["1"]
+    assert run.calls.count((1, "permanent")) <= 2  # at most once in the batch, once alone
+    assert run.processed == 1  # a failed handler leaves no mark
+
+
+async def test_consumer_dead_letters_after_the_retries(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    async def failing(session: AsyncSession, data: Ping) -> None:
+        if data.mode == "always":
+            raise ValueError("keeps failing")
+
+    events = [Ping(n=1, mode="always"), Ping(n=2)]
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=events,
+        handle=failing,
+        effects_expected=1,
+    )
+    assert run.effects == ["effect-2"]
+    assert list(run.dead_letters) == ["1"]
+    assert "ValueError: keeps failing" in run.dead_letters["1"]
+    assert 3 <= run.calls.count((1, "always")) <= 4  # 1 + 2 retries alone, maybe once batched
+
+
+async def test_consumer_dead_letters_an_undecodable_record_and_goes_on(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=[],
+        handle=_succeed,
+        effects_expected=1,
+        extra_records=[
+            (b"6", b"not json"),
+            (b"7", Ping(n=7).model_dump_json().encode()),  # data without its envelope
+            (
+                b"8",
+                new_event(event_type=ping.name, source="/t", subject="8", data=Ping(n=8)).to_json(),
+            ),
+        ],
+    )
+    assert sorted(run.dead_letters) == ["6", "7"]
+    assert all(error.startswith("not a CloudEvent") for error in run.dead_letters.values())
+    assert run.effects == ["effect-8"]  # the record after them was handled
+    assert run.calls == [(8, "ok")]
+
+
+async def test_consumer_handles_a_redelivered_event_once(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    async with scratch_sessions() as session, session.begin():
+        first = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
+    # The same event id delivered twice, as after a relay crash between send and mark.
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=[Ping(n=6)],
+        handle=_succeed,
+        effects_expected=2,
+        extra_records=[(b"5", first.to_json())],
+    )
+    assert run.effects == ["effect-5", "effect-6"]
+    assert run.calls.count((5, "ok")) == 1
+    assert run.processed == 2
+
+
+async def test_consumer_keeps_a_record_through_an_outage(
+    ping: EventType[Ping],
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    outage: dict[str, float] = {}
+
+    async def database_down(session: AsyncSession, data: Ping) -> None:
+        if data.mode == "outage":
+            ends = outage.setdefault("ends", time.monotonic() + 2.5)  # outlasts the retries
+            if time.monotonic() < ends:
+                raise OperationalError("INSERT", {}, ConnectionRefusedError("database down"))
+
+    events = [Ping(n=1), Ping(n=2, mode="outage"), Ping(n=3)]
+    run = await consume(
+        ping,
+        scratch_sessions,
+        producer,
+        kafka_bootstrap,
+        events=events,
+        handle=database_down,
+        effects_expected=3,
+    )
+    assert run.effects == ["effect-1", "effect-2", "effect-3"]
+    assert run.dead_letters == {}  # an outage never dead-letters a good record
+    assert run.calls.count((2, "outage")) > 3  # more tries than retries: kept and retried
