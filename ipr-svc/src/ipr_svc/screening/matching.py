@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from customs_shared.events.schemas import ItemFacts
+from customs_shared.events.schemas import IprHit, ItemFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,24 +17,19 @@ class Mark:
     hs_prefixes: Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    record_id: str
-    item_line: int
-    matched: str
-
-
 def _words(text: str) -> str:
     return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
 
 
-def find_hits(items: Iterable[ItemFacts], marks: Sequence[Mark]) -> list[Hit]:
-    hits: list[Hit] = []
+def find_hits(items: Iterable[ItemFacts], marks: Sequence[Mark]) -> list[IprHit]:
+    hits: list[IprHit] = []
     for item in items:
         text = _words(f"{item.brand or ''} {item.description}")
         for mark in marks:
             if mark.hs_prefixes and not item.hs_code.startswith(tuple(mark.hs_prefixes)):
                 continue
             if _words(mark.mark) in text:
-                hits.append(Hit(mark.record_id, item.line, mark.mark))
+                hits.append(
+                    IprHit(record_id=mark.record_id, item_line=item.line, matched=mark.mark)
+                )
     return hits

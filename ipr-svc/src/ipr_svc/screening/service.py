@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
-from customs_shared.events.schemas import DeclarationSubmitted, IprHit, IprOutcome, IprScreened
+from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.screening.errors import ScreeningNotFound
 from ipr_svc.screening.matching import Mark, find_hits
@@ -23,10 +23,7 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         return
     records = await IprRecordRepository(session).active(utcnow())
     marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
-    hits = [
-        IprHit(record_id=h.record_id, item_line=h.item_line, matched=h.matched)
-        for h in find_hits(submitted.items, marks)
-    ]
+    hits = find_hits(submitted.items, marks)
     if not records:
         outcome = IprOutcome.NO_RECORDS
     else:

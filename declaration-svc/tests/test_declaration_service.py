@@ -1,0 +1,169 @@
+"""declaration-svc's logic on a real PostgreSQL built by its migrations: submission
+with its event in one transaction, idempotent retries, and the result handlers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from customs_shared.events.schemas import (
+    IprOutcome,
+    IprScreened,
+    Lane,
+    LaneAssigned,
+    LaneReason,
+    SignatureChecked,
+    SignatureStatus,
+)
+from customs_shared.messaging.consumer import PermanentError
+from customs_shared.messaging.models import OutboxEvent
+from declaration_svc.declarations import service
+from declaration_svc.declarations.errors import IdempotencyKeyReused
+from declaration_svc.declarations.models import Declaration, TimelineEntry
+from declaration_svc.declarations.schemas import DeclarationIn
+from tests.support.postgres import MigratedSessions
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.integration
+
+BROKER = Principal(
+    subject="demo-broker",
+    tenant="0312345673",
+    roles=frozenset({Role.BROKER}),
+    scopes=frozenset({"declarations:write"}),
+    token_id="t1",
+)
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    return await migrated_sessions("declaration_svc:migrations")
+
+
+def body(**changes: object) -> DeclarationIn:
+    return DeclarationIn.model_validate({**sample("declaration-enterprise"), **changes})
+
+
+async def outbox_types(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        payloads = await session.scalars(select(OutboxEvent.payload).order_by(OutboxEvent.seq))
+        return [json.loads(p)["type"] for p in payloads]
+
+
+async def submit(
+    sessions: async_sessionmaker[AsyncSession], declaration: DeclarationIn, key: str | None
+) -> service.Submission:
+    async with sessions() as session, session.begin():
+        return await service.submit(
+            session=session, principal=BROKER, body=declaration, idempotency_key=key
+        )
+
+
+async def test_submission_stores_the_declaration_and_its_event_together(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    submission = await submit(sessions, body(), None)
+    async with sessions() as session:
+        stored = await session.get(Declaration, submission.declaration_id)
+        assert stored is not None
+        assert stored.tenant == BROKER.tenant
+        assert stored.total_customs_value == 231_000_000
+    assert await outbox_types(sessions) == ["customs.declaration.submitted.v1"]
+
+    async with sessions() as session:
+        transaction = await session.begin()
+        await service.submit(session=session, principal=BROKER, body=body(), idempotency_key=None)
+        await transaction.rollback()
+    # Rolled back: neither the row nor its event.
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Declaration)) == 1
+    assert len(await outbox_types(sessions)) == 1
+
+
+async def test_a_retry_with_the_same_key_replays_and_another_body_is_refused(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await submit(sessions, body(), "order-1")
+    again = await submit(sessions, body(), "order-1")
+    assert (again.declaration_id, again.replayed) == (first.declaration_id, True)
+    assert not first.replayed
+    with pytest.raises(IdempotencyKeyReused):
+        await submit(sessions, body(currency="USD"), "order-1")
+    assert len(await outbox_types(sessions)) == 1
+
+
+async def test_results_move_the_status_and_write_the_timeline(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = (await submit(sessions, body(), None)).declaration_id
+    tenant = BROKER.tenant
+    lane = LaneAssigned(
+        declaration_id=declaration_id,
+        tenant=tenant,
+        lane=Lane.YELLOW,
+        reasons=[LaneReason(rule="r", lane=Lane.YELLOW, explanation="why")],
+        rule_set_version="v1",
+        inputs={},
+        decided_at=datetime.now(UTC),
+    )
+    async with sessions() as session, session.begin():
+        await service.record_signature_result(
+            session,
+            SignatureChecked(
+                declaration_id=declaration_id,
+                tenant=tenant,
+                status=SignatureStatus.MISSING,
+                detail="unsigned",
+            ),
+        )
+        await service.record_ipr_result(
+            session,
+            IprScreened(
+                declaration_id=declaration_id,
+                tenant=tenant,
+                outcome=IprOutcome.CLEAR,
+                records_checked=0,
+            ),
+        )
+        await service.record_lane(session, lane)
+    async with sessions() as session, session.begin():
+        red = lane.model_copy(update={"lane": Lane.RED})
+        await service.record_lane(session, red)  # a second decision changes nothing
+
+    async with sessions() as session:
+        stored = await session.get(Declaration, declaration_id)
+        events = await session.scalars(
+            select(TimelineEntry.event)
+            .where(TimelineEntry.declaration_id == declaration_id)
+            .order_by(TimelineEntry.id)
+        )
+        timeline = list(events)
+    assert stored is not None
+    assert (stored.status, stored.lane, stored.signature_status) == (
+        "LANE_YELLOW",
+        "yellow",
+        "missing",
+    )
+    assert timeline == ["submitted", "signature_checked", "ipr_screened", "lane_assigned"]
+
+
+async def test_a_result_for_an_unknown_declaration_is_permanent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with pytest.raises(PermanentError):
+        async with sessions() as session, session.begin():
+            await service.record_signature_result(
+                session,
+                SignatureChecked(
+                    declaration_id=uuid.uuid4(),
+                    tenant=BROKER.tenant,
+                    status=SignatureStatus.MISSING,
+                    detail="",
+                ),
+            )

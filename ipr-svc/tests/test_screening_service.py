@@ -1,0 +1,65 @@
+"""ipr-svc's handler on a real PostgreSQL built by its migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ipr_svc.screening import service
+from ipr_svc.screening.models import IprRecord, IprScreening
+from tests.support.factories import declaration_submitted, item_facts
+from tests.support.postgres import MigratedSessions
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    return await migrated_sessions("ipr_svc:migrations")
+
+
+async def screen(sessions: async_sessionmaker[AsyncSession], brand: str) -> IprScreening:
+    data = declaration_submitted(items=[item_facts(brand=brand)])
+    async with sessions() as session, session.begin():
+        await service.screen_declaration(session, data)
+    async with sessions() as session:
+        return (
+            await session.scalars(
+                select(IprScreening).where(IprScreening.declaration_id == data.declaration_id)
+            )
+        ).one()
+
+
+async def test_screening_without_records_then_with_a_matching_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    assert (await screen(sessions, "Acme")).outcome == "no_records"
+
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                IprRecord(
+                    holder_tenant="0104567890",
+                    mark="Acme",
+                    hs_prefixes=["6109"],
+                    valid_from=now - timedelta(days=1),
+                    valid_until=now + timedelta(days=365),
+                ),
+                IprRecord(  # expired: not screened against
+                    holder_tenant="0104567890",
+                    mark="Globex",
+                    hs_prefixes=[],
+                    valid_from=now - timedelta(days=800),
+                    valid_until=now - timedelta(days=1),
+                ),
+            ]
+        )
+    hit = await screen(sessions, "ACME")
+    clear = await screen(sessions, "Globex")
+    assert hit.outcome == "hit"
+    assert [(h["item_line"], h["matched"]) for h in hit.hits] == [(1, "Acme")]
+    assert (clear.outcome, clear.records_checked) == ("clear", 1)

@@ -1,0 +1,37 @@
+"""signature-svc's handler on a real PostgreSQL built by its migrations."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.events.schemas import DeclarantKind
+from customs_shared.messaging.models import OutboxEvent
+from signature_svc.checks import service
+from signature_svc.checks.models import SignatureCheck
+from tests.support.factories import declaration_submitted
+from tests.support.postgres import MigratedSessions
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    return await migrated_sessions("signature_svc:migrations")
+
+
+async def test_a_check_is_stored_and_published_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    unsigned = declaration_submitted(signature_present=False)
+    individual = declaration_submitted(declarant_kind=DeclarantKind.INDIVIDUAL)
+    for data in (unsigned, individual, unsigned):  # the last is a re-send
+        async with sessions() as session, session.begin():
+            await service.check_declaration(session, data)
+
+    async with sessions() as session:
+        checks = {c.declaration_id: c.status for c in await session.scalars(select(SignatureCheck))}
+        events = await session.scalar(select(func.count()).select_from(OutboxEvent))
+    assert checks == {unsigned.declaration_id: "missing", individual.declaration_id: "not_required"}
+    assert events == 2
