@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customs_shared.problems import ProblemError
+from customs_shared.problems import ProblemError, ServiceUnavailable
 
 
 class GatewayTimeout(ProblemError):
@@ -15,3 +15,11 @@ class LengthRequired(ProblemError):
     status = 411
     slug = "length-required"
     title = "Content-Length required"
+
+
+class Busy(ServiceUnavailable):
+    """More work of one kind in progress than the gateway takes on at once; sent with
+    ``Retry-After``, so callers back off instead of queueing without bound."""
+
+    slug = "busy"
+    title = "Too many requests in progress"
