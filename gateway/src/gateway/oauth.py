@@ -192,7 +192,8 @@ async def issue_token(
         source = source_of(request)
         await limits.admit(client_id, source)
         try:
-            client = await clients.authenticate(client_id, secret)
+            with limits.checking(client_id, source):
+                client = await clients.authenticate(client_id, secret)
         except Busy:
             RATE_LIMITED.labels("token-verification-busy").inc()
             log.warning(

@@ -91,6 +91,12 @@ class GatewaySettings(ServiceSettings):
         description="Tokens issued per client id; only issued tokens count, so wrong "
         "secrets cannot use up a client's budget.",
     )
+    token_verifications_in_flight_per_source: int = Field(
+        default=2,
+        ge=1,
+        description="Secret checks one source may have running or waiting at once (in "
+        "each replica); one more gets 429, so a single source cannot fill the line.",
+    )
     token_verification_slots: int | None = Field(
         default=None,
         ge=1,

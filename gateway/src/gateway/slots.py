@@ -1,17 +1,22 @@
-"""A fixed number of slots for costly work, with a short, bounded line in front of them.
+"""Bounds on costly work in progress: a fixed number of slots with a short, bounded
+line in front of them, and a cap per key (per caller) on top.
 
 An unbounded line turns overload into latency for everyone: each request that
 cannot be served soon is refused at once (503 ``busy`` with ``Retry-After``), so
-those already admitted still finish in time.
+those already admitted still finish in time. The cap per key keeps one caller
+from filling the line by itself (429 with ``Retry-After``). Both count this
+process only: they bound this process's CPU, whatever the other replicas do.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 
+from customs_shared.problems import TooManyRequests
 from gateway.errors import Busy
 
 
@@ -72,3 +77,33 @@ class BoundedSlots:
             f"No free slot; retry in {self.retry_after_seconds} s.",
             retry_after=self.retry_after_seconds,
         )
+
+
+class InFlightPerKey:
+    """At most ``limit`` holders per key at once; one more gets a 429 at once."""
+
+    def __init__(self, limit: int, *, retry_after_seconds: int = 1) -> None:
+        if limit < 1:
+            raise ValueError("limit must be ≥ 1")
+        self.limit = limit
+        self.retry_after_seconds = retry_after_seconds
+        self._held: collections.Counter[str] = collections.Counter()
+
+    def held(self, key: str) -> int:
+        return self._held[key]
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        if self._held[key] >= self.limit:
+            raise TooManyRequests(
+                f"{self.limit} requests of this caller are in progress already; "
+                f"retry in {self.retry_after_seconds} s.",
+                retry_after=self.retry_after_seconds,
+            )
+        self._held[key] += 1
+        try:
+            yield
+        finally:
+            self._held[key] -= 1
+            if self._held[key] <= 0:
+                del self._held[key]  # keep one entry per caller in progress, not per caller seen

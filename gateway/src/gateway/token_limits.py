@@ -4,7 +4,8 @@ Nothing here is keyed on the claimed client id alone: whoever can name a client
 but not authenticate as it must not be able to use up that client's budget.
 
 - Before the secret is checked (no argon2 spent on a refused request):
-  requests per source, failures per source, failures per (source, client id).
+  requests per source, failures per source, failures per (source, client id),
+  and the source's checks in progress (running or waiting for a slot).
 - After a failed check: one failure for the source and for (source, client id).
 - After a successful check: one issued token for the client id.
 
@@ -27,10 +28,12 @@ from customs_shared.problems import TooManyRequests
 from gateway.metrics import RATE_LIMITED
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from gateway.slots import InFlightPerKey
 
 log = logging.getLogger(__name__)
 
 UNKNOWN_SOURCE = "unknown"
+IN_FLIGHT_LIMITER = "token-source-in-flight"
 # Whoever holds one IPv6 address usually holds its whole /64.
 IPV6_SOURCE_PREFIX = 64
 
@@ -58,6 +61,7 @@ class TokenLimits:
     failures_per_source: RateLimiter
     failures_per_client_source: RateLimiter
     issued_per_client: RateLimiter
+    in_flight_per_source: InFlightPerKey
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, storage: Storage) -> TokenLimits:
@@ -86,6 +90,7 @@ class TokenLimits:
                 namespace="token-client-issued",
                 counts="tokens issued to this client",
             ),
+            in_flight_per_source=InFlightPerKey(settings.token_verifications_in_flight_per_source),
         )
 
     async def admit(self, client_id: str, source: str) -> None:
@@ -96,6 +101,12 @@ class TokenLimits:
             await self.failures_per_source.ensure_room(source)
         with _refusal(self.requests_per_source, client_id, source):
             await self.requests_per_source.check(source)
+
+    @contextlib.contextmanager
+    def checking(self, client_id: str, source: str) -> Iterator[None]:
+        """Around the secret check: a 429 problem if the source has too many in progress."""
+        with _refusal(IN_FLIGHT_LIMITER, client_id, source), self.in_flight_per_source.hold(source):
+            yield
 
     async def failed(self, client_id: str, source: str) -> None:
         await self.failures_per_source.record(source)
@@ -108,14 +119,15 @@ class TokenLimits:
 
 
 @contextlib.contextmanager
-def _refusal(limiter: RateLimiter, client_id: str, source: str) -> Iterator[None]:
-    """Counts and logs a refusal by ``limiter`` on its way out."""
+def _refusal(limiter: RateLimiter | str, client_id: str, source: str) -> Iterator[None]:
+    """Counts and logs a refusal by ``limiter`` (a limiter or its metric label)."""
+    name = limiter if isinstance(limiter, str) else limiter.namespace
     try:
         yield
     except TooManyRequests:
-        RATE_LIMITED.labels(limiter.namespace).inc()
+        RATE_LIMITED.labels(name).inc()
         log.warning(
             "token request over a limit",
-            extra={"limiter": limiter.namespace, "client_id": client_id, "source": source},
+            extra={"limiter": name, "client_id": client_id, "source": source},
         )
         raise

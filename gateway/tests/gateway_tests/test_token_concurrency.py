@@ -124,6 +124,36 @@ async def test_requests_beyond_the_slots_and_the_line_are_refused_at_once(
         assert (await _post(third, BROKER_ID, BROKER_SECRET)).status_code == 200
 
 
+async def test_one_source_cannot_fill_the_line_by_itself(gateway_factory: GatewayFactory) -> None:
+    async with (
+        _gated(
+            gateway_factory,
+            token_verification_slots=2,
+            token_verification_max_waiting=8,
+            token_verification_max_wait_seconds=60,
+            token_verifications_in_flight_per_source=2,
+        ) as (gw, registry, hasher),
+        gw.client_from("203.0.113.1") as flooding,
+        gw.client_from("203.0.113.2") as other,
+    ):
+        held = [asyncio.create_task(_post(flooding, f"made-up-{i}", "x")) for i in range(2)]
+        await _until(lambda: hasher.entered == 2, "two checks of one source run")
+
+        refused = await asyncio.wait_for(_post(flooding, "made-up-2", "x"), timeout=10)
+
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["type"].endswith("/rate-limited")
+        assert hasher.entered == 2
+        # Another source still gets in line, and its token once a slot frees.
+        waiting = asyncio.create_task(_post(other, BROKER_ID, BROKER_SECRET))
+        await _until(lambda: registry.slots.waiting == 1, "the other source waits for a slot")
+        hasher.gate.set()
+        assert [(await task).status_code for task in held] == [401, 401]
+        assert (await waiting).status_code == 200
+        assert (await _post(flooding, "made-up-3", "x")).status_code == 401
+
+
 async def test_a_request_waits_for_a_slot_only_so_long(gateway_factory: GatewayFactory) -> None:
     async with (
         _gated(

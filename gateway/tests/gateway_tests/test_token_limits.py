@@ -115,7 +115,10 @@ async def test_made_up_client_ids_cannot_dodge_the_per_source_request_limit(
     gateway_factory: GatewayFactory,
 ) -> None:
     async with (
-        gateway_factory(token_requests_per_minute_per_source=5) as gw,
+        # Only the request limit here; the cap on checks in progress has its own test.
+        gateway_factory(
+            token_requests_per_minute_per_source=5, token_verifications_in_flight_per_source=16
+        ) as gw,
         gw.client_from(ATTACKER) as attacker,
         gw.client_from(ELSEWHERE) as other,
     ):
