@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from limits.aio.storage import Storage
 
-from customs_shared.problems import TooManyRequests
+from customs_shared.problems import ProblemError, TooManyRequests
+from gateway.errors import Busy
 from gateway.metrics import RATE_LIMITED
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_SOURCE = "unknown"
 IN_FLIGHT_LIMITER = "token-source-in-flight"
+BUSY_LIMITER = "token-verification-busy"
 # Whoever holds one IPv6 address usually holds its whole /64.
 IPV6_SOURCE_PREFIX = 64
 
@@ -104,9 +106,13 @@ class TokenLimits:
 
     @contextlib.contextmanager
     def checking(self, client_id: str, source: str) -> Iterator[None]:
-        """Around the secret check: a 429 problem if the source has too many in progress."""
-        with _refusal(IN_FLIGHT_LIMITER, client_id, source), self.in_flight_per_source.hold(source):
-            yield
+        """Around the secret check: a 429 problem if the source has too many in progress;
+        the 503 ``busy`` problem of a check that found no slot is counted here too."""
+        with contextlib.ExitStack() as held:
+            with _refusal(IN_FLIGHT_LIMITER, client_id, source):
+                held.enter_context(self.in_flight_per_source.hold(source))
+            with _refusal(BUSY_LIMITER, client_id, source, refusal=Busy):
+                yield
 
     async def failed(self, client_id: str, source: str) -> None:
         await self.failures_per_source.record(source)
@@ -119,12 +125,18 @@ class TokenLimits:
 
 
 @contextlib.contextmanager
-def _refusal(limiter: RateLimiter | str, client_id: str, source: str) -> Iterator[None]:
-    """Counts and logs a refusal by ``limiter`` (a limiter or its metric label)."""
+def _refusal(
+    limiter: RateLimiter | str,
+    client_id: str,
+    source: str,
+    *,
+    refusal: type[ProblemError] = TooManyRequests,
+) -> Iterator[None]:
+    """Counts and logs a ``refusal`` by ``limiter`` (a limiter or its metric label)."""
     name = limiter if isinstance(limiter, str) else limiter.namespace
     try:
         yield
-    except TooManyRequests:
+    except refusal:
         RATE_LIMITED.labels(name).inc()
         log.warning(
             "token request over a limit",

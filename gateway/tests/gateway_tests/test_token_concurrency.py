@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from prometheus_client import REGISTRY
 
 from gateway.clients import ClientRegistry, parse_clients
 from gateway.errors import Busy
@@ -82,6 +83,10 @@ def _post(client: httpx.AsyncClient, client_id: str, secret: str) -> Awaitable[h
     )
 
 
+def _refused_by(limiter: str) -> float:
+    return REGISTRY.get_sample_value("gateway_rate_limited_total", {"limiter": limiter}) or 0.0
+
+
 def _assert_busy(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -108,10 +113,12 @@ async def test_requests_beyond_the_slots_and_the_line_are_refused_at_once(
         waiting = asyncio.create_task(_post(second, BROKER_ID, BROKER_SECRET))
         await _until(lambda: registry.slots.waiting == 1, "the second request waits")
 
+        busy_before = _refused_by("token-verification-busy")
         started = time.monotonic()
         refused = await asyncio.wait_for(_post(third, "made-up-three", "x"), timeout=10)
 
         _assert_busy(refused)
+        assert _refused_by("token-verification-busy") == busy_before + 1
         assert time.monotonic() - started < 5  # did not wait for the gate
         assert hasher.entered == 1
         assert not checking.done()
@@ -138,10 +145,12 @@ async def test_one_source_cannot_fill_the_line_by_itself(gateway_factory: Gatewa
     ):
         held = [asyncio.create_task(_post(flooding, f"made-up-{i}", "x")) for i in range(2)]
         await _until(lambda: hasher.entered == 2, "two checks of one source run")
+        in_flight_before = _refused_by("token-source-in-flight")
 
         refused = await asyncio.wait_for(_post(flooding, "made-up-2", "x"), timeout=10)
 
         assert refused.status_code == 429, refused.text
+        assert _refused_by("token-source-in-flight") == in_flight_before + 1
         assert refused.headers["retry-after"] == "1"
         assert refused.json()["type"].endswith("/rate-limited")
         assert hasher.entered == 2
