@@ -3,7 +3,10 @@
 The clients file holds argon2id hashes only (make them with ``python -m
 gateway.hash_secret``). Checking a secret runs argon2 in a worker thread, and an
 unknown client id is checked against a dummy hash, so a caller cannot tell
-unknown ids from wrong secrets by the time the answer takes.
+unknown ids from wrong secrets by the time the answer takes. Each check takes a
+slot of a :class:`~gateway.slots.BoundedSlots` (about one per core): requests
+beyond the slots and their short line get a 503 ``busy`` problem instead of
+queueing without bound.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pydantic import (
 from stdnum.vn import mst
 
 from customs_shared.auth import Role
+from gateway.slots import BoundedSlots
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +99,18 @@ class ClientRegistry:
         clients: Iterable[OAuthClient],
         *,
         hasher: PasswordHasher | None = None,
-        max_concurrent_checks: int | None = None,
+        slots: BoundedSlots | None = None,
     ) -> None:
         self._hasher = hasher or PasswordHasher()
         self._clients = {client.client_id: client for client in clients}
         # Same parameters as new hashes, so an unknown id costs as much as a known one.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
-        # argon2 takes tens of MB and ms per check: bound how many run at once.
-        self._limiter = anyio.CapacityLimiter(max_concurrent_checks or (os.cpu_count() or 2))
+        # argon2 takes tens of MB and ms of CPU per check: bound how many run at once,
+        # and how many may wait for them.
+        self.slots = slots or default_slots()
+        # A thread per slot, apart from anyio's shared pool, so a held slot never
+        # waits for a thread that other work has taken.
+        self._threads = anyio.CapacityLimiter(self.slots.slots)
         for client in self._clients.values():
             if self._hasher.check_needs_rehash(client.client_secret_hash):
                 log.warning(
@@ -118,12 +126,14 @@ class ClientRegistry:
         return self._clients.get(client_id)
 
     async def authenticate(self, client_id: str, secret: str) -> OAuthClient | None:
-        """The client if ``secret`` is its secret, else None (same cost either way)."""
+        """The client if ``secret`` is its secret, else None (same cost either way).
+        Raises :class:`~gateway.errors.Busy` when no check slot is free soon enough."""
         client = self._clients.get(client_id)
         stored = client.client_secret_hash if client is not None else self._dummy_hash
-        matches = await anyio.to_thread.run_sync(
-            self._verify, stored, secret, limiter=self._limiter
-        )
+        async with self.slots.slot():
+            matches = await anyio.to_thread.run_sync(
+                self._verify, stored, secret, limiter=self._threads
+            )
         return client if matches and client is not None else None
 
     def _verify(self, stored: str, secret: str) -> bool:
@@ -141,13 +151,20 @@ def parse_clients(raw: str | bytes) -> list[OAuthClient]:
     return ClientsFile.model_validate(data).clients
 
 
-def load_clients(path: Path, *, hasher: PasswordHasher | None = None) -> ClientRegistry:
+def default_slots() -> BoundedSlots:
+    """One check per core, up to 8 more waiting at most a second each."""
+    return BoundedSlots(os.cpu_count() or 2, max_waiting=8, max_wait_seconds=1.0)
+
+
+def load_clients(
+    path: Path, *, hasher: PasswordHasher | None = None, slots: BoundedSlots | None = None
+) -> ClientRegistry:
     try:
         clients = parse_clients(path.read_bytes())
     except FileNotFoundError as exc:
         raise ClientsFileError(f"clients file {path} does not exist") from exc
     except (ValidationError, ValueError) as exc:
         raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
-    registry = ClientRegistry(clients, hasher=hasher)
+    registry = ClientRegistry(clients, hasher=hasher, slots=slots)
     log.info("oauth clients loaded", extra={"path": str(path), "count": len(registry)})
     return registry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customs_shared.problems import BadRequest, ProblemError
+from customs_shared.problems import BadRequest, ProblemError, ServiceUnavailable
 
 
 class GatewayTimeout(ProblemError):
@@ -20,3 +20,11 @@ class LengthRequired(ProblemError):
 class InvalidHeader(BadRequest):
     slug = "invalid-header"
     title = "A request header is not valid"
+
+
+class Busy(ServiceUnavailable):
+    """More work of one kind in progress than the gateway takes on at once; sent with
+    ``Retry-After``, so callers back off instead of queueing without bound."""
+
+    slug = "busy"
+    title = "Too many requests in progress"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,7 +18,9 @@ from gateway.clients import ClientRegistry, load_clients
 from gateway.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
+from gateway.slots import BoundedSlots
 from gateway.state import GatewayState
+from gateway.token_limits import TokenLimits
 from gateway.tokens import TokenIssuer
 
 
@@ -37,6 +40,15 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
         ),
         follow_redirects=False,
         trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services
+    )
+
+
+def verification_slots(settings: GatewaySettings) -> BoundedSlots:
+    """Slots for secret checks: argon2id is CPU- and memory-bound, so about one per core."""
+    return BoundedSlots(
+        settings.token_verification_slots or os.cpu_count() or 2,
+        max_waiting=settings.token_verification_max_waiting,
+        max_wait_seconds=settings.token_verification_max_wait_seconds,
     )
 
 
@@ -73,7 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             password=password.get_secret_value().encode() if password else None,
             previous_public_keys_dir=settings.previous_public_keys_dir,
         )
-        clients = load_clients(settings.clients_file)
+        clients = load_clients(settings.clients_file, slots=verification_slots(settings))
         verifier = TokenVerifier(
             LocalKeySource(keys),
             issuer=settings.jwt_issuer,
@@ -95,9 +107,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                         ttl_seconds=settings.token_ttl_seconds,
                     ),
                     token_verifier=verifier,
-                    token_limiter=RateLimiter(
-                        settings.token_rate_limit_per_minute, limits_storage, namespace="token"
-                    ),
+                    token_limits=TokenLimits.from_settings(settings, limits_storage),
                     api_limiter=RateLimiter(
                         settings.rate_limit_per_minute, limits_storage, namespace="api"
                     ),

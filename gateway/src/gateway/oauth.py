@@ -1,9 +1,11 @@
 """``POST /oauth/token`` (RFC 6749 §4.4, client credentials) and the public JWKS.
 
 Errors of the token endpoint use the RFC 6749 §5.2 JSON body that OAuth2 clients
-parse (``{"error": "invalid_client"}``), not problem+json. Being over the rate
-limit is not an OAuth2 error and answers with the cluster's 429 problem.
-Secrets and tokens are never logged.
+parse (``{"error": "invalid_client"}``), not problem+json. Being over a rate
+limit (429) or finding every secret-check slot taken (503 ``busy``) is not an
+OAuth2 error and answers with the cluster's problem, with ``Retry-After``.
+The limits are in :mod:`gateway.token_limits`. Secrets and tokens are never
+logged; failures log the claimed client id and the source address.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pydantic import BaseModel
 
 from customs_shared.problems import TooManyRequests, problem_responses
 from gateway.clients import OAuthClient
-from gateway.metrics import RATE_LIMITED, TOKENS_ISSUED
-from gateway.state import Clients, Issuer, Keys, TokenLimiter
+from gateway.errors import Busy
+from gateway.metrics import TOKEN_AUTH_FAILURES, TOKENS_ISSUED
+from gateway.state import Clients, Issuer, Keys, TokenEndpointLimits
+from gateway.token_limits import source_of
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +169,7 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
     responses={
         400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"},
         401: {"model": OAuthErrorBody, "description": "invalid_client"},
-        **problem_responses(TooManyRequests),
+        **problem_responses(TooManyRequests, Busy),
     },
     openapi_extra=_TOKEN_REQUEST_BODY,
 )
@@ -173,17 +177,11 @@ async def issue_token(
     request: Request,
     clients: Clients,
     issuer: Issuer,
-    limiter: TokenLimiter,
+    limits: TokenEndpointLimits,
 ) -> JSONResponse:
     try:
         form = await read_form(request)
         client_id, secret = client_credentials(request, form)
-        try:
-            await limiter.check(client_id)
-        except TooManyRequests:
-            RATE_LIMITED.labels("token").inc()
-            log.warning("token requests over the limit", extra={"client_id": client_id})
-            raise
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise OAuthError("invalid_request", "grant_type is required.")
@@ -191,18 +189,31 @@ async def issue_token(
             raise OAuthError(
                 "unsupported_grant_type", "Only the client_credentials grant is supported."
             )
-        client = await clients.authenticate(client_id, secret)
+        source = source_of(request)
+        await limits.admit(client_id, source)
+        with limits.checking(client_id, source):
+            client = await clients.authenticate(client_id, secret)
         if client is None:
-            log.warning("client authentication failed", extra={"client_id": client_id})
+            TOKEN_AUTH_FAILURES.inc()
+            await limits.failed(client_id, source)
+            log.warning(
+                "client authentication failed", extra={"client_id": client_id, "source": source}
+            )
             raise _invalid_client()
         scopes = granted_scopes(client, form.get("scope"))
+        await limits.issue(client.client_id, source)
     except OAuthError as exc:
         return exc.response()
     issued = issuer.issue(client, scopes)
     TOKENS_ISSUED.inc()
     log.info(
         "token issued",
-        extra={"client_id": client.client_id, "jti": issued.token_id, "scope": issued.scope},
+        extra={
+            "client_id": client.client_id,
+            "jti": issued.token_id,
+            "scope": issued.scope,
+            "source": source,
+        },
     )
     body = TokenResponse(
         access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope

@@ -1,4 +1,4 @@
-"""Per-client rate limits: a moving window from the ``limits`` library.
+"""Rate limits: moving windows from the ``limits`` library.
 
 The window lives in ``GATEWAY_RATE_LIMIT_STORAGE_URI``: ``async+memory://`` (the
 default) keeps it in each pod, so N replicas allow up to N times the limit; an
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from urllib.parse import quote
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import Storage
@@ -26,19 +27,41 @@ def open_storage(uri: str) -> Storage:
 
 
 class RateLimiter:
-    """``limit`` requests per minute per key."""
+    """``limit`` events per minute per key. A key is one or more parts; each part is
+    percent-encoded, so parts a caller chooses (a claimed client id) cannot run into
+    the next part and forge another key."""
 
-    def __init__(self, limit: int, storage: Storage, *, namespace: str) -> None:
+    def __init__(
+        self, limit: int, storage: Storage, *, namespace: str, counts: str = "requests"
+    ) -> None:
         self.limit = limit
+        self.namespace = namespace
+        self.counts = counts
         self._item = RateLimitItemPerMinute(limit, namespace=namespace)
         self._strategy = MovingWindowRateLimiter(storage)
 
-    async def check(self, key: str) -> None:
-        """Raises a 429 problem (with ``Retry-After``) when ``key`` is over its limit."""
-        if await self._strategy.hit(self._item, key):
-            return
-        window = await self._strategy.get_window_stats(self._item, key)
-        raise TooManyRequests(
-            f"Rate limit of {self.limit} requests per minute exceeded.",
+    async def check(self, *key: str) -> None:
+        """Counts one request; raises a 429 problem (with ``Retry-After``) when ``key``
+        is over its limit, and then does not count it."""
+        if not await self._strategy.hit(self._item, *_parts(key)):
+            raise await self._exceeded(key)
+
+    async def ensure_room(self, *key: str) -> None:
+        """Raises the 429 problem if ``key`` has no room left; counts nothing."""
+        if not await self._strategy.test(self._item, *_parts(key)):
+            raise await self._exceeded(key)
+
+    async def record(self, *key: str) -> None:
+        """Counts one event, if the window has room for it (a full window stays full)."""
+        await self._strategy.hit(self._item, *_parts(key))
+
+    async def _exceeded(self, key: tuple[str, ...]) -> TooManyRequests:
+        window = await self._strategy.get_window_stats(self._item, *_parts(key))
+        return TooManyRequests(
+            f"Rate limit of {self.limit} {self.counts} per minute exceeded.",
             retry_after=max(1, math.ceil(window.reset_time - time.time())),
         )
+
+
+def _parts(key: tuple[str, ...]) -> list[str]:
+    return [quote(part, safe="") for part in key]

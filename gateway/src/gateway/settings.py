@@ -62,8 +62,53 @@ class GatewaySettings(ServiceSettings):
         "async+redis://host:6379 shares them between gateway replicas.",
     )
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Per client id, API calls.")
-    token_rate_limit_per_minute: int = Field(
-        default=60, ge=1, description="Per client id on /oauth/token; also slows secret guessing."
+
+    # /oauth/token. A "source" is the caller's address (request.client.host: the peer,
+    # or X-Forwarded-For when the peer is in uvicorn's forwarded_allow_ips); an IPv6
+    # source is its /64. Limits are never keyed on the claimed client id alone, so a
+    # caller cannot lock out a client it cannot authenticate as.
+    token_requests_per_minute_per_source: int = Field(
+        default=120,
+        ge=1,
+        description="Token requests per source, counted before the secret is checked, "
+        "so made-up client ids cannot spread a flood over fresh windows.",
+    )
+    token_failures_per_minute_per_source: int = Field(
+        default=30,
+        ge=1,
+        description="Failed client authentications per source; at the limit the source's "
+        "token requests get 429 until failures leave the window.",
+    )
+    token_failures_per_minute_per_client_source: int = Field(
+        default=10,
+        ge=1,
+        description="Failed authentications per (client id, source): guessing one client's "
+        "secret from one place is refused, while the client itself, elsewhere, is not.",
+    )
+    tokens_issued_per_minute_per_client: int = Field(
+        default=60,
+        ge=1,
+        description="Tokens issued per client id; only issued tokens count, so wrong "
+        "secrets cannot use up a client's budget.",
+    )
+    token_verifications_in_flight_per_source: int = Field(
+        default=2,
+        ge=1,
+        description="Secret checks one source may have running or waiting at once (in "
+        "each replica); one more gets 429, so a single source cannot fill the line.",
+    )
+    token_verification_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Secret checks (argon2id) running at once; unset means one per CPU core.",
+    )
+    token_verification_max_waiting: int = Field(
+        default=8, ge=0, description="Token requests that may wait for a check slot."
+    )
+    token_verification_max_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long one waits for a check slot before a 503 busy problem.",
     )
 
     @model_validator(mode="before")

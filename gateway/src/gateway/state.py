@@ -12,6 +12,7 @@ from gateway.clients import ClientRegistry
 from gateway.keys import KeyRing
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from gateway.token_limits import TokenLimits
 from gateway.tokens import TokenIssuer
 
 
@@ -24,7 +25,7 @@ class GatewayState(TypedDict):
     clients: ClientRegistry
     token_issuer: TokenIssuer
     token_verifier: TokenVerifier
-    token_limiter: RateLimiter
+    token_limits: TokenLimits
     api_limiter: RateLimiter
     http: httpx.AsyncClient
     upstreams: dict[str, str]
@@ -45,9 +46,9 @@ def _token_issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
-def _token_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.state.token_limiter
-    return limiter
+def _token_limits(request: Request) -> TokenLimits:
+    limits: TokenLimits = request.state.token_limits
+    return limits
 
 
 def _api_limiter(request: Request) -> RateLimiter:
@@ -68,7 +69,7 @@ def _upstreams(request: Request) -> dict[str, str]:
 Keys = Annotated[KeyRing, Depends(_keys)]
 Clients = Annotated[ClientRegistry, Depends(_clients)]
 Issuer = Annotated[TokenIssuer, Depends(_token_issuer)]
-TokenLimiter = Annotated[RateLimiter, Depends(_token_limiter)]
+TokenEndpointLimits = Annotated[TokenLimits, Depends(_token_limits)]
 ApiLimiter = Annotated[RateLimiter, Depends(_api_limiter)]
 HttpClient = Annotated[httpx.AsyncClient, Depends(_http)]
 Upstreams = Annotated[dict[str, str], Depends(_upstreams)]

@@ -119,6 +119,14 @@ class Gateway:
     client: httpx.AsyncClient
     state: GatewayState
     settings: GatewaySettings
+    app: ASGIApp
+
+    def client_from(self, host: str) -> httpx.AsyncClient:
+        """A client whose requests reach the app from ``host`` (the ASGI client address,
+        which is what uvicorn puts there for a direct peer or a trusted proxy's
+        X-Forwarded-For)."""
+        transport = httpx.ASGITransport(app=self.app, client=(host, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://gateway.test")
 
 
 GatewayFactory = Callable[..., contextlib.AbstractAsyncContextManager[Gateway]]
@@ -130,6 +138,7 @@ async def run_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     app: FastAPI = create_app(settings)
     async with app.router.lifespan_context(app) as raw_state:
         state = cast(GatewayState, raw_state)
-        transport = httpx.ASGITransport(app=with_state(app, state))
+        stateful = with_state(app, state)
+        transport = httpx.ASGITransport(app=stateful)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-            yield Gateway(client, state, settings)
+            yield Gateway(client, state, settings, stateful)

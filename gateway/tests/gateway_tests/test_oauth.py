@@ -10,9 +10,7 @@ from gateway_tests.support import (
     BROKER_ID,
     BROKER_SECRET,
     BROKER_TENANT,
-    OFFICER_ID,
     Gateway,
-    GatewayFactory,
     basic,
 )
 
@@ -172,23 +170,6 @@ async def test_repeated_parameter_is_invalid_request(gateway: Gateway) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
-
-
-async def test_token_endpoint_is_rate_limited_per_client(gateway_factory: GatewayFactory) -> None:
-    async with gateway_factory(token_rate_limit_per_minute=2) as gw:
-        form = {"grant_type": "client_credentials"}
-        wrong = basic(BROKER_ID, "guess")
-        assert (await _token_request(gw.client, form, wrong)).status_code == 401
-        assert (await _token_request(gw.client, form, wrong)).status_code == 401
-
-        limited = await _token_request(gw.client, form, basic(BROKER_ID, BROKER_SECRET))
-
-        assert limited.status_code == 429
-        assert limited.headers["content-type"] == "application/problem+json"
-        assert int(limited.headers["retry-after"]) >= 1
-        # Another client has its own budget.
-        other = await _token_request(gw.client, form, basic(OFFICER_ID, "wrong"))
-        assert other.status_code == 401
 
 
 async def test_jwks_shape(gateway: Gateway) -> None:
