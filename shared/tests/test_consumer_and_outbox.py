@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -176,16 +177,25 @@ async def consume(
     )
 
 
-async def _succeed(session: AsyncSession, data: Ping) -> None:
-    return None
+Runner = Callable[..., Awaitable[Consumed]]
 
 
-async def test_consumer_retries_a_transient_failure(
+@pytest.fixture
+def run(
     ping: EventType[Ping],
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
-) -> None:
+) -> Runner:
+    """``consume`` on this test's topic and database."""
+    return partial(consume, ping, scratch_sessions, producer, kafka_bootstrap)
+
+
+async def _succeed(session: AsyncSession, data: Ping) -> None:
+    return None
+
+
+async def test_consumer_retries_a_transient_failure(run: Runner) -> None:
     failures = {"left": 2}
 
     async def flaky(session: AsyncSession, data: Ping) -> None:
@@ -194,84 +204,55 @@ async def test_consumer_retries_a_transient_failure(
             raise ConnectionError("transient")
 
     events = [Ping(n=1), Ping(n=2, mode="flaky"), Ping(n=3)]
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=events,
         handle=flaky,
         effects_expected=3,
     )
-    assert run.effects == ["effect-1", "effect-2", "effect-3"]
-    assert run.dead_letters == {}
-    assert run.processed == 3
+    assert consumed.effects == ["effect-1", "effect-2", "effect-3"]
+    assert consumed.dead_letters == {}
+    assert consumed.processed == 3
 
 
-async def test_consumer_dead_letters_a_permanent_error_without_retrying(
-    ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-) -> None:
+async def test_consumer_dead_letters_a_permanent_error_without_retrying(run: Runner) -> None:
     async def refuse(session: AsyncSession, data: Ping) -> None:
         if data.mode == "permanent":
             raise PermanentError("cannot ever work")
 
     events = [Ping(n=1, mode="permanent"), Ping(n=2)]
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=events,
         handle=refuse,
         effects_expected=1,
     )
-    assert run.effects == ["effect-2"]
-    assert list(run.dead_letters) == ["1"]
-    assert "cannot ever work" in run.dead_letters["1"]
-    assert run.calls.count((1, "permanent")) <= 2  # at most once in the batch, once alone
-    assert run.processed == 1  # a failed handler leaves no mark
+    assert consumed.effects == ["effect-2"]
+    assert list(consumed.dead_letters) == ["1"]
+    assert "cannot ever work" in consumed.dead_letters["1"]
+    assert consumed.calls.count((1, "permanent")) <= 2  # at most once in the batch, once alone
+    assert consumed.processed == 1  # a failed handler leaves no mark
 
 
-async def test_consumer_dead_letters_after_the_retries(
-    ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-) -> None:
+async def test_consumer_dead_letters_after_the_retries(run: Runner) -> None:
     async def failing(session: AsyncSession, data: Ping) -> None:
         if data.mode == "always":
             raise ValueError("keeps failing")
 
     events = [Ping(n=1, mode="always"), Ping(n=2)]
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=events,
         handle=failing,
         effects_expected=1,
     )
-    assert run.effects == ["effect-2"]
-    assert list(run.dead_letters) == ["1"]
-    assert "ValueError: keeps failing" in run.dead_letters["1"]
-    assert 3 <= run.calls.count((1, "always")) <= 4  # 1 + 2 retries alone, maybe once batched
+    assert consumed.effects == ["effect-2"]
+    assert list(consumed.dead_letters) == ["1"]
+    assert "ValueError: keeps failing" in consumed.dead_letters["1"]
+    assert 3 <= consumed.calls.count((1, "always")) <= 4  # 1 + 2 retries alone, maybe once batched
 
 
 async def test_consumer_dead_letters_an_undecodable_record_and_goes_on(
-    ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    run: Runner, ping: EventType[Ping]
 ) -> None:
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=[],
         handle=_succeed,
         effects_expected=1,
@@ -284,42 +265,30 @@ async def test_consumer_dead_letters_an_undecodable_record_and_goes_on(
             ),
         ],
     )
-    assert sorted(run.dead_letters) == ["6", "7"]
-    assert all(error.startswith("not a CloudEvent") for error in run.dead_letters.values())
-    assert run.effects == ["effect-8"]  # the record after them was handled
-    assert run.calls == [(8, "ok")]
+    assert sorted(consumed.dead_letters) == ["6", "7"]
+    assert all(error.startswith("not a CloudEvent") for error in consumed.dead_letters.values())
+    assert consumed.effects == ["effect-8"]  # the record after them was handled
+    assert consumed.calls == [(8, "ok")]
 
 
 async def test_consumer_handles_a_redelivered_event_once(
-    ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    run: Runner, ping: EventType[Ping], scratch_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     async with scratch_sessions() as session, session.begin():
         first = add_event(session, ping, source="/t", key="5", data=Ping(n=5))
     # The same event id delivered twice, as after a relay crash between send and mark.
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=[Ping(n=6)],
         handle=_succeed,
         effects_expected=2,
         extra_records=[(b"5", first.to_json())],
     )
-    assert run.effects == ["effect-5", "effect-6"]
-    assert run.calls.count((5, "ok")) == 1
-    assert run.processed == 2
+    assert consumed.effects == ["effect-5", "effect-6"]
+    assert consumed.calls.count((5, "ok")) == 1
+    assert consumed.processed == 2
 
 
-async def test_consumer_keeps_a_record_through_an_outage(
-    ping: EventType[Ping],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-) -> None:
+async def test_consumer_keeps_a_record_through_an_outage(run: Runner) -> None:
     outage: dict[str, float] = {}
 
     async def database_down(session: AsyncSession, data: Ping) -> None:
@@ -329,15 +298,11 @@ async def test_consumer_keeps_a_record_through_an_outage(
                 raise OperationalError("INSERT", {}, ConnectionRefusedError("database down"))
 
     events = [Ping(n=1), Ping(n=2, mode="outage"), Ping(n=3)]
-    run = await consume(
-        ping,
-        scratch_sessions,
-        producer,
-        kafka_bootstrap,
+    consumed = await run(
         events=events,
         handle=database_down,
         effects_expected=3,
     )
-    assert run.effects == ["effect-1", "effect-2", "effect-3"]
-    assert run.dead_letters == {}  # an outage never dead-letters a good record
-    assert run.calls.count((2, "outage")) > 3  # more tries than retries: kept and retried
+    assert consumed.effects == ["effect-1", "effect-2", "effect-3"]
+    assert consumed.dead_letters == {}  # an outage never dead-letters a good record
+    assert consumed.calls.count((2, "outage")) > 3  # more tries than retries: kept and retried

@@ -12,7 +12,7 @@ from stdnum import iso6346
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
-from customs_shared.events.schemas import DeclarantKind, Lane
+from customs_shared.events.schemas import DeclarantKind, ItemFacts, Lane
 from customs_shared.text import FreeText
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
@@ -100,17 +100,10 @@ class DeclarationAccepted(BaseModel):
     status_url: str
 
 
-class ItemOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ItemOut(ItemFacts):
+    """An item as the API shows it: the same facts the submitted event carries."""
 
-    line: int
-    hs_code: str
-    description: str
-    origin_country: str
-    quantity: Decimal
-    unit: str
-    customs_value: Decimal
-    brand: str | None
+    model_config = ConfigDict(from_attributes=True)
 
 
 class TimelineEntryOut(BaseModel):
