@@ -104,12 +104,13 @@ async def test_trace_id_continues_the_callers_trace(client: httpx.AsyncClient) -
 
 
 async def test_probes_and_metrics(client: httpx.AsyncClient) -> None:
+    internal = f"http://test:{ServiceSettings().internal_port}"
     await client.post("/things", json={"name": "a"})
-    assert (await client.get("/healthz")).status_code == 200
-    ready = await client.get("/readyz")
+    assert (await client.get(f"{internal}/healthz")).status_code == 200
+    ready = await client.get(f"{internal}/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "failed: ConnectionError"
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get(f"{internal}/metrics")).text
     assert 'http_requests_total{method="POST",route="/things",status="200"}' in metrics
 
 

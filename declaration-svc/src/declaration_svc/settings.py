@@ -10,3 +10,4 @@ class DeclarationSettings(ServiceSettings):
 
     service_name: str = "declaration-svc"
     port: int = 8001
+    internal_port: int = 9001
