@@ -28,16 +28,17 @@ class ServiceSpec:
     name: str
     module: str
     prefix: str
-    port: int
+    port: int  # public: the API
+    internal_port: int  # probes, metrics, API docs
     database: str | None
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("declaration-svc", "declaration_svc", "DECLARATION_", 8001, "declarations"),
-    ServiceSpec("signature-svc", "signature_svc", "SIGNATURE_", 8002, "signatures"),
-    ServiceSpec("ipr-svc", "ipr_svc", "IPR_", 8003, "ipr"),
-    ServiceSpec("routing-svc", "routing_svc", "ROUTING_", 8004, "routing"),
-    ServiceSpec("gateway", "gateway", "GATEWAY_", 8000, None),
+    ServiceSpec("declaration-svc", "declaration_svc", "DECLARATION_", 8001, 9001, "declarations"),
+    ServiceSpec("signature-svc", "signature_svc", "SIGNATURE_", 8002, 9002, "signatures"),
+    ServiceSpec("ipr-svc", "ipr_svc", "IPR_", 8003, 9003, "ipr"),
+    ServiceSpec("routing-svc", "routing_svc", "ROUTING_", 8004, 9004, "routing"),
+    ServiceSpec("gateway", "gateway", "GATEWAY_", 8000, 9000, None),
 )
 UPSTREAM_SETTING = {
     "declaration-svc": "DECLARATIONS_URL",
@@ -51,6 +52,7 @@ def service_env(
     spec: ServiceSpec,
     *,
     ports: Mapping[str, int],
+    internal_ports: Mapping[str, int],
     kafka_bootstrap: str,
     database_url: str | None,
     signing_key_file: Path,
@@ -60,6 +62,7 @@ def service_env(
     p = spec.prefix
     env = {
         f"{p}PORT": str(ports[spec.name]),
+        f"{p}INTERNAL_PORT": str(internal_ports[spec.name]),
         f"{p}HOST": "127.0.0.1",
         f"{p}KAFKA_BOOTSTRAP": kafka_bootstrap,
         f"{p}JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json",
@@ -81,11 +84,18 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path
     port: int
+    internal_port: int
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
+        """The public listener: the API."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def internal_url(self) -> str:
+        """The internal listener: /healthz, /readyz, /metrics, /docs, /openapi.json."""
+        return f"http://127.0.0.1:{self.internal_port}"
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +115,7 @@ class ServiceProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.spec.name} exited:\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.internal_url}/readyz", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -178,6 +188,13 @@ def main() -> None:
         help="gateway port; the services take the next four",
     )
     parser.add_argument(
+        "--internal-base-port",
+        type=int,
+        default=int(os.environ.get("CLUSTER_INTERNAL_BASE_PORT", "0")) or None,
+        help="the gateway's internal port (probes, metrics, docs); the services take the "
+        "next four. Default: the base port + 1000",
+    )
+    parser.add_argument(
         "--partitions", type=int, default=int(os.environ.get("KAFKA_PARTITIONS", "6"))
     )
     args = parser.parse_args()
@@ -189,12 +206,15 @@ def main() -> None:
     bootstrap = start_kafka(kafka_dir, args.kafka_port, args.partitions)
     kafka_ready = time.monotonic() - started
     ports = {spec.name: spec.port - 8000 + args.base_port for spec in SERVICES}
+    internal_base = args.internal_base_port or args.base_port + 1000
+    internal_ports = {spec.name: spec.internal_port - 9000 + internal_base for spec in SERVICES}
     processes = [
         ServiceProcess(
             spec,
             service_env(
                 spec,
                 ports=ports,
+                internal_ports=internal_ports,
                 kafka_bootstrap=bootstrap,
                 database_url=(
                     f"sqlite+aiosqlite:///{run_dir / (spec.database + '.db')}"
@@ -206,6 +226,7 @@ def main() -> None:
             ),
             run_dir / "logs" / f"{spec.name}.log",
             ports[spec.name],
+            internal_ports[spec.name],
         )
         for spec in SERVICES
     ]
@@ -223,11 +244,15 @@ def main() -> None:
         for process in processes:
             process.wait_ready()
         gateway = processes[-1].url
+        internal = ", ".join(f"{p.spec.name} {p.internal_port}" for p in processes)
         print(  # noqa: T201  (this is the command's own output)
             f"\nCluster ready in {time.monotonic() - started:.1f}s "
             f"(Kafka and topics {kafka_ready:.1f}s).\n"
             f"  Gateway:  {gateway}\n"
-            f"  OpenAPI:  {processes[0].url}/docs (declarations; the next three ports:"
+            f"  Internal: {processes[-1].internal_url}/metrics, /readyz, /healthz, /docs "
+            "(not for the public edge)\n"
+            f"            ports: {internal}\n"
+            f"  OpenAPI:  {processes[0].internal_url}/docs (declarations; the next three ports:"
             " signatures, ipr, routing)\n"
             f"  Kafka:    {bootstrap}\n"
             f"  Logs:     {run_dir / 'logs'}/\n"

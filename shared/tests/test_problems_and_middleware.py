@@ -104,12 +104,13 @@ async def test_trace_id_continues_the_callers_trace(client: httpx.AsyncClient) -
 
 
 async def test_probes_and_metrics(client: httpx.AsyncClient) -> None:
+    internal = f"http://test:{ServiceSettings().internal_port}"
     await client.post("/things", json={"name": "a"})
-    assert (await client.get("/healthz")).status_code == 200
-    ready = await client.get("/readyz")
+    assert (await client.get(f"{internal}/healthz")).status_code == 200
+    ready = await client.get(f"{internal}/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "failed: ConnectionError"
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get(f"{internal}/metrics")).text
     assert 'http_requests_total{method="POST",route="/things",status="200"}' in metrics
 
 
@@ -131,3 +132,15 @@ async def test_response_begun_before_the_cap_is_crossed_is_not_cut() -> None:
         response = await c.post("/", content=chunks())
     assert response.status_code == 200
     assert response.content == b"done"
+
+
+@pytest.mark.parametrize("raw", [b"caf\xe9", b"a\x01b", b"x" * 129])
+async def test_an_unusable_request_id_is_replaced(client: httpx.AsyncClient, raw: bytes) -> None:
+    response = await client.post(
+        "/things", json={"name": "taken"}, headers=[(b"x-request-id", raw)]
+    )
+    echoed = response.headers["x-request-id"]
+    assert echoed.encode() != raw
+    assert len(echoed) == 32
+    assert echoed.isalnum()
+    assert response.json()["request_id"] == echoed

@@ -21,8 +21,8 @@ from tests.support.cluster import wait_for
 pytestmark = pytest.mark.e2e
 
 
-def free_port_range(size: int) -> int:
-    for base in range(23000, 60000, 97):
+def free_port_range(size: int, start: int = 23000) -> int:
+    for base in range(start, 60000, 97):
         with_all_free = True
         for port in range(base, base + size):
             with socket.socket() as sock:
@@ -36,6 +36,7 @@ def free_port_range(size: int) -> int:
 
 def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     base = free_port_range(5)
+    internal_base = free_port_range(5, start=base + 5)
     gateway = f"http://127.0.0.1:{base}"
     output = tmp_path / "run.out"
     with output.open("wb") as out:
@@ -50,6 +51,8 @@ def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path)
                 "auto",
                 "--base-port",
                 str(base),
+                "--internal-base-port",
+                str(internal_base),
                 "--partitions",
                 "2",
             ],
@@ -61,6 +64,9 @@ def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path)
     try:
         wait_for(lambda: "Cluster ready" in output.read_text(), timeout=90, interval=0.5)
         assert f"Gateway:  {gateway}" in output.read_text()
+        assert f"Internal: http://127.0.0.1:{internal_base}/metrics" in output.read_text()
+        assert httpx.get(f"{gateway}/metrics").status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{internal_base}/metrics").status_code == 200
 
         token = httpx.post(
             f"{gateway}/oauth/token",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from deploy.local.cluster import REPO, SERVICES, ServiceProcess, service_env
-from tests.support.ports import free_port
+from tests.support.ports import free_ports
 from tests.support.postgres import PostgresServer
 
 CLIENTS_FILE = REPO / "deploy" / "local" / "clients.json"
@@ -36,7 +36,12 @@ class Cluster:
         return self.processes["gateway"].url
 
     def url(self, service: str) -> str:
+        """The public listener: the API."""
         return self.processes[service].url
+
+    def internal_url(self, service: str) -> str:
+        """The internal listener: probes, metrics, API docs."""
+        return self.processes[service].internal_url
 
     def token(self, client_id: str) -> str:
         if client_id not in self._tokens:
@@ -63,13 +68,16 @@ class Cluster:
 def start_cluster(
     *, tmp: Path, kafka_bootstrap: str, postgres: PostgresServer, extra_env: dict[str, str]
 ) -> Cluster:
-    ports = {spec.name: free_port() for spec in SERVICES}
+    picked = free_ports(2 * len(SERVICES))
+    ports = {spec.name: picked.pop() for spec in SERVICES}
+    internal_ports = {spec.name: picked.pop() for spec in SERVICES}
     key_file = tmp / "gateway-signing-key.pem"
     processes: dict[str, ServiceProcess] = {}
     for spec in SERVICES:
         env = service_env(
             spec,
             ports=ports,
+            internal_ports=internal_ports,
             kafka_bootstrap=kafka_bootstrap,
             database_url=postgres.url(spec.database) if spec.database else None,
             signing_key_file=key_file,
@@ -77,7 +85,11 @@ def start_cluster(
             extra={k.replace("{P}", spec.prefix): v for k, v in extra_env.items()},
         )
         processes[spec.name] = ServiceProcess(
-            spec, env, tmp / "logs" / f"{spec.name}.log", ports[spec.name]
+            spec,
+            env,
+            tmp / "logs" / f"{spec.name}.log",
+            ports[spec.name],
+            internal_ports[spec.name],
         )
     # The gateway first: the services fetch its JWKS.
     order = ["gateway", *[s.name for s in SERVICES if s.name != "gateway"]]

@@ -20,6 +20,7 @@ class DeclarationSettings(ServiceSettings):
 
     service_name: str = "declaration-svc"
     port: int = 8001
+    internal_port: int = 9001
     cursor_secret: SecretStr | None = Field(
         default=None,
         description="HMAC key of the listing's page cursors, at least 32 characters; every "

@@ -154,7 +154,7 @@ def request_body(request: Request) -> AsyncIterator[bytes] | None:
     if "transfer-encoding" in request.headers:
         raise LengthRequired("Send request bodies with a Content-Length header.")
     declared = request.headers.get("content-length", "0")
-    if not declared.isdigit():
+    if not (declared.isascii() and declared.isdigit()):
         raise BadRequest("Content-Length is not valid.")
     expected = int(declared)
     return exactly(request.stream(), expected) if expected else None

@@ -132,6 +132,11 @@ class Gateway:
 GatewayFactory = Callable[..., contextlib.AbstractAsyncContextManager[Gateway]]
 
 
+def internal_url(gateway: Gateway, path: str) -> str:
+    """``path`` on the internal listener: the app tells listeners apart by port."""
+    return f"http://gateway.test:{gateway.settings.internal_port}{path}"
+
+
 @contextlib.asynccontextmanager
 async def run_gateway(settings: GatewaySettings) -> AsyncIterator[Gateway]:
     """The app with its lifespan running, and a client that talks to it in-process."""

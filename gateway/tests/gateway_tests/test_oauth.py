@@ -12,6 +12,7 @@ from gateway_tests.support import (
     BROKER_TENANT,
     Gateway,
     basic,
+    internal_url,
 )
 
 
@@ -189,14 +190,14 @@ async def test_jwks_shape(gateway: Gateway) -> None:
 
 
 async def test_readiness_reports_keys_and_clients(gateway: Gateway) -> None:
-    response = await gateway.client.get("/readyz")
+    response = await gateway.client.get(internal_url(gateway, "/readyz"))
 
     assert response.status_code == 200
     assert response.json()["checks"] == {"keys": "ok", "clients": "ok"}
 
 
 async def test_openapi_documents_the_token_endpoint(gateway: Gateway) -> None:
-    response = await gateway.client.get("/openapi.json")
+    response = await gateway.client.get(internal_url(gateway, "/openapi.json"))
 
     assert response.status_code == 200
     operation = response.json()["paths"]["/oauth/token"]["post"]

@@ -10,3 +10,4 @@ class IprSettings(ServiceSettings):
 
     service_name: str = "ipr-svc"
     port: int = 8003
+    internal_port: int = 9003

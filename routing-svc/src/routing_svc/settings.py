@@ -13,6 +13,7 @@ class RoutingSettings(ServiceSettings):
 
     service_name: str = "routing-svc"
     port: int = 8004
+    internal_port: int = 9004
     screening_timeout_seconds: float = Field(
         default=30.0, description="Decide without a missing screening result after this long."
     )

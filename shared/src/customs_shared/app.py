@@ -23,7 +23,7 @@ from customs_shared.logs import configure_logging
 from customs_shared.messaging.consumer import EventConsumer, Subscription
 from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
-from customs_shared.middleware import RequestContextMiddleware
+from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
 from customs_shared.settings import ServiceSettings
 
@@ -52,7 +52,31 @@ BackgroundFactory = Callable[[Runtime], contextlib.AbstractAsyncContextManager[N
 def install_common(
     app: FastAPI, settings: ServiceSettings, checks: dict[str, ReadinessCheck]
 ) -> None:
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    """Middleware (outermost last), problem handlers and probes. Probes, metrics and the
+    API docs are served on the internal listener only (docs also on the public one if
+    ``public_api_docs``); see ``customs_shared.server.serve``."""
+    docs_paths = [
+        path
+        for path in (
+            app.openapi_url,
+            app.docs_url,
+            app.redoc_url,
+            app.swagger_ui_oauth2_redirect_url,
+        )
+        if path
+    ]
+    app.add_middleware(
+        ListenerSplitMiddleware,
+        internal_port=settings.internal_port,
+        docs_paths=docs_paths,
+        public_docs=settings.public_api_docs,
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_read_timeout=settings.body_read_timeout_seconds,
+        body_total_timeout=settings.body_total_timeout_seconds,
+    )
     install_problem_handlers(app)
     app.include_router(health_router(checks))
 

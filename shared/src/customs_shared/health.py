@@ -15,8 +15,9 @@ _CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """Probes are unauthenticated on purpose: kubelet and Prometheus call them
-    from inside the cluster, and a NetworkPolicy keeps them off the public edge."""
+    """Probes are unauthenticated on purpose: kubelet and Prometheus call them from
+    inside the cluster. They answer on the internal listener only (the public one
+    answers 404), and a NetworkPolicy keeps that port off the edge."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")

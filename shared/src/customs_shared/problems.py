@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from customs_shared.context import request_id_var
 
@@ -106,6 +107,12 @@ class Conflict(ProblemError):
     title = "Conflict"
 
 
+class RequestTimeout(ProblemError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request not received in time"
+
+
 class PayloadTooLarge(ProblemError):
     status = 413
     slug = "payload-too-large"
@@ -116,6 +123,12 @@ class UnprocessableContent(ProblemError):
     status = 422
     slug = "validation-error"
     title = "Request is not valid"
+
+
+class HeaderFieldsTooLarge(ProblemError):
+    status = 431
+    slug = "header-fields-too-large"
+    title = "Request header fields too large"
 
 
 class TooManyRequests(ProblemError):
@@ -219,6 +232,17 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_disconnect(request: Request, exc: Exception) -> JSONResponse:
+    # The caller left (or stalled, see RequestContextMiddleware) before its body ended.
+    return problem_response(
+        400,
+        BadRequest.title,
+        type_uri=BadRequest.type_uri(),
+        detail="The request body ended before it was complete.",
+        instance=request.url.path,
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(
@@ -230,4 +254,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(ClientDisconnect, _on_disconnect)
     app.add_exception_handler(Exception, _on_unexpected)

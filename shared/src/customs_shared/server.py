@@ -1,24 +1,57 @@
-"""Runs a service under uvicorn with graceful shutdown."""
+"""Runs a service under uvicorn: one process, two listeners, graceful shutdown."""
 
 from __future__ import annotations
 
-import uvicorn
+import socket
 
+import uvicorn
+from starlette.types import ASGIApp
+
+from customs_shared.protocol import HeadLimits, limited_protocol
 from customs_shared.settings import ServiceSettings
 
 
-def serve(app: str, settings: ServiceSettings) -> None:
-    """``app`` is ``module:factory``. SIGTERM lets in-flight requests finish (for up to
-    ``shutdown_grace_seconds``), then the lifespan stops the consumer (committing its
-    offsets) and flushes the outbox."""
-    uvicorn.run(
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def uvicorn_config(
+    app: str | ASGIApp, settings: ServiceSettings, *, factory: bool = True
+) -> uvicorn.Config:
+    """``app`` is ``module:factory`` (or, with ``factory=False``, the app itself)."""
+    limits = HeadLimits(
+        header_read_timeout=settings.header_read_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+    )
+    return uvicorn.Config(
         app,
-        factory=True,
+        factory=factory,
         host=settings.host,
         port=settings.port,
+        http=limited_protocol(limits),
         log_config=None,
         access_log=False,
+        server_header=False,
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         lifespan="on",
     )
+
+
+def serve(app: str, settings: ServiceSettings) -> None:
+    """``app`` is ``module:factory``. One server listens on the public port and on the
+    internal one; the app tells them apart by the port (``scope["server"]``), see
+    ``customs_shared.middleware.ListenerSplitMiddleware``.
+
+    SIGTERM lets in-flight requests finish (for up to ``shutdown_grace_seconds``), then
+    the lifespan stops the consumer (committing its offsets) and flushes the outbox."""
+    sockets = [
+        listening_socket(settings.host, settings.port),
+        listening_socket(settings.internal_host or settings.host, settings.internal_port),
+    ]
+    uvicorn.Server(uvicorn_config(app, settings)).run(sockets=sockets)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +17,37 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     host: str = "127.0.0.1"
     port: int = 8000
+    internal_host: str | None = Field(
+        default=None,
+        description="Address of the internal listener (probes, metrics, API docs); "
+        "the public host when unset.",
+    )
+    internal_port: int = Field(
+        default=9000,
+        description="Port of the internal listener. Only /healthz, /readyz, /metrics and the "
+        "API docs are served there, and only there; keep it off the public edge.",
+    )
+    public_api_docs: bool = Field(
+        default=False, description="Also serve /docs, /redoc and /openapi.json on the public port."
+    )
+    header_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time from a connection's start, or a request's first byte, to the end "
+        "of its headers (408 and close after it).",
+    )
+    body_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for the next piece of a request body."
+    )
+    body_total_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Time the whole request body may take to arrive."
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1_024,
+        description="Request target plus header names and values, in bytes (431 above it).",
+    )
+    max_headers: int = Field(default=100, ge=10, description="Header lines (431 above it).")
     environment: str = "local"
     log_level: str = "INFO"
     database_url: SecretStr = Field(
@@ -35,3 +68,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
     shutdown_grace_seconds: float = 20.0
+
+    @model_validator(mode="after")
+    def _listeners_apart(self) -> Self:
+        # Requests are told apart by the port that accepted them.
+        if self.internal_port == self.port:
+            raise ValueError("internal_port must differ from port")
+        return self

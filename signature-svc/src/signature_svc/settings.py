@@ -10,3 +10,4 @@ class SignatureSettings(ServiceSettings):
 
     service_name: str = "signature-svc"
     port: int = 8002
+    internal_port: int = 9002
