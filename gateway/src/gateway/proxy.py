@@ -93,6 +93,9 @@ def request_headers(incoming: Iterable[tuple[str, str]]) -> dict[str, str]:
         name = key.lower()
         if name not in FORWARDED_REQUEST_HEADERS or name in dropped:
             continue
+        # Whitespace around a field value is not part of it (RFC 9110 §5.5), and the
+        # upstream client refuses to send it.
+        value = value.strip(" \t")
         if not is_visible_ascii(value):
             if name in _DROPPED_IF_NOT_ASCII:
                 continue

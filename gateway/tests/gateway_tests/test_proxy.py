@@ -377,3 +377,9 @@ def test_any_forwarded_value_is_sent_ascii_or_refused(value: str) -> None:
     finally:
         request_id_var.reset(token)
     httpx.Request("GET", "http://upstream/", headers=sent)  # raises on what it cannot encode
+
+
+def test_whitespace_around_a_forwarded_value_is_not_part_of_it() -> None:
+    sent = request_headers([("Idempotency-Key", "! "), ("Accept", "\t*/*  ")])
+    assert sent["idempotency-key"] == "!"
+    assert sent["accept"] == "*/*"

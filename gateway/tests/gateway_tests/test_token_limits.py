@@ -21,6 +21,7 @@ from gateway_tests.support import (
     Gateway,
     GatewayFactory,
     basic,
+    internal_url,
 )
 
 ATTACKER = "203.0.113.7"
@@ -204,5 +205,5 @@ async def test_refusals_and_failures_are_counted(gateway_factory: GatewayFactory
 
         assert _sample("gateway_rate_limited_total", **limiter) == refused_before + 1
         assert _sample("gateway_token_authentication_failures_total") == failed_before + 1
-        exposed = (await gw.client.get("/metrics")).text
+        exposed = (await gw.client.get(internal_url(gw, "/metrics"))).text
         assert 'gateway_rate_limited_total{limiter="token-client-source-failures"}' in exposed
