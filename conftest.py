@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.db import create_engine, run_migrations
 from customs_shared.messaging.outbox import OutboxSignal, session_factory
+from customs_shared.services import SERVICES
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.postgres import MigratedSessions, PostgresServer
 
-DATABASES = ["declarations", "signatures", "ipr", "routing", "scratch"]
+DATABASES = [*(s.database for s in SERVICES if s.database), "scratch"]
 
 # What a test may use decides its marker: a unit test starts nothing.
 _INFRA_FIXTURES = frozenset({"kafka_bootstrap", "postgres", "migrated_sessions"})

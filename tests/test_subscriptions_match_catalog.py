@@ -1,40 +1,50 @@
-"""The event catalog says who consumes what; the services' subscriptions must agree,
-or an event would be produced for nobody, or a consumer would wait for nothing."""
+"""The event catalog says who consumes what; each service's subscriptions must agree,
+or an event would be produced for nobody, or a consumer would wait for nothing. A
+service whose subscriptions disagree refuses to be built."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
+import importlib
 
 import pytest
+from fastapi import FastAPI
 
+from customs_shared.app import check_subscriptions
+from customs_shared.events import catalog
 from customs_shared.events.catalog import EVENT_TYPES, consumed_by
 from customs_shared.messaging.consumer import Subscription
-from declaration_svc.declarations.consumer import SUBSCRIPTIONS as DECLARATION
-from ipr_svc.screening.consumer import SUBSCRIPTIONS as IPR
-from routing_svc.lanes.consumer import subscriptions as routing_subscriptions
-from routing_svc.lanes.service import LanePolicy
-from routing_svc.settings import RoutingSettings
-from signature_svc.checks.consumer import SUBSCRIPTIONS as SIGNATURE
-
-ROUTING = routing_subscriptions(
-    LanePolicy.from_settings(RoutingSettings(high_value_threshold=Decimal(1)))
-)
-SERVICES: dict[str, tuple[Subscription[Any], ...]] = {
-    "declaration-svc": DECLARATION,
-    "signature-svc": SIGNATURE,
-    "ipr-svc": IPR,
-    "routing-svc": ROUTING,
-}
+from customs_shared.services import DOMAIN_SERVICES, SERVICES, ServiceSpec
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
-def test_a_service_subscribes_to_exactly_what_the_catalog_says(service: str) -> None:
-    subscribed = [s.event_type.name for s in SERVICES[service]]
-    assert len(subscribed) == len(set(subscribed)), "an event type bound twice"
-    assert set(subscribed) == consumed_by(service)
+def _app(spec: ServiceSpec) -> FastAPI:
+    app: FastAPI = importlib.import_module(f"{spec.package}.main").create_app()
+    return app
 
 
-def test_every_consumer_the_catalog_names_is_a_service() -> None:
-    named = {consumer for event_type in EVENT_TYPES for consumer in event_type.consumers}
-    assert named <= set(SERVICES)
+@pytest.mark.parametrize("spec", DOMAIN_SERVICES, ids=lambda s: s.name)
+def test_a_service_subscribes_to_exactly_what_the_catalog_says(spec: ServiceSpec) -> None:
+    subscribed = [s.event_type.name for s in _app(spec).state.subscriptions]
+    assert sorted(subscribed) == sorted(consumed_by(spec.name))
+
+
+def test_every_producer_and_consumer_the_catalog_names_is_a_service() -> None:
+    names = {spec.name for spec in SERVICES}
+    for event_type in EVENT_TYPES:
+        assert event_type.producer in names
+        assert set(event_type.consumers) <= names
+
+
+async def _ignore(session: object, data: object) -> None:
+    return None
+
+
+def test_a_service_with_other_subscriptions_is_refused() -> None:
+    lane = Subscription(catalog.LANE_ASSIGNED, _ignore)
+    with pytest.raises(RuntimeError, match="event catalog"):
+        check_subscriptions("signature-svc", [lane])  # not a consumer of lanes
+    with pytest.raises(RuntimeError, match="event catalog"):
+        check_subscriptions("declaration-svc", [lane])  # misses the signature and IPR results
+    submitted = Subscription(catalog.DECLARATION_SUBMITTED, _ignore)
+    check_subscriptions("signature-svc", [submitted])
+    with pytest.raises(RuntimeError, match="event catalog"):
+        check_subscriptions("signature-svc", [submitted, submitted])  # bound twice

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -18,34 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from customs_shared.services import GATEWAY, SERVICES, ServiceSpec
+
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka" / "kafka.sh"
 BASH = shutil.which("bash") or "/bin/bash"
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    name: str
-    module: str
-    prefix: str
-    port: int  # public: the API
-    internal_port: int  # probes, metrics, API docs
-    database: str | None
-
-
-SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("declaration-svc", "declaration_svc", "DECLARATION_", 8001, 9001, "declarations"),
-    ServiceSpec("signature-svc", "signature_svc", "SIGNATURE_", 8002, 9002, "signatures"),
-    ServiceSpec("ipr-svc", "ipr_svc", "IPR_", 8003, 9003, "ipr"),
-    ServiceSpec("routing-svc", "routing_svc", "ROUTING_", 8004, 9004, "routing"),
-    ServiceSpec("gateway", "gateway", "GATEWAY_", 8000, 9000, None),
-)
-UPSTREAM_SETTING = {
-    "declaration-svc": "DECLARATIONS_URL",
-    "signature-svc": "SIGNATURES_URL",
-    "ipr-svc": "IPR_URL",
-    "routing-svc": "ROUTING_URL",
-}
 
 
 def service_env(
@@ -65,15 +43,16 @@ def service_env(
         f"{p}INTERNAL_PORT": str(internal_ports[spec.name]),
         f"{p}HOST": "127.0.0.1",
         f"{p}KAFKA_BOOTSTRAP": kafka_bootstrap,
-        f"{p}JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json",
+        f"{p}JWKS_URL": f"http://127.0.0.1:{ports[GATEWAY.name]}/.well-known/jwks.json",
     }
     if database_url is not None:
         env[f"{p}DATABASE_URL"] = database_url
-    if spec.name == "gateway":
+    if spec is GATEWAY:
         env[f"{p}SIGNING_KEY_FILE"] = str(signing_key_file)
         env[f"{p}CLIENTS_FILE"] = str(clients_file)
-        for upstream, setting in UPSTREAM_SETTING.items():
-            env[f"{p}{setting}"] = f"http://127.0.0.1:{ports[upstream]}"
+        env[f"{p}UPSTREAMS"] = json.dumps(
+            {s.api: f"http://127.0.0.1:{ports[s.name]}" for s in SERVICES if s.api}
+        )
     env.update(extra or {})
     return env
 
@@ -101,7 +80,7 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
-            [sys.executable, "-m", self.spec.module],
+            [sys.executable, "-m", self.spec.package],
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,14 +164,14 @@ def main() -> None:
         "--base-port",
         type=int,
         default=int(os.environ.get("CLUSTER_BASE_PORT", "8000")),
-        help="gateway port; the services take the next four",
+        help="gateway port; the services take the next ports",
     )
     parser.add_argument(
         "--internal-base-port",
         type=int,
         default=int(os.environ.get("CLUSTER_INTERNAL_BASE_PORT", "0")) or None,
         help="the gateway's internal port (probes, metrics, docs); the services take the "
-        "next four. Default: the base port + 1000",
+        "next ports. Default: the base port + 1000",
     )
     parser.add_argument(
         "--partitions", type=int, default=int(os.environ.get("KAFKA_PARTITIONS", "6"))
@@ -205,9 +184,12 @@ def main() -> None:
     kafka_dir = run_dir / "kafka"
     bootstrap = start_kafka(kafka_dir, args.kafka_port, args.partitions)
     kafka_ready = time.monotonic() - started
-    ports = {spec.name: spec.port - 8000 + args.base_port for spec in SERVICES}
+    # Every port moves with the gateway's, keeping the default layout's offsets.
+    ports = {spec.name: spec.port - GATEWAY.port + args.base_port for spec in SERVICES}
     internal_base = args.internal_base_port or args.base_port + 1000
-    internal_ports = {spec.name: spec.internal_port - 9000 + internal_base for spec in SERVICES}
+    internal_ports = {
+        spec.name: spec.internal_port - GATEWAY.internal_port + internal_base for spec in SERVICES
+    }
     processes = [
         ServiceProcess(
             spec,
@@ -239,25 +221,27 @@ def main() -> None:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
+        # SERVICES lists the gateway first: the services fetch its JWKS.
         for process in processes:
             process.start()
         for process in processes:
             process.wait_ready()
-        gateway = processes[-1].url
+        by_name = {p.spec.name: p for p in processes}
+        gateway = by_name[GATEWAY.name]
         internal = ", ".join(f"{p.spec.name} {p.internal_port}" for p in processes)
+        docs = ", ".join(f"{p.internal_url}/docs" for p in processes if p.spec.api)
         print(  # noqa: T201  (this is the command's own output)
             f"\nCluster ready in {time.monotonic() - started:.1f}s "
             f"(Kafka and topics {kafka_ready:.1f}s).\n"
-            f"  Gateway:  {gateway}\n"
-            f"  Internal: {processes[-1].internal_url}/metrics, /readyz, /healthz, /docs "
+            f"  Gateway:  {gateway.url}\n"
+            f"  Internal: {gateway.internal_url}/metrics, /readyz, /healthz, /docs "
             "(not for the public edge)\n"
             f"            ports: {internal}\n"
-            f"  OpenAPI:  {processes[0].internal_url}/docs (declarations; the next three ports:"
-            " signatures, ipr, routing)\n"
+            f"  OpenAPI:  {docs}\n"
             f"  Kafka:    {bootstrap}\n"
             f"  Logs:     {run_dir / 'logs'}/\n"
             f"  Token:    curl -s -u demo-broker:demo-broker-secret "
-            f"-d grant_type=client_credentials {gateway}/oauth/token\n"
+            f"-d grant_type=client_credentials {gateway.url}/oauth/token\n"
             "Ctrl-C stops everything.",
             flush=True,
         )

@@ -10,20 +10,15 @@ import uuid
 import httpx
 import pytest
 
+from customs_shared.services import SERVICES
 from tests.support.cluster import Cluster
 from tests.support.rawhttp import exchange, request
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 
-ALL = ["gateway", "declaration-svc", "signature-svc", "ipr-svc", "routing-svc"]
-PREFIX = {
-    "gateway": "GATEWAY_",
-    "declaration-svc": "DECLARATION_",
-    "signature-svc": "SIGNATURE_",
-    "ipr-svc": "IPR_",
-    "routing-svc": "ROUTING_",
-}
+ALL = [spec.name for spec in SERVICES]
+PREFIX = {spec.name: spec.prefix for spec in SERVICES}
 MARGIN = 2.0  # seconds of slack for a busy machine
 
 

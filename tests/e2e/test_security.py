@@ -14,12 +14,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from customs_shared.services import DOMAIN_SERVICES
 from tests.support.cluster import Cluster, demo_secret, jwt_claims
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = ["declaration-svc", "signature-svc", "ipr-svc", "routing-svc"]
+SERVICES = [spec.name for spec in DOMAIN_SERVICES]
 READ_PATHS = {
     "declaration-svc": "/api/v1/declarations",
     "signature-svc": f"/api/v1/signatures/checks/{uuid.uuid4()}",

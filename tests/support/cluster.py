@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from deploy.local.cluster import REPO, SERVICES, ServiceProcess, service_env
+from customs_shared.services import GATEWAY, SERVICES
+from deploy.local.cluster import REPO, ServiceProcess, service_env
 from tests.support.ports import free_ports
 from tests.support.postgres import PostgresServer
 
@@ -33,7 +34,7 @@ class Cluster:
 
     @property
     def gateway(self) -> str:
-        return self.processes["gateway"].url
+        return self.processes[GATEWAY.name].url
 
     def url(self, service: str) -> str:
         """The public listener: the API."""
@@ -91,12 +92,11 @@ def start_cluster(
             ports[spec.name],
             internal_ports[spec.name],
         )
-    # The gateway first: the services fetch its JWKS.
-    order = ["gateway", *[s.name for s in SERVICES if s.name != "gateway"]]
-    for name in order:
-        processes[name].start()
-    for name in order:
-        processes[name].wait_ready()
+    # SERVICES lists the gateway first: the services fetch its JWKS.
+    for process in processes.values():
+        process.start()
+    for process in processes.values():
+        process.wait_ready()
     return Cluster(processes, kafka_bootstrap, postgres, key_file)
 
 

@@ -7,6 +7,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from customs_shared.pagination import CursorCodec
+from customs_shared.services import DECLARATION
 from customs_shared.settings import ServiceSettings
 
 _MIN_CURSOR_SECRET = 32
@@ -15,12 +16,10 @@ _MIN_CURSOR_SECRET = 32
 class DeclarationSettings(ServiceSettings):
     # Errors never echo the input: it holds the secrets.
     model_config = SettingsConfigDict(
-        env_prefix="DECLARATION_", extra="ignore", hide_input_in_errors=True
+        env_prefix=DECLARATION.prefix, extra="ignore", hide_input_in_errors=True
     )
 
-    service_name: str = "declaration-svc"
-    port: int = 8001
-    internal_port: int = 9001
+    spec = DECLARATION
     cursor_secret: SecretStr | None = Field(
         default=None,
         description="HMAC key of the listing's page cursors, at least 32 characters; every "

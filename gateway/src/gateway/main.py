@@ -52,14 +52,14 @@ def verification_slots(settings: GatewaySettings) -> BoundedSlots:
     )
 
 
-class _Loaded:
+class _LoadedForReadiness:
     """What readiness reports on; filled by the lifespan, emptied at shutdown."""
 
     keys: KeyRing | None = None
     clients: ClientRegistry | None = None
 
 
-def _readiness_checks(loaded: _Loaded) -> dict[str, ReadinessCheck]:
+def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
     async def keys() -> None:
         if loaded.keys is None:
             raise RuntimeError("signing key not loaded")
@@ -73,7 +73,7 @@ def _readiness_checks(loaded: _Loaded) -> dict[str, ReadinessCheck]:
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    loaded = _Loaded()
+    loaded = _LoadedForReadiness()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[GatewayState]:
@@ -112,7 +112,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                         settings.rate_limit_per_minute, limits_storage, namespace="api"
                     ),
                     http=http,
-                    upstreams=settings.upstreams(),
+                    upstreams=settings.upstreams,
                 )
             finally:
                 loaded.keys = loaded.clients = None
@@ -125,5 +125,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_common(app, settings, _readiness_checks(loaded))
     app.include_router(oauth.router)
-    app.include_router(proxy.build_router())
+    app.include_router(proxy.proxy_router(settings.upstreams))
     return app

@@ -32,7 +32,6 @@ from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyReq
 from customs_shared.text import is_visible_ascii
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.settings import UPSTREAM_NAMES
 from gateway.state import ApiLimiter, HttpClient, Upstreams
 
 log = logging.getLogger(__name__)
@@ -234,10 +233,11 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
     return proxy
 
 
-def build_router() -> APIRouter:
-    """One catch-all route per service prefix; the services publish their own OpenAPI."""
+def proxy_router(segments: Iterable[str]) -> APIRouter:
+    """One catch-all route per upstream path segment; the services publish their own
+    OpenAPI."""
     router = APIRouter()
-    for service in UPSTREAM_NAMES:
+    for service in segments:
         router.add_api_route(
             f"{API_PREFIX}/{service}{{rest:path}}",
             _endpoint(service),

@@ -8,16 +8,15 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from customs_shared.settings import ServiceSettings
+from customs_shared.services import DOMAIN_SERVICES, GATEWAY, local_url
+from customs_shared.settings import ServerSettings
 
-UPSTREAM_NAMES = ("declarations", "signatures", "ipr", "routing")
 
+class GatewaySettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix=GATEWAY.prefix, extra="ignore")
 
-class GatewaySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
-
-    service_name: str = "gateway"
-    # max_body_bytes (GATEWAY_MAX_BODY_BYTES, from ServiceSettings) caps every request
+    spec = GATEWAY
+    # max_body_bytes (GATEWAY_MAX_BODY_BYTES, from ServerSettings) caps every request
     # body, forwarded ones included. Keep it no larger than the services' caps: a service
     # that refuses a body before reading it may drop the connection mid-upload, which the
     # gateway can only report as 502.
@@ -44,13 +43,14 @@ class GatewaySettings(ServiceSettings):
         description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
-    # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServiceSettings)
+    # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServerSettings)
     # go into every token; the services require the same values.
 
-    declarations_url: str = "http://127.0.0.1:8001"
-    signatures_url: str = "http://127.0.0.1:8002"
-    ipr_url: str = "http://127.0.0.1:8003"
-    routing_url: str = "http://127.0.0.1:8004"
+    upstreams: dict[str, str] = Field(
+        default_factory=lambda: {s.api: local_url(s) for s in DOMAIN_SERVICES if s.api},
+        description="Path segment under /api/v1/ → base URL of the service that owns it; "
+        'as JSON: GATEWAY_UPSTREAMS=\'{"declarations": "http://declaration-svc:8001", …}\'.',
+    )
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     upstream_max_connections: int = Field(default=200, ge=1)
@@ -118,18 +118,12 @@ class GatewaySettings(ServiceSettings):
             data = {**data, "generate_signing_key": data.get("environment", "local") == "local"}
         return data
 
-    @field_validator("declarations_url", "signatures_url", "ipr_url", "routing_url")
+    @field_validator("upstreams")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("upstream URLs must start with http:// or https://")
-        return value.rstrip("/")
-
-    def upstreams(self) -> dict[str, str]:
-        """Path segment under ``/api/v1/`` → base URL of the service that owns it."""
-        return {
-            "declarations": self.declarations_url,
-            "signatures": self.signatures_url,
-            "ipr": self.ipr_url,
-            "routing": self.routing_url,
-        }
+    def _http_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for segment, url in value.items():
+            if not segment or "/" in segment:
+                raise ValueError(f"upstream path segment {segment!r} must be one segment")
+            if not url.startswith(("http://", "https://")):
+                raise ValueError("upstream URLs must start with http:// or https://")
+        return {segment: url.rstrip("/") for segment, url in value.items()}

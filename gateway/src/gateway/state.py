@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypedDict
+from typing import Annotated, cast
 
 import httpx
 from fastapi import Depends, Request
 
-from customs_shared.auth import TokenVerifier
+from customs_shared.auth import AuthState
 from gateway.clients import ClientRegistry
 from gateway.keys import KeyRing
 from gateway.ratelimit import RateLimiter
@@ -16,54 +16,50 @@ from gateway.token_limits import TokenLimits
 from gateway.tokens import TokenIssuer
 
 
-class GatewayState(TypedDict):
-    """Lifespan state; Starlette copies it into each request's ``request.state``.
-    ``token_verifier`` is the name ``customs_shared.auth.current_principal`` reads."""
+class GatewayState(AuthState):
+    """Lifespan state; Starlette copies it into each request's state. ``token_verifier``
+    (from ``AuthState``) is what ``customs_shared.auth.current_principal`` reads."""
 
     settings: GatewaySettings
     keys: KeyRing
     clients: ClientRegistry
     token_issuer: TokenIssuer
-    token_verifier: TokenVerifier
     token_limits: TokenLimits
     api_limiter: RateLimiter
     http: httpx.AsyncClient
     upstreams: dict[str, str]
 
 
+def _state(request: Request) -> GatewayState:
+    return cast(GatewayState, request.scope["state"])
+
+
 def _keys(request: Request) -> KeyRing:
-    keys: KeyRing = request.state.keys
-    return keys
+    return _state(request)["keys"]
 
 
 def _clients(request: Request) -> ClientRegistry:
-    clients: ClientRegistry = request.state.clients
-    return clients
+    return _state(request)["clients"]
 
 
 def _token_issuer(request: Request) -> TokenIssuer:
-    issuer: TokenIssuer = request.state.token_issuer
-    return issuer
+    return _state(request)["token_issuer"]
 
 
 def _token_limits(request: Request) -> TokenLimits:
-    limits: TokenLimits = request.state.token_limits
-    return limits
+    return _state(request)["token_limits"]
 
 
 def _api_limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.state.api_limiter
-    return limiter
+    return _state(request)["api_limiter"]
 
 
 def _http(request: Request) -> httpx.AsyncClient:
-    http: httpx.AsyncClient = request.state.http
-    return http
+    return _state(request)["http"]
 
 
 def _upstreams(request: Request) -> dict[str, str]:
-    upstreams: dict[str, str] = request.state.upstreams
-    return upstreams
+    return _state(request)["upstreams"]
 
 
 Keys = Annotated[KeyRing, Depends(_keys)]

@@ -96,10 +96,12 @@ def make_settings(
             "signing_key_file": key_dir / "signing-key.pem",
             "generate_signing_key": True,
             "clients_file": clients_file,
-            "declarations_url": echo_url,
-            "ipr_url": echo_url,
-            "routing_url": echo_url,
-            "signatures_url": down,
+            "upstreams": {
+                "declarations": echo_url,
+                "ipr": echo_url,
+                "routing": echo_url,
+                "signatures": down,
+            },
             "log_level": "WARNING",
         }
         values.update(overrides)

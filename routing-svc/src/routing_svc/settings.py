@@ -5,15 +5,14 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.services import ROUTING
 from customs_shared.settings import ServiceSettings
 
 
 class RoutingSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ROUTING.prefix, extra="ignore")
 
-    service_name: str = "routing-svc"
-    port: int = 8004
-    internal_port: int = 9004
+    spec = ROUTING
     screening_timeout_seconds: float = Field(
         default=30.0, description="Decide without a missing screening result after this long."
     )

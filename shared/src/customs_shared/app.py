@@ -7,17 +7,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from customs_shared.auth import JwksCache, TokenVerifier
-from customs_shared.db import check_database, create_engine, run_migrations
+from customs_shared.auth import AuthState, JwksCache, TokenVerifier
+from customs_shared.db import DbState, check_database, create_engine, run_migrations
+from customs_shared.events.catalog import consumed_by
 from customs_shared.health import ReadinessCheck, health_router
 from customs_shared.logs import configure_logging
 from customs_shared.messaging.consumer import EventConsumer, Subscription
@@ -25,32 +26,48 @@ from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
-from customs_shared.settings import ServiceSettings
+from customs_shared.settings import ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
 _KAFKA_START_ATTEMPTS = 30
 
 
-@dataclass
-class Runtime:
-    """Everything a service builds at start-up and closes at shutdown."""
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
-    settings: ServiceSettings
+
+@dataclass
+class Runtime(Generic[SettingsT]):
+    """Everything a service builds at start-up and closes at shutdown; typed by the
+    service's own settings class."""
+
+    settings: SettingsT
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer
     relay: OutboxRelay
     http: httpx.AsyncClient
     token_verifier: TokenVerifier
-    consumer: EventConsumer | None = None
+    consumer: EventConsumer | None = field(default=None)
 
 
-BackgroundFactory = Callable[[Runtime], contextlib.AbstractAsyncContextManager[None]]
+class ServiceState(AuthState, DbState):
+    """The lifespan state of a service; Starlette copies it into each request's state."""
+
+    runtime: Runtime[Any]
+
+
+def service_runtime(request: Request) -> Runtime[Any]:
+    """The runtime of the service serving ``request`` (for endpoints that need more
+    than a session and the caller)."""
+    return cast(ServiceState, request.scope["state"])["runtime"]
+
+
+BackgroundFactory = Callable[[Runtime[SettingsT]], contextlib.AbstractAsyncContextManager[None]]
 
 
 def install_common(
-    app: FastAPI, settings: ServiceSettings, checks: dict[str, ReadinessCheck]
+    app: FastAPI, settings: ServerSettings, checks: dict[str, ReadinessCheck]
 ) -> None:
     """Middleware (outermost last), problem handlers and probes. Probes, metrics and the
     API docs are served on the internal listener only (docs also on the public one if
@@ -101,84 +118,99 @@ async def start_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 def create_service_app(
     *,
-    settings: ServiceSettings,
+    settings: SettingsT,
     title: str,
     routers: Sequence[APIRouter],
     migrations: str,
     subscriptions: Sequence[Subscription[Any]] = (),
-    background: Sequence[BackgroundFactory] = (),
+    background: Sequence[BackgroundFactory[SettingsT]] = (),
 ) -> FastAPI:
+    """The service's app. Its lifespan builds the resources in order and closes them in
+    the reverse order; a failure half-way through start closes what was built."""
+
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[ServiceState]:
         configure_logging(settings.service_name, settings.log_level)
-        engine = create_engine(
-            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
-        )
-        await run_migrations(engine, migrations)
-        signal = OutboxSignal()
-        sessions = session_factory(engine, signal)
-        producer = await start_producer(settings)
-        relay = OutboxRelay(
-            sessions,
-            producer,
-            signal,
-            poll_seconds=settings.outbox_poll_seconds,
-            batch_size=settings.outbox_batch_size,
-        )
-        http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
-        verifier = TokenVerifier(
-            JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            algorithms=settings.jwt_algorithms,
-        )
-        runtime = Runtime(settings, engine, sessions, producer, relay, http, verifier)
-        checks["database"] = lambda: check_database(engine)
-        checks["kafka"] = lambda: check_kafka(producer)
-        relay.start()
-        if subscriptions:
-            runtime.consumer = EventConsumer(
-                group_id=settings.service_name,
-                bootstrap=settings.kafka_bootstrap,
-                sessions=sessions,
-                producer=producer,
-                subscriptions=subscriptions,
-                max_retries=settings.consumer_max_retries,
-                retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
-            )
-            await runtime.consumer.start()
-            consumer = runtime.consumer
-
-            async def consumer_running() -> None:
-                if not consumer.running:
-                    raise RuntimeError("consumer loop stopped")
-
-            checks["consumer"] = consumer_running
         async with contextlib.AsyncExitStack() as stack:
+            engine = create_engine(
+                settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+            )
+            stack.push_async_callback(engine.dispose)
+            await run_migrations(engine, migrations)
+            signal = OutboxSignal()
+            sessions = session_factory(engine, signal)
+            producer = await start_producer(settings)
+            stack.push_async_callback(producer.stop)
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(5.0)))
+            verifier = TokenVerifier(
+                JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                algorithms=settings.jwt_algorithms,
+            )
+            relay = OutboxRelay(
+                sessions,
+                producer,
+                signal,
+                poll_seconds=settings.outbox_poll_seconds,
+                batch_size=settings.outbox_batch_size,
+            )
+            runtime = Runtime(settings, engine, sessions, producer, relay, http, verifier)
+            checks["database"] = lambda: check_database(engine)
+            checks["kafka"] = lambda: check_kafka(producer)
+            # Closed in reverse: the consumer stops taking records, then the relay
+            # publishes what handlers wrote, then the producer and the engine close.
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            if subscriptions:
+                consumer = EventConsumer(
+                    group_id=settings.service_name,
+                    bootstrap=settings.kafka_bootstrap,
+                    sessions=sessions,
+                    producer=producer,
+                    subscriptions=subscriptions,
+                    max_retries=settings.consumer_max_retries,
+                    retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+                )
+                await consumer.start()
+                stack.push_async_callback(consumer.stop)
+                runtime.consumer = consumer
+                checks["consumer"] = _running(consumer)
             for factory in background:
                 await stack.enter_async_context(factory(runtime))
             log.info("service started", extra={"service": settings.service_name})
             try:
-                yield {
-                    "runtime": runtime,
-                    "settings": settings,
-                    "sessions": sessions,
-                    "token_verifier": verifier,
-                }
+                yield ServiceState(runtime=runtime, sessions=sessions, token_verifier=verifier)
             finally:
                 log.info("service stopping")
-        # Order matters: stop taking records, publish what handlers wrote, then close.
-        if runtime.consumer is not None:
-            await runtime.consumer.stop()
-        await relay.stop()
-        await producer.stop()
-        await http.aclose()
-        await engine.dispose()
         log.info("service stopped")
 
+    check_subscriptions(settings.service_name, subscriptions)
     checks: dict[str, ReadinessCheck] = {}
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.state.subscriptions = tuple(subscriptions)
     install_common(app, settings, checks)
     for router in routers:
         app.include_router(router)
     return app
+
+
+def check_subscriptions(service: str, subscriptions: Sequence[Subscription[Any]]) -> None:
+    """Refuses to build a service whose subscriptions differ from what the event catalog
+    says it consumes: an event would be produced for nobody, or a consumer would wait
+    for an event nobody sends it."""
+    bound = [s.event_type.name for s in subscriptions]
+    expected = consumed_by(service)
+    if len(bound) != len(set(bound)) or set(bound) != expected:
+        raise RuntimeError(
+            f"{service} subscribes to {sorted(bound)}, "
+            f"but the event catalog says it consumes {sorted(expected)}"
+        )
+
+
+def _running(consumer: EventConsumer) -> ReadinessCheck:
+    async def check() -> None:
+        if not consumer.running:
+            raise RuntimeError("consumer loop stopped")
+
+    return check

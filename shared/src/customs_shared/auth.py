@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypedDict, cast
 
 import httpx
 import jwt
@@ -207,6 +207,12 @@ def _principal(claims: dict[str, Any]) -> Principal:
     )
 
 
+class AuthState(TypedDict):
+    """The part of an app's lifespan state that authentication reads."""
+
+    token_verifier: TokenVerifier
+
+
 # Declared as OAuth2 client credentials so that OpenAPI lists, per operation, the
 # scope it needs; the token itself is the RFC 6750 bearer token the gateway issued.
 _oauth2 = OAuth2(
@@ -226,8 +232,8 @@ async def current_principal(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("A bearer token is required.")
-    verifier: TokenVerifier = request.state.token_verifier
-    return await verifier.verify(token.strip())
+    state = cast(AuthState, request.scope["state"])
+    return await state["token_verifier"].verify(token.strip())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

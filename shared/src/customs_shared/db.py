@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, cast
 
 from alembic import command
 from alembic.config import Config
@@ -81,10 +81,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+class DbState(TypedDict):
+    """The part of a service's lifespan state that request sessions come from."""
+
+    sessions: async_sessionmaker[AsyncSession]
+
+
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request owns the transaction: commit when the endpoint returns, roll back
     if it raises. Nothing below the endpoint commits."""
-    sessions: async_sessionmaker[AsyncSession] = request.state.sessions
+    sessions = cast(DbState, request.scope["state"])["sessions"]
     async with sessions() as session, session.begin():
         yield session
 

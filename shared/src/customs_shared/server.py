@@ -8,7 +8,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from customs_shared.protocol import HeadLimits, limited_protocol
-from customs_shared.settings import ServiceSettings
+from customs_shared.settings import ServerSettings
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -20,7 +20,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(
-    app: str | ASGIApp, settings: ServiceSettings, *, factory: bool = True
+    app: str | ASGIApp, settings: ServerSettings, *, factory: bool = True
 ) -> uvicorn.Config:
     """``app`` is ``module:factory`` (or, with ``factory=False``, the app itself)."""
     limits = HeadLimits(
@@ -43,7 +43,7 @@ def uvicorn_config(
     )
 
 
-def serve(app: str, settings: ServiceSettings) -> None:
+def serve(app: str, settings: ServerSettings) -> None:
     """``app`` is ``module:factory``. One server listens on the public port and on the
     internal one; the app tells them apart by the port (``scope["server"]``), see
     ``customs_shared.middleware.ListenerSplitMiddleware``.

@@ -1,18 +1,26 @@
-"""Settings every service shares; each service subclasses with its own env prefix."""
+"""Settings every process shares; each subclasses with its own env prefix.
+
+``ServerSettings`` is what any HTTP process of the cluster has (the gateway's base);
+``ServiceSettings`` adds what a domain service has: database, Kafka, JWKS, outbox,
+consumer."""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from customs_shared.services import ServiceSpec
 
-class ServiceSettings(BaseSettings):
-    """Base settings. A service sets ``model_config`` with its ``env_prefix``
+
+class ServerSettings(BaseSettings):
+    """Base settings. A process sets ``model_config`` with its ``env_prefix``
     (``DECLARATION_`` …), so every field below is read as ``<PREFIX>_<FIELD>``."""
 
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
+    # The process's entry in customs_shared.services: its name and ports by default.
+    spec: ClassVar[ServiceSpec | None] = None
 
     service_name: str = "service"
     host: str = "127.0.0.1"
@@ -50,6 +58,35 @@ class ServiceSettings(BaseSettings):
     max_headers: int = Field(default=100, ge=10, description="Header lines (431 above it).")
     environment: str = "local"
     log_level: str = "INFO"
+    jwt_issuer: str = "customs-gateway"
+    jwt_audience: str = "customs-api"
+    max_body_bytes: int = 1_048_576
+    shutdown_grace_seconds: float = 20.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_spec(cls, data: Any) -> Any:
+        if cls.spec is None or not isinstance(data, dict):
+            return data
+        spec = cls.spec
+        defaults = {
+            "service_name": spec.name,
+            "port": spec.port,
+            "internal_port": spec.internal_port,
+        }
+        return {**defaults, **data}
+
+    @model_validator(mode="after")
+    def _listeners_apart(self) -> Self:
+        # Requests are told apart by the port that accepted them.
+        if self.internal_port == self.port:
+            raise ValueError("internal_port must differ from port")
+        return self
+
+
+class ServiceSettings(ServerSettings):
+    """A domain service: its database, Kafka, the gateway's JWKS, outbox and consumer."""
+
     database_url: SecretStr = Field(
         default=SecretStr("sqlite+aiosqlite:///./.run/service.db"),
         description="SQLAlchemy async URL: postgresql+asyncpg://… or sqlite+aiosqlite:///…",
@@ -58,20 +95,9 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str | None = None
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
-    jwt_issuer: str = "customs-gateway"
-    jwt_audience: str = "customs-api"
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["EdDSA"])
     jwks_cache_seconds: int = 300
-    max_body_bytes: int = 1_048_576
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
     consumer_max_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
-    shutdown_grace_seconds: float = 20.0
-
-    @model_validator(mode="after")
-    def _listeners_apart(self) -> Self:
-        # Requests are told apart by the port that accepted them.
-        if self.internal_port == self.port:
-            raise ValueError("internal_port must differ from port")
-        return self

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.services import SIGNATURE
 from customs_shared.settings import ServiceSettings
 
 
 class SignatureSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SIGNATURE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=SIGNATURE.prefix, extra="ignore")
 
-    service_name: str = "signature-svc"
-    port: int = 8002
-    internal_port: int = 9002
+    spec = SIGNATURE

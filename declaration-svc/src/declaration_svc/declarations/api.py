@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
+from customs_shared.app import service_runtime
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.events.schemas import DeclarantKind
 from customs_shared.pagination import CursorCodec
 from customs_shared.problems import (
     Forbidden,
@@ -22,17 +22,13 @@ from declaration_svc.declarations.errors import (
     IdempotencyKeyReused,
     NotYourEnterprise,
 )
-from declaration_svc.declarations.models import Declaration, DeclarationStatus
+from declaration_svc.declarations.models import DeclarationStatus
 from declaration_svc.declarations.schemas import (
-    Declarant,
     DeclarationAccepted,
     DeclarationIn,
     DeclarationOut,
     DeclarationPage,
     DeclarationSummary,
-    ItemOut,
-    LaneReasonOut,
-    TimelineEntryOut,
 )
 from declaration_svc.settings import DeclarationSettings
 
@@ -54,7 +50,7 @@ IdempotencyKey = Annotated[
 
 
 def _cursor_codec(request: Request) -> CursorCodec:
-    settings: DeclarationSettings = request.state.settings
+    settings: DeclarationSettings = service_runtime(request).settings
     return settings.cursor_codec()
 
 
@@ -105,7 +101,7 @@ async def get_declaration(
     declaration = await service.get(
         session=session, principal=principal, declaration_id=declaration_id
     )
-    return _to_out(declaration)
+    return DeclarationOut.model_validate(declaration)
 
 
 @router.get(
@@ -131,46 +127,6 @@ async def list_declarations(
         status=status_filter,
     )
     return DeclarationPage(
-        items=[
-            DeclarationSummary.model_validate(
-                {
-                    "id": d.id,
-                    "status": d.status,
-                    "lane": d.lane,
-                    "declaration_type": d.declaration_type,
-                    "total_customs_value": d.total_customs_value,
-                    "currency": d.currency,
-                    "created_at": d.created_at,
-                }
-            )
-            for d in rows
-        ],
+        items=[DeclarationSummary.model_validate(d) for d in rows],
         next_cursor=next_cursor,
-    )
-
-
-def _to_out(d: Declaration) -> DeclarationOut:
-    return DeclarationOut(
-        id=d.id,
-        status=d.status,
-        lane=d.lane,  # type: ignore[arg-type]  # validated into Lane by pydantic
-        lane_reasons=[LaneReasonOut.model_validate(r) for r in d.lane_reasons],
-        rule_set_version=d.rule_set_version,
-        signature_status=d.signature_status,
-        ipr_outcome=d.ipr_outcome,
-        declarant=Declarant.model_construct(
-            kind=DeclarantKind(d.declarant_kind),
-            name=d.declarant_name,
-            tax_code=d.declarant_tax_code,
-        ),
-        declaration_type=d.declaration_type,
-        type_code=d.type_code,
-        customs_office=d.customs_office,
-        currency=d.currency,
-        total_customs_value=d.total_customs_value,
-        containers=d.containers,
-        items=[ItemOut.model_validate(i) for i in d.items],
-        timeline=[TimelineEntryOut.model_validate(t) for t in d.timeline],
-        created_at=d.created_at,
-        updated_at=d.updated_at,
     )

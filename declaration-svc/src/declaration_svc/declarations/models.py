@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +31,15 @@ class DeclarationStatus(StrEnum):
 MONEY = Numeric(20, 4)
 
 
+@dataclass(frozen=True, slots=True)
+class DeclarantColumns:
+    """The declarant's three columns, grouped as the API shows them."""
+
+    kind: str
+    name: str
+    tax_code: str | None
+
+
 class Declaration(Base):
     __tablename__ = "declarations"
     # Keyset pagination of a tenant's declarations, newest first.
@@ -56,6 +66,10 @@ class Declaration(Base):
     ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def declarant(self) -> DeclarantColumns:
+        return DeclarantColumns(self.declarant_kind, self.declarant_name, self.declarant_tax_code)
 
     items: Mapped[list[DeclarationItem]] = relationship(
         back_populates="declaration",

@@ -12,7 +12,7 @@ from stdnum import iso6346
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
-from customs_shared.events.schemas import DeclarantKind, ItemFacts, Lane
+from customs_shared.events.schemas import DeclarantKind, ItemFacts, Lane, LaneReason
 from customs_shared.text import FreeText
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
@@ -24,6 +24,9 @@ class _Strict(BaseModel):
 
 
 class Declarant(_Strict):
+    # Read back from a row too (Declaration.declarant), where it was stored validated.
+    model_config = ConfigDict(from_attributes=True)
+
     kind: DeclarantKind
     name: FreeText = Field(min_length=1, max_length=300)
     tax_code: str | None = Field(
@@ -115,17 +118,15 @@ class TimelineEntryOut(BaseModel):
     detail: str
 
 
-class LaneReasonOut(BaseModel):
-    rule: str
-    lane: Lane
-    explanation: str
-
-
 class DeclarationOut(BaseModel):
+    """One declaration as the API shows it, read from its row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     status: str
     lane: Lane | None
-    lane_reasons: list[LaneReasonOut]
+    lane_reasons: list[LaneReason]
     rule_set_version: str | None
     signature_status: str | None
     ipr_outcome: str | None
@@ -143,6 +144,8 @@ class DeclarationOut(BaseModel):
 
 
 class DeclarationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     status: str
     lane: Lane | None

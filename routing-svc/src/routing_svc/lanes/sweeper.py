@@ -10,15 +10,18 @@ from collections.abc import AsyncIterator
 from customs_shared.app import BackgroundFactory, Runtime
 from routing_svc.lanes import service
 from routing_svc.lanes.service import LanePolicy
+from routing_svc.settings import RoutingSettings
 
 log = logging.getLogger(__name__)
 
 
-def overdue_sweeper(policy: LanePolicy, *, interval_seconds: float) -> BackgroundFactory:
+def overdue_sweeper(
+    policy: LanePolicy, *, interval_seconds: float
+) -> BackgroundFactory[RoutingSettings]:
     """Every ``interval_seconds``, decides the cases past their deadline."""
 
     @contextlib.asynccontextmanager
-    async def sweeping(runtime: Runtime) -> AsyncIterator[None]:
+    async def sweeping(runtime: Runtime[RoutingSettings]) -> AsyncIterator[None]:
         async def sweep_forever() -> None:
             while True:
                 try:
