@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from customs_shared.services import SERVICES
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.samples import sample, signed
@@ -224,7 +225,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="customs-bench-") as tmp:
         with (
             infra.kafka() as bootstrap,
-            infra.postgres(["declarations", "signatures", "ipr", "routing"]) as pg,
+            infra.postgres([s.database for s in SERVICES if s.database]) as pg,
         ):
             cluster = start_cluster(
                 tmp=Path(tmp),

@@ -7,13 +7,14 @@ import uuid
 
 import pytest
 
+from customs_shared.events import catalog
 from tests.support.cluster import Cluster, wait_for
 from tests.support.samples import sample
 from tests.support.topics import produce_raw, read_topic
 
 pytestmark = pytest.mark.e2e
 
-CONSUMERS_OF_DECLARATIONS = {"signature-svc", "ipr-svc", "routing-svc"}
+CONSUMERS_OF_DECLARATIONS = set(catalog.DECLARATION_SUBMITTED.consumers)
 
 
 def test_poison_records_are_dead_lettered_and_consumers_go_on(cluster: Cluster) -> None:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 
+from customs_shared.services import SERVICES
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.e2e
@@ -18,9 +19,7 @@ pytestmark = pytest.mark.e2e
 EXAMPLES_PER_OPERATION = 40
 
 
-@pytest.mark.parametrize(
-    "service", ["gateway", "declaration-svc", "signature-svc", "ipr-svc", "routing-svc"]
-)
+@pytest.mark.parametrize("service", [spec.name for spec in SERVICES])
 def test_api_never_answers_5xx(cluster: Cluster, service: str) -> None:
     # The OpenAPI is served on the internal listener; the API itself on the public one.
     schema = schemathesis.openapi.from_url(f"{cluster.internal_url(service)}/openapi.json")

@@ -58,9 +58,6 @@ class RepositoryBase(Generic[Model]):
             raise not_found
         return row
 
-    async def exists(self, key: Any) -> bool:
-        return await self.session.get(self.model, key) is not None
-
     def add(self, row: Model) -> None:
         self.session.add(row)
 

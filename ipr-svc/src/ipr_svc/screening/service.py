@@ -18,9 +18,6 @@ SOURCE = "/customs/ipr-svc"
 
 
 async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    screenings = IprScreeningRepository(session)
-    if await screenings.exists(submitted.declaration_id):
-        return
     records = await IprRecordRepository(session).active(utcnow())
     marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
     hits = find_hits(submitted.items, marks)
@@ -28,15 +25,15 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         outcome = IprOutcome.NO_RECORDS
     else:
         outcome = IprOutcome.HIT if hits else IprOutcome.CLEAR
-    screenings.add(
-        IprScreening(
-            declaration_id=submitted.declaration_id,
-            tenant=submitted.tenant,
-            outcome=outcome,
-            records_checked=len(records),
-            hits=[h.model_dump() for h in hits],
-        ),
+    first = await IprScreeningRepository(session).insert_if_absent(
+        declaration_id=submitted.declaration_id,
+        tenant=submitted.tenant,
+        outcome=outcome,
+        records_checked=len(records),
+        hits=[h.model_dump() for h in hits],
     )
+    if not first:
+        return  # an amended re-send of the same declaration keeps its first screening
     add_event(
         session,
         catalog.IPR_SCREENED,

@@ -37,20 +37,17 @@ def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
 
 
 async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    checks = SignatureCheckRepository(session)
-    if await checks.exists(submitted.declaration_id):
-        return  # an amended re-send of the same declaration keeps its first check
     status, detail = assess(submitted)
-    checks.add(
-        SignatureCheck(
-            declaration_id=submitted.declaration_id,
-            tenant=submitted.tenant,
-            declarant_kind=submitted.declarant_kind,
-            declarant_tax_code=submitted.declarant_tax_code,
-            status=status,
-            detail=detail,
-        ),
+    first = await SignatureCheckRepository(session).insert_if_absent(
+        declaration_id=submitted.declaration_id,
+        tenant=submitted.tenant,
+        declarant_kind=submitted.declarant_kind,
+        declarant_tax_code=submitted.declarant_tax_code,
+        status=status,
+        detail=detail,
     )
+    if not first:
+        return  # an amended re-send of the same declaration keeps its first check
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
