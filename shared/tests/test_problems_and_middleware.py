@@ -134,7 +134,7 @@ async def test_response_begun_before_the_cap_is_crossed_is_not_cut() -> None:
     assert response.content == b"done"
 
 
-@pytest.mark.parametrize("raw", [b"caf\xe9", b"a\x01b", b"x" * 129])
+@pytest.mark.parametrize("raw", [b"caf\xe9", b"a\x01b", b"x" * 129, b" ", b"\t"])
 async def test_an_unusable_request_id_is_replaced(client: httpx.AsyncClient, raw: bytes) -> None:
     response = await client.post(
         "/things", json={"name": "taken"}, headers=[(b"x-request-id", raw)]
@@ -144,3 +144,12 @@ async def test_an_unusable_request_id_is_replaced(client: httpx.AsyncClient, raw
     assert len(echoed) == 32
     assert echoed.isalnum()
     assert response.json()["request_id"] == echoed
+
+
+async def test_a_request_id_is_taken_without_surrounding_whitespace(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/things", json={"name": "taken"}, headers=[(b"x-request-id", b"! ")]
+    )
+    assert response.headers["x-request-id"] == "!"

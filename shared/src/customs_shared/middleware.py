@@ -103,7 +103,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
+        # Whitespace around a field value is not part of it (RFC 9110 §5.5).
+        incoming = (_header(scope, b"x-request-id") or "").strip(" \t")
         # One id end to end: one the gateway could not forward as it is gets replaced here.
         request_id = (
             incoming
