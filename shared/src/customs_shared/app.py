@@ -26,7 +26,7 @@ from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
-from customs_shared.settings import ServerSettings, ServiceSettings
+from customs_shared.settings import Role, ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def create_service_app(
             # publishes what handlers wrote, then the producer and the engine close.
             relay.start()
             stack.push_async_callback(relay.stop)
-            if subscriptions:
+            if subscriptions and consumes:
                 consumer = EventConsumer(
                     group_id=settings.service_name,
                     bootstrap=settings.kafka_bootstrap,
@@ -176,7 +176,7 @@ def create_service_app(
                 stack.push_async_callback(consumer.stop)
                 runtime.consumer = consumer
                 checks["consumer"] = _running(consumer)
-            for factory in background:
+            for factory in background if consumes else ():
                 await stack.enter_async_context(factory(runtime))
             log.info("service started", extra={"service": settings.service_name})
             try:
@@ -186,11 +186,12 @@ def create_service_app(
         log.info("service stopped")
 
     check_subscriptions(settings.service_name, subscriptions)
+    consumes = settings.role is not Role.API
     checks: dict[str, ReadinessCheck] = {}
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.subscriptions = tuple(subscriptions)
     install_common(app, settings, checks)
-    for router in routers:
+    for router in routers if settings.role is not Role.CONSUMER else ():
         app.include_router(router)
     return app
 
