@@ -7,6 +7,10 @@ KAFKA := deploy/local/kafka/kafka.sh
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm
+# One image per service (each folder with a Dockerfile), tagged <IMAGE_REGISTRY>/<service>:<IMAGE_TAG>.
+IMAGE_REGISTRY ?= customs
+IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_SERVICES := $(patsubst %/Dockerfile,%,$(wildcard */Dockerfile))
 
 .PHONY: help setup setup-python setup-kafka setup-postgres setup-helm run test test-unit lint format bench images clean
 
@@ -53,6 +57,13 @@ format: setup-python ## Apply ruff fixes and formatting
 
 bench: setup ## Measure latency and throughput against a baseline in the same run
 	@$(UV) run --no-sync python -m tests.bench
+
+images: ## Build one image per service (needs Docker with BuildKit)
+	@command -v docker >/dev/null || { echo "make images needs Docker (BuildKit)"; exit 1; }
+	@for service in $(IMAGE_SERVICES); do \
+	  echo "building $(IMAGE_REGISTRY)/$$service:$(IMAGE_TAG)"; \
+	  DOCKER_BUILDKIT=1 docker build -f $$service/Dockerfile -t $(IMAGE_REGISTRY)/$$service:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean: ## Remove local run state (databases, Kafka data, logs)
 	@KAFKA_DATA_DIR=.run/kafka bash $(KAFKA) stop 2>/dev/null || true
