@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from customs_shared import tracing
 from customs_shared.auth import AuthState, JwksCache, TokenVerifier
 from customs_shared.db import DbState, check_database, create_engine, run_migrations
 from customs_shared.events.catalog import consumed_by
@@ -136,12 +137,14 @@ def create_service_app(
                 settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
             )
             stack.push_async_callback(engine.dispose)
+            tracing.instrument_engine(engine)
             await run_migrations(engine, migrations)
             signal = OutboxSignal()
             sessions = session_factory(engine, signal)
             producer = await start_producer(settings)
             stack.push_async_callback(producer.stop)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(5.0)))
+            tracing.instrument_httpx(http)
             verifier = TokenVerifier(
                 JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
                 issuer=settings.jwt_issuer,
@@ -188,7 +191,9 @@ def create_service_app(
     check_subscriptions(settings.service_name, subscriptions)
     consumes = settings.role is not Role.API
     checks: dict[str, ReadinessCheck] = {}
+    tracing.configure(settings.service_name)
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    tracing.instrument_app(app)
     app.state.subscriptions = tuple(subscriptions)
     install_common(app, settings, checks)
     for router in routers if settings.role is not Role.CONSUMER else ():
