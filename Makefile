@@ -4,13 +4,20 @@ SHELL := /bin/bash
 # After `pip install uv` the shim may not be on PATH yet; the module form always works.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
+# Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
+HELM_VERSION := v3.22.0
+HELM := $(CURDIR)/.cache/bin/helm
+# One image per service (each folder with a Dockerfile), tagged <IMAGE_REGISTRY>/<service>:<IMAGE_TAG>.
+IMAGE_REGISTRY ?= customs
+IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_SERVICES := $(patsubst %/Dockerfile,%,$(wildcard */Dockerfile))
 
-.PHONY: help setup setup-python setup-kafka setup-postgres run test test-unit lint format bench clean
+.PHONY: help setup setup-python setup-kafka setup-postgres setup-helm run test test-unit lint format bench images clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-setup: setup-python setup-kafka setup-postgres ## Install everything the cluster and tests need
+setup: setup-python setup-kafka setup-postgres setup-helm ## Install everything the cluster and tests need
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
@@ -23,13 +30,20 @@ setup-kafka: ## Java/Maven if missing, then the Kafka broker jars from Maven Cen
 setup-postgres: ## PostgreSQL server binaries (Debian package) for the tests
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || deploy/local/install-debian-packages.sh postgresql
 
+setup-helm: ## Helm (for the chart tests) into .cache/bin: Debian's, or built with Go
+	@if [ -x $(HELM) ]; then :; \
+	elif command -v helm >/dev/null; then mkdir -p $(dir $(HELM)) && ln -sf "$$(command -v helm)" $(HELM); \
+	else command -v go >/dev/null || deploy/local/install-debian-packages.sh golang-go; \
+	  echo "building helm $(HELM_VERSION) from the Go module proxy (once; a few minutes)"; \
+	  GOBIN=$(dir $(HELM)) GOFLAGS=-trimpath go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); fi
+
 run: setup-python setup-kafka ## Start Kafka and all services (SQLite); Ctrl-C stops them
 	@$(UV) run --no-sync python -m deploy.local.cluster
 
 test: setup ## Run the whole suite on its own Kafka and PostgreSQL
 	@$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-test-unit: setup-python ## Only the unit tests (no Kafka, no database): seconds
+test-unit: setup-python setup-helm ## Only the unit tests (no Kafka, no database): seconds
 	@$(UV) run --no-sync pytest -m unit $(PYTEST_ARGS)
 
 lint: setup-python ## ruff, ruff format --check, mypy --strict
@@ -43,6 +57,13 @@ format: setup-python ## Apply ruff fixes and formatting
 
 bench: setup ## Measure latency and throughput against a baseline in the same run
 	@$(UV) run --no-sync python -m tests.bench
+
+images: ## Build one image per service (needs Docker with BuildKit)
+	@command -v docker >/dev/null || { echo "make images needs Docker (BuildKit)"; exit 1; }
+	@for service in $(IMAGE_SERVICES); do \
+	  echo "building $(IMAGE_REGISTRY)/$$service:$(IMAGE_TAG)"; \
+	  DOCKER_BUILDKIT=1 docker build -f $$service/Dockerfile -t $(IMAGE_REGISTRY)/$$service:$(IMAGE_TAG) . || exit 1; \
+	done
 
 clean: ## Remove local run state (databases, Kafka data, logs)
 	@KAFKA_DATA_DIR=.run/kafka bash $(KAFKA) stop 2>/dev/null || true

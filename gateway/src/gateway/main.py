@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
+from customs_shared import tracing
 from customs_shared.app import install_common
 from customs_shared.auth import TokenVerifier
 from customs_shared.health import ReadinessCheck
@@ -94,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         limits_storage = open_storage(settings.rate_limit_storage_uri)
         async with upstream_client(settings) as http:
+            tracing.instrument_httpx(http)
             loaded.keys, loaded.clients = keys, clients
             try:
                 yield GatewayState(
@@ -117,12 +119,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             finally:
                 loaded.keys = loaded.clients = None
 
+    tracing.configure(settings.service_name)
     app = FastAPI(
         title="Customs gateway",
         version="0.1.0",
         description="OAuth2 client-credentials tokens, JWKS, and the entry to every service.",
         lifespan=lifespan,
     )
+    tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
     app.include_router(oauth.router)
     app.include_router(proxy.proxy_router(settings.upstreams))

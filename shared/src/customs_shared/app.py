@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from customs_shared import tracing
 from customs_shared.auth import AuthState, JwksCache, TokenVerifier
 from customs_shared.db import DbState, check_database, create_engine, run_migrations
 from customs_shared.events.catalog import consumed_by
@@ -26,7 +27,7 @@ from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
-from customs_shared.settings import ServerSettings, ServiceSettings
+from customs_shared.settings import Role, ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +137,14 @@ def create_service_app(
                 settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
             )
             stack.push_async_callback(engine.dispose)
+            tracing.instrument_engine(engine)
             await run_migrations(engine, migrations)
             signal = OutboxSignal()
             sessions = session_factory(engine, signal)
             producer = await start_producer(settings)
             stack.push_async_callback(producer.stop)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(5.0)))
+            tracing.instrument_httpx(http)
             verifier = TokenVerifier(
                 JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
                 issuer=settings.jwt_issuer,
@@ -162,7 +165,7 @@ def create_service_app(
             # publishes what handlers wrote, then the producer and the engine close.
             relay.start()
             stack.push_async_callback(relay.stop)
-            if subscriptions:
+            if subscriptions and consumes:
                 consumer = EventConsumer(
                     group_id=settings.service_name,
                     bootstrap=settings.kafka_bootstrap,
@@ -176,7 +179,7 @@ def create_service_app(
                 stack.push_async_callback(consumer.stop)
                 runtime.consumer = consumer
                 checks["consumer"] = _running(consumer)
-            for factory in background:
+            for factory in background if consumes else ():
                 await stack.enter_async_context(factory(runtime))
             log.info("service started", extra={"service": settings.service_name})
             try:
@@ -186,11 +189,14 @@ def create_service_app(
         log.info("service stopped")
 
     check_subscriptions(settings.service_name, subscriptions)
+    consumes = settings.role is not Role.API
     checks: dict[str, ReadinessCheck] = {}
+    tracing.configure(settings.service_name)
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    tracing.instrument_app(app)
     app.state.subscriptions = tuple(subscriptions)
     install_common(app, settings, checks)
-    for router in routers:
+    for router in routers if settings.role is not Role.CONSUMER else ():
         app.include_router(router)
     return app
 

@@ -6,6 +6,7 @@ consumer."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -84,8 +85,20 @@ class ServerSettings(BaseSettings):
         return self
 
 
+class Role(StrEnum):
+    """What one process of a domain service does. A service that serves HTTP and consumes
+    events can run as two Deployments of one image, each scaled on its own signal: ``api``
+    on CPU, ``consumer`` on consumer-group lag. Both publish their outbox."""
+
+    ALL = "all"  # API, consumer and background jobs (the one-machine run)
+    API = "api"  # the API only: no consumer, no background jobs
+    CONSUMER = "consumer"  # the consumer and background jobs; the public port serves no API
+
+
 class ServiceSettings(ServerSettings):
     """A domain service: its database, Kafka, the gateway's JWKS, outbox and consumer."""
+
+    role: Role = Field(default=Role.ALL, description="all, api or consumer (see Role).")
 
     database_url: SecretStr = Field(
         default=SecretStr("sqlite+aiosqlite:///./.run/service.db"),

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared import tracing
 from customs_shared.context import adopt_traceparent, request_id_var
 from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
@@ -190,12 +191,23 @@ class EventConsumer:
         return _Event(record, raw, handler, data)
 
     async def _apply(self, session: AsyncSession, event: _Event) -> str:
-        request_id_var.set(None)
-        adopt_traceparent(event.raw.traceparent)
-        if not await repository.remember_processed(session, self._group_id, event.raw.id):
-            return "duplicate"
-        await event.handler(session, event.data)
-        return "handled"
+        record = event.record
+        with tracing.process_span(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            headers=record.headers,
+            envelope_traceparent=event.raw.traceparent,
+            event_id=event.raw.id,
+            event_type=event.raw.type,
+            group=self._group_id,
+        ):
+            request_id_var.set(None)
+            adopt_traceparent(event.raw.traceparent)
+            if not await repository.remember_processed(session, self._group_id, event.raw.id):
+                return "duplicate"
+            await event.handler(session, event.data)
+            return "handled"
 
     async def _handle_alone(self, item: _Event | _Poison) -> None:
         if isinstance(item, _Poison):

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from customs_shared import tracing
 from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
 from customs_shared.messaging import repository
@@ -23,6 +24,7 @@ from customs_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 log = logging.getLogger(__name__)
 
 _DIRTY = "outbox_dirty"
+_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
 
 
 def add_event(
@@ -104,15 +106,17 @@ class OutboxRelay:
             if not rows:
                 OUTBOX_PENDING.set(0)
                 return 0
-            sent = [
-                await self._producer.send(
-                    row.topic,
-                    value=row.payload,
-                    key=row.key.encode(),
-                    headers=[("content-type", b"application/cloudevents+json")],
-                )
-                for row in rows
-            ]
+            sent = []
+            for row in rows:
+                with tracing.publish_span(row.topic, row.payload) as trace_headers:
+                    sent.append(
+                        await self._producer.send(
+                            row.topic,
+                            value=row.payload,
+                            key=row.key.encode(),
+                            headers=[_CONTENT_TYPE, *trace_headers],
+                        )
+                    )
             await asyncio.gather(*sent)
             await repository.mark_published(session, [row.seq for row in rows])
             for row in rows:

@@ -1,0 +1,470 @@
+"""The Helm chart, rendered offline: lint, Kubernetes schemas, and what operators rely on
+(probes, limits, non-root read-only pods, one autoscaler per workload, only the gateway
+exposed, partitions enough for the consumers, values in step with the code)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from customs_shared.events.catalog import EVENT_TYPES, TOPICS
+from customs_shared.migrate import main as migrate_main
+from customs_shared.services import DOMAIN_SERVICES, GATEWAY, SERVICES
+from tests.support.manifests import (
+    CHART,
+    KUBE_VERSION,
+    PRODUCTION_VALUES,
+    Manifest,
+    RenderError,
+    by_name,
+    chart_values,
+    load_all,
+    of_kind,
+    render,
+    run_helm,
+)
+
+# Kinds whose schemas Kubernetes does not ship; checked structurally below.
+CUSTOM_KINDS = {
+    ("keda.sh/v1alpha1", "ScaledObject"),
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+}
+
+
+@cache
+def _default() -> tuple[Manifest, ...]:
+    return tuple(render())
+
+
+@cache
+def _production() -> tuple[Manifest, ...]:
+    return tuple(render(PRODUCTION_VALUES))
+
+
+@pytest.fixture(params=["default", "production"])
+def manifests(request: pytest.FixtureRequest) -> list[Manifest]:
+    return list(_default() if request.param == "default" else _production())
+
+
+def _pod_spec(manifest: Manifest) -> dict[str, Any]:
+    spec: dict[str, Any] = manifest["spec"]["template"]["spec"]
+    return spec
+
+
+def _workloads(manifests: list[Manifest]) -> list[Manifest]:
+    return of_kind(manifests, "Deployment") + of_kind(manifests, "Job")
+
+
+@pytest.mark.parametrize("values", [(), (PRODUCTION_VALUES,)], ids=["default", "production"])
+def test_helm_lint_passes_strictly(values: tuple[Path, ...]) -> None:
+    args = ["lint", str(CHART), "--strict", "--kube-version", KUBE_VERSION]
+    for path in values:
+        args += ["--values", str(path)]
+    assert "0 chart(s) failed" in run_helm(*args)
+
+
+def test_every_built_in_manifest_is_valid_against_the_kubernetes_schema(
+    manifests: list[Manifest],
+) -> None:
+    checked = 0
+    for manifest in manifests:
+        if (manifest["apiVersion"], manifest["kind"]) in CUSTOM_KINDS:
+            continue
+        kubernetes_validate.validate(manifest, KUBE_VERSION, strict=True)
+        checked += 1
+    assert checked >= 50
+
+
+def test_a_wrong_field_is_caught_by_the_validation() -> None:
+    deployment = json.loads(json.dumps(of_kind(list(_default()), "Deployment")[0]))
+    deployment["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFileSystem"] = True
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBE_VERSION, strict=True)
+
+
+def test_custom_resources_have_the_fields_their_operators_require(
+    manifests: list[Manifest],
+) -> None:
+    deployments = by_name(manifests, "Deployment")
+    services = by_name(manifests, "Service")
+    for manifest in manifests:
+        key = (manifest["apiVersion"], manifest["kind"])
+        if key not in CUSTOM_KINDS:
+            continue
+        assert manifest["metadata"]["name"]
+        spec = manifest["spec"]
+        if manifest["kind"] == "ScaledObject":
+            assert spec["scaleTargetRef"]["name"] in deployments
+            assert 0 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
+            assert spec["triggers"]
+            for trigger in spec["triggers"]:
+                assert trigger["type"] == "kafka"
+                metadata = trigger["metadata"]
+                assert set(metadata) >= {"bootstrapServers", "consumerGroup", "topic"}
+                # KEDA reads trigger metadata as strings only.
+                assert all(isinstance(value, str) for value in metadata.values())
+                assert int(metadata["lagThreshold"]) > 0
+        elif manifest["kind"] == "KafkaTopic":
+            assert manifest["metadata"]["labels"]["strimzi.io/cluster"]
+            assert spec["topicName"] == manifest["metadata"]["name"]
+            for field in ("partitions", "replicas"):
+                assert isinstance(spec[field], int)
+                assert spec[field] >= 1
+            assert spec["config"]["cleanup.policy"] in {"delete", "compact"}
+        else:  # ServiceMonitor
+            assert spec["endpoints"]
+            labels = spec["selector"]["matchLabels"]
+            selected = [
+                s for s in services.values() if labels.items() <= s["metadata"]["labels"].items()
+            ]
+            assert len(selected) == len(services)
+            ports = {p["name"] for s in selected for p in s["spec"]["ports"]}
+            assert {e["port"] for e in spec["endpoints"]} <= ports
+
+
+def test_every_workload_is_non_root_read_only_unprivileged_and_limited(
+    manifests: list[Manifest],
+) -> None:
+    workloads = _workloads(manifests)
+    assert len(workloads) == 9 + len(DOMAIN_SERVICES)
+    for workload in workloads:
+        pod = _pod_spec(workload)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] != 0
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert "add" not in security["capabilities"]
+            assert security.get("privileged", False) is False
+            limits = container["resources"]["limits"]
+            requests = container["resources"]["requests"]
+            assert {"cpu", "memory"} <= limits.keys() & requests.keys()
+            # Python needs a writable /tmp; everything else stays read-only.
+            assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}  # noqa: S108
+
+
+def test_every_deployment_has_probes_on_its_internal_port(manifests: list[Manifest]) -> None:
+    for deployment in of_kind(manifests, "Deployment"):
+        [container] = _pod_spec(deployment)["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert "internal" in ports
+        probes = {
+            kind: container[kind]["httpGet"]
+            for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        }
+        assert probes["livenessProbe"]["path"] == "/healthz"
+        assert probes["startupProbe"]["path"] == "/healthz"
+        assert probes["readinessProbe"]["path"] == "/readyz"
+        assert {p["port"] for p in probes.values()} == {"internal"}
+
+
+def test_each_workload_has_an_hpa_or_a_scaled_object_never_both(
+    manifests: list[Manifest],
+) -> None:
+    hpas = {
+        m["spec"]["scaleTargetRef"]["name"] for m in of_kind(manifests, "HorizontalPodAutoscaler")
+    }
+    scaled = {m["spec"]["scaleTargetRef"]["name"] for m in of_kind(manifests, "ScaledObject")}
+    deployments = by_name(manifests, "Deployment")
+    assert hpas | scaled == set(deployments)
+    assert not hpas & scaled
+    for name, deployment in deployments.items():
+        role = deployment["metadata"]["labels"]["customs.io/role"]
+        assert (name in hpas) == (role == "api"), name
+        assert (name in scaled) == (role == "consumer"), name
+        # The autoscaler owns the replica count; a fixed one would fight it on upgrade.
+        assert "replicas" not in deployment["spec"]
+
+
+def test_consumer_autoscaling_follows_the_groups_lag_on_the_topics_they_read(
+    manifests: list[Manifest],
+) -> None:
+    for scaled in of_kind(manifests, "ScaledObject"):
+        service = scaled["metadata"]["labels"]["app.kubernetes.io/component"]
+        triggers = scaled["spec"]["triggers"]
+        assert {t["metadata"]["consumerGroup"] for t in triggers} == {service}
+        assert {t["metadata"]["topic"] for t in triggers} == _topics_consumed_by(service)
+
+
+def test_the_role_setting_matches_the_workload(manifests: list[Manifest]) -> None:
+    specs = {s.name: s for s in SERVICES}
+    for deployment in of_kind(manifests, "Deployment"):
+        labels = deployment["metadata"]["labels"]
+        spec = specs[labels["app.kubernetes.io/component"]]
+        [container] = _pod_spec(deployment)["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        if spec.database:
+            assert env[f"{spec.prefix}ROLE"] == labels["customs.io/role"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["internal"] == spec.internal_port
+        if labels["customs.io/role"] == "consumer":
+            assert "http" not in ports
+        else:
+            assert ports["http"] == spec.port
+        assert container["image"].rsplit(":", 1)[0].endswith(f"/{spec.name}")
+
+
+def test_only_the_gateway_is_reachable_from_outside(manifests: list[Manifest]) -> None:
+    for service in of_kind(manifests, "Service"):
+        assert service["spec"]["type"] == "ClusterIP"
+    for ingress in of_kind(manifests, "Ingress"):
+        backends = {
+            path["backend"]["service"]["name"]
+            for rule in ingress["spec"]["rules"]
+            for path in rule["http"]["paths"]
+        }
+        assert backends == {"customs-gateway"}
+        assert ingress["spec"]["tls"]
+
+    policies = of_kind(manifests, "NetworkPolicy")
+    [deny] = [p for p in policies if p["metadata"]["name"].endswith("-default-deny")]
+    assert deny["spec"]["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny["spec"]
+    assert deny["spec"]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "customs",
+        "app.kubernetes.io/instance": "customs",
+    }
+    gateway_pods = {"app.kubernetes.io/component": GATEWAY.name}
+    for policy in policies:
+        if policy is deny:
+            continue
+        selector = policy["spec"]["podSelector"]["matchLabels"]
+        for rule in policy["spec"]["ingress"]:
+            [port] = [p["port"] for p in rule["ports"]]
+            peers = rule.get("from")
+            if port == "internal":
+                # Probes and metrics: Prometheus only.
+                [peer] = peers
+                assert set(peer) == {"namespaceSelector", "podSelector"}
+                assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus"
+            elif selector["app.kubernetes.io/component"] == GATEWAY.name:
+                assert port == "http"
+            else:
+                assert port == "http"
+                [peer] = peers
+                assert gateway_pods.items() <= peer["podSelector"]["matchLabels"].items()
+                assert selector["customs.io/role"] != "consumer"
+
+
+def test_services_reach_each_other_by_the_names_and_ports_the_chart_creates(
+    manifests: list[Manifest],
+) -> None:
+    services = by_name(manifests, "Service")
+    config = by_name(manifests, "ConfigMap")
+    upstreams = json.loads(config["customs-gateway"]["data"]["GATEWAY_UPSTREAMS"])
+    assert set(upstreams) == {s.api for s in DOMAIN_SERVICES}
+    for url in [*upstreams.values(), config["customs-routing-svc"]["data"]["ROUTING_JWKS_URL"]]:
+        host, port = url.removeprefix("http://").split("/")[0].split(":")
+        assert {"name": "http", "port": int(port)}.items() <= _port(services[host], "http").items()
+
+
+def _port(service: Manifest, name: str) -> dict[str, Any]:
+    [port] = [p for p in service["spec"]["ports"] if p["name"] == name]
+    return dict(port)
+
+
+def test_migrations_run_as_a_hook_job_per_database_with_a_command_that_exists(
+    manifests: list[Manifest],
+) -> None:
+    jobs = of_kind(manifests, "Job")
+    assert len(jobs) == len(DOMAIN_SERVICES)
+    names = set()
+    for job in jobs:
+        annotations = job["metadata"]["annotations"]
+        assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+        [container] = _pod_spec(job)["containers"]
+        command = container["command"]
+        assert command[:3] == ["python", "-m", "customs_shared.migrate"]
+        names.add(command[3])
+        spec = next(s for s in DOMAIN_SERVICES if s.name == command[3])
+        [env] = [e for e in container["env"] if e["name"] == f"{spec.prefix}DATABASE_URL"]
+        assert env["valueFrom"]["secretKeyRef"]["key"] == f"{spec.name}-database-url"
+    assert names == {s.name for s in DOMAIN_SERVICES}
+    with pytest.raises(SystemExit):
+        migrate_main(["no-such-service"])
+
+
+def test_secrets_come_from_an_existing_secret_each_pod_reading_only_its_own_keys() -> None:
+    manifests = list(_default())
+    assert not of_kind(manifests, "Secret")
+    for deployment in of_kind(manifests, "Deployment"):
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        [container] = _pod_spec(deployment)["containers"]
+        refs = {
+            e["valueFrom"]["secretKeyRef"]["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+            for e in container["env"]
+            if "valueFrom" in e
+        }
+        keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+        assert set(refs) == {"customs-secrets"}
+        assert all(key.startswith(service) for key in keys), keys
+        volumes = [v["secret"] for v in _pod_spec(deployment)["volumes"] if "secret" in v]
+        for volume in volumes:
+            assert service == GATEWAY.name
+            assert {i["key"] for i in volume["items"]} == {
+                "gateway-signing-key.pem",
+                "gateway-clients.json",
+            }
+
+
+def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
+    data = {
+        f"{s.name}-database-url": f"postgresql+asyncpg://u:p@db/{s.database}"
+        for s in DOMAIN_SERVICES
+    }
+    data |= {
+        "gateway-signing-key.pem": "pem",
+        "gateway-clients.json": "{}",
+        "declaration-svc-cursor-secret": "x" * 32,
+    }
+    [secret] = of_kind(render(values={"secrets": {"existingSecret": "", "data": data}}), "Secret")
+    assert secret["stringData"] == data
+    # Made before the migration Jobs, which read the database URLs from it.
+    assert secret["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
+    del data["declaration-svc-cursor-secret"]
+    with pytest.raises(RenderError, match=r"secrets\.data\.declaration-svc-cursor-secret"):
+        render(values={"secrets": {"existingSecret": "", "data": data}})
+
+
+def test_more_consumer_replicas_than_partitions_fails_rendering_with_a_clear_message() -> None:
+    with pytest.raises(RenderError) as refused:
+        render(set_values=("kafka.partitions=4",))
+    message = str(refused.value)
+    assert "may run 6 replicas, but its topics" in message
+    assert "have 4 partitions" in message
+    render(set_values=("kafka.partitions=4", *_max_replicas_everywhere(4)))
+
+
+def _max_replicas_everywhere(count: int) -> tuple[str, ...]:
+    return tuple(
+        f"services.{s.name}.workloads.consumer.autoscaling.maxReplicas={count}"
+        for s in DOMAIN_SERVICES
+    )
+
+
+_WORKLOAD = {
+    "replicas": 1,
+    "resources": {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "256Mi"},
+    },
+}
+_KEDA = {"type": "keda", "minReplicas": 1, "maxReplicas": 6, "lagThreshold": 50}
+_HPA = {"type": "hpa", "minReplicas": 1, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70}
+
+
+def _workloads_of(service: str, workloads: dict[str, Any]) -> dict[str, Any]:
+    return {"services": {service: {"workloads": workloads}}}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            _workloads_of("routing-svc", {"api": {**_WORKLOAD, "autoscaling": _KEDA}}),
+            "scales on CPU",
+        ),
+        (
+            _workloads_of("routing-svc", {"consumer": {**_WORKLOAD, "autoscaling": _HPA}}),
+            "scales on consumer-group lag",
+        ),
+        (
+            _workloads_of("ipr-svc", {"all": {**_WORKLOAD, "autoscaling": {"type": "none"}}}),
+            "cannot run beside",
+        ),
+        (
+            _workloads_of("gateway", {"consumer": {**_WORKLOAD, "autoscaling": _KEDA}}),
+            "gateway consumes nothing",
+        ),
+        ({"kafka": {"partitions": 0}}, "minimum"),
+    ],
+    ids=["keda-on-api", "hpa-on-consumer", "all-beside-split", "gateway-consumer", "schema"],
+)
+def test_values_that_would_deploy_something_wrong_are_refused(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(RenderError, match=message):
+        render(values=values)
+
+
+def test_one_workload_per_service_runs_everything_when_asked() -> None:
+    all_in_one = {"api": None, "consumer": None, "all": {**_WORKLOAD, "autoscaling": _KEDA}}
+    manifests = render(values=_workloads_of("ipr-svc", all_in_one))
+    [deployment] = [
+        d
+        for d in of_kind(manifests, "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "ipr-svc"
+    ]
+    assert deployment["metadata"]["labels"]["customs.io/role"] == "all"
+    [container] = _pod_spec(deployment)["containers"]
+    assert {"name": "IPR_ROLE", "value": "all"} in container["env"]
+    scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(manifests, "ScaledObject")}
+    assert "customs-ipr-svc" in scaled
+
+
+def test_strimzi_topics_are_the_event_catalogs_with_their_dead_letter_twins() -> None:
+    topics = by_name(render(PRODUCTION_VALUES), "KafkaTopic")
+    expected = {t.name for t in TOPICS} | {t.dlq for t in TOPICS}
+    assert set(topics) == expected
+    production = yaml.safe_load(PRODUCTION_VALUES.read_text())
+    for name, topic in topics.items():
+        assert topic["spec"]["partitions"] == production["kafka"]["partitions"]
+        compacted = any(t.compacted and t.name == name for t in TOPICS)
+        assert topic["spec"]["config"]["cleanup.policy"] == ("compact" if compacted else "delete")
+
+
+def test_the_values_describe_the_services_as_the_code_declares_them() -> None:
+    values = chart_values()
+    assert set(values["services"]) == {s.name for s in SERVICES}
+    for spec in SERVICES:
+        entry = values["services"][spec.name]
+        assert entry["package"] == spec.package
+        assert entry["envPrefix"] == spec.prefix
+        assert (entry["port"], entry["internalPort"]) == (spec.port, spec.internal_port)
+        assert entry["database"] == (spec.database or "")
+        assert entry["api"] == (spec.api or "")
+        assert set(entry["consumes"]) == _topics_consumed_by(spec.name)
+    assert values["kafka"]["topics"]["names"] == [t.name for t in TOPICS]
+    assert values["kafka"]["topics"]["compacted"] == [t.name for t in TOPICS if t.compacted]
+
+
+def test_the_values_schema_is_valid_and_accepts_both_values_files() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    defaults = chart_values()
+    validator.validate(defaults)
+    merged = _merge(defaults, yaml.safe_load(PRODUCTION_VALUES.read_text()))
+    validator.validate(merged)
+    wrong = _merge(defaults, {"services": {"gateway": {"workloads": {"worker": {}}}}})
+    assert not validator.is_valid(wrong)
+
+
+def test_rendered_output_has_no_duplicate_keys() -> None:
+    with pytest.raises(yaml.YAMLError, match="duplicate"):
+        load_all("a: 1\na: 2\n")
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _topics_consumed_by(service: str) -> set[str]:
+    return {t.topic.name for t in EVENT_TYPES if service in t.consumers}
