@@ -78,7 +78,9 @@ def test_every_built_in_manifest_is_valid_against_the_kubernetes_schema(
     for manifest in manifests:
         if (manifest["apiVersion"], manifest["kind"]) in CUSTOM_KINDS:
             continue
-        kubernetes_validate.validate(manifest, KUBE_VERSION, strict=True)
+        # The oldest Kubernetes the chart supports, and the newest the schemas know.
+        for version in (KUBE_VERSION, kubernetes_validate.latest_version()):
+            kubernetes_validate.validate(manifest, version, strict=True)
         checked += 1
     assert checked >= 50
 
@@ -236,6 +238,7 @@ def test_only_the_gateway_is_reachable_from_outside(manifests: list[Manifest]) -
         "app.kubernetes.io/instance": "customs",
     }
     gateway_pods = {"app.kubernetes.io/component": GATEWAY.name}
+    release_pods = {"matchLabels": deny["spec"]["podSelector"]["matchLabels"]}
     for policy in policies:
         if policy is deny:
             continue
@@ -250,6 +253,8 @@ def test_only_the_gateway_is_reachable_from_outside(manifests: list[Manifest]) -
                 assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "prometheus"
             elif selector["app.kubernetes.io/component"] == GATEWAY.name:
                 assert port == "http"
+                # Open to the edge; when the edge is named, the services (JWKS) too.
+                assert peers is None or release_pods in [p.get("podSelector") for p in peers]
             else:
                 assert port == "http"
                 [peer] = peers
