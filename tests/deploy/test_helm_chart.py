@@ -473,3 +473,15 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _topics_consumed_by(service: str) -> set[str]:
     return {t.topic.name for t in EVENT_TYPES if service in t.consumers}
+
+
+def test_retired_signing_keys_can_be_published_during_a_rotation() -> None:
+    manifests = render(values={"secrets": {"previousPublicKeysSecret": "customs-retired-keys"}})
+    gateway = by_name(manifests, "Deployment")["customs-gateway"]
+    [container] = _pod_spec(gateway)["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env["GATEWAY_PREVIOUS_PUBLIC_KEYS_DIR"] == mounts["gateway-previous-keys"]
+    volumes = {v["name"]: v for v in _pod_spec(gateway)["volumes"]}
+    assert volumes["gateway-previous-keys"]["secret"]["secretName"] == "customs-retired-keys"
+    kubernetes_validate.validate(gateway, KUBE_VERSION, strict=True)
