@@ -7,6 +7,7 @@ KAFKA := deploy/local/kafka/kafka.sh
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm
+GO ?= $(shell command -v go 2>/dev/null || ls /usr/local/go/bin/go 2>/dev/null || echo go)
 # One image per service (each folder with a Dockerfile), tagged <IMAGE_REGISTRY>/<service>:<IMAGE_TAG>.
 IMAGE_REGISTRY ?= customs
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -33,9 +34,9 @@ setup-postgres: ## PostgreSQL server binaries (Debian package) for the tests
 setup-helm: ## Helm (for the chart tests) into .cache/bin: Debian's, or built with Go
 	@if [ -x $(HELM) ]; then :; \
 	elif command -v helm >/dev/null; then mkdir -p $(dir $(HELM)) && ln -sf "$$(command -v helm)" $(HELM); \
-	else command -v go >/dev/null || deploy/local/install-debian-packages.sh golang-go; \
+	else command -v $(GO) >/dev/null || deploy/local/install-debian-packages.sh golang-go; \
 	  echo "building helm $(HELM_VERSION) from the Go module proxy (once; a few minutes)"; \
-	  GOBIN=$(dir $(HELM)) GOFLAGS=-trimpath go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); fi
+	  GOBIN=$(dir $(HELM)) GOFLAGS=-trimpath $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); fi
 
 run: setup-python setup-kafka ## Start Kafka and all services (SQLite); Ctrl-C stops them
 	@$(UV) run --no-sync python -m deploy.local.cluster

@@ -306,3 +306,25 @@ async def test_consumer_keeps_a_record_through_an_outage(run: Runner) -> None:
     assert consumed.effects == ["effect-1", "effect-2", "effect-3"]
     assert consumed.dead_letters == {}  # an outage never dead-letters a good record
     assert consumed.calls.count((2, "outage")) > 3  # more tries than retries: kept and retried
+
+
+async def test_consumer_lag_shows_records_held_through_an_outage_and_clears_after(
+    run: Runner, ping: EventType[Ping]
+) -> None:
+    labels = {"topic": ping.topic.name, "partition": "0"}
+    seen: list[float | None] = []
+    outage: dict[str, float] = {}
+
+    async def database_down(session: AsyncSession, data: Ping) -> None:
+        if data.mode == "outage":
+            seen.append(REGISTRY.get_sample_value("consumer_lag_records", labels))
+            ends = outage.setdefault("ends", time.monotonic() + 2.5)
+            if time.monotonic() < ends:
+                raise OperationalError("INSERT", {}, ConnectionRefusedError("database down"))
+
+    events = [Ping(n=1), Ping(n=2, mode="outage"), Ping(n=3)]
+    consumed = await run(events=events, handle=database_down, effects_expected=3)
+    assert consumed.effects == ["effect-1", "effect-2", "effect-3"]
+    # While the outage holds n=2 and n=3 back, they are the lag.
+    assert 2 in seen
+    assert REGISTRY.get_sample_value("consumer_lag_records", labels) == 0

@@ -15,7 +15,7 @@ CHART = ROOT / "deploy" / "helm" / "customs"
 PRODUCTION_VALUES = CHART / "values-production.yaml"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) is what it is checked on
 # by default; a Helm built from source has no cluster version of its own to assume.
-KUBE_VERSION = "1.33.0"
+KUBE_VERSION = "1.30.0"
 
 Manifest = dict[str, Any]
 

@@ -19,3 +19,9 @@ EVENT_HANDLING_LATENCY = Histogram(
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published", ["topic"])
 OUTBOX_PENDING = Gauge("outbox_pending_events", "Outbox rows not yet published")
+CONSUMER_LAG = Gauge(
+    "consumer_lag_records",
+    "Records of an assigned partition not yet handled by this consumer (high watermark "
+    "minus the next offset to handle), as of its last fetch",
+    ["topic", "partition"],
+)

@@ -27,6 +27,7 @@ from declaration_svc.declarations.errors import (
     IdempotencyKeyReused,
     NotYourEnterprise,
 )
+from declaration_svc.declarations.metrics import LANES, SUBMISSION_TO_LANE
 from declaration_svc.declarations.models import (
     Declaration,
     DeclarationItem,
@@ -222,6 +223,11 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
         declaration.status = DeclarationStatus(f"LANE_{data.lane.upper()}")
     reasons = "; ".join(r.explanation for r in data.reasons)
     _add_timeline_entry(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
+    # Counted once: a redelivered decision returns above. (A batch rolled back after this
+    # and retried would count twice; rare, and only ever over.)
+    LANES.labels(data.lane).inc()
+    latency = (declaration.updated_at - declaration.created_at).total_seconds()
+    SUBMISSION_TO_LANE.labels(data.lane).observe(latency)
 
 
 def _add_timeline_entry(

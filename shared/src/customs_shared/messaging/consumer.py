@@ -27,7 +27,7 @@ from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.messaging import repository
 from customs_shared.messaging.kafka import new_consumer
-from customs_shared.metrics import EVENT_HANDLING_LATENCY, EVENTS_CONSUMED
+from customs_shared.metrics import CONSUMER_LAG, EVENT_HANDLING_LATENCY, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class EventConsumer:
         self._backoff = retry_backoff_seconds
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._lag_reported: set[TopicPartition] = set()
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -134,9 +135,24 @@ class EventConsumer:
                     if resume > records[0].offset:
                         await self._commit(partition, resume)
                     self._consumer.seek(partition, resume)
+                    self._report_lag(partition, resume)
                     await asyncio.sleep(1.0)
                     continue
                 await self._commit(partition, records[-1].offset + 1)
+                self._report_lag(partition, records[-1].offset + 1)
+
+    def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
+        highwater = self._consumer.highwater(partition)
+        if highwater is not None:
+            CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(
+                max(0, highwater - next_offset)
+            )
+        # A partition taken away by a rebalance is its new owner's to report.
+        assigned = self._consumer.assignment()
+        for gone in self._lag_reported - assigned:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(gone.topic, str(gone.partition))
+        self._lag_reported = {*(self._lag_reported & assigned), partition}
 
     async def _commit(self, partition: TopicPartition, offset: int) -> None:
         try:
