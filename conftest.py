@@ -13,6 +13,7 @@ from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from customs_shared.services import SERVICES
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
+from tests.support.pki import Pki, build_pki
 from tests.support.postgres import MigratedSessions, PostgresServer
 
 DATABASES = [*(s.database for s in SERVICES if s.database), "scratch"]
@@ -78,6 +79,12 @@ def cluster(
     finally:
         for process in reversed(list(running.processes.values())):
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway PKI made with the OpenSSL command line (tests/support/pki.py)."""
+    return build_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
