@@ -6,11 +6,12 @@ Nothing here is for production: keys are unprotected and live in a temporary fol
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-TAX_CODE_A = "0101234565"
+TAX_CODE_A = "0314409058"  # the sample enterprise declarant (samples/, factories)
 TAX_CODE_B = "0312345673"
 
 _CA_CONFIG = """\
@@ -117,6 +118,32 @@ class Pki:
     @property
     def crls(self) -> tuple[Path, Path]:
         return (self.root_crl, self.ca_crl)
+
+    def signature_env(self, *, without_ca_crl: bool = False) -> dict[str, str]:
+        """signature-svc's trust settings for this PKI."""
+        return {
+            "SIGNATURE_TRUST_ANCHORS": str(self.anchors),
+            "SIGNATURE_INTERMEDIATES": str(self.intermediates),
+            "SIGNATURE_CRL_DIR": str(self.crl_dir(without_ca_crl=without_ca_crl)),
+        }
+
+    def crl_dir(self, *, without_ca_crl: bool = False) -> Path:
+        """A folder holding the CAs' CRLs, as ``SIGNATURE_CRL_DIR`` expects."""
+        folder = self.folder / ("crls-root-only" if without_ca_crl else "crls")
+        if not folder.exists():
+            folder.mkdir()
+            for crl in [self.root_crl] if without_ca_crl else self.crls:
+                (folder / crl.name).write_bytes(crl.read_bytes())
+        return folder
+
+    def sign_bytes(self, data: bytes, signer: Signer) -> bytes:
+        """A detached CMS signature (DER) over ``data``."""
+        digest = hashlib.sha256(data).hexdigest()
+        document = self.folder / "signed-bytes" / f"{digest}.bin"
+        document.parent.mkdir(exist_ok=True)
+        document.write_bytes(data)
+        out = document.with_suffix(f".{signer.cert.stem}.p7s")
+        return self.sign(document, signer, out=out).read_bytes()
 
     def sign(
         self,

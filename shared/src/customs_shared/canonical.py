@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
+from starlette.requests import Request
 
 SIGNATURE_FIELD = "signature"
 
@@ -21,3 +22,13 @@ def signed_bytes(body: Mapping[str, Any]) -> bytes:
 def signed_digest(body: Mapping[str, Any]) -> bytes:
     """SHA-256 of :func:`signed_bytes`: what travels in events instead of the body."""
     return hashlib.sha256(signed_bytes(body)).digest()
+
+
+async def signed_digest_of(request: Request) -> bytes | None:
+    """:func:`signed_digest` of a JSON request body as it was sent; None when it has no
+    canonical form (not an object, or a number outside what RFC 8785 can represent)."""
+    try:
+        body = await request.json()
+        return signed_digest(body) if isinstance(body, dict) else None
+    except ValueError:  # not JSON, or rfc8785.CanonicalizationError
+        return None

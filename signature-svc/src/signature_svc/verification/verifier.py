@@ -267,10 +267,16 @@ class Verifier:
         """Chain, validity, revocation, key usage and algorithms of a signer certificate."""
         moment = at or datetime.now(UTC)
         result = await self._certificate_outcome(cert, (), at)
+        checks, failures = list(result.checks), list(result.failures)
+        key = cert.public_key
+        if key.algorithm == "rsa" and key.bit_size < self.policy.rsa_min_bits:
+            message = f"A {key.bit_size}-bit RSA key; the policy needs {self.policy.rsa_min_bits}."
+            checks.append(Check(CheckName.ALGORITHM_POLICY, CheckStatus.INDETERMINATE, message))
+            failures.append(SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
         return _report(
             moment,
-            result.checks,
-            result.failures,
+            checks,
+            failures,
             describe(cert),
             None,
             result.evidence,
