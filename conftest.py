@@ -56,7 +56,10 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, postgres: PostgresServer
+    tmp_path_factory: pytest.TempPathFactory,
+    kafka_bootstrap: str,
+    postgres: PostgresServer,
+    test_pki: Pki,
 ) -> Iterator[Cluster]:
     tmp: Path = tmp_path_factory.mktemp("cluster")
     running = start_cluster(
@@ -72,6 +75,8 @@ def cluster(
             "{P}HEADER_READ_TIMEOUT_SECONDS": "2",
             "{P}BODY_READ_TIMEOUT_SECONDS": "3",
             "{P}BODY_TOTAL_TIMEOUT_SECONDS": "6",
+            # signature-svc trusts the test PKI (tests/support/pki.py) and nothing else.
+            **test_pki.signature_env(),
         },
     )
     try:

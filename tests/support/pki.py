@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 TAX_CODE_A = "0314409058"  # the sample enterprise declarant (samples/, factories)
 TAX_CODE_B = "0312345673"
 
@@ -401,3 +403,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("garbage", "enterprise_a", FAILED, "FORMAT_FAILURE", garbage=True),
     Scenario("missing-crl", "enterprise_a", INDETERMINATE, "TRY_LATER", without_ca_crl=True),
 )
+
+
+def register_signers(client: httpx.Client, pki: Pki) -> None:
+    """Registers enterprise A's two certificates (RSA and ECDSA) through the API, once;
+    ``client`` acts for an officer or an admin."""
+    for signer in (pki.enterprise_a, pki.enterprise_a_ec):
+        response = client.post(
+            "/api/v1/signatures/certificates",
+            json={"tax_code": TAX_CODE_A, "certificate_pem": signer.cert.read_text()},
+        )
+        if response.status_code not in (201, 409):
+            raise RuntimeError(f"registering {signer.cert.name}: {response.text}")

@@ -28,6 +28,7 @@ from signature_svc.verification.report import Indication, Report
 from signature_svc.verification.verifier import Verifier
 
 SOURCE = "/customs/signature-svc"
+REPORTS_PATH = "/api/v1/signatures/reports"
 
 STATUS_OF = {
     Indication.TOTAL_PASSED: SignatureStatus.VALID,
@@ -88,7 +89,7 @@ async def check_declaration(
             else None,
         )
         indication, sub = report.indication, report.sub_indication
-        status, detail = STATUS_OF[indication], _detail(report)
+        status, detail = STATUS_OF[indication], _detail(report, report_row.id)
     else:
         (status, detail), indication, sub = outcome, None, None
     first = await repository.insert_if_absent(
@@ -121,9 +122,11 @@ async def check_declaration(
     )
 
 
-def _detail(report: Report) -> str:
+def _detail(report: Report, report_id: uuid.UUID) -> str:
+    """One line for the declaration's timeline, ending with where the full report is."""
     verdict = report.indication + (f"/{report.sub_indication}" if report.sub_indication else "")
-    return f"{verdict}: {report.message}"
+    link = f" Report: {REPORTS_PATH}/{report_id}"
+    return f"{verdict}: {report.message}"[: 1000 - len(link)] + link
 
 
 async def get(
