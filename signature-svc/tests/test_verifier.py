@@ -161,3 +161,12 @@ async def test_hostile_cms_bytes_give_a_report_never_an_exception(
     report = await Verifier(trust_of(test_pki)).verify_signature(mutated, document=document)
     assert report.indication in set(Indication)
     assert report.checks[0].name is CheckName.FORMAT
+
+
+async def test_a_pem_armoured_signature_verifies_as_der_does(test_pki: Pki) -> None:
+    from asn1crypto import pem
+
+    document, signature = SCENARIOS[0].files(test_pki)
+    armoured = pem.armor("PKCS7", signature)
+    report = await Verifier(trust_of(test_pki)).verify_signature(armoured, document=document)
+    assert report.indication is Indication.TOTAL_PASSED

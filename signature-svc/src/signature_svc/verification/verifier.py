@@ -15,8 +15,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from asn1crypto import algos, cms, pem, x509
+from asn1crypto import algos, cms, core, pem, x509
 from pyhanko.sign.general import extract_certificate_info, extract_signer_info
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.settings import KeyUsageConstraints
@@ -113,15 +114,16 @@ def describe(cert: x509.Certificate) -> Signer:
 
 
 def parse_signature(data: bytes) -> cms.SignedData:
-    """A CMS SignedData from DER or PEM bytes, parsed in full (asn1crypto is lazy,
-    and a lazy parse would fail later, far from here)."""
+    """A CMS SignedData from DER or PEM bytes. asn1crypto parses lazily, so a malformed
+    inner field may still fail later: :meth:`Verifier.verify_signature` reports any such
+    failure as a format failure."""
     if pem.detect(data):
         _, _, data = pem.unarmor(data)
     info = cms.ContentInfo.load(data, strict=True)
     if info["content_type"].native != "signed_data":
         raise ValueError("not a CMS SignedData")
     signed: cms.SignedData = info["content"]
-    _ = signed.native  # walks every field
+    _ = signed["signer_infos"], signed["certificates"], signed["encap_content_info"]
     return signed
 
 
@@ -134,6 +136,9 @@ class Verifier:
         self._trust = trust
         self._algorithms = CMSAlgorithmUsagePolicy.lift_policy(self.policy.algorithms())
         self._cache: OrderedDict[tuple[object, ...], tuple[float, _CertOutcome]] = OrderedDict()
+        self._signers: OrderedDict[str, Signer] = OrderedDict()
+        self._algorithm_verdicts: dict[tuple[str, bytes, str], str | None] = {}
+        self._certificate_sets: dict[bytes, Any] = {}
 
     @property
     def trust(self) -> TrustMaterial:
@@ -157,8 +162,31 @@ class Verifier:
     ) -> Report:
         """Verify a detached signature over ``document``, or over the bytes whose SHA-256
         is ``sha256``. With ``tax_code``, the signer must be a certificate registered for it
-        (``registered``: SHA-256 fingerprints)."""
+        (``registered``: SHA-256 fingerprints). Never raises on hostile bytes."""
         moment = at or datetime.now(UTC)
+        try:
+            return await self._verify_signature(
+                signature, document, sha256, at, moment, tax_code, registered
+            )
+        except Exception as e:  # a lazily parsed field of hostile bytes failed late
+            logger.info("unusable signature", exc_info=True)
+            message = f"Not a usable CMS: {type(e).__name__}: {e}"[:500]
+            return _report(
+                moment,
+                [Check(CheckName.FORMAT, CheckStatus.FAILED, message)],
+                [SubIndication.FORMAT_FAILURE],
+            )
+
+    async def _verify_signature(
+        self,
+        signature: bytes,
+        document: bytes | None,
+        sha256: bytes | None,
+        at: datetime | None,
+        moment: datetime,
+        tax_code: str | None,
+        registered: Collection[str] | None,
+    ) -> Report:
         checks: list[Check] = []
         failures: list[SubIndication] = []
 
@@ -175,10 +203,10 @@ class Verifier:
         try:
             signed = parse_signature(signature)
             signer_info = extract_signer_info(signed)
-            if signed["encap_content_info"]["content"].native is not None:
+            if not isinstance(signed["encap_content_info"]["content"], core.Void):
                 raise ValueError("the signature encapsulates content; a detached one is expected")
             certificates = signed["certificates"]
-            count = 0 if certificates.native is None else len(certificates)
+            count = 0 if isinstance(certificates, core.Void) else len(certificates)
             if count > self.policy.max_embedded_certificates:
                 raise ValueError(f"the signature carries {count} certificates, too many")
         except Exception as e:  # any parse error of hostile bytes is a format failure
@@ -187,7 +215,7 @@ class Verifier:
         outcome(CheckName.FORMAT, None, "A detached CMS SignedData with one signer.")
 
         try:
-            cert_info = extract_certificate_info(signed)
+            cert_info = self._certificates_of(signed, signer_info)
             cert = cert_info.signer_cert
         except Exception as e:
             outcome(
@@ -196,12 +224,20 @@ class Verifier:
                 f"The signer's certificate is not in the signature: {e}",
             )
             return _report(moment, checks, failures)
-        signer = describe(cert)
+        signer = self._describe(cert)
         outcome(CheckName.SIGNER_CERTIFICATE, None, f"Signed by {signer.subject}.")
 
         md_algorithm: str = signer_info["digest_algorithm"]["algorithm"].native
         sig_algorithm = signer_info["signature_algorithm"]
-        algorithm_problem = self._algorithm_problem(md_algorithm, sig_algorithm, cert, moment)
+        # The policy ignores time; its verdict depends on the algorithms and the key alone.
+        algorithms_key = (md_algorithm, sig_algorithm.dump(), signer.sha256_fingerprint)
+        if algorithms_key not in self._algorithm_verdicts:
+            if len(self._algorithm_verdicts) > self.policy.cache_size:
+                self._algorithm_verdicts.clear()
+            self._algorithm_verdicts[algorithms_key] = self._algorithm_problem(
+                md_algorithm, sig_algorithm, cert, moment
+            )
+        algorithm_problem = self._algorithm_verdicts[algorithms_key]
         outcome(
             CheckName.ALGORITHM_POLICY,
             SubIndication.CRYPTO_CONSTRAINTS_FAILURE if algorithm_problem else None,
@@ -282,6 +318,27 @@ class Verifier:
             result.evidence,
             result.chain,
         )
+
+    def _certificates_of(self, signed: cms.SignedData, signer_info: cms.SignerInfo) -> Any:
+        """pyHanko's signer certificate and others of the signature; the same certificate
+        bytes and signer identifier give the same answer, so it is kept."""
+        key = hashlib.sha256(signed["certificates"].dump() + signer_info["sid"].dump()).digest()
+        found = self._certificate_sets.get(key)
+        if found is None:
+            found = extract_certificate_info(signed)
+            if len(self._certificate_sets) > self.policy.cache_size:
+                self._certificate_sets.clear()
+            self._certificate_sets[key] = found
+        return found
+
+    def _describe(self, cert: x509.Certificate) -> Signer:
+        key = fingerprint(cert)
+        signer = self._signers.get(key)
+        if signer is None:
+            signer = self._signers[key] = describe(cert)
+            while len(self._signers) > self.policy.cache_size:
+                self._signers.popitem(last=False)
+        return signer
 
     def _algorithm_problem(
         self,
