@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deploy.local.pki import openssl
 from signature_svc.verification.report import CheckName, CheckStatus, Indication
 from signature_svc.verification.trust import (
     TrustMaterial,
@@ -132,9 +134,14 @@ def test_a_crl_not_signed_by_a_known_ca_is_refused(test_pki: Pki) -> None:
     assert only_root.crls == ()
 
 
-def test_tax_codes_come_from_every_uid_of_the_subject(test_pki: Pki) -> None:
+def test_tax_codes_come_from_every_uid_of_the_subject(test_pki: Pki, tmp_path: Path) -> None:
     from signature_svc.verification.subject import tax_codes
 
+    key = tmp_path / "k.pem"
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    subject = "/C=VN/UID=CMND:012345678/UID=MST:0100686209-199/UID=MST:0101234565/CN=Branch"
+    pem_cert = openssl("req", "-x509", "-new", "-key", key, "-subj", subject, "-days", "1")
+    assert tax_codes(load_certificate(pem_cert)) == ["0100686209-199", "0101234565"]
     assert tax_codes(load_certificate(test_pki.enterprise_b.cert.read_bytes())) == ["0312345673"]
     assert tax_codes(load_certificate(test_pki.root.read_bytes())) == []
 
