@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_shared.services import SIGNATURE
 from tests.support.cluster import Cluster, wait_for
 from tests.support.pki import SCENARIOS, TAX_CODE_A, Pki, Scenario, register_signers
 from tests.support.samples import sample, signed
@@ -29,15 +28,6 @@ def registered(cluster: Cluster, test_pki: Pki) -> Cluster:
     with cluster.client("demo-admin") as admin:
         register_signers(admin, test_pki)
     return cluster
-
-
-def direct(cluster: Cluster, client_id: str) -> httpx.Client:
-    """signature-svc's own public port: the gateway caps bodies at 1 MiB."""
-    return httpx.Client(
-        base_url=cluster.url(SIGNATURE.name),
-        headers={"Authorization": f"Bearer {cluster.token(client_id)}"},
-        timeout=30,
-    )
 
 
 def verify(
@@ -60,8 +50,7 @@ def test_each_scenario_gets_its_report(
         # The cluster has every CRL; past their nextUpdate none is current any more.
         fields["validation_time"] = (datetime.now(UTC) + timedelta(days=60)).isoformat()
     client_id = "demo-officer" if fields else "demo-broker"
-    large = len(document) > 1_000_000
-    with direct(registered, client_id) if large else registered.client(client_id) as client:
+    with registered.client(client_id) as client:  # through the gateway, 2.5 MB included
         response = verify(client, document, cms, **fields)
         assert response.status_code == 200, response.text
         report = response.json()
@@ -88,13 +77,18 @@ def test_a_report_is_its_tenants_own(registered: Cluster, test_pki: Pki) -> None
 
 def test_requests_malformed_as_http_are_4xx_problems(registered: Cluster, test_pki: Pki) -> None:
     document, cms = SCENARIOS[0].files(test_pki)
-    with direct(registered, "demo-broker") as client:
+    with registered.client("demo-broker") as client:
         missing = client.post(VERIFY, files={"document": ("d", document)}, data={"tax_code": "1"})
         too_large = verify(client, b"x" * 3_000_001, cms)
         bad_tax_code = verify(client, document, cms, tax_code="123")
         not_staff = verify(client, document, cms, validation_time="2026-01-01T00:00:00Z")
+    with registered.client("demo-broker") as client:  # past the upload's own body cap
+        body_too_large = verify(client, b"x" * 3_000_000, b"y" * 3_100_000)
+        json_too_large = client.post("/api/v1/signatures/certificates", content=b"x" * 2_000_000)
     statuses = [r.status_code for r in (missing, too_large, bad_tax_code, not_staff)]
     assert statuses == [422, 413, 422, 403]
+    assert (body_too_large.status_code, json_too_large.status_code) == (413, 413)
+    assert too_large.json()["type"].endswith("/part-too-large")
     for response in (missing, too_large, bad_tax_code, not_staff):
         assert response.headers["content-type"] == "application/problem+json"
 
