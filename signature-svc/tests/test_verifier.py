@@ -177,3 +177,41 @@ async def test_a_pem_armoured_signature_verifies_as_der_does(test_pki: Pki) -> N
     armoured = pem.armor("PKCS7", signature)
     report = await Verifier(trust_of(test_pki)).verify_signature(armoured, document=document)
     assert report.indication is Indication.TOTAL_PASSED
+
+
+async def test_a_path_pyhanko_accepts_is_also_held_to_strict_rfc_5280(
+    test_pki: Pki, tmp_path: Path
+) -> None:
+    """A licensed CA without a keyUsage extension: pyhanko-certvalidator lets it pass,
+    cryptography's strict verifier does not."""
+    ext = tmp_path / "ext.cnf"
+    ext.write_text(
+        "[loose_ca]\nbasicConstraints = critical, CA:true\nsubjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid\n"
+        "[signer]\nbasicConstraints = critical, CA:false\n"
+        "keyUsage = critical, digitalSignature\nauthorityKeyIdentifier = keyid\n"
+    )
+    root_key = test_pki.root.parent / "ca.key"
+    for name, subject in (("loose", "/CN=Loose CA"), ("ee", f"/CN=ee/UID=MST:{TAX_CODE_A}")):
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-out", tmp_path / f"{name}.key")  # fmt: skip
+        openssl("req", "-new", "-key", tmp_path / f"{name}.key", "-subj", subject,
+                "-out", tmp_path / f"{name}.csr")  # fmt: skip
+    openssl("x509", "-req", "-in", tmp_path / "loose.csr", "-CA", test_pki.root,
+            "-CAkey", root_key, "-set_serial", "77", "-days", "30", "-extfile", ext,
+            "-extensions", "loose_ca", "-out", tmp_path / "loose.pem")  # fmt: skip
+    openssl("x509", "-req", "-in", tmp_path / "ee.csr", "-CA", tmp_path / "loose.pem",
+            "-CAkey", tmp_path / "loose.key", "-set_serial", "78", "-days", "30",
+            "-extfile", ext, "-extensions", "signer", "-out", tmp_path / "ee.pem")  # fmt: skip
+    trust = TrustMaterial.build(
+        load_certificates(test_pki.anchors.read_bytes()),
+        load_certificates((tmp_path / "loose.pem").read_bytes()),
+    )
+    ee = load_certificate((tmp_path / "ee.pem").read_bytes())
+    off = Policy(revocation=RevocationMode.OFF)
+    lenient_policy = Policy(revocation=RevocationMode.OFF, strict_path=False)
+    lenient = await Verifier(trust, lenient_policy).verify_certificate(ee)
+    strict = await Verifier(trust, off).verify_certificate(ee)
+    assert lenient.indication is Indication.TOTAL_PASSED
+    assert strict.sub_indication == "CHAIN_CONSTRAINTS_FAILURE"
+    assert "RFC 5280" in next(c.message for c in strict.checks if c.name is CheckName.CHAIN)

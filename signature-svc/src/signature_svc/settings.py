@@ -40,6 +40,11 @@ class SignatureSettings(ServiceSettings):
     weak_digests: frozenset[str] = Field(
         default=frozenset({"md5", "md2", "sha1"}), description="Digest algorithms refused."
     )
+    strict_path: bool = Field(
+        default=True,
+        description="Also hold every path to cryptography's strict RFC 5280 verifier "
+        "(Web PKI CA profile); a failure is CHAIN_CONSTRAINTS_FAILURE.",
+    )
     rsa_min_bits: int = Field(default=2048, ge=1024, description="Smallest RSA key accepted.")
     max_part_bytes: int = Field(
         default=3 * MB, gt=0, description="Largest file part of a verification request (413)."

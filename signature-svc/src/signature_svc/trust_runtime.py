@@ -33,6 +33,7 @@ def policy_of(settings: SignatureSettings) -> Policy:
         revocation=settings.revocation,
         weak_digests=settings.weak_digests,
         rsa_min_bits=settings.rsa_min_bits,
+        strict_path=settings.strict_path,
     )
 
 

@@ -16,6 +16,7 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import pem, x509
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature
+from cryptography.x509.verification import Store
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,15 @@ class TrustMaterial:
         for item in (*anchors, *intermediates, *checked):
             digest.update(hashlib.sha256(item.dump()).digest())
         return cls(anchors, intermediates, tuple(checked), digest.hexdigest())
+
+    @cached_property
+    def strict_store(self) -> Store:
+        """The anchors as ``cryptography`` needs them for its strict verifier."""
+        return Store([cx509.load_der_x509_certificate(a.dump()) for a in self.anchors])
+
+    @cached_property
+    def strict_intermediates(self) -> list[cx509.Certificate]:
+        return [cx509.load_der_x509_certificate(c.dump()) for c in self.intermediates]
 
     @cached_property
     def anchor_fingerprints(self) -> frozenset[str]:

@@ -18,6 +18,12 @@ from enum import StrEnum
 from typing import Any
 
 from asn1crypto import algos, cms, core, pem, x509
+from cryptography import x509 as cx509
+from cryptography.x509.verification import (
+    ExtensionPolicy,
+    PolicyBuilder,
+    VerificationError,
+)
 from pyhanko.sign.general import extract_certificate_info, extract_signer_info
 from pyhanko.sign.validation.generic_cms import validate_sig_integrity
 from pyhanko.sign.validation.settings import KeyUsageConstraints
@@ -51,6 +57,7 @@ class RevocationMode(StrEnum):
     OFF = "off"
 
 
+MAX_CHAIN_DEPTH = 6
 _PKIX_MODE = {RevocationMode.REQUIRE: "require", RevocationMode.SOFT_FAIL: "soft-fail"}
 
 # Which failure a report leads with when several checks fail.
@@ -83,6 +90,8 @@ class Policy:
     rsa_min_bits: int = 2048
     # Bounds against hostile input: certificates a signature may carry, time for path building.
     max_embedded_certificates: int = 16
+    # cryptography's strict RFC 5280 path check after pyhanko-certvalidator's.
+    strict_path: bool = True
     path_timeout_seconds: float = 5.0
     cache_size: int = 4096
     cache_seconds: float = 60.0
@@ -331,6 +340,33 @@ class Verifier:
             self._certificate_sets[key] = found
         return found
 
+    def _strict_path_problem(
+        self, cert: x509.Certificate, carried: Collection[x509.Certificate], at: datetime | None
+    ) -> str | None:
+        """A second, strict opinion on the path: ``cryptography``'s RFC 5280 verifier with
+        the CA profile of the Web PKI and no end-entity profile (key usage and the tax code
+        are checked by this module), bounded in depth."""
+        trust = self._trust
+        try:
+            verifier = (
+                PolicyBuilder()
+                .store(trust.strict_store)
+                .time(at or datetime.now(UTC))
+                .max_chain_depth(MAX_CHAIN_DEPTH)
+                .extension_policies(
+                    ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                    ee_policy=ExtensionPolicy.permit_all(),
+                )
+                .build_client_verifier()
+            )
+            others = [cx509.load_der_x509_certificate(c.dump()) for c in carried]
+            verifier.verify(
+                cx509.load_der_x509_certificate(cert.dump()), [*trust.strict_intermediates, *others]
+            )
+        except (VerificationError, ValueError) as e:
+            return str(e)
+        return None
+
     def _describe(self, cert: x509.Certificate) -> Signer:
         key = fingerprint(cert)
         signer = self._signers.get(key)
@@ -451,6 +487,10 @@ class Verifier:
             message = str(e)
         else:
             name, sub, message = CheckName.CHAIN, None, ""
+            strict = self.policy.strict_path and self._strict_path_problem(cert, carried, at)
+            if strict:
+                name, sub = CheckName.CHAIN, SubIndication.CHAIN_CONSTRAINTS_FAILURE
+                message = f"Not an RFC 5280 path (strict profile): {strict}"
         chain = [c.subject.human_friendly for c in path.iter_certs(True)] if path else []
         evidence = _evidence(path, trust) if path else []
 
