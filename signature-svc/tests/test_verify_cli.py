@@ -85,6 +85,18 @@ def test_usage_errors_exit_64(args: list[str], capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().out == ""
 
 
+def test_a_crl_of_an_unknown_ca_is_a_usage_error(
+    test_pki: Pki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["certificate", "--trust-anchors", str(test_pki.anchors), "--crl", str(test_pki.ca_crl),
+         str(test_pki.enterprise_a.cert)]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (64, "")
+    assert "not signed by any of the CAs given" in captured.err
+
+
 def test_runs_as_a_module(test_pki: Pki, tmp_path: Path) -> None:
     document, signature = write_files(test_pki, SCENARIOS[0], tmp_path)
     at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)

@@ -81,6 +81,8 @@ async def run(args: argparse.Namespace) -> Report:
         load_certificates(args.intermediates.read_bytes()) if args.intermediates else [],
         [load_crl(path.read_bytes()) for path in args.crl],
     )
+    if len(trust.crls) != len(args.crl):
+        raise TrustMaterialError("a --crl file is not signed by any of the CAs given")
     verifier = Verifier(trust, Policy(revocation=RevocationMode(args.revocation)))
     if args.command == "certificate":
         cert = load_certificate(args.certificate.read_bytes())
