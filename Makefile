@@ -56,8 +56,10 @@ format: setup-python ## Apply ruff fixes and formatting
 	@$(UV) run --no-sync ruff check --fix .
 	@$(UV) run --no-sync ruff format .
 
-bench: setup ## Measure latency and throughput against a baseline in the same run
-	@$(UV) run --no-sync python -m tests.bench
+bench: setup ## Measure against baselines in the same run; BENCH=e2e|signatures runs one part
+	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = e2e ]; then $(UV) run --no-sync python -m tests.bench; fi
+	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = signatures ]; then \
+		$(UV) run --no-sync python -m tests.bench_signatures; fi
 
 images: ## Build one image per service (needs Docker with BuildKit)
 	@command -v docker >/dev/null || { echo "make images needs Docker (BuildKit)"; exit 1; }

@@ -13,6 +13,7 @@ from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from customs_shared.services import SERVICES
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
+from tests.support.pki import Pki, build_pki
 from tests.support.postgres import MigratedSessions, PostgresServer
 
 DATABASES = [*(s.database for s in SERVICES if s.database), "scratch"]
@@ -55,7 +56,10 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, postgres: PostgresServer
+    tmp_path_factory: pytest.TempPathFactory,
+    kafka_bootstrap: str,
+    postgres: PostgresServer,
+    test_pki: Pki,
 ) -> Iterator[Cluster]:
     tmp: Path = tmp_path_factory.mktemp("cluster")
     running = start_cluster(
@@ -71,6 +75,8 @@ def cluster(
             "{P}HEADER_READ_TIMEOUT_SECONDS": "2",
             "{P}BODY_READ_TIMEOUT_SECONDS": "3",
             "{P}BODY_TOTAL_TIMEOUT_SECONDS": "6",
+            # signature-svc trusts the test PKI (tests/support/pki.py) and nothing else.
+            **test_pki.signature_env(),
         },
     )
     try:
@@ -78,6 +84,12 @@ def cluster(
     finally:
         for process in reversed(list(running.processes.values())):
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway PKI made with the OpenSSL command line (tests/support/pki.py)."""
+    return build_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from customs_shared.services import GATEWAY, SERVICES, ServiceSpec
+from customs_shared.services import GATEWAY, SERVICES, SIGNATURE, ServiceSpec
+from deploy.local.pki import ensure_pki
 
 REPO = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = REPO / "deploy" / "local" / "kafka" / "kafka.sh"
@@ -181,6 +182,8 @@ def main() -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
 
+    # A throwaway PKI (deploy/local/pki.py) that signature-svc trusts in the local run only.
+    trust_env = ensure_pki(run_dir / "pki").signature_env()
     kafka_dir = run_dir / "kafka"
     bootstrap = start_kafka(kafka_dir, args.kafka_port, args.partitions)
     kafka_ready = time.monotonic() - started
@@ -205,6 +208,7 @@ def main() -> None:
                 ),
                 signing_key_file=run_dir / "gateway-signing-key.pem",
                 clients_file=REPO / "deploy" / "local" / "clients.json",
+                extra=trust_env if spec is SIGNATURE else None,
             ),
             run_dir / "logs" / f"{spec.name}.log",
             ports[spec.name],

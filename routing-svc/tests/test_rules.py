@@ -61,6 +61,22 @@ def test_missing_enterprise_signature_is_yellow() -> None:
 
 
 @pytest.mark.parametrize(
+    ("signature", "lane", "rule"),
+    [
+        (SignatureStatus.INVALID, Lane.RED, "enterprise-signature-invalid"),
+        (SignatureStatus.INDETERMINATE, Lane.YELLOW, "enterprise-signature-indeterminate"),
+        (SignatureStatus.VALID, Lane.GREEN, "no-risk-found"),
+    ],
+)
+def test_a_verified_signature_decides_by_its_indication(
+    signature: SignatureStatus, lane: Lane, rule: str
+) -> None:
+    decision = decide(inputs(signature=signature), POLICY)
+    assert decision.lane is lane
+    assert [r.rule for r in decision.reasons] == [rule]
+
+
+@pytest.mark.parametrize(
     ("signature", "ipr", "missing"),
     [
         (None, IprOutcome.CLEAR, "signature"),

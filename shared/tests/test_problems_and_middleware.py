@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
@@ -26,7 +26,8 @@ async def failing_check() -> None:
 
 def build_app() -> FastAPI:
     app = FastAPI()
-    install_common(app, ServiceSettings(max_body_bytes=1024), {"database": failing_check})
+    settings = ServiceSettings(max_body_bytes=1024, max_body_bytes_by_path={"/uploads": 4096})
+    install_common(app, settings, {"database": failing_check})
 
     @app.post("/things")
     async def create(body: Body) -> dict[str, str]:
@@ -35,6 +36,10 @@ def build_app() -> FastAPI:
         if body.name == "boom":
             raise RuntimeError("secret internals")
         return {"name": body.name}
+
+    @app.post("/uploads")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
 
     return app
 
@@ -93,6 +98,17 @@ async def test_body_over_the_cap_is_413_declared_or_streamed(client: httpx.Async
     streamed = await client.post("/things", content=chunks())
     assert streamed.status_code == 413
     assert streamed.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_path_with_its_own_cap_takes_larger_bodies_and_no_more(
+    client: httpx.AsyncClient,
+) -> None:
+    fits = await client.post("/uploads", content=b"x" * 3000)
+    over = await client.post("/uploads", content=b"x" * 5000)
+    elsewhere = await client.post("/things", content=b"x" * 3000)
+    assert (fits.status_code, fits.json()) == (200, {"size": 3000})
+    assert (over.status_code, elsewhere.status_code) == (413, 413)
+    assert over.json()["detail"] == "Body exceeds 4096 bytes."
 
 
 async def test_trace_id_continues_the_callers_trace(client: httpx.AsyncClient) -> None:

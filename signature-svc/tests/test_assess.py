@@ -8,7 +8,7 @@ from tests.support.factories import declaration_submitted
 
 
 def submitted(kind: DeclarantKind, signed: bool) -> DeclarationSubmitted:
-    return declaration_submitted(declarant_kind=kind, signature_present=signed)
+    return declaration_submitted(declarant_kind=kind, signature_present=signed, signature_cms=None)
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,13 @@ def submitted(kind: DeclarantKind, signed: bool) -> DeclarationSubmitted:
     ],
 )
 def test_assess(kind: DeclarantKind, signed: bool, expected: SignatureStatus) -> None:
-    status, detail = assess(submitted(kind, signed))
+    outcome = assess(submitted(kind, signed))
+    assert outcome is not None
+    status, detail = outcome
     assert status is expected
     assert detail
+
+
+def test_a_signature_with_its_cms_bytes_is_to_be_verified() -> None:
+    data = declaration_submitted(signature_cms="MIAG", signed_sha256="00" * 32)
+    assert assess(data) is None

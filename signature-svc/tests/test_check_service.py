@@ -10,6 +10,8 @@ from customs_shared.events.schemas import DeclarantKind
 from customs_shared.messaging.models import OutboxEvent
 from signature_svc.checks import service
 from signature_svc.checks.models import SignatureCheck
+from signature_svc.verification.trust import TrustMaterial
+from signature_svc.verification.verifier import Verifier
 from tests.support.factories import declaration_submitted
 from tests.support.postgres import MigratedSessions
 
@@ -24,11 +26,12 @@ async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[As
 async def test_a_check_is_stored_and_published_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    verifier = Verifier(TrustMaterial.build([]))
     unsigned = declaration_submitted(signature_present=False)
     individual = declaration_submitted(declarant_kind=DeclarantKind.INDIVIDUAL)
     for data in (unsigned, individual, unsigned):  # the last is a re-send
         async with sessions() as session, session.begin():
-            await service.check_declaration(session, data)
+            await service.check_declaration(session, data, verifier=verifier)
 
     async with sessions() as session:
         checks = {c.declaration_id: c.status for c in await session.scalars(select(SignatureCheck))}

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.cluster import Cluster, wait_for
+from tests.support.pki import Pki, register_signers
 from tests.support.samples import sample, signed
 
 pytestmark = pytest.mark.e2e
@@ -42,10 +43,14 @@ def test_token_is_an_eddsa_jwt_for_the_cluster(cluster: Cluster) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_enterprise_signed_declaration_goes_green_with_reasons(cluster: Cluster) -> None:
+def test_enterprise_signed_declaration_goes_green_with_reasons(
+    cluster: Cluster, test_pki: Pki
+) -> None:
+    with cluster.client("demo-admin") as admin:
+        register_signers(admin, test_pki)
     with cluster.client("demo-broker") as client:
         started = time.monotonic()
-        response = submit(client, signed(sample("declaration-enterprise")))
+        response = submit(client, signed(sample("declaration-enterprise"), test_pki))
         assert response.status_code == 202, response.text
         accepted = response.json()
         assert accepted["status"] == "RECEIVED"
@@ -56,7 +61,7 @@ def test_enterprise_signed_declaration_goes_green_with_reasons(cluster: Cluster)
 
     assert declaration["lane"] == "green"
     assert declaration["status"] == "LANE_GREEN"
-    assert declaration["signature_status"] == "present"
+    assert declaration["signature_status"] == "valid"
     assert declaration["ipr_outcome"] == "no_records"
     assert [r["rule"] for r in declaration["lane_reasons"]] == ["no-risk-found"]
     assert declaration["rule_set_version"]
@@ -95,9 +100,12 @@ def test_individual_needs_no_signature(cluster: Cluster) -> None:
     assert declaration["lane"] == "green"
 
 
-def test_high_value_declaration_gets_a_document_check(cluster: Cluster) -> None:
-    body = signed(sample("declaration-enterprise"))
+def test_high_value_declaration_gets_a_document_check(cluster: Cluster, test_pki: Pki) -> None:
+    with cluster.client("demo-admin") as admin:
+        register_signers(admin, test_pki)
+    body = sample("declaration-enterprise")
     body["items"][0]["customs_value"] = "2500000000"
+    body = signed(body, test_pki)
     with cluster.client("demo-broker") as client:
         accepted = submit(client, body).json()
         declaration = wait_for_lane(client, accepted["id"])

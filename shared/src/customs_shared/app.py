@@ -92,6 +92,7 @@ def install_common(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_body_bytes_by_path=settings.max_body_bytes_by_path,
         body_read_timeout=settings.body_read_timeout_seconds,
         body_total_timeout=settings.body_total_timeout_seconds,
     )

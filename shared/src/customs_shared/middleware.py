@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -93,9 +93,12 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         body_read_timeout: float = 10.0,
         body_total_timeout: float = 20.0,
+        max_body_bytes_by_path: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Exact request paths that take larger (or smaller) bodies, e.g. file uploads.
+        self.max_body_bytes_by_path = dict(max_body_bytes_by_path or {})
         self.body_read_timeout = body_read_timeout
         self.body_total_timeout = body_total_timeout
 
@@ -117,14 +120,15 @@ class RequestContextMiddleware:
         status = 500
         method = scope["method"]
 
+        limit = self.max_body_bytes_by_path.get(scope["path"], self.max_body_bytes)
         declared = _header(scope, b"content-length")
         if (
             declared is not None
             and declared.isascii()
             and declared.isdigit()
-            and int(declared) > self.max_body_bytes
+            and int(declared) > limit
         ):
-            await self._too_large(request_id, trace_id)(scope, receive, send)
+            await self._too_large(request_id, trace_id, limit)(scope, receive, send)
             self._record(scope, method, 413, started)
             return
 
@@ -153,9 +157,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 body_pending = message.get("more_body", False)
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     # Stop reading; an answer not yet begun is replaced by the 413.
-                    refusal = self._too_large(request_id, trace_id)
+                    refusal = self._too_large(request_id, trace_id, limit)
                     return {"type": "http.request", "body": b"", "more_body": False}
             else:
                 body_pending = False
@@ -189,12 +193,12 @@ class RequestContextMiddleware:
         finally:
             self._record(scope, method, status, started)
 
-    def _too_large(self, request_id: str, trace_id: str) -> JSONResponse:
+    def _too_large(self, request_id: str, trace_id: str, limit: int) -> JSONResponse:
         return problem_response(
             413,
             PayloadTooLarge.title,
             type_uri=PayloadTooLarge.type_uri(),
-            detail=f"Body exceeds {self.max_body_bytes} bytes.",
+            detail=f"Body exceeds {limit} bytes.",
             headers=_refusal_headers(request_id, trace_id),
         )
 

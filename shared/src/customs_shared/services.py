@@ -41,3 +41,11 @@ DOMAIN_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.databa
 def local_url(spec: ServiceSpec) -> str:
     """Where a service listens in a one-machine run with the default ports."""
     return f"http://127.0.0.1:{spec.port}"
+
+
+# Paths that take file uploads, with their body caps: the gateway and the service that owns
+# them use the same numbers (a 3 MB file part, two for a verification, and the form around).
+UPLOAD_BODY_LIMITS: dict[str, int] = {
+    "/api/v1/signatures/verify": 2 * 3_000_000 + 65_536,
+    "/api/v1/signatures/crls": 3_000_000 + 65_536,
+}

@@ -62,6 +62,11 @@ class ServerSettings(BaseSettings):
     jwt_issuer: str = "customs-gateway"
     jwt_audience: str = "customs-api"
     max_body_bytes: int = 1_048_576
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=dict,
+        description="Request paths (exact) with their own body cap, as JSON: "
+        '{"/api/v1/signatures/verify": 6065536}; every other path has max_body_bytes.',
+    )
     shutdown_grace_seconds: float = 20.0
 
     @model_validator(mode="before")

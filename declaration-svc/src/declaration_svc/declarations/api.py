@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from customs_shared.app import service_runtime
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
+from customs_shared.canonical import signed_digest_of
 from customs_shared.db import DbSession
 from customs_shared.pagination import CursorCodec
 from customs_shared.problems import (
@@ -75,10 +76,15 @@ async def submit_declaration(
     principal: Submitter,
     session: DbSession,
     response: Response,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> DeclarationAccepted:
     submission = await service.submit(
-        session=session, principal=principal, body=body, idempotency_key=idempotency_key
+        session=session,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
+        signed_sha256=await signed_digest_of(request) if body.signature else None,
     )
     url = status_url(submission.declaration_id)
     response.headers["Location"] = url

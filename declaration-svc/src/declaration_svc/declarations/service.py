@@ -74,7 +74,10 @@ async def submit(
     principal: Principal,
     body: DeclarationIn,
     idempotency_key: str | None,
+    signed_sha256: bytes | None = None,
 ) -> Submission:
+    """``signed_sha256``: SHA-256 of the bytes the signature covers (RFC 8785 canonical JSON
+    of the body as sent, without ``signature``; customs_shared.canonical)."""
     _check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
@@ -140,6 +143,8 @@ async def submit(
             items=[ItemFacts(**values) for values in item_values],
             signature_present=body.signature is not None,
             submitted_at=now,
+            signature_cms=body.signature,
+            signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
         ),
     )
     return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False)

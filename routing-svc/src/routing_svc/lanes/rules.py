@@ -58,6 +58,23 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
                 explanation="An enterprise declarant sent no signature; documents need a check.",
             )
         )
+    if inputs.signature is SignatureStatus.INVALID:
+        reasons.append(
+            LaneReason(
+                rule="enterprise-signature-invalid",
+                lane=Lane.RED,
+                explanation="The enterprise's signature failed verification (see its report).",
+            )
+        )
+    if inputs.signature is SignatureStatus.INDETERMINATE:
+        reasons.append(
+            LaneReason(
+                rule="enterprise-signature-indeterminate",
+                lane=Lane.YELLOW,
+                explanation="The enterprise's signature could not be verified yet; "
+                "documents need a check.",
+            )
+        )
     missing = [
         name
         for name, value in (("signature", inputs.signature), ("ipr", inputs.ipr))

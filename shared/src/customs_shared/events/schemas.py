@@ -29,7 +29,10 @@ class Lane(StrEnum):
 class SignatureStatus(StrEnum):
     NOT_REQUIRED = "not_required"
     MISSING = "missing"
-    PRESENT = "present"
+    PRESENT = "present"  # attached but not verified (an event without the CMS bytes)
+    VALID = "valid"  # TOTAL_PASSED
+    INVALID = "invalid"  # TOTAL_FAILED
+    INDETERMINATE = "indeterminate"  # INDETERMINATE: could not be decided (e.g. no current CRL)
 
 
 class IprOutcome(StrEnum):
@@ -64,6 +67,14 @@ class DeclarationSubmitted(_EventData):
     items: list[ItemFacts]
     signature_present: bool
     submitted_at: datetime
+    signature_cms: str | None = Field(
+        default=None, description="The detached CMS signature, base64 DER (a few KB)."
+    )
+    signed_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 (hex) of the signed bytes: the RFC 8785 canonical JSON of the "
+        "declaration body without its signature (customs_shared.canonical).",
+    )
 
 
 class SignatureChecked(_EventData):
@@ -73,6 +84,13 @@ class SignatureChecked(_EventData):
     tenant: str
     status: SignatureStatus
     detail: str
+    indication: str | None = Field(
+        default=None, description="TOTAL_PASSED, TOTAL_FAILED or INDETERMINATE (ETSI EN 319 102-1)."
+    )
+    sub_indication: str | None = None
+    report_id: UUID | None = Field(
+        default=None, description="GET /api/v1/signatures/reports/{report_id}."
+    )
 
 
 class IprHit(_EventData):

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from customs_shared.events import catalog
+from customs_shared.events.schemas import DeclarationSubmitted
 from customs_shared.messaging.consumer import Subscription
 from signature_svc.checks import service
+from signature_svc.trust_runtime import TrustRuntime
 
-SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
-    Subscription(catalog.DECLARATION_SUBMITTED, service.check_declaration),
-)
+
+def subscriptions(trust: TrustRuntime) -> tuple[Subscription[Any], ...]:
+    """The handlers, bound to the service's verifier (whose trust material may change)."""
+
+    async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
+        await service.check_declaration(session, submitted, verifier=trust.verifier)
+
+    return (Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),)

@@ -22,3 +22,6 @@ class SignatureCheck(Base):
     status: Mapped[str] = mapped_column(String(24))
     detail: Mapped[str] = mapped_column(String(1000))
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    indication: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sub_indication: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)

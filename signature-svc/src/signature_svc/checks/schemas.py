@@ -15,3 +15,6 @@ class SignatureCheckOut(BaseModel):
     status: SignatureStatus
     detail: str
     checked_at: datetime
+    indication: str | None = None
+    sub_indication: str | None = None
+    report_id: uuid.UUID | None = None

@@ -1,10 +1,11 @@
-"""First signature check: whether the declaration needs a signature and carries one.
-
-Chain, CRL and registered-certificate verification come with the signature issue;
-until then a present signature is reported as ``present``, not as valid."""
+"""A declaration's signature check: an individual's may be unsigned; an enterprise's
+must be a detached CMS signature by a certificate registered for its tax code, verified
+from the SHA-256 of the signed bytes the event carries."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,14 +19,26 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 from customs_shared.messaging.outbox import add_event
+from signature_svc.certificates.service import registered_fingerprints
 from signature_svc.checks.errors import SignatureCheckNotFound
 from signature_svc.checks.models import SignatureCheck
 from signature_svc.checks.repository import SignatureCheckRepository
+from signature_svc.reports import service as reports
+from signature_svc.verification.report import Indication, Report
+from signature_svc.verification.verifier import Verifier
 
 SOURCE = "/customs/signature-svc"
+REPORTS_PATH = "/api/v1/signatures/reports"
+
+STATUS_OF = {
+    Indication.TOTAL_PASSED: SignatureStatus.VALID,
+    Indication.TOTAL_FAILED: SignatureStatus.INVALID,
+    Indication.INDETERMINATE: SignatureStatus.INDETERMINATE,
+}
 
 
-def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
+def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str] | None:
+    """The outcome when there is nothing to verify; None when there is."""
     if submitted.declarant_kind is DeclarantKind.INDIVIDUAL:
         return SignatureStatus.NOT_REQUIRED, "Individuals' declarations may be unsigned."
     if not submitted.signature_present:
@@ -33,21 +46,65 @@ def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str]:
             SignatureStatus.MISSING,
             f"Enterprise {submitted.declarant_tax_code} must sign with its registered certificate.",
         )
-    return SignatureStatus.PRESENT, "A detached signature is attached; verification is pending."
+    if submitted.signature_cms is None:  # a producer that sends no CMS bytes
+        return SignatureStatus.PRESENT, "A detached signature is attached; it was not sent here."
+    return None
 
 
-async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    status, detail = assess(submitted)
-    first = await SignatureCheckRepository(session).insert_if_absent(
+async def _verify(
+    session: AsyncSession, verifier: Verifier, submitted: DeclarationSubmitted
+) -> Report:
+    tax_code = submitted.declarant_tax_code or ""
+    try:
+        cms = base64.b64decode(submitted.signature_cms or "", validate=True)
+    except (binascii.Error, ValueError):
+        cms = b""  # reported as a format failure
+    digest = bytes.fromhex(submitted.signed_sha256) if submitted.signed_sha256 else None
+    return await verifier.verify_signature(
+        cms,
+        sha256=digest,
+        tax_code=tax_code,
+        registered=await registered_fingerprints(session, tax_code),
+    )
+
+
+async def check_declaration(
+    session: AsyncSession, submitted: DeclarationSubmitted, *, verifier: Verifier
+) -> None:
+    repository = SignatureCheckRepository(session)
+    if await repository.get(submitted.declaration_id) is not None:
+        return  # an amended re-send of the same declaration keeps its first check
+    outcome = assess(submitted)
+    report_row = None
+    if outcome is None:
+        report = await _verify(session, verifier, submitted)
+        report_row = await reports.store(
+            session,
+            report,
+            tenant=submitted.tenant,
+            tax_code=submitted.declarant_tax_code,
+            declaration_id=submitted.declaration_id,
+            document_sha256=bytes.fromhex(submitted.signed_sha256)
+            if submitted.signed_sha256
+            else None,
+        )
+        indication, sub = report.indication, report.sub_indication
+        status, detail = STATUS_OF[indication], _detail(report, report_row.id)
+    else:
+        (status, detail), indication, sub = outcome, None, None
+    first = await repository.insert_if_absent(
         declaration_id=submitted.declaration_id,
         tenant=submitted.tenant,
         declarant_kind=submitted.declarant_kind,
         declarant_tax_code=submitted.declarant_tax_code,
         status=status,
-        detail=detail,
+        detail=detail[:1000],
+        indication=indication,
+        sub_indication=sub,
+        report_id=report_row.id if report_row else None,
     )
     if not first:
-        return  # an amended re-send of the same declaration keeps its first check
+        return
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
@@ -57,9 +114,19 @@ async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitt
             declaration_id=submitted.declaration_id,
             tenant=submitted.tenant,
             status=status,
-            detail=detail,
+            detail=detail[:1000],
+            indication=indication,
+            sub_indication=sub,
+            report_id=report_row.id if report_row else None,
         ),
     )
+
+
+def _detail(report: Report, report_id: uuid.UUID) -> str:
+    """One line for the declaration's timeline, ending with where the full report is."""
+    verdict = report.indication + (f"/{report.sub_indication}" if report.sub_indication else "")
+    link = f" Report: {REPORTS_PATH}/{report_id}"
+    return f"{verdict}: {report.message}"[: 1000 - len(link)] + link
 
 
 async def get(
