@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 import declaration_svc.declarations.metrics
 import gateway.metrics
+import signature_svc.metrics
 from tests.support.manifests import ROOT
 from tests.support.promql import exported_names, metric_names
 
@@ -80,6 +81,7 @@ def test_the_rules_are_prometheus_alerting_rules() -> None:
 def test_they_name_only_metrics_the_code_registers() -> None:
     assert declaration_svc.declarations.metrics.LANES
     assert gateway.metrics.UPSTREAM_REQUESTS
+    assert signature_svc.metrics.CRL_NEXT_UPDATE
     registered = exported_names(generate_latest(REGISTRY).decode())
     named = set().union(*(metric_names(e) for e in expressions()))
     assert len(named) >= 10

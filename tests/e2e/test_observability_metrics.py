@@ -30,6 +30,7 @@ def test_every_metric_the_dashboard_and_rules_name_is_scraped_from_a_service(
         assert not missing, f"{expr} names {missing}, which no service exports"
     assert "declarations_laned_total" in exported["declaration-svc"]
     assert "consumer_lag_records" in exported["routing-svc"]
+    assert "signature_crl_next_update_timestamp_seconds" in exported["signature-svc"]
 
 
 def test_a_laned_declaration_is_counted_with_its_submission_to_lane_time(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.app import Runtime
 from signature_svc.crls.repository import CrlRepository
+from signature_svc.metrics import record_trust
 from signature_svc.settings import SignatureSettings
 from signature_svc.verification.trust import (
     TrustMaterial,
@@ -88,6 +89,7 @@ class TrustRuntime:
             if kept is None or _this_update(crl) >= _this_update(kept):
                 newest[key] = crl
         trust = TrustMaterial.build(self._anchors, self._intermediates, newest.values())
+        record_trust(trust.anchors, trust.intermediates, trust.crls)
         if trust.version != self.verifier.trust.version:
             log.info("trust material changed", extra={"crls": len(trust.crls)})
             self.verifier.trust = trust
