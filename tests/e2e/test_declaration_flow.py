@@ -98,6 +98,7 @@ def test_individual_needs_no_signature(cluster: Cluster) -> None:
 def test_high_value_declaration_gets_a_document_check(cluster: Cluster) -> None:
     body = signed(sample("declaration-enterprise"))
     body["items"][0]["customs_value"] = "2500000000"
+    body["invoice"]["total"] = "2635000000"
     with cluster.client("demo-broker") as client:
         accepted = submit(client, body).json()
         declaration = wait_for_lane(client, accepted["id"])

@@ -136,3 +136,22 @@ def test_concurrent_retries_with_one_key_create_one_declaration(cluster: Cluster
         results = list(pool.map(post, range(16)))
     assert {status for status, _ in results} == {202}
     assert len({declaration_id for _, declaration_id in results}) == 1
+
+
+def test_one_problem_lists_every_bad_code(cluster: Cluster) -> None:
+    body = sample("declaration-enterprise")
+    body["currency"] = "XXQ"
+    body["countries"]["trading"] = "QQ"
+    body["items"][0]["hs_code"] = "85258010"  # 8525.80 was split up by HS 2022
+    body["items"][1]["unit"] = "PAIRS"
+    body["incoterm"] = "DAT"
+    with cluster.client("demo-broker") as client:
+        response = client.post("/api/v1/declarations", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    errors = {tuple(e["loc"]): e["msg"] for e in response.json()["errors"]}
+    assert "ISO 4217" in errors["body", "currency"]
+    assert "ISO 3166" in errors["body", "countries", "trading"]
+    assert "not a subheading of HS 2022" in errors["body", "items", 0, "hs_code"]
+    assert "Recommendation 20" in errors["body", "items", 1, "unit"]
+    assert ("body", "incoterm") in errors

@@ -64,6 +64,12 @@ class Declaration(Base):
     rule_set_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # The richer WCO-aligned parts, optional: stored as validated, shown as stored.
+    broker: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    transport: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    countries: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    incoterm: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    invoice: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -99,6 +105,8 @@ class DeclarationItem(Base):
     unit: Mapped[str] = mapped_column(String(16))
     customs_value: Mapped[Decimal] = mapped_column(MONEY)
     brand: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unit_price: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    preferential_origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     declaration: Mapped[Declaration] = relationship(back_populates="items")
 

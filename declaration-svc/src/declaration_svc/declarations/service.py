@@ -6,7 +6,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
@@ -38,7 +40,7 @@ from declaration_svc.declarations.repository import (
     DeclarationRepository,
     IdempotencyKeyRepository,
 )
-from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
 
 SOURCE = "/customs/declaration-svc"
 _ZERO = Decimal(0)
@@ -55,6 +57,17 @@ class Submission:
 
 def _request_hash(body: DeclarationIn) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _json(part: BaseModel | None) -> dict[str, Any] | None:
+    """A nested part as its JSON column holds it (dates and decimals as strings)."""
+    return None if part is None else part.model_dump(mode="json")
+
+
+def _item_values(line: int, item: ItemIn) -> dict[str, Any]:
+    """One item's columns, which are also its facts in the submitted event."""
+    values = item.model_dump(exclude={"preferential_origin"})
+    return {"line": line, **values, "preferential_origin": _json(item.preferential_origin)}
 
 
 def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
@@ -91,7 +104,7 @@ async def submit(
             return Submission(existing.declaration_id, status, replayed=True)
 
     now = utcnow()
-    item_values = [{"line": n, **item.model_dump()} for n, item in enumerate(body.items, start=1)]
+    item_values = [_item_values(n, item) for n, item in enumerate(body.items, start=1)]
     items = [DeclarationItem(**values) for values in item_values]
     declaration = Declaration(
         id=declaration_id,
@@ -107,6 +120,11 @@ async def submit(
         total_customs_value=sum((i.customs_value for i in body.items), start=_ZERO),
         containers=body.containers,
         signature=body.signature,
+        broker=_json(body.broker),
+        transport=_json(body.transport),
+        countries=_json(body.countries),
+        incoterm=body.incoterm,
+        invoice=_json(body.invoice),
         status=DeclarationStatus.RECEIVED,
         lane_reasons=[],
         created_at=now,

@@ -3,7 +3,7 @@ removing one needs a new ``.vN`` type."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
@@ -38,6 +38,14 @@ class IprOutcome(StrEnum):
     HIT = "hit"
 
 
+class PreferentialOriginClaim(_EventData):
+    """Preferential origin claimed for an item, with its certificate of origin."""
+
+    form: str
+    certificate_number: str
+    certificate_date: date | None = None
+
+
 class ItemFacts(_EventData):
     line: int
     hs_code: str
@@ -47,6 +55,8 @@ class ItemFacts(_EventData):
     unit: str
     customs_value: Decimal
     brand: str | None = None
+    unit_price: Decimal | None = None
+    preferential_origin: PreferentialOriginClaim | None = None
 
 
 class DeclarationSubmitted(_EventData):
