@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from customs_shared.app import create_service_app
 from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
+from declaration_svc.rates.api import router as rates_router
 from declaration_svc.settings import DeclarationSettings
 
 
@@ -13,7 +14,8 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="Declaration service",
-        routers=[router],
+        # Rates first: their fixed path segment must win over a declaration id.
+        routers=[rates_router, router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
     )

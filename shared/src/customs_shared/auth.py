@@ -58,6 +58,8 @@ class Scope(StrEnum):
 TRADERS = frozenset({Role.BROKER, Role.DECLARANT})
 CUSTOMS_STAFF = frozenset({Role.OFFICER, Role.ADMIN})
 TRADERS_AND_CUSTOMS = TRADERS | CUSTOMS_STAFF
+# Who sets reference data every tenant relies on (exchange rates, trust anchors).
+ADMINS = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

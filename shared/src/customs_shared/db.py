@@ -113,6 +113,27 @@ async def insert_if_absent(
     return (await session.execute(statement)).first() is not None
 
 
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: list[dict[str, Any]],
+    update: list[str],
+) -> None:
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE`` of ``update``, one statement for
+    all ``rows``: concurrent loads of the same keys end with one of them, never an error."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(rows)
+    keys = [column.name for column in inspect(model).primary_key]
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in update}
+        )
+    )
+
+
 async def check_database(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))

@@ -29,6 +29,7 @@ class DeclarationStatus(StrEnum):
 
 
 MONEY = Numeric(20, 4)
+RATE = Numeric(20, 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,9 @@ class Declaration(Base):
     customs_office: Mapped[str] = mapped_column(String(8))
     currency: Mapped[str] = mapped_column(String(3))
     total_customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    # VND per unit of ``currency`` on the declaration date, and the total converted.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(RATE, nullable=True)
+    total_customs_value_vnd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     containers: Mapped[list[str]] = mapped_column(JSON, default=list)
     signature: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(24), default=DeclarationStatus.RECEIVED)
@@ -104,6 +108,7 @@ class DeclarationItem(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     unit: Mapped[str] = mapped_column(String(16))
     customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    customs_value_vnd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     brand: Mapped[str | None] = mapped_column(String(200), nullable=True)
     unit_price: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     preferential_origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -275,6 +275,10 @@ class DeclarationOut(BaseModel):
     customs_office: str
     currency: str
     total_customs_value: Decimal
+    exchange_rate: Decimal | None = Field(
+        default=None, description="VND per unit of the currency on the declaration date."
+    )
+    total_customs_value_vnd: Decimal | None = None
     containers: list[str]
     broker: Party | None = None
     transport: Transport | None = None
@@ -296,6 +300,7 @@ class DeclarationSummary(BaseModel):
     declaration_type: str
     total_customs_value: Decimal
     currency: str
+    total_customs_value_vnd: Decimal | None = None
     created_at: datetime
 
 

@@ -41,6 +41,7 @@ from declaration_svc.declarations.repository import (
     IdempotencyKeyRepository,
 )
 from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
+from declaration_svc.rates import service as rates
 
 SOURCE = "/customs/declaration-svc"
 _ZERO = Decimal(0)
@@ -64,10 +65,15 @@ def _json(part: BaseModel | None) -> dict[str, Any] | None:
     return None if part is None else part.model_dump(mode="json")
 
 
-def _item_values(line: int, item: ItemIn) -> dict[str, Any]:
+def _item_values(line: int, item: ItemIn, conversion: rates.Conversion) -> dict[str, Any]:
     """One item's columns, which are also its facts in the submitted event."""
     values = item.model_dump(exclude={"preferential_origin"})
-    return {"line": line, **values, "preferential_origin": _json(item.preferential_origin)}
+    return {
+        "line": line,
+        **values,
+        "customs_value_vnd": conversion.to_vnd(item.customs_value),
+        "preferential_origin": _json(item.preferential_origin),
+    }
 
 
 def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
@@ -104,8 +110,10 @@ async def submit(
             return Submission(existing.declaration_id, status, replayed=True)
 
     now = utcnow()
-    item_values = [_item_values(n, item) for n, item in enumerate(body.items, start=1)]
+    conversion = await rates.conversion(session, body.currency, now)
+    item_values = [_item_values(n, item, conversion) for n, item in enumerate(body.items, start=1)]
     items = [DeclarationItem(**values) for values in item_values]
+    total = sum((i.customs_value for i in body.items), start=_ZERO)
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
@@ -117,7 +125,9 @@ async def submit(
         type_code=body.type_code,
         customs_office=body.customs_office,
         currency=body.currency,
-        total_customs_value=sum((i.customs_value for i in body.items), start=_ZERO),
+        total_customs_value=total,
+        exchange_rate=conversion.vnd_per_unit,
+        total_customs_value_vnd=conversion.to_vnd(total),
         containers=body.containers,
         signature=body.signature,
         broker=_json(body.broker),
@@ -157,6 +167,8 @@ async def submit(
             items=[ItemFacts(**values) for values in item_values],
             signature_present=body.signature is not None,
             submitted_at=now,
+            exchange_rate=declaration.exchange_rate,
+            total_customs_value_vnd=declaration.total_customs_value_vnd,
         ),
     )
     return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False)

@@ -55,6 +55,7 @@ class ItemFacts(_EventData):
     unit: str
     customs_value: Decimal
     brand: str | None = None
+    customs_value_vnd: Decimal | None = None
     unit_price: Decimal | None = None
     preferential_origin: PreferentialOriginClaim | None = None
 
@@ -74,6 +75,10 @@ class DeclarationSubmitted(_EventData):
     items: list[ItemFacts]
     signature_present: bool
     submitted_at: datetime
+    # The customs exchange rate (VND per unit of ``currency``) of the declaration date and
+    # the total converted with it; absent from declarations submitted before conversion.
+    exchange_rate: Decimal | None = None
+    total_customs_value_vnd: Decimal | None = None
 
 
 class SignatureChecked(_EventData):
