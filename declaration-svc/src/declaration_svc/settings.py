@@ -26,6 +26,15 @@ class DeclarationSettings(ServiceSettings):
         "replica needs the same one. Required unless environment is 'local', where a "
         "random key per process is used (cursors then die with the process).",
     )
+    idempotency_key_retention_hours: float = Field(
+        default=24,
+        ge=24,
+        description="Idempotency keys are kept at least this long, then purged; a retry "
+        "after that is a new request.",
+    )
+    idempotency_purge_interval_seconds: float = Field(
+        default=600, gt=0, description="How often expired idempotency keys are purged."
+    )
     _cursor_key: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")

@@ -43,6 +43,7 @@ class Scope(StrEnum):
 
     DECLARATIONS_READ = "declarations:read"
     DECLARATIONS_WRITE = "declarations:write"
+    DECLARATIONS_DECIDE = "declarations:decide"
     SIGNATURES_READ = "signatures:read"
     SIGNATURES_WRITE = "signatures:write"
     IPR_READ = "ipr:read"

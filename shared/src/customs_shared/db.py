@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict, cast
@@ -111,6 +112,17 @@ async def insert_if_absent(
     primary_key = inspect(model).primary_key[0]
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
     return (await session.execute(statement)).first() is not None
+
+
+async def try_advisory_xact_lock(session: AsyncSession, name: str) -> bool:
+    """Takes the lock called ``name`` until the transaction ends, unless another
+    transaction holds it (then False at once, no wait). PostgreSQL advisory locks;
+    SQLite lets one writer in at a time anyway, so there it is always True."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+    return bool(await session.scalar(statement, {"key": key}))
 
 
 async def upsert(

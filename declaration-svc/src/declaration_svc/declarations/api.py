@@ -6,7 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from customs_shared.app import service_runtime
-from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
+from customs_shared.auth import (
+    CUSTOMS_STAFF,
+    TRADERS,
+    TRADERS_AND_CUSTOMS,
+    Principal,
+    Scope,
+    allow,
+)
 from customs_shared.db import DbSession
 from customs_shared.pagination import CursorCodec
 from customs_shared.problems import (
@@ -20,6 +27,8 @@ from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
+    IdempotentRequestInFlight,
+    IllegalTransition,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.models import DeclarationStatus
@@ -29,13 +38,16 @@ from declaration_svc.declarations.schemas import (
     DeclarationOut,
     DeclarationPage,
     DeclarationSummary,
+    StatusChange,
 )
+from declaration_svc.rates.errors import ExchangeRateMissing
 from declaration_svc.settings import DeclarationSettings
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
 Submitter = Annotated[Principal, allow(Scope.DECLARATIONS_WRITE, TRADERS)]
 Reader = Annotated[Principal, allow(Scope.DECLARATIONS_READ, TRADERS_AND_CUSTOMS)]
+Officer = Annotated[Principal, allow(Scope.DECLARATIONS_DECIDE, CUSTOMS_STAFF)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -66,7 +78,12 @@ def status_url(declaration_id: uuid.UUID) -> str:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeclarationAccepted,
     responses=problem_responses(
-        Unauthorized, NotYourEnterprise, IdempotencyKeyReused, PayloadTooLarge
+        Unauthorized,
+        NotYourEnterprise,
+        IdempotencyKeyReused,
+        IdempotentRequestInFlight,
+        ExchangeRateMissing,
+        PayloadTooLarge,
     ),
     summary="Submit a declaration; screening and lane assignment follow asynchronously.",
 )
@@ -130,3 +147,26 @@ async def list_declarations(
         items=[DeclarationSummary.model_validate(d) for d in rows],
         next_cursor=next_cursor,
     )
+
+
+@router.post(
+    "/{declaration_id}/status",
+    response_model=DeclarationOut,
+    responses=problem_responses(Unauthorized, Forbidden, DeclarationNotFound, IllegalTransition),
+    summary="An officer's decision: inspect, hold, release or reject; 409 if the status "
+    "does not allow it.",
+)
+async def change_status(
+    declaration_id: uuid.UUID, body: StatusChange, principal: Officer, session: DbSession
+) -> DeclarationOut:
+    await service.change_status(
+        session=session,
+        principal=principal,
+        declaration_id=declaration_id,
+        target=DeclarationStatus(body.status),
+        reason=body.reason,
+    )
+    declaration = await service.get(
+        session=session, principal=principal, declaration_id=declaration_id
+    )
+    return DeclarationOut.model_validate(declaration)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from customs_shared.problems import Forbidden, NotFound, UnprocessableContent
+from customs_shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent
 
 
 class DeclarationNotFound(NotFound):
@@ -16,3 +16,13 @@ class IdempotencyKeyReused(UnprocessableContent):
 class NotYourEnterprise(Forbidden):
     slug = "declarant-not-caller"
     title = "A declarant may declare only for its own enterprise"
+
+
+class IdempotentRequestInFlight(Conflict):
+    slug = "idempotent-request-in-flight"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class IllegalTransition(Conflict):
+    slug = "illegal-status-transition"
+    title = "The declaration's status does not allow this"

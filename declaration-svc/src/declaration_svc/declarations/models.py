@@ -124,9 +124,16 @@ class TimelineEntry(Base):
         ForeignKey("declarations.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Who made the change: a client id, or the service whose event caused it.
+    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     status: Mapped[str] = mapped_column(String(24))
     event: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(String(1000))
+
+    @property
+    def to_status(self) -> str:
+        return self.status
 
     declaration: Mapped[Declaration] = relationship(back_populates="timeline")
 
@@ -135,6 +142,8 @@ class IdempotencyKey(Base):
     """Remembers which declaration a client's ``Idempotency-Key`` produced."""
 
     __tablename__ = "idempotency_keys"
+    # The purge deletes by age.
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import CursorResult, delete, select, tuple_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from customs_shared.auth import Principal
+from customs_shared.problems import NotFound
 from customs_shared.repository import RepositoryBase
 from declaration_svc.declarations.models import Declaration, IdempotencyKey, TimelineEntry
 
@@ -50,6 +53,16 @@ class DeclarationRepository(RepositoryBase[Declaration]):
             statement = statement.where(tuple_(Declaration.created_at, Declaration.id) < after)
         return (await self.session.scalars(statement.limit(limit))).all()
 
+    async def get_visible_for_update_or_404(
+        self, declaration_id: uuid.UUID, principal: Principal, not_found: NotFound
+    ) -> Declaration:
+        """The row, locked, if the caller may see it (changes go one at a time)."""
+        statement = self._visible(declaration_id, principal).with_for_update()
+        row = (await self.session.scalars(statement)).one_or_none()
+        if row is None:
+            raise not_found
+        return row
+
     def add_timeline_entry(self, entry: TimelineEntry) -> None:
         self.session.add(entry)
 
@@ -63,8 +76,13 @@ class IdempotencyKeyRepository(RepositoryBase[IdempotencyKey]):
     async def claim(
         self, tenant: str, key: str, request_hash: str, declaration_id: uuid.UUID
     ) -> bool:
-        """Takes the key for this request; False when another request holds it already
-        (a concurrent one first waits for that request's transaction to end)."""
+        """Takes the key for this request; False when a finished request holds it (the
+        caller holds the key's advisory lock, so none of the same key is in flight)."""
         return await self.insert_if_absent(
             tenant=tenant, key=key, request_hash=request_hash, declaration_id=declaration_id
         )
+
+    async def purge(self, created_before: datetime) -> int:
+        statement = delete(IdempotencyKey).where(IdempotencyKey.created_at < created_before)
+        result = cast(CursorResult[Any], await self.session.execute(statement))
+        return int(result.rowcount)

@@ -252,9 +252,12 @@ class TimelineEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     at: datetime
-    status: str
+    actor: str | None = Field(description="Who: a client id, or the service whose result it was.")
+    from_status: str | None
+    to_status: str
+    status: str = Field(description="The status after the change (the same as to_status).")
     event: str
-    detail: str
+    detail: str = Field(description="Why.")
 
 
 class DeclarationOut(BaseModel):
@@ -309,3 +312,12 @@ class DeclarationPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+class StatusChange(BaseModel):
+    """An officer's decision on a declaration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["UNDER_INSPECTION", "HELD", "RELEASED", "REJECTED"]
+    reason: FreeText = Field(min_length=1, max_length=1000)

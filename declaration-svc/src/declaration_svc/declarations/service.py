@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
-from customs_shared.db import utcnow
+from customs_shared.db import try_advisory_xact_lock, utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationSubmitted,
@@ -24,9 +25,11 @@ from customs_shared.events.schemas import (
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from customs_shared.pagination import CursorCodec, KeysetPosition
+from declaration_svc.declarations import lifecycle
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
+    IdempotentRequestInFlight,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.models import (
@@ -86,6 +89,39 @@ def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
         raise NotYourEnterprise(f"Your tenant {principal.tenant} may not declare for {tax_code}.")
 
 
+async def _claim_key(
+    session: AsyncSession,
+    principal: Principal,
+    key: str,
+    body: DeclarationIn,
+    declaration_id: uuid.UUID,
+) -> Submission | None:
+    """Takes ``key`` for this request (None), or answers as the IETF Idempotency-Key
+    draft says: the original result for the same body, 422 for another body, 409
+    while the request that holds the key is still in flight."""
+    if not await try_advisory_xact_lock(session, f"idempotency|{principal.tenant}|{key}"):
+        raise IdempotentRequestInFlight(
+            "A request with this Idempotency-Key is still in flight; retry when it has ended."
+        )
+    request_hash = _request_hash(body)
+    keys = IdempotencyKeyRepository(session)
+    if await keys.claim(principal.tenant, key, request_hash, declaration_id):
+        return None
+    existing = await keys.find(principal.tenant, key)
+    if existing is None:  # purged between the claim and the read; the client may retry
+        raise IdempotencyKeyReused("This Idempotency-Key has just expired; retry.")
+    if existing.request_hash != request_hash:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
+    previous = await DeclarationRepository(session).get(existing.declaration_id)
+    status = previous.status if previous else DeclarationStatus.RECEIVED
+    return Submission(existing.declaration_id, status, replayed=True)
+
+
+async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forgets keys older than ``older_than``: a retry after that is a new request."""
+    return await IdempotencyKeyRepository(session).purge(utcnow() - older_than)
+
+
 async def submit(
     *,
     session: AsyncSession,
@@ -96,18 +132,9 @@ async def submit(
     _check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
-        request_hash = _request_hash(body)
-        keys = IdempotencyKeyRepository(session)
-        claimed = await keys.claim(principal.tenant, idempotency_key, request_hash, declaration_id)
-        if not claimed:
-            existing = await keys.find(principal.tenant, idempotency_key)
-            if existing is None:  # the other request rolled back; the client may retry
-                raise IdempotencyKeyReused("A concurrent request with this key failed; retry.")
-            if existing.request_hash != request_hash:
-                raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
-            previous = await DeclarationRepository(session).get(existing.declaration_id)
-            status = previous.status if previous else DeclarationStatus.RECEIVED
-            return Submission(existing.declaration_id, status, replayed=True)
+        replay = await _claim_key(session, principal, idempotency_key, body, declaration_id)
+        if replay is not None:
+            return replay
 
     now = utcnow()
     conversion = await rates.conversion(session, body.currency, now)
@@ -143,6 +170,8 @@ async def submit(
         timeline=[
             TimelineEntry(
                 at=now,
+                actor=principal.subject,
+                from_status=None,
                 status=DeclarationStatus.RECEIVED,
                 event="submitted",
                 detail=f"Submitted by {principal.subject} with {len(items)} item(s).",
@@ -226,19 +255,30 @@ async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declarati
 async def record_signature_result(session: AsyncSession, data: SignatureChecked) -> None:
     declaration = await _locked(session, data.declaration_id)
     declaration.signature_status = data.status
-    if declaration.status == DeclarationStatus.RECEIVED:
-        declaration.status = DeclarationStatus.SCREENING
-    _add_timeline_entry(session, declaration, "signature_checked", f"{data.status}: {data.detail}")
+    _screened(
+        session, declaration, "signature-svc", "signature_checked", f"{data.status}: {data.detail}"
+    )
 
 
 async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
     declaration = await _locked(session, data.declaration_id)
     declaration.ipr_outcome = data.outcome
-    if declaration.status == DeclarationStatus.RECEIVED:
-        declaration.status = DeclarationStatus.SCREENING
     hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
     detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
-    _add_timeline_entry(session, declaration, "ipr_screened", detail)
+    _screened(session, declaration, "ipr-svc", "ipr_screened", detail)
+
+
+def _screened(
+    session: AsyncSession, declaration: Declaration, actor: str, event: str, why: str
+) -> None:
+    """A screening result: the first one starts screening; later ones, or results
+    arriving after a cancellation, are only recorded."""
+    if declaration.status == DeclarationStatus.RECEIVED:
+        lifecycle.move(
+            session, declaration, DeclarationStatus.SCREENING, actor=actor, event=event, why=why
+        )
+    else:
+        lifecycle.record(session, declaration, event, why, actor=actor)
 
 
 async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
@@ -248,23 +288,36 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     declaration.lane = data.lane
     declaration.lane_reasons = [r.model_dump(mode="json") for r in data.reasons]
     declaration.rule_set_version = data.rule_set_version
-    if declaration.status in _SCREENABLE:
-        declaration.status = DeclarationStatus(f"LANE_{data.lane.upper()}")
     reasons = "; ".join(r.explanation for r in data.reasons)
-    _add_timeline_entry(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
+    why = f"{data.lane}: {reasons}"
+    lane_status = DeclarationStatus(f"LANE_{data.lane.upper()}")
+    if declaration.status in _SCREENABLE:
+        lifecycle.move(
+            session, declaration, lane_status, actor="routing-svc", event="lane_assigned", why=why
+        )
+    else:
+        lifecycle.record(session, declaration, "lane_assigned", why, actor="routing-svc")
 
 
-def _add_timeline_entry(
-    session: AsyncSession, declaration: Declaration, event: str, detail: str
-) -> None:
-    """Records a step in the declaration's timeline, at its current status."""
-    declaration.updated_at = utcnow()
-    DeclarationRepository(session).add_timeline_entry(
-        TimelineEntry(
-            declaration_id=declaration.id,
-            at=declaration.updated_at,
-            status=declaration.status,
-            event=event,
-            detail=detail[:1000],
-        ),
+async def change_status(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    declaration_id: uuid.UUID,
+    target: DeclarationStatus,
+    reason: str,
+) -> Declaration:
+    """An officer's decision: inspect, hold, release or reject (409 when the
+    declaration's status does not allow it)."""
+    declaration = await DeclarationRepository(session).get_visible_for_update_or_404(
+        declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
     )
+    lifecycle.move(
+        session,
+        declaration,
+        target,
+        actor=principal.subject,
+        event=f"status_{target.lower()}",
+        why=reason,
+    )
+    return declaration
