@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from customs_shared.app import service_runtime
 from customs_shared.auth import (
@@ -23,16 +23,20 @@ from customs_shared.problems import (
     Unauthorized,
     problem_responses,
 )
-from declaration_svc.declarations import service
+from declaration_svc.declarations import amendments, service
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
     IdempotentRequestInFlight,
+    IfMatchRequired,
     IllegalTransition,
     NotYourEnterprise,
+    StaleVersion,
+    VersionNotFound,
 )
 from declaration_svc.declarations.models import DeclarationStatus
 from declaration_svc.declarations.schemas import (
+    Cancellation,
     DeclarationAccepted,
     DeclarationIn,
     DeclarationOut,
@@ -57,6 +61,16 @@ IdempotencyKey = Annotated[
         pattern=r"^[\x20-\x7e]+$",
         description="Retries with the same key and body return the same declaration. "
         "Visible ASCII and spaces.",
+    ),
+]
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=200,
+        description='The ETag of the version acted on, e.g. "v1" (from GET).',
     ),
 ]
 
@@ -113,12 +127,100 @@ async def submit_declaration(
     summary="Status, lane with its reasons, items and timeline of one declaration.",
 )
 async def get_declaration(
-    declaration_id: uuid.UUID, principal: Reader, session: DbSession
+    declaration_id: uuid.UUID, principal: Reader, session: DbSession, response: Response
 ) -> DeclarationOut:
     declaration = await service.get(
         session=session, principal=principal, declaration_id=declaration_id
     )
+    response.headers["ETag"] = amendments.etag(declaration)
     return DeclarationOut.model_validate(declaration)
+
+
+@router.put(
+    "/{declaration_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeclarationAccepted,
+    responses=problem_responses(
+        Unauthorized,
+        Forbidden,
+        DeclarationNotFound,
+        IllegalTransition,
+        StaleVersion,
+        IfMatchRequired,
+        ExchangeRateMissing,
+        PayloadTooLarge,
+    ),
+    summary="Amend a declaration before release: a new version, screened and routed again. "
+    "If-Match names the version amended (412 when it is no longer the current one).",
+)
+async def amend_declaration(
+    declaration_id: uuid.UUID,
+    body: DeclarationIn,
+    principal: Submitter,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DeclarationAccepted:
+    declaration = await amendments.amend(
+        session=session,
+        principal=principal,
+        declaration_id=declaration_id,
+        body=body,
+        if_match=if_match,
+    )
+    url = status_url(declaration.id)
+    response.headers["Location"] = url
+    response.headers["ETag"] = amendments.etag(declaration)
+    return DeclarationAccepted(
+        id=declaration.id, status=declaration.status, status_url=url, version=declaration.version
+    )
+
+
+@router.post(
+    "/{declaration_id}/cancel",
+    response_model=DeclarationOut,
+    responses=problem_responses(
+        Unauthorized, Forbidden, DeclarationNotFound, IllegalTransition, StaleVersion
+    ),
+    summary="Cancel a declaration before release, with the reason (If-Match optional).",
+)
+async def cancel_declaration(
+    declaration_id: uuid.UUID,
+    body: Cancellation,
+    principal: Submitter,
+    session: DbSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> DeclarationOut:
+    await amendments.cancel(
+        session=session,
+        principal=principal,
+        declaration_id=declaration_id,
+        reason=body.reason,
+        if_match=if_match,
+    )
+    declaration = await service.get(
+        session=session, principal=principal, declaration_id=declaration_id
+    )
+    response.headers["ETag"] = amendments.etag(declaration)
+    return DeclarationOut.model_validate(declaration)
+
+
+@router.get(
+    "/{declaration_id}/versions/{version}",
+    response_model=DeclarationOut,
+    responses=problem_responses(Unauthorized, Forbidden, DeclarationNotFound, VersionNotFound),
+    summary="One version of a declaration: the current one or one an amendment replaced.",
+)
+async def get_declaration_version(
+    declaration_id: uuid.UUID,
+    version: Annotated[int, Path(ge=1, le=10_000)],
+    principal: Reader,
+    session: DbSession,
+) -> DeclarationOut:
+    return await amendments.version(
+        session=session, principal=principal, declaration_id=declaration_id, number=version
+    )
 
 
 @router.get(

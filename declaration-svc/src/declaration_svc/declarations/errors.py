@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from customs_shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent
+from customs_shared.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    UnprocessableContent,
+)
 
 
 class DeclarationNotFound(NotFound):
@@ -26,3 +32,20 @@ class IdempotentRequestInFlight(Conflict):
 class IllegalTransition(Conflict):
     slug = "illegal-status-transition"
     title = "The declaration's status does not allow this"
+
+
+class StaleVersion(ProblemError):
+    status = 412
+    slug = "stale-version"
+    title = "The declaration changed since the version named in If-Match"
+
+
+class IfMatchRequired(ProblemError):
+    status = 428
+    slug = "if-match-required"
+    title = "An amendment must name the version it amends in If-Match"
+
+
+class VersionNotFound(NotFound):
+    slug = "declaration-version-not-found"
+    title = "Declaration version not found"

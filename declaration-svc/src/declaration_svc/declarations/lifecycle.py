@@ -6,6 +6,8 @@ it is released. Anything else is refused with the reason."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import utcnow
@@ -44,6 +46,16 @@ def _why_not(current: DeclarationStatus, target: DeclarationStatus) -> str:
         return f"The declaration is {current} and closed; it cannot become {target}."
     options = ", ".join(sorted(_NEXT[current])) or "nothing"
     return f"A {current} declaration cannot become {target}; it may become: {options}."
+
+
+def refuse(declaration: Declaration, target: DeclarationStatus, *, action: str) -> NoReturn:
+    """Raises the 409 for a declaration whose status does not allow ``action``."""
+    current = DeclarationStatus(declaration.status)
+    raise IllegalTransition(
+        f"A {current} declaration cannot be {action}.",
+        current_status=current,
+        requested_status=target,
+    )
 
 
 def move(

@@ -49,6 +49,8 @@ class Declaration(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
     tenant: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(String(128))
+    # Each amendment makes a new version; its number is the ETag an amendment must name.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     declarant_kind: Mapped[str] = mapped_column(String(16))
     declarant_tax_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
     declarant_name: Mapped[str] = mapped_column(String(300))
@@ -150,3 +152,17 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DeclarationVersion(Base):
+    """A version an amendment replaced, as the API showed it then (lane included)."""
+
+    __tablename__ = "declaration_versions"
+
+    declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("declarations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    replaced_by: Mapped[str] = mapped_column(String(128))

@@ -14,7 +14,13 @@ from sqlalchemy.orm.interfaces import ORMOption
 from customs_shared.auth import Principal
 from customs_shared.problems import NotFound
 from customs_shared.repository import RepositoryBase
-from declaration_svc.declarations.models import Declaration, IdempotencyKey, TimelineEntry
+from declaration_svc.declarations.models import (
+    Declaration,
+    DeclarationItem,
+    DeclarationVersion,
+    IdempotencyKey,
+    TimelineEntry,
+)
 
 # What the API shows of one declaration besides its row.
 WITH_ITEMS_AND_TIMELINE: tuple[ORMOption, ...] = (
@@ -54,14 +60,35 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         return (await self.session.scalars(statement.limit(limit))).all()
 
     async def get_visible_for_update_or_404(
-        self, declaration_id: uuid.UUID, principal: Principal, not_found: NotFound
+        self,
+        declaration_id: uuid.UUID,
+        principal: Principal,
+        not_found: NotFound,
+        *,
+        options: Sequence[ORMOption] = (),
     ) -> Declaration:
         """The row, locked, if the caller may see it (changes go one at a time)."""
-        statement = self._visible(declaration_id, principal).with_for_update()
+        statement = self._visible(declaration_id, principal).with_for_update().options(*options)
         row = (await self.session.scalars(statement)).one_or_none()
         if row is None:
             raise not_found
         return row
+
+    async def replace_items(self, declaration: Declaration, items: list[DeclarationItem]) -> None:
+        """The declaration's items become ``items`` (same line numbers, new rows)."""
+        for old in declaration.items:
+            self.session.expunge(old)
+        self.session.expire(declaration, ["items"])
+        await self.session.execute(
+            delete(DeclarationItem).where(DeclarationItem.declaration_id == declaration.id)
+        )
+        self.session.add_all(items)
+
+    async def version(self, declaration_id: uuid.UUID, version: int) -> DeclarationVersion | None:
+        return await self.session.get(DeclarationVersion, (declaration_id, version))
+
+    def add_version(self, version: DeclarationVersion) -> None:
+        self.session.add(version)
 
     def add_timeline_entry(self, entry: TimelineEntry) -> None:
         self.session.add(entry)

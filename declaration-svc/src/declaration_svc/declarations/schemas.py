@@ -240,6 +240,7 @@ class DeclarationAccepted(BaseModel):
     id: uuid.UUID
     status: str
     status_url: str
+    version: int = 1
 
 
 class ItemOut(ItemFacts):
@@ -266,6 +267,7 @@ class DeclarationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    version: int = Field(default=1, description="Raised by each amendment; the ETag names it.")
     status: str
     lane: Lane | None
     lane_reasons: list[LaneReason]
@@ -320,4 +322,10 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["UNDER_INSPECTION", "HELD", "RELEASED", "REJECTED"]
+    reason: FreeText = Field(min_length=1, max_length=1000)
+
+
+class Cancellation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: FreeText = Field(min_length=1, max_length=1000)

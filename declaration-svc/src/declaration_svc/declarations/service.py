@@ -68,6 +68,34 @@ def _json(part: BaseModel | None) -> dict[str, Any] | None:
     return None if part is None else part.model_dump(mode="json")
 
 
+def content_columns(body: DeclarationIn, conversion: rates.Conversion) -> dict[str, Any]:
+    """The declaration's columns that hold what the trader declared (not its progress)."""
+    total = sum((i.customs_value for i in body.items), start=_ZERO)
+    return {
+        "declarant_kind": body.declarant.kind,
+        "declarant_tax_code": body.declarant.tax_code,
+        "declarant_name": body.declarant.name,
+        "declaration_type": body.declaration_type,
+        "type_code": body.type_code,
+        "customs_office": body.customs_office,
+        "currency": body.currency,
+        "total_customs_value": total,
+        "exchange_rate": conversion.vnd_per_unit,
+        "total_customs_value_vnd": conversion.to_vnd(total),
+        "containers": body.containers,
+        "signature": body.signature,
+        "broker": _json(body.broker),
+        "transport": _json(body.transport),
+        "countries": _json(body.countries),
+        "incoterm": body.incoterm,
+        "invoice": _json(body.invoice),
+    }
+
+
+def items_values(body: DeclarationIn, conversion: rates.Conversion) -> list[dict[str, Any]]:
+    return [_item_values(n, item, conversion) for n, item in enumerate(body.items, start=1)]
+
+
 def _item_values(line: int, item: ItemIn, conversion: rates.Conversion) -> dict[str, Any]:
     """One item's columns, which are also its facts in the submitted event."""
     values = item.model_dump(exclude={"preferential_origin"})
@@ -79,7 +107,7 @@ def _item_values(line: int, item: ItemIn, conversion: rates.Conversion) -> dict[
     }
 
 
-def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
+def check_declarant(principal: Principal, body: DeclarationIn) -> None:
     """Brokers declare on behalf of any enterprise; an enterprise that declares
     itself may name only its own tax code (or one of its branches')."""
     tax_code = body.declarant.tax_code
@@ -129,7 +157,7 @@ async def submit(
     body: DeclarationIn,
     idempotency_key: str | None,
 ) -> Submission:
-    _check_declarant(principal, body)
+    check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
         replay = await _claim_key(session, principal, idempotency_key, body, declaration_id)
@@ -138,30 +166,13 @@ async def submit(
 
     now = utcnow()
     conversion = await rates.conversion(session, body.currency, now)
-    item_values = [_item_values(n, item, conversion) for n, item in enumerate(body.items, start=1)]
+    item_values = items_values(body, conversion)
     items = [DeclarationItem(**values) for values in item_values]
-    total = sum((i.customs_value for i in body.items), start=_ZERO)
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
         submitted_by=principal.subject,
-        declarant_kind=body.declarant.kind,
-        declarant_tax_code=body.declarant.tax_code,
-        declarant_name=body.declarant.name,
-        declaration_type=body.declaration_type,
-        type_code=body.type_code,
-        customs_office=body.customs_office,
-        currency=body.currency,
-        total_customs_value=total,
-        exchange_rate=conversion.vnd_per_unit,
-        total_customs_value_vnd=conversion.to_vnd(total),
-        containers=body.containers,
-        signature=body.signature,
-        broker=_json(body.broker),
-        transport=_json(body.transport),
-        countries=_json(body.countries),
-        incoterm=body.incoterm,
-        invoice=_json(body.invoice),
+        **content_columns(body, conversion),
         status=DeclarationStatus.RECEIVED,
         lane_reasons=[],
         created_at=now,
@@ -254,6 +265,8 @@ async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declarati
 
 async def record_signature_result(session: AsyncSession, data: SignatureChecked) -> None:
     declaration = await _locked(session, data.declaration_id)
+    if data.version != declaration.version:
+        return  # a result for a version an amendment replaced
     declaration.signature_status = data.status
     _screened(
         session, declaration, "signature-svc", "signature_checked", f"{data.status}: {data.detail}"
@@ -262,6 +275,8 @@ async def record_signature_result(session: AsyncSession, data: SignatureChecked)
 
 async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
     declaration = await _locked(session, data.declaration_id)
+    if data.version != declaration.version:
+        return  # a result for a version an amendment replaced
     declaration.ipr_outcome = data.outcome
     hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
     detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
@@ -283,8 +298,8 @@ def _screened(
 
 async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     declaration = await _locked(session, data.declaration_id)
-    if declaration.lane is not None:
-        return  # one lane per declaration; a re-sent decision changes nothing
+    if data.version != declaration.version or declaration.lane is not None:
+        return  # one lane per version; a re-sent or superseded decision changes nothing
     declaration.lane = data.lane
     declaration.lane_reasons = [r.model_dump(mode="json") for r in data.reasons]
     declaration.rule_set_version = data.rule_set_version
@@ -320,4 +335,5 @@ async def change_status(
         event=f"status_{target.lower()}",
         why=reason,
     )
+    await session.flush()  # sessions do not autoflush: a re-read must see the change
     return declaration

@@ -55,6 +55,20 @@ DECLARATION_SUBMITTED = EventType(
     "declaration-svc",
     ("signature-svc", "ipr-svc", "routing-svc"),
 )
+DECLARATION_AMENDED = EventType(
+    "customs.declaration.amended.v1",
+    DECLARATIONS,
+    schemas.DeclarationSubmitted,
+    "declaration-svc",
+    ("signature-svc", "ipr-svc", "routing-svc"),
+)
+DECLARATION_CANCELLED = EventType(
+    "customs.declaration.cancelled.v1",
+    DECLARATIONS,
+    schemas.DeclarationCancelled,
+    "declaration-svc",
+    ("routing-svc",),
+)
 SIGNATURE_CHECKED = EventType(
     "customs.signature.checked.v1",
     SIGNATURES,
@@ -79,6 +93,8 @@ LANE_ASSIGNED = EventType(
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
+    DECLARATION_AMENDED,
+    DECLARATION_CANCELLED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     LANE_ASSIGNED,

@@ -61,7 +61,8 @@ class ItemFacts(_EventData):
 
 
 class DeclarationSubmitted(_EventData):
-    """A declaration was accepted; the facts screening and routing need, no documents."""
+    """A declaration was accepted; the facts screening and routing need, no documents.
+    An amendment publishes the same facts of its new ``version``."""
 
     declaration_id: UUID
     version: int = 1
@@ -81,10 +82,21 @@ class DeclarationSubmitted(_EventData):
     total_customs_value_vnd: Decimal | None = None
 
 
+class DeclarationCancelled(_EventData):
+    """The trader withdrew a declaration before release; nothing more is decided on it."""
+
+    declaration_id: UUID
+    version: int
+    tenant: str
+    reason: str
+    cancelled_at: datetime
+
+
 class SignatureChecked(_EventData):
     """The outcome of checking a declaration's signature."""
 
     declaration_id: UUID
+    version: int = 1  # of the declaration checked; a result for an older one is stale
     tenant: str
     status: SignatureStatus
     detail: str
@@ -100,6 +112,7 @@ class IprScreened(_EventData):
     """The outcome of screening a declaration's items against recorded IPR."""
 
     declaration_id: UUID
+    version: int = 1  # of the declaration screened; a result for an older one is stale
     tenant: str
     outcome: IprOutcome
     hits: list[IprHit] = Field(default_factory=list)
@@ -123,8 +136,10 @@ class LaneVerdict(_EventData):
 
 
 class LaneAssigned(LaneVerdict):
-    """The lane of a declaration, decided once, with every rule that fired."""
+    """The lane of a declaration's version, decided once, with every rule that fired.
+    An amendment is a new version with a lane of its own; the newest one is current."""
 
     declaration_id: UUID
+    version: int = 1
     tenant: str
     decided_at: datetime

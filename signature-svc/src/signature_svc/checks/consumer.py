@@ -8,4 +8,5 @@ from signature_svc.checks import service
 
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(catalog.DECLARATION_SUBMITTED, service.check_declaration),
+    Subscription(catalog.DECLARATION_AMENDED, service.recheck_amended),
 )

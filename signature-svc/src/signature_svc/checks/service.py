@@ -47,7 +47,7 @@ async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitt
         detail=detail,
     )
     if not first:
-        return  # an amended re-send of the same declaration keeps its first check
+        return  # a re-sent submission keeps its first check
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
@@ -55,11 +55,18 @@ async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitt
         key=str(submitted.declaration_id),
         data=SignatureChecked(
             declaration_id=submitted.declaration_id,
+            version=submitted.version,
             tenant=submitted.tenant,
             status=status,
             detail=detail,
         ),
     )
+
+
+async def recheck_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
+    """An amendment is a new version of the declaration: its check replaces the last."""
+    await SignatureCheckRepository(session).delete(amended.declaration_id)
+    await check_declaration(session, amended)
 
 
 async def get(
