@@ -10,6 +10,7 @@ from customs_shared.background import periodic
 from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.declarations.service import purge_idempotency_keys
+from declaration_svc.documents.api import router as documents_router
 from declaration_svc.rates.api import router as rates_router
 from declaration_svc.settings import DeclarationSettings
 
@@ -20,7 +21,7 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
         settings=settings,
         title="Declaration service",
         # Rates first: their fixed path segment must win over a declaration id.
-        routers=[rates_router, router],
+        routers=[rates_router, router, documents_router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
         background=[

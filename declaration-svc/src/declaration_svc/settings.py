@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -9,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from customs_shared.pagination import CursorCodec
 from customs_shared.services import DECLARATION
 from customs_shared.settings import ServiceSettings
+from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
 
 _MIN_CURSOR_SECRET = 32
 
@@ -35,6 +37,15 @@ class DeclarationSettings(ServiceSettings):
     idempotency_purge_interval_seconds: float = Field(
         default=600, gt=0, description="How often expired idempotency keys are purged."
     )
+    document_storage: Literal["database", "directory"] = Field(
+        default="database",
+        description="Where document bytes are kept: in the database (in the request's "
+        "transaction) or as files under document_directory.",
+    )
+    document_directory: Path = Field(
+        default=Path(".run/declaration-svc/documents"),
+        description="Root of the directory store (document_storage=directory).",
+    )
     _cursor_key: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")
@@ -58,3 +69,8 @@ class DeclarationSettings(ServiceSettings):
 
     def cursor_codec(self) -> CursorCodec:
         return CursorCodec(self._cursor_key)
+
+    def document_store(self) -> DocumentStore:
+        if self.document_storage == "directory":
+            return DirectoryStore(self.document_directory)
+        return DatabaseStore()

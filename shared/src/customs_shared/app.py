@@ -26,6 +26,7 @@ from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
+from customs_shared.services import UPLOAD_ROUTES
 from customs_shared.settings import ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ def install_common(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_body_bytes=settings.max_upload_body_bytes,
+        upload_routes=UPLOAD_ROUTES,
         body_read_timeout=settings.body_read_timeout_seconds,
         body_total_timeout=settings.body_total_timeout_seconds,
     )

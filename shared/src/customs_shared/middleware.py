@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -91,11 +92,15 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        max_upload_body_bytes: int | None = None,
+        upload_routes: re.Pattern[str] | None = None,
         body_read_timeout: float = 10.0,
         body_total_timeout: float = 20.0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_body_bytes = max_upload_body_bytes or max_body_bytes
+        self.upload_routes = upload_routes
         self.body_read_timeout = body_read_timeout
         self.body_total_timeout = body_total_timeout
 
@@ -116,14 +121,15 @@ class RequestContextMiddleware:
         status = 500
         method = scope["method"]
 
+        limit = self._body_limit(scope)
         declared = _header(scope, b"content-length")
         if (
             declared is not None
             and declared.isascii()
             and declared.isdigit()
-            and int(declared) > self.max_body_bytes
+            and int(declared) > limit
         ):
-            await self._too_large(request_id, trace_id)(scope, receive, send)
+            await self._too_large(request_id, trace_id, limit)(scope, receive, send)
             self._record(scope, method, 413, started)
             return
 
@@ -152,9 +158,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 body_pending = message.get("more_body", False)
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     # Stop reading; an answer not yet begun is replaced by the 413.
-                    refusal = self._too_large(request_id, trace_id)
+                    refusal = self._too_large(request_id, trace_id, limit)
                     return {"type": "http.request", "body": b"", "more_body": False}
             else:
                 body_pending = False
@@ -188,12 +194,20 @@ class RequestContextMiddleware:
         finally:
             self._record(scope, method, status, started)
 
-    def _too_large(self, request_id: str, trace_id: str) -> JSONResponse:
+    def _body_limit(self, scope: Scope) -> int:
+        uploading = (
+            self.upload_routes is not None
+            and scope["method"] == "POST"
+            and self.upload_routes.match(scope["path"]) is not None
+        )
+        return self.max_upload_body_bytes if uploading else self.max_body_bytes
+
+    def _too_large(self, request_id: str, trace_id: str, limit: int) -> JSONResponse:
         return problem_response(
             413,
             PayloadTooLarge.title,
             type_uri=PayloadTooLarge.type_uri(),
-            detail=f"Body exceeds {self.max_body_bytes} bytes.",
+            detail=f"Body exceeds {limit} bytes.",
             headers=_refusal_headers(request_id, trace_id),
         )
 

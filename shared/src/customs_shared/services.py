@@ -5,6 +5,7 @@ service is one entry here (plus its folder and the workspace member)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -41,3 +42,8 @@ DOMAIN_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.databa
 def local_url(spec: ServiceSpec) -> str:
     """Where a service listens in a one-machine run with the default ports."""
     return f"http://127.0.0.1:{spec.port}"
+
+
+# Routes that take file uploads: their bodies may be up to ``max_upload_body_bytes``
+# rather than ``max_body_bytes``, at the gateway and at the service alike.
+UPLOAD_ROUTES = re.compile(r"^/api/v1/declarations/[^/]+/documents$")

@@ -61,6 +61,11 @@ class ServerSettings(BaseSettings):
     jwt_issuer: str = "customs-gateway"
     jwt_audience: str = "customs-api"
     max_body_bytes: int = 1_048_576
+    # A document (3 MiB at most) with its signature and the multipart framing.
+    max_upload_body_bytes: int = Field(
+        default=4_194_304,
+        description="Body cap of the upload routes (customs_shared.services.UPLOAD_ROUTES).",
+    )
     shutdown_grace_seconds: float = 20.0
 
     @model_validator(mode="before")

@@ -69,6 +69,15 @@ DECLARATION_CANCELLED = EventType(
     "declaration-svc",
     ("routing-svc",),
 )
+# Verifying a document's signature against its digest is signature-svc's to add; until
+# then nothing consumes this type and the declaration topic's consumers skip it.
+DOCUMENT_ATTACHED = EventType(
+    "customs.document.attached.v1",
+    DECLARATIONS,
+    schemas.DocumentAttached,
+    "declaration-svc",
+    (),
+)
 SIGNATURE_CHECKED = EventType(
     "customs.signature.checked.v1",
     SIGNATURES,
@@ -95,6 +104,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
     DECLARATION_AMENDED,
     DECLARATION_CANCELLED,
+    DOCUMENT_ATTACHED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     LANE_ASSIGNED,

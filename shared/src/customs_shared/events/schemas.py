@@ -92,6 +92,25 @@ class DeclarationCancelled(_EventData):
     cancelled_at: datetime
 
 
+class DocumentAttached(_EventData):
+    """A document was attached to a declaration: its digest and detached signature,
+    never its bytes, for the signature to be verified against the digest."""
+
+    declaration_id: UUID
+    document_id: UUID
+    declaration_version: int
+    tenant: str
+    declarant_kind: DeclarantKind
+    declarant_tax_code: str | None
+    document_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    signature: str | None = Field(description="Detached CMS signature, DER, base64; or none.")
+    attached_at: datetime
+
+
 class SignatureChecked(_EventData):
     """The outcome of checking a declaration's signature."""
 
