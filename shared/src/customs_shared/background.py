@@ -14,7 +14,8 @@ from customs_shared.app import BackgroundFactory, Runtime
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[AsyncSession], Awaitable[int]]
+# A pass: gets its transaction's session and the service's runtime (HTTP client, settings).
+Job = Callable[[AsyncSession, Runtime[Any]], Awaitable[int]]
 
 
 def periodic(name: str, job: Job, *, interval_seconds: float) -> BackgroundFactory[Any]:
@@ -27,7 +28,7 @@ def periodic(name: str, job: Job, *, interval_seconds: float) -> BackgroundFacto
             while True:
                 try:
                     async with runtime.sessions() as session, session.begin():
-                        handled = await job(session)
+                        handled = await job(session, runtime)
                     if handled:
                         log.info("periodic job done", extra={"job": name, "count": handled})
                 except Exception:

@@ -14,6 +14,7 @@ from customs_shared.db import utcnow
 from declaration_svc.declarations.errors import IllegalTransition
 from declaration_svc.declarations.models import Declaration, DeclarationStatus, TimelineEntry
 from declaration_svc.declarations.repository import DeclarationRepository
+from declaration_svc.webhooks.service import notify
 
 S = DeclarationStatus
 LANES = frozenset({S.LANE_GREEN, S.LANE_YELLOW, S.LANE_RED})
@@ -87,16 +88,35 @@ def record(
     actor: str,
     from_status: str | None = None,
 ) -> None:
-    """A timeline entry at the declaration's current status (its "to")."""
+    """A timeline entry at the declaration's current status (its "to"), told to the
+    declaration's tenant as a notification in the same transaction."""
     declaration.updated_at = utcnow()
-    DeclarationRepository(session).add_timeline_entry(
-        TimelineEntry(
-            declaration_id=declaration.id,
-            at=declaration.updated_at,
-            actor=actor[:128],
-            from_status=from_status or declaration.status,
-            status=declaration.status,
-            event=event,
-            detail=why[:1000],
-        ),
+    entry = TimelineEntry(
+        declaration_id=declaration.id,
+        at=declaration.updated_at,
+        actor=actor[:128],
+        from_status=from_status or declaration.status,
+        status=declaration.status,
+        event=event,
+        detail=why[:1000],
+    )
+    DeclarationRepository(session).add_timeline_entry(entry)
+    notify_entry(session, declaration, entry)
+
+
+def notify_entry(session: AsyncSession, declaration: Declaration, entry: TimelineEntry) -> None:
+    notify(
+        session,
+        tenant=declaration.tenant,
+        event=entry.event,
+        data={
+            "declaration_id": str(declaration.id),
+            "version": declaration.version,
+            "status": entry.status,
+            "from_status": entry.from_status,
+            "lane": declaration.lane,
+            "actor": entry.actor,
+            "at": entry.at.isoformat(),
+            "detail": entry.detail,
+        },
     )

@@ -190,6 +190,7 @@ async def submit(
         ],
     )
     DeclarationRepository(session).add(declaration)
+    lifecycle.notify_entry(session, declaration, declaration.timeline[0])
     add_event(
         session,
         catalog.DECLARATION_SUBMITTED,
