@@ -99,7 +99,7 @@ async def amend(
     sessions: Sessions, declaration_id: uuid.UUID, if_match: str | None, who: Principal = BROKER
 ) -> int:
     async with sessions() as session, session.begin():
-        declaration = await amendments.amend(
+        declaration, _ = await amendments.amend(
             session=session,
             principal=who,
             declaration_id=declaration_id,

@@ -12,6 +12,7 @@ from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.declarations.service import purge_idempotency_keys
 from declaration_svc.documents.api import router as documents_router
 from declaration_svc.rates.api import router as rates_router
+from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
 from declaration_svc.webhooks import service as webhooks
 from declaration_svc.webhooks.api import router as webhooks_router
@@ -34,7 +35,7 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
         settings=settings,
         title="Declaration service",
         # Fixed path segments (rates, webhooks, notifications) before a declaration id.
-        routers=[rates_router, webhooks_router, router, documents_router],
+        routers=[rates_router, webhooks_router, receipts_router, router, documents_router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
         background=[

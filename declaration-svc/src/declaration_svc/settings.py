@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.keys import KeyRing, load_key_ring
 from customs_shared.pagination import CursorCodec
 from customs_shared.services import DECLARATION
 from customs_shared.settings import ServiceSettings
@@ -65,7 +66,17 @@ class DeclarationSettings(ServiceSettings):
         description="Age a notification must reach before it is pulled or pushed, so one "
         "whose transaction commits late is not passed over.",
     )
+    receipt_signing_key_file: Path = Field(
+        default=Path(".run/declaration-svc/receipt-key.pem"),
+        description="Ed25519 private key (PKCS#8 PEM) that signs receipts.",
+    )
+    generate_receipt_signing_key: bool | None = Field(
+        default=None,
+        description="Create the receipt key file if missing; unset: only when environment "
+        "is 'local'.",
+    )
     _cursor_key: bytes = PrivateAttr(default=b"")
+    _receipt_keys: KeyRing | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _cursor_secret_present(self) -> Self:
@@ -98,6 +109,16 @@ class DeclarationSettings(ServiceSettings):
             max_failures=self.webhook_max_failures,
             settle=timedelta(seconds=self.notification_settle_seconds),
         )
+
+    def receipt_keys(self) -> KeyRing:
+        """Loaded on first use, then kept (created first where allowed)."""
+        if self._receipt_keys is None:
+            generate = self.generate_receipt_signing_key
+            self._receipt_keys = load_key_ring(
+                self.receipt_signing_key_file,
+                generate=self.environment == "local" if generate is None else generate,
+            )
+        return self._receipt_keys
 
     def document_store(self) -> DocumentStore:
         if self.document_storage == "directory":

@@ -13,6 +13,7 @@ from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationCancelled, DeclarationSubmitted, ItemFacts
+from customs_shared.keys import KeyRing
 from customs_shared.messaging.outbox import add_event
 from declaration_svc.declarations import lifecycle
 from declaration_svc.declarations.errors import (
@@ -39,6 +40,7 @@ from declaration_svc.declarations.service import (
     items_values,
 )
 from declaration_svc.rates import service as rates
+from declaration_svc.receipts import service as receipts
 
 
 def etag(declaration: Declaration) -> str:
@@ -84,7 +86,9 @@ async def amend(
     declaration_id: uuid.UUID,
     body: DeclarationIn,
     if_match: str | None,
-) -> Declaration:
+    receipt_keys: KeyRing | None = None,
+) -> tuple[Declaration, str | None]:
+    """The amended declaration and, with ``receipt_keys``, the new version's receipt."""
     check_declarant(principal, body)
     # Items and timeline too: the replaced version is kept as the API showed it.
     declaration = await _locked(session, principal, declaration_id, options=WITH_ITEMS_AND_TIMELINE)
@@ -147,8 +151,21 @@ async def amend(
             total_customs_value_vnd=declaration.total_customs_value_vnd,
         ),
     )
+    receipt = (
+        None
+        if receipt_keys is None
+        else receipts.issue(
+            session,
+            receipt_keys,
+            declaration_id=declaration.id,
+            version=declaration.version,
+            tenant=declaration.tenant,
+            body=body,
+            received_at=now,
+        )
+    )
     await session.flush()  # sessions do not autoflush: a re-read must see the change
-    return declaration
+    return declaration, receipt
 
 
 async def cancel(

@@ -75,9 +75,13 @@ IfMatch = Annotated[
 ]
 
 
-def _cursor_codec(request: Request) -> CursorCodec:
+def _settings(request: Request) -> DeclarationSettings:
     settings: DeclarationSettings = service_runtime(request).settings
-    return settings.cursor_codec()
+    return settings
+
+
+def _cursor_codec(request: Request) -> CursorCodec:
+    return _settings(request).cursor_codec()
 
 
 Cursors = Annotated[CursorCodec, Depends(_cursor_codec)]
@@ -105,18 +109,26 @@ async def submit_declaration(
     body: DeclarationIn,
     principal: Submitter,
     session: DbSession,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> DeclarationAccepted:
     submission = await service.submit(
-        session=session, principal=principal, body=body, idempotency_key=idempotency_key
+        session=session,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
+        receipt_keys=_settings(request).receipt_keys(),
     )
     url = status_url(submission.declaration_id)
     response.headers["Location"] = url
     if submission.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return DeclarationAccepted(
-        id=submission.declaration_id, status=submission.status, status_url=url
+        id=submission.declaration_id,
+        status=submission.status,
+        status_url=url,
+        receipt=submission.receipt,
     )
 
 
@@ -158,21 +170,27 @@ async def amend_declaration(
     body: DeclarationIn,
     principal: Submitter,
     session: DbSession,
+    request: Request,
     response: Response,
     if_match: IfMatch = None,
 ) -> DeclarationAccepted:
-    declaration = await amendments.amend(
+    declaration, receipt = await amendments.amend(
         session=session,
         principal=principal,
         declaration_id=declaration_id,
         body=body,
         if_match=if_match,
+        receipt_keys=_settings(request).receipt_keys(),
     )
     url = status_url(declaration.id)
     response.headers["Location"] = url
     response.headers["ETag"] = amendments.etag(declaration)
     return DeclarationAccepted(
-        id=declaration.id, status=declaration.status, status_url=url, version=declaration.version
+        id=declaration.id,
+        status=declaration.status,
+        status_url=url,
+        version=declaration.version,
+        receipt=receipt,
     )
 
 

@@ -241,6 +241,11 @@ class DeclarationAccepted(BaseModel):
     status: str
     status_url: str
     version: int = 1
+    receipt: str | None = Field(
+        default=None,
+        description="Compact JWS (EdDSA) over the declaration id, version, SHA-256 of the "
+        "canonical body, received time and tenant; verify with receipts/jwks.json.",
+    )
 
 
 class ItemOut(ItemFacts):

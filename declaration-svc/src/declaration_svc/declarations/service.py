@@ -22,6 +22,7 @@ from customs_shared.events.schemas import (
     LaneAssigned,
     SignatureChecked,
 )
+from customs_shared.keys import KeyRing
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from customs_shared.pagination import CursorCodec, KeysetPosition
@@ -45,6 +46,7 @@ from declaration_svc.declarations.repository import (
 )
 from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
 from declaration_svc.rates import service as rates
+from declaration_svc.receipts import service as receipts
 
 SOURCE = "/customs/declaration-svc"
 _ZERO = Decimal(0)
@@ -57,6 +59,7 @@ class Submission:
     declaration_id: uuid.UUID
     status: str
     replayed: bool
+    receipt: str | None = None
 
 
 def _request_hash(body: DeclarationIn) -> str:
@@ -142,7 +145,13 @@ async def _claim_key(
         raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
     previous = await DeclarationRepository(session).get(existing.declaration_id)
     status = previous.status if previous else DeclarationStatus.RECEIVED
-    return Submission(existing.declaration_id, status, replayed=True)
+    original = await receipts.of_version(session, existing.declaration_id, 1)
+    return Submission(
+        existing.declaration_id,
+        status,
+        replayed=True,
+        receipt=original.jws if original is not None else None,
+    )
 
 
 async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
@@ -156,7 +165,9 @@ async def submit(
     principal: Principal,
     body: DeclarationIn,
     idempotency_key: str | None,
+    receipt_keys: KeyRing | None = None,
 ) -> Submission:
+    """Accepts a declaration; with ``receipt_keys``, signs its receipt."""
     check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
@@ -212,7 +223,20 @@ async def submit(
             total_customs_value_vnd=declaration.total_customs_value_vnd,
         ),
     )
-    return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False)
+    receipt = (
+        None
+        if receipt_keys is None
+        else receipts.issue(
+            session,
+            receipt_keys,
+            declaration_id=declaration_id,
+            version=1,
+            tenant=principal.tenant,
+            body=body,
+            received_at=now,
+        )
+    )
+    return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False, receipt=receipt)
 
 
 async def get(
