@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from pydantic import AwareDatetime
 
 from customs_shared.app import service_runtime
 from customs_shared.auth import (
@@ -15,6 +16,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
+from customs_shared.events.schemas import Lane
 from customs_shared.pagination import CursorCodec
 from customs_shared.problems import (
     Forbidden,
@@ -35,6 +37,7 @@ from declaration_svc.declarations.errors import (
     VersionNotFound,
 )
 from declaration_svc.declarations.models import DeclarationStatus
+from declaration_svc.declarations.repository import ListFilter
 from declaration_svc.declarations.schemas import (
     Cancellation,
     DeclarationAccepted,
@@ -245,7 +248,8 @@ async def get_declaration_version(
     "",
     response_model=DeclarationPage,
     responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
-    summary="The caller's declarations, newest first, by pages.",
+    summary="The caller's declarations, newest first, by pages; filter by status, lane, "
+    "submission time, customs office and declarant tax code.",
 )
 async def list_declarations(
     principal: Reader,
@@ -254,6 +258,13 @@ async def list_declarations(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     status_filter: Annotated[DeclarationStatus | None, Query(alias="status")] = None,
+    lane: Lane | None = None,
+    submitted_from: Annotated[
+        AwareDatetime | None, Query(description="Submitted at or after (with its offset).")
+    ] = None,
+    submitted_to: Annotated[AwareDatetime | None, Query(description="Submitted before.")] = None,
+    customs_office: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{2,8}$")] = None,
+    declarant_tax_code: Annotated[str | None, Query(pattern=r"^\d{10}(-\d{3})?$")] = None,
 ) -> DeclarationPage:
     rows, next_cursor = await service.list_page(
         session=session,
@@ -261,7 +272,14 @@ async def list_declarations(
         cursors=cursors,
         limit=limit,
         cursor=cursor,
-        status=status_filter,
+        filters=ListFilter(
+            status=status_filter,
+            lane=lane,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            customs_office=customs_office,
+            declarant_tax_code=declarant_tax_code,
+        ),
     )
     return DeclarationPage(
         items=[DeclarationSummary.model_validate(d) for d in rows],

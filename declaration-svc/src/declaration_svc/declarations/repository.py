@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,6 +18,7 @@ from customs_shared.repository import RepositoryBase
 from declaration_svc.declarations.models import (
     Declaration,
     DeclarationItem,
+    DeclarationStatus,
     DeclarationVersion,
     IdempotencyKey,
     TimelineEntry,
@@ -27,6 +29,32 @@ WITH_ITEMS_AND_TIMELINE: tuple[ORMOption, ...] = (
     selectinload(Declaration.items),
     selectinload(Declaration.timeline),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What a listing is narrowed to; every field optional."""
+
+    status: DeclarationStatus | None = None
+    lane: str | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+    customs_office: str | None = None
+    declarant_tax_code: str | None = None
+
+    def scope(self, tenant: str | None) -> str:
+        """What a cursor is valid for: this listing, the caller's tenant view and its
+        filter. A cursor used under another tenant or filter is refused, not reinterpreted."""
+        parts = [f"tenant={tenant or '*'}", f"status={self.status or '*'}"]
+        extra = {
+            "lane": self.lane,
+            "from": self.submitted_from.isoformat() if self.submitted_from else None,
+            "to": self.submitted_to.isoformat() if self.submitted_to else None,
+            "office": self.customs_office,
+            "declarant": self.declarant_tax_code,
+        }
+        parts += [f"{name}={value}" for name, value in extra.items() if value is not None]
+        return "declarations|" + "|".join(parts)
 
 
 class DeclarationRepository(RepositoryBase[Declaration]):
@@ -46,15 +74,27 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         tenant: str | None,
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
-        status: str | None,
+        filters: ListFilter,
     ) -> Sequence[Declaration]:
+        # Newest first, the id breaking ties: a stable order for keyset pages.
         statement = select(Declaration).order_by(
             Declaration.created_at.desc(), Declaration.id.desc()
         )
         if tenant is not None:
             statement = statement.where(Declaration.tenant == tenant)
-        if status is not None:
-            statement = statement.where(Declaration.status == status)
+        conditions = {
+            Declaration.status: filters.status,
+            Declaration.lane: filters.lane,
+            Declaration.customs_office: filters.customs_office,
+            Declaration.declarant_tax_code: filters.declarant_tax_code,
+        }
+        for column, value in conditions.items():
+            if value is not None:
+                statement = statement.where(column == value)
+        if filters.submitted_from is not None:
+            statement = statement.where(Declaration.created_at >= filters.submitted_from)
+        if filters.submitted_to is not None:
+            statement = statement.where(Declaration.created_at < filters.submitted_to)
         if after is not None:
             statement = statement.where(tuple_(Declaration.created_at, Declaration.id) < after)
         return (await self.session.scalars(statement.limit(limit))).all()

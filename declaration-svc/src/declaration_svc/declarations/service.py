@@ -43,6 +43,7 @@ from declaration_svc.declarations.repository import (
     WITH_ITEMS_AND_TIMELINE,
     DeclarationRepository,
     IdempotencyKeyRepository,
+    ListFilter,
 )
 from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
 from declaration_svc.rates import service as rates
@@ -250,12 +251,6 @@ async def get(
     )
 
 
-def _cursor_scope(tenant: str | None, status: DeclarationStatus | None) -> str:
-    """What a cursor is valid for: this listing, the caller's tenant view and its filter.
-    A cursor used under another tenant or filter is refused rather than reinterpreted."""
-    return f"declarations|tenant={tenant or '*'}|status={status or '*'}"
-
-
 async def list_page(
     *,
     session: AsyncSession,
@@ -263,16 +258,16 @@ async def list_page(
     cursors: CursorCodec,
     limit: int,
     cursor: str | None,
-    status: DeclarationStatus | None,
+    filters: ListFilter,
 ) -> tuple[list[Declaration], str | None]:
     tenant = tenant_scope(principal)
-    scope = _cursor_scope(tenant, status)
+    scope = filters.scope(tenant)
     after = cursors.decode(cursor, scope=scope) if cursor else None
     rows = await DeclarationRepository(session).page(
         tenant=tenant,
         limit=limit + 1,
         after=(after.created_at, after.id) if after else None,
-        status=status,
+        filters=filters,
     )
     page = list(rows[:limit])
     if len(rows) <= limit:
