@@ -42,7 +42,7 @@ format: setup-python ## Apply ruff fixes and formatting
 	@$(UV) run --no-sync ruff format .
 
 bench: setup ## Measure latency and throughput against a baseline in the same run
-	@$(UV) run --no-sync python -m tests.bench
+	@$(UV) run --no-sync python -m $(if $(BENCH),tests.bench_parts.$(BENCH),tests.bench)
 
 clean: ## Remove local run state (databases, Kafka data, logs)
 	@KAFKA_DATA_DIR=.run/kafka bash $(KAFKA) stop 2>/dev/null || true
