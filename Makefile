@@ -4,6 +4,7 @@ SHELL := /bin/bash
 # After `pip install uv` the shim may not be on PATH yet; the module form always works.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
+BENCH_PARTS := e2e signatures declarations
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm
@@ -56,10 +57,9 @@ format: setup-python ## Apply ruff fixes and formatting
 	@$(UV) run --no-sync ruff check --fix .
 	@$(UV) run --no-sync ruff format .
 
-bench: setup ## Measure against baselines in the same run; BENCH=e2e|signatures runs one part
-	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = e2e ]; then $(UV) run --no-sync python -m tests.bench; fi
-	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = signatures ]; then \
-		$(UV) run --no-sync python -m tests.bench_signatures; fi
+bench: setup ## Measure against baselines in the same run; BENCH=<part> runs one ($(BENCH_PARTS))
+	@for part in $(or $(BENCH),$(BENCH_PARTS)); do \
+	  $(UV) run --no-sync python -m tests.bench_parts.$$part || exit 1; done
 
 images: ## Build one image per service (needs Docker with BuildKit)
 	@command -v docker >/dev/null || { echo "make images needs Docker (BuildKit)"; exit 1; }

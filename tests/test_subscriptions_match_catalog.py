@@ -45,6 +45,9 @@ def test_a_service_with_other_subscriptions_is_refused() -> None:
     with pytest.raises(RuntimeError, match="event catalog"):
         check_subscriptions("declaration-svc", [lane])  # misses the signature and IPR results
     submitted = Subscription(catalog.DECLARATION_SUBMITTED, _ignore)
-    check_subscriptions("signature-svc", [submitted])
+    amended = Subscription(catalog.DECLARATION_AMENDED, _ignore)
+    check_subscriptions("signature-svc", [submitted, amended])
     with pytest.raises(RuntimeError, match="event catalog"):
-        check_subscriptions("signature-svc", [submitted, submitted])  # bound twice
+        check_subscriptions("signature-svc", [submitted])  # misses the amendments
+    with pytest.raises(RuntimeError, match="event catalog"):
+        check_subscriptions("signature-svc", [submitted, amended, submitted])  # bound twice

@@ -26,7 +26,7 @@ from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.models import Declaration, TimelineEntry
-from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
 from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
@@ -167,3 +167,28 @@ async def test_a_result_for_an_unknown_declaration_is_permanent(
                     detail="",
                 ),
             )
+
+
+async def test_the_richer_model_is_stored_and_shown_as_declared(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    submission = await submit(sessions, body(), None)
+    async with sessions() as session:
+        shown = DeclarationOut.model_validate(
+            await service.get(
+                session=session, principal=BROKER, declaration_id=submission.declaration_id
+            )
+        )
+    assert shown.incoterm == "CIF"
+    assert shown.invoice is not None
+    assert shown.invoice.total == 231_000_000
+    assert shown.transport is not None
+    assert shown.transport.transport_document == "COSU6312345670"
+    assert shown.countries is not None
+    assert shown.countries.origin == "CN"
+    assert shown.broker is not None
+    assert shown.broker.tax_code == "0312345673"
+    assert shown.items[0].unit_price == 80_000
+    assert shown.items[0].preferential_origin is not None
+    assert shown.items[0].preferential_origin.form == "E"
+    assert shown.items[1].preferential_origin is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.screening import service
 from ipr_svc.screening.models import IprRecord, IprScreening
 from tests.support.factories import declaration_submitted, item_facts
@@ -63,3 +65,32 @@ async def test_screening_without_records_then_with_a_matching_one(
     assert hit.outcome == "hit"
     assert [(h["item_line"], h["matched"]) for h in hit.hits] == [(1, "Acme")]
     assert (clear.outcome, clear.records_checked) == ("clear", 1)
+
+
+async def test_an_amended_version_is_screened_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        session.add(
+            IprRecord(
+                holder_tenant="0104567890",
+                mark="Acme",
+                hs_prefixes=["6109"],
+                valid_from=now - timedelta(days=1),
+                valid_until=now + timedelta(days=365),
+            )
+        )
+    original = declaration_submitted(items=[item_facts(brand="Acme")])
+    amended = original.model_copy(update={"version": 2, "items": [item_facts(brand="Plain")]})
+    async with sessions() as session, session.begin():
+        await service.screen_declaration(session, original)
+    async with sessions() as session, session.begin():
+        await service.rescreen_amended(session, amended)
+    async with sessions() as session:
+        screening = await session.get(IprScreening, original.declaration_id)
+        payloads = (await session.scalars(select(OutboxEvent.payload))).all()
+    assert screening is not None
+    assert screening.outcome == "clear"
+    published = [json.loads(p)["data"] for p in payloads]
+    assert [(d["version"], d["outcome"]) for d in published] == [(1, "hit"), (2, "clear")]

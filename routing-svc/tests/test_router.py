@@ -4,7 +4,7 @@ decision per declaration, and the deadline path when a screening never comes."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.events.schemas import (
     DeclarantKind,
+    DeclarationCancelled,
     DeclarationSubmitted,
     IprOutcome,
     IprScreened,
@@ -116,3 +117,66 @@ async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
     assert [r["rule"] for r in decision.reasons] == ["screening-incomplete"]
     assert decision.inputs["ipr"] == "missing-result"
     assert await lane_events(scratch_sessions) == 1
+
+
+async def test_an_amended_version_is_decided_again_and_replaces_the_lane(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    rules = policy(seconds=30)
+    v2 = declaration_submitted(
+        declaration_id=declaration_id,
+        tenant=TENANT,
+        declarant_kind=DeclarantKind.INDIVIDUAL,
+        version=2,
+        total="5000000000",
+    )
+    async with scratch_sessions() as session, session.begin():
+        await service.on_submitted(session, submitted(declaration_id), policy=rules)
+        await service.on_signature(session, signature(declaration_id), policy=rules)
+        await service.on_ipr(session, ipr(declaration_id), policy=rules)
+    (first,) = await decisions(scratch_sessions)
+    assert (first.version, first.lane) == (1, "green")
+    async with scratch_sessions() as session, session.begin():
+        # The v2 signature result overtakes the amendment itself; v1's late result is stale.
+        await service.on_signature(
+            session, signature(declaration_id).model_copy(update={"version": 2}), policy=rules
+        )
+        await service.on_submitted(session, v2, policy=rules)
+        await service.on_ipr(session, ipr(declaration_id), policy=rules)
+    (undecided,) = await decisions(scratch_sessions)
+    assert undecided.version == 1
+    async with scratch_sessions() as session, session.begin():
+        await service.on_ipr(
+            session, ipr(declaration_id).model_copy(update={"version": 2}), policy=rules
+        )
+    (second,) = await decisions(scratch_sessions)
+    assert (second.version, second.lane) == (2, "yellow")
+    assert [r["rule"] for r in second.reasons] == ["high-value"]
+    async with scratch_sessions() as session:
+        ids = (await session.scalars(select(OutboxEvent.event_id))).all()
+    assert len(set(ids)) == 2  # one lane event per version, each with its own id
+
+
+async def test_a_cancelled_declaration_gets_no_lane(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    rules = policy(seconds=0)
+    async with scratch_sessions() as session, session.begin():
+        await service.on_submitted(session, submitted(declaration_id), policy=rules)
+        await service.on_cancelled(
+            session,
+            DeclarationCancelled(
+                declaration_id=declaration_id,
+                version=1,
+                tenant=TENANT,
+                reason="withdrawn",
+                cancelled_at=datetime.now(UTC),
+            ),
+        )
+        await service.on_signature(session, signature(declaration_id), policy=rules)
+        await service.on_ipr(session, ipr(declaration_id), policy=rules)
+    async with scratch_sessions() as session, session.begin():
+        assert await service.decide_overdue(session, policy=rules) == 0
+    assert await decisions(scratch_sessions) == []

@@ -93,10 +93,29 @@ def test_missing_screening_result_is_yellow_and_says_which(
     assert f"No {missing} screening" in decision.reasons[0].explanation
 
 
-def test_high_value_threshold_is_inclusive_and_only_in_vnd() -> None:
+def test_high_value_threshold_is_inclusive_and_in_vnd() -> None:
     assert decide(inputs(total="2000000000"), POLICY).lane is Lane.YELLOW
     assert decide(inputs(total="1999999999.9999"), POLICY).lane is Lane.GREEN
+    # A foreign-currency total without its VND value (older events) is not guessed at.
     assert decide(inputs(total="2000000000", currency="USD"), POLICY).lane is Lane.GREEN
+
+
+def test_a_foreign_currency_declaration_is_judged_by_its_value_in_vnd() -> None:
+    def usd(total: str, vnd: str) -> ScreenedDeclaration:
+        facts = declaration_submitted(
+            total=total,
+            currency="USD",
+            exchange_rate=Decimal(25_400),
+            total_customs_value_vnd=Decimal(vnd),
+        )
+        return ScreenedDeclaration(facts, SignatureStatus.PRESENT, IprOutcome.CLEAR, [])
+
+    over = decide(usd("90000", "2286000000"), POLICY)
+    assert over.lane is Lane.YELLOW
+    assert [r.rule for r in over.reasons] == ["high-value"]
+    assert "2,286,000,000 VND (90,000 USD at 25,400)" in over.reasons[0].explanation
+    assert over.inputs["total_customs_value_vnd"] == "2286000000"
+    assert decide(usd("78000", "1981200000"), POLICY).lane is Lane.GREEN
 
 
 def test_most_severe_lane_wins_and_every_fired_rule_is_kept() -> None:

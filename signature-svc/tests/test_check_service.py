@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,3 +40,21 @@ async def test_a_check_is_stored_and_published_once(
         events = await session.scalar(select(func.count()).select_from(OutboxEvent))
     assert checks == {unsigned.declaration_id: "missing", individual.declaration_id: "not_required"}
     assert events == 2
+
+
+async def test_an_amended_version_is_checked_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    unsigned = declaration_submitted(signature_present=False)
+    signed_v2 = unsigned.model_copy(update={"version": 2, "signature_present": True})
+    async with sessions() as session, session.begin():
+        await service.check_declaration(session, unsigned)
+    async with sessions() as session, session.begin():
+        await service.recheck_amended(session, signed_v2)
+    async with sessions() as session:
+        check = await session.get(SignatureCheck, unsigned.declaration_id)
+        payloads = (await session.scalars(select(OutboxEvent.payload))).all()
+    assert check is not None
+    assert check.status == "present"
+    published = [json.loads(p)["data"] for p in payloads]
+    assert [(d["version"], d["status"]) for d in published] == [(1, "missing"), (2, "present")]

@@ -105,6 +105,7 @@ def test_high_value_declaration_gets_a_document_check(cluster: Cluster, test_pki
         register_signers(admin, test_pki)
     body = sample("declaration-enterprise")
     body["items"][0]["customs_value"] = "2500000000"
+    body["invoice"]["total"] = "2635000000"
     body = signed(body, test_pki)
     with cluster.client("demo-broker") as client:
         accepted = submit(client, body).json()

@@ -122,17 +122,44 @@ def test_unknown_declaration_is_404_problem(cluster: Cluster) -> None:
 
 
 def test_concurrent_retries_with_one_key_create_one_declaration(cluster: Cluster) -> None:
+    """A retry racing the request still in flight gets 409; any that come after it
+    get the original answer; one declaration in all."""
     key = str(uuid.uuid4())
     body = sample("declaration-enterprise")
 
-    def post(_: int) -> tuple[int, str]:
+    def post(_: int) -> tuple[int, dict[str, str]]:
         with cluster.client("demo-broker") as client:
             response = client.post(
                 "/api/v1/declarations", json=body, headers={"Idempotency-Key": key}
             )
-            return response.status_code, response.json()["id"]
+            return response.status_code, response.json()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(post, range(16)))
-    assert {status for status, _ in results} == {202}
-    assert len({declaration_id for _, declaration_id in results}) == 1
+    assert {status for status, _ in results} <= {202, 409}
+    accepted = {answer["id"] for status, answer in results if status == 202}
+    assert len(accepted) == 1
+    in_flight = [answer for status, answer in results if status == 409]
+    assert all(a["type"].endswith("/idempotent-request-in-flight") for a in in_flight)
+    status, last = post(0)
+    assert status == 202
+    assert {last["id"]} == accepted
+
+
+def test_one_problem_lists_every_bad_code(cluster: Cluster) -> None:
+    body = sample("declaration-enterprise")
+    body["currency"] = "XXQ"
+    body["countries"]["trading"] = "QQ"
+    body["items"][0]["hs_code"] = "85258010"  # 8525.80 was split up by HS 2022
+    body["items"][1]["unit"] = "PAIRS"
+    body["incoterm"] = "DAT"
+    with cluster.client("demo-broker") as client:
+        response = client.post("/api/v1/declarations", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    errors = {tuple(e["loc"]): e["msg"] for e in response.json()["errors"]}
+    assert "ISO 4217" in errors["body", "currency"]
+    assert "ISO 3166" in errors["body", "countries", "trading"]
+    assert "not a subheading of HS 2022" in errors["body", "items", 0, "hs_code"]
+    assert "Recommendation 20" in errors["body", "items", 1, "unit"]
+    assert ("body", "incoterm") in errors

@@ -1,11 +1,32 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
-from customs_shared.app import create_service_app
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.app import Runtime, create_service_app
+from customs_shared.background import periodic
 from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
+from declaration_svc.declarations.service import purge_idempotency_keys
+from declaration_svc.documents.api import router as documents_router
+from declaration_svc.rates.api import router as rates_router
+from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
+from declaration_svc.webhooks import service as webhooks
+from declaration_svc.webhooks.api import router as webhooks_router
+
+
+async def purge_keys(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
+    retention = timedelta(hours=runtime.settings.idempotency_key_retention_hours)
+    return await purge_idempotency_keys(session, older_than=retention)
+
+
+async def deliver_webhooks(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
+    return await webhooks.deliver_due(
+        session, http=runtime.http, policy=runtime.settings.delivery_policy()
+    )
 
 
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
@@ -13,7 +34,18 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="Declaration service",
-        routers=[router],
+        # Fixed path segments (rates, webhooks, notifications) before a declaration id.
+        routers=[rates_router, webhooks_router, receipts_router, router, documents_router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
+        background=[
+            periodic(
+                "idempotency-key-purge",
+                purge_keys,
+                interval_seconds=settings.idempotency_purge_interval_seconds,
+            ),
+            periodic(
+                "webhook-delivery", deliver_webhooks, interval_seconds=settings.webhook_poll_seconds
+            ),
+        ],
     )

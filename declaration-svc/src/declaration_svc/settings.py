@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Self
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.keys import KeyRing, load_key_ring
 from customs_shared.pagination import CursorCodec
 from customs_shared.services import DECLARATION
 from customs_shared.settings import ServiceSettings
+from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
+from declaration_svc.webhooks.service import DeliveryPolicy
 
 _MIN_CURSOR_SECRET = 32
 
@@ -26,7 +31,52 @@ class DeclarationSettings(ServiceSettings):
         "replica needs the same one. Required unless environment is 'local', where a "
         "random key per process is used (cursors then die with the process).",
     )
+    idempotency_key_retention_hours: float = Field(
+        default=24,
+        ge=24,
+        description="Idempotency keys are kept at least this long, then purged; a retry "
+        "after that is a new request.",
+    )
+    idempotency_purge_interval_seconds: float = Field(
+        default=600, gt=0, description="How often expired idempotency keys are purged."
+    )
+    document_storage: Literal["database", "directory"] = Field(
+        default="database",
+        description="Where document bytes are kept: in the database (in the request's "
+        "transaction) or as files under document_directory.",
+    )
+    document_directory: Path = Field(
+        default=Path(".run/declaration-svc/documents"),
+        description="Root of the directory store (document_storage=directory).",
+    )
+    webhook_allow_private_targets: bool | None = Field(
+        default=None,
+        description="Let webhooks call loopback, private and link-local addresses. "
+        "Unset: allowed only when environment is 'local'.",
+    )
+    webhook_retry_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    webhook_max_failures: int = Field(
+        default=12, ge=1, description="Consecutive failed deliveries that disable a webhook."
+    )
+    webhook_poll_seconds: float = Field(default=0.5, gt=0)
+    notification_settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Age a notification must reach before it is pulled or pushed, so one "
+        "whose transaction commits late is not passed over.",
+    )
+    receipt_signing_key_file: Path = Field(
+        default=Path(".run/declaration-svc/receipt-key.pem"),
+        description="Ed25519 private key (PKCS#8 PEM) that signs receipts.",
+    )
+    generate_receipt_signing_key: bool | None = Field(
+        default=None,
+        description="Create the receipt key file if missing; unset: only when environment "
+        "is 'local'.",
+    )
     _cursor_key: bytes = PrivateAttr(default=b"")
+    _receipt_keys: KeyRing | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _cursor_secret_present(self) -> Self:
@@ -49,3 +99,28 @@ class DeclarationSettings(ServiceSettings):
 
     def cursor_codec(self) -> CursorCodec:
         return CursorCodec(self._cursor_key)
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        allow = self.webhook_allow_private_targets
+        return DeliveryPolicy(
+            allow_private_targets=self.environment == "local" if allow is None else allow,
+            retry_base=timedelta(seconds=self.webhook_retry_base_seconds),
+            retry_cap=timedelta(seconds=self.webhook_retry_cap_seconds),
+            max_failures=self.webhook_max_failures,
+            settle=timedelta(seconds=self.notification_settle_seconds),
+        )
+
+    def receipt_keys(self) -> KeyRing:
+        """Loaded on first use, then kept (created first where allowed)."""
+        if self._receipt_keys is None:
+            generate = self.generate_receipt_signing_key
+            self._receipt_keys = load_key_ring(
+                self.receipt_signing_key_file,
+                generate=self.environment == "local" if generate is None else generate,
+            )
+        return self._receipt_keys
+
+    def document_store(self) -> DocumentStore:
+        if self.document_storage == "directory":
+            return DirectoryStore(self.document_directory)
+        return DatabaseStore()

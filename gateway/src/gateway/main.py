@@ -13,10 +13,10 @@ from customs_shared import tracing
 from customs_shared.app import install_common
 from customs_shared.auth import TokenVerifier
 from customs_shared.health import ReadinessCheck
+from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
 from gateway import oauth, proxy
 from gateway.clients import ClientRegistry, load_clients
-from gateway.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from customs_shared.services import DOMAIN_SERVICES, GATEWAY, UPLOAD_BODY_LIMITS, local_url
+from customs_shared.services import DOMAIN_SERVICES, GATEWAY, local_url
 from customs_shared.settings import ServerSettings
 
 
@@ -20,10 +20,6 @@ class GatewaySettings(ServerSettings):
     # body, forwarded ones included. Keep it no larger than the services' caps: a service
     # that refuses a body before reading it may drop the connection mid-upload, which the
     # gateway can only report as 502.
-    max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=lambda: dict(UPLOAD_BODY_LIMITS),
-        description="Upload endpoints with their own body cap (the owning service's).",
-    )
 
     signing_key_file: Path = Field(
         default=Path(".run/gateway/signing-key.pem"),

@@ -8,8 +8,8 @@ import httpx
 from fastapi import Depends, Request
 
 from customs_shared.auth import AuthState
+from customs_shared.keys import KeyRing
 from gateway.clients import ClientRegistry
-from gateway.keys import KeyRing
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.token_limits import TokenLimits

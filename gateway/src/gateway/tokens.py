@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from customs_shared.keys import ALGORITHM, KeyRing
 from gateway.clients import OAuthClient
-from gateway.keys import ALGORITHM, KeyRing
 
 
 @dataclass(frozen=True, slots=True)

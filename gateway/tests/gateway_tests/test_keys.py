@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.keys import (
+from customs_shared.keys import (
     KeyRing,
     SigningKeyError,
     jwk_thumbprint,

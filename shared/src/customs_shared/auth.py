@@ -43,6 +43,7 @@ class Scope(StrEnum):
 
     DECLARATIONS_READ = "declarations:read"
     DECLARATIONS_WRITE = "declarations:write"
+    DECLARATIONS_DECIDE = "declarations:decide"
     SIGNATURES_READ = "signatures:read"
     SIGNATURES_WRITE = "signatures:write"
     IPR_READ = "ipr:read"
@@ -58,6 +59,8 @@ class Scope(StrEnum):
 TRADERS = frozenset({Role.BROKER, Role.DECLARANT})
 CUSTOMS_STAFF = frozenset({Role.OFFICER, Role.ADMIN})
 TRADERS_AND_CUSTOMS = TRADERS | CUSTOMS_STAFF
+# Who sets reference data every tenant relies on (exchange rates, trust anchors).
+ADMINS = frozenset({Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

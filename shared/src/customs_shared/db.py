@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict, cast
@@ -111,6 +112,38 @@ async def insert_if_absent(
     primary_key = inspect(model).primary_key[0]
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
     return (await session.execute(statement)).first() is not None
+
+
+async def try_advisory_xact_lock(session: AsyncSession, name: str) -> bool:
+    """Takes the lock called ``name`` until the transaction ends, unless another
+    transaction holds it (then False at once, no wait). PostgreSQL advisory locks;
+    SQLite lets one writer in at a time anyway, so there it is always True."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    statement = text("SELECT pg_try_advisory_xact_lock(:key)")
+    return bool(await session.scalar(statement, {"key": key}))
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: list[dict[str, Any]],
+    update: list[str],
+) -> None:
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE`` of ``update``, one statement for
+    all ``rows``: concurrent loads of the same keys end with one of them, never an error."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(rows)
+    keys = [column.name for column in inspect(model).primary_key]
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in update}
+        )
+    )
 
 
 async def check_database(engine: AsyncEngine) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -97,8 +98,11 @@ class RequestContextMiddleware:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # Exact request paths that take larger (or smaller) bodies, e.g. file uploads.
-        self.max_body_bytes_by_path = dict(max_body_bytes_by_path or {})
+        # Path patterns that take larger (or smaller) bodies, e.g. file uploads.
+        self.body_limits = [
+            (re.compile(pattern), limit)
+            for pattern, limit in (max_body_bytes_by_path or {}).items()
+        ]
         self.body_read_timeout = body_read_timeout
         self.body_total_timeout = body_total_timeout
 
@@ -120,7 +124,7 @@ class RequestContextMiddleware:
         status = 500
         method = scope["method"]
 
-        limit = self.max_body_bytes_by_path.get(scope["path"], self.max_body_bytes)
+        limit = self._body_limit(scope["path"])
         declared = _header(scope, b"content-length")
         if (
             declared is not None
@@ -192,6 +196,12 @@ class RequestContextMiddleware:
                 await refusal(scope, receive, send)
         finally:
             self._record(scope, method, status, started)
+
+    def _body_limit(self, path: str) -> int:
+        for pattern, limit in self.body_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body_bytes
 
     def _too_large(self, request_id: str, trace_id: str, limit: int) -> JSONResponse:
         return problem_response(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, inspect, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.interfaces import ORMOption
@@ -60,6 +61,11 @@ class RepositoryBase(Generic[Model]):
 
     def add(self, row: Model) -> None:
         self.session.add(row)
+
+    async def delete(self, key: Any) -> None:
+        """Deletes the row with primary key ``key``, if there is one."""
+        (primary_key,) = inspect(self.model).primary_key
+        await self.session.execute(sa_delete(self.model).where(primary_key == key))
 
     async def insert_if_absent(self, **values: Any) -> bool:
         """``INSERT … ON CONFLICT DO NOTHING``; True if the row is new."""

@@ -43,9 +43,11 @@ def local_url(spec: ServiceSpec) -> str:
     return f"http://127.0.0.1:{spec.port}"
 
 
-# Paths that take file uploads, with their body caps: the gateway and the service that owns
-# them use the same numbers (a 3 MB file part, two for a verification, and the form around).
+# Routes that take file uploads, with their body caps: path patterns (regular expressions
+# matched against the whole path). The gateway and the service that owns a route apply the
+# same number: 3 MB file parts and the form around them.
 UPLOAD_BODY_LIMITS: dict[str, int] = {
-    "/api/v1/signatures/verify": 2 * 3_000_000 + 65_536,
+    "/api/v1/signatures/verify": 2 * 3_000_000 + 65_536,  # the document and its signature
     "/api/v1/signatures/crls": 3_000_000 + 65_536,
+    "/api/v1/declarations/[^/]+/documents": 4_194_304,  # a 3 MiB file, its signature, framing
 }

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from customs_shared.services import ServiceSpec
+from customs_shared.services import UPLOAD_BODY_LIMITS, ServiceSpec
 
 
 class ServerSettings(BaseSettings):
@@ -63,9 +63,10 @@ class ServerSettings(BaseSettings):
     jwt_audience: str = "customs-api"
     max_body_bytes: int = 1_048_576
     max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=dict,
-        description="Request paths (exact) with their own body cap, as JSON: "
-        '{"/api/v1/signatures/verify": 6065536}; every other path has max_body_bytes.',
+        default_factory=lambda: dict(UPLOAD_BODY_LIMITS),
+        description="Path patterns (regular expressions matched against the whole path) with "
+        'their own body cap, as JSON: {"/api/v1/signatures/verify": 6065536}; every other '
+        "path has max_body_bytes. Defaults to the upload routes of customs_shared.services.",
     )
     shutdown_grace_seconds: float = 20.0
 

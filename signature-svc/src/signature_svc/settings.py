@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from customs_shared.services import SIGNATURE, UPLOAD_BODY_LIMITS
+from customs_shared.services import SIGNATURE
 from customs_shared.settings import ServiceSettings
 from signature_svc.verification.verifier import RevocationMode
 
@@ -48,8 +48,4 @@ class SignatureSettings(ServiceSettings):
     rsa_min_bits: int = Field(default=2048, ge=1024, description="Smallest RSA key accepted.")
     max_part_bytes: int = Field(
         default=3 * MB, gt=0, description="Largest file part of a verification request (413)."
-    )
-    max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=lambda: dict(UPLOAD_BODY_LIMITS),
-        description="The upload endpoints' body caps (two 3 MB files for /verify).",
     )

@@ -29,6 +29,7 @@ class DeclarationStatus(StrEnum):
 
 
 MONEY = Numeric(20, 4)
+RATE = Numeric(20, 6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class Declaration(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
     tenant: Mapped[str] = mapped_column(String(64))
     submitted_by: Mapped[str] = mapped_column(String(128))
+    # Each amendment makes a new version; its number is the ETag an amendment must name.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     declarant_kind: Mapped[str] = mapped_column(String(16))
     declarant_tax_code: Mapped[str | None] = mapped_column(String(14), nullable=True)
     declarant_name: Mapped[str] = mapped_column(String(300))
@@ -56,6 +59,9 @@ class Declaration(Base):
     customs_office: Mapped[str] = mapped_column(String(8))
     currency: Mapped[str] = mapped_column(String(3))
     total_customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    # VND per unit of ``currency`` on the declaration date, and the total converted.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(RATE, nullable=True)
+    total_customs_value_vnd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     containers: Mapped[list[str]] = mapped_column(JSON, default=list)
     signature: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(24), default=DeclarationStatus.RECEIVED)
@@ -64,6 +70,12 @@ class Declaration(Base):
     rule_set_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # The richer WCO-aligned parts, optional: stored as validated, shown as stored.
+    broker: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    transport: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    countries: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    incoterm: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    invoice: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -98,7 +110,10 @@ class DeclarationItem(Base):
     quantity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     unit: Mapped[str] = mapped_column(String(16))
     customs_value: Mapped[Decimal] = mapped_column(MONEY)
+    customs_value_vnd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     brand: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    unit_price: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    preferential_origin: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     declaration: Mapped[Declaration] = relationship(back_populates="items")
 
@@ -111,9 +126,16 @@ class TimelineEntry(Base):
         ForeignKey("declarations.id", ondelete="CASCADE"), index=True
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Who made the change: a client id, or the service whose event caused it.
+    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     status: Mapped[str] = mapped_column(String(24))
     event: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(String(1000))
+
+    @property
+    def to_status(self) -> str:
+        return self.status
 
     declaration: Mapped[Declaration] = relationship(back_populates="timeline")
 
@@ -122,9 +144,25 @@ class IdempotencyKey(Base):
     """Remembers which declaration a client's ``Idempotency-Key`` produced."""
 
     __tablename__ = "idempotency_keys"
+    # The purge deletes by age.
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
 
     tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DeclarationVersion(Base):
+    """A version an amendment replaced, as the API showed it then (lane included)."""
+
+    __tablename__ = "declaration_versions"
+
+    declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("declarations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    replaced_by: Mapped[str] = mapped_column(String(128))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
-from customs_shared.db import utcnow
+from customs_shared.db import try_advisory_xact_lock, utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationSubmitted,
@@ -19,12 +22,15 @@ from customs_shared.events.schemas import (
     LaneAssigned,
     SignatureChecked,
 )
+from customs_shared.keys import KeyRing
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from customs_shared.pagination import CursorCodec, KeysetPosition
+from declaration_svc.declarations import lifecycle
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
+    IdempotentRequestInFlight,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.metrics import LANES, SUBMISSION_TO_LANE
@@ -38,8 +44,11 @@ from declaration_svc.declarations.repository import (
     WITH_ITEMS_AND_TIMELINE,
     DeclarationRepository,
     IdempotencyKeyRepository,
+    ListFilter,
 )
-from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
+from declaration_svc.rates import service as rates
+from declaration_svc.receipts import service as receipts
 
 SOURCE = "/customs/declaration-svc"
 _ZERO = Decimal(0)
@@ -52,13 +61,58 @@ class Submission:
     declaration_id: uuid.UUID
     status: str
     replayed: bool
+    receipt: str | None = None
 
 
 def _request_hash(body: DeclarationIn) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
-def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
+def _json(part: BaseModel | None) -> dict[str, Any] | None:
+    """A nested part as its JSON column holds it (dates and decimals as strings)."""
+    return None if part is None else part.model_dump(mode="json")
+
+
+def content_columns(body: DeclarationIn, conversion: rates.Conversion) -> dict[str, Any]:
+    """The declaration's columns that hold what the trader declared (not its progress)."""
+    total = sum((i.customs_value for i in body.items), start=_ZERO)
+    return {
+        "declarant_kind": body.declarant.kind,
+        "declarant_tax_code": body.declarant.tax_code,
+        "declarant_name": body.declarant.name,
+        "declaration_type": body.declaration_type,
+        "type_code": body.type_code,
+        "customs_office": body.customs_office,
+        "currency": body.currency,
+        "total_customs_value": total,
+        "exchange_rate": conversion.vnd_per_unit,
+        "total_customs_value_vnd": conversion.to_vnd(total),
+        "containers": body.containers,
+        "signature": body.signature,
+        "broker": _json(body.broker),
+        "transport": _json(body.transport),
+        "countries": _json(body.countries),
+        "incoterm": body.incoterm,
+        "invoice": _json(body.invoice),
+    }
+
+
+def items_values(body: DeclarationIn, conversion: rates.Conversion) -> list[dict[str, Any]]:
+    return [_item_values(n, item, conversion) for n, item in enumerate(body.items, start=1)]
+
+
+def _item_values(line: int, item: ItemIn, conversion: rates.Conversion) -> dict[str, Any]:
+    """One item's columns, which are also its facts in the submitted event."""
+    values = item.model_dump(exclude={"preferential_origin"})
+    return {
+        "line": line,
+        **values,
+        "customs_value_vnd": conversion.to_vnd(item.customs_value),
+        "preferential_origin": _json(item.preferential_origin),
+    }
+
+
+def check_declarant(principal: Principal, body: DeclarationIn) -> None:
     """Brokers declare on behalf of any enterprise; an enterprise that declares
     itself may name only its own tax code (or one of its branches')."""
     tax_code = body.declarant.tax_code
@@ -68,6 +122,45 @@ def _check_declarant(principal: Principal, body: DeclarationIn) -> None:
         raise NotYourEnterprise(f"Your tenant {principal.tenant} may not declare for {tax_code}.")
 
 
+async def _claim_key(
+    session: AsyncSession,
+    principal: Principal,
+    key: str,
+    body: DeclarationIn,
+    declaration_id: uuid.UUID,
+) -> Submission | None:
+    """Takes ``key`` for this request (None), or answers as the IETF Idempotency-Key
+    draft says: the original result for the same body, 422 for another body, 409
+    while the request that holds the key is still in flight."""
+    if not await try_advisory_xact_lock(session, f"idempotency|{principal.tenant}|{key}"):
+        raise IdempotentRequestInFlight(
+            "A request with this Idempotency-Key is still in flight; retry when it has ended."
+        )
+    request_hash = _request_hash(body)
+    keys = IdempotencyKeyRepository(session)
+    if await keys.claim(principal.tenant, key, request_hash, declaration_id):
+        return None
+    existing = await keys.find(principal.tenant, key)
+    if existing is None:  # purged between the claim and the read; the client may retry
+        raise IdempotencyKeyReused("This Idempotency-Key has just expired; retry.")
+    if existing.request_hash != request_hash:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
+    previous = await DeclarationRepository(session).get(existing.declaration_id)
+    status = previous.status if previous else DeclarationStatus.RECEIVED
+    original = await receipts.of_version(session, existing.declaration_id, 1)
+    return Submission(
+        existing.declaration_id,
+        status,
+        replayed=True,
+        receipt=original.jws if original is not None else None,
+    )
+
+
+async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forgets keys older than ``older_than``: a retry after that is a new request."""
+    return await IdempotencyKeyRepository(session).purge(utcnow() - older_than)
+
+
 async def submit(
     *,
     session: AsyncSession,
@@ -75,42 +168,27 @@ async def submit(
     body: DeclarationIn,
     idempotency_key: str | None,
     signed_sha256: bytes | None = None,
+    receipt_keys: KeyRing | None = None,
 ) -> Submission:
-    """``signed_sha256``: SHA-256 of the bytes the signature covers (RFC 8785 canonical JSON
-    of the body as sent, without ``signature``; customs_shared.canonical)."""
-    _check_declarant(principal, body)
+    """Accepts a declaration; with ``receipt_keys``, signs its receipt. ``signed_sha256``:
+    SHA-256 of the bytes the signature covers (RFC 8785 canonical JSON of the body as
+    sent, without ``signature``; customs_shared.canonical)."""
+    check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
-        request_hash = _request_hash(body)
-        keys = IdempotencyKeyRepository(session)
-        claimed = await keys.claim(principal.tenant, idempotency_key, request_hash, declaration_id)
-        if not claimed:
-            existing = await keys.find(principal.tenant, idempotency_key)
-            if existing is None:  # the other request rolled back; the client may retry
-                raise IdempotencyKeyReused("A concurrent request with this key failed; retry.")
-            if existing.request_hash != request_hash:
-                raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
-            previous = await DeclarationRepository(session).get(existing.declaration_id)
-            status = previous.status if previous else DeclarationStatus.RECEIVED
-            return Submission(existing.declaration_id, status, replayed=True)
+        replay = await _claim_key(session, principal, idempotency_key, body, declaration_id)
+        if replay is not None:
+            return replay
 
     now = utcnow()
-    item_values = [{"line": n, **item.model_dump()} for n, item in enumerate(body.items, start=1)]
+    conversion = await rates.conversion(session, body.currency, now)
+    item_values = items_values(body, conversion)
     items = [DeclarationItem(**values) for values in item_values]
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
         submitted_by=principal.subject,
-        declarant_kind=body.declarant.kind,
-        declarant_tax_code=body.declarant.tax_code,
-        declarant_name=body.declarant.name,
-        declaration_type=body.declaration_type,
-        type_code=body.type_code,
-        customs_office=body.customs_office,
-        currency=body.currency,
-        total_customs_value=sum((i.customs_value for i in body.items), start=_ZERO),
-        containers=body.containers,
-        signature=body.signature,
+        **content_columns(body, conversion),
         status=DeclarationStatus.RECEIVED,
         lane_reasons=[],
         created_at=now,
@@ -119,6 +197,8 @@ async def submit(
         timeline=[
             TimelineEntry(
                 at=now,
+                actor=principal.subject,
+                from_status=None,
                 status=DeclarationStatus.RECEIVED,
                 event="submitted",
                 detail=f"Submitted by {principal.subject} with {len(items)} item(s).",
@@ -126,6 +206,7 @@ async def submit(
         ],
     )
     DeclarationRepository(session).add(declaration)
+    lifecycle.notify_entry(session, declaration, declaration.timeline[0])
     add_event(
         session,
         catalog.DECLARATION_SUBMITTED,
@@ -145,9 +226,24 @@ async def submit(
             submitted_at=now,
             signature_cms=body.signature,
             signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
+            exchange_rate=declaration.exchange_rate,
+            total_customs_value_vnd=declaration.total_customs_value_vnd,
         ),
     )
-    return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False)
+    receipt = (
+        None
+        if receipt_keys is None
+        else receipts.issue(
+            session,
+            receipt_keys,
+            declaration_id=declaration_id,
+            version=1,
+            tenant=principal.tenant,
+            body=body,
+            received_at=now,
+        )
+    )
+    return Submission(declaration_id, DeclarationStatus.RECEIVED, replayed=False, receipt=receipt)
 
 
 async def get(
@@ -161,12 +257,6 @@ async def get(
     )
 
 
-def _cursor_scope(tenant: str | None, status: DeclarationStatus | None) -> str:
-    """What a cursor is valid for: this listing, the caller's tenant view and its filter.
-    A cursor used under another tenant or filter is refused rather than reinterpreted."""
-    return f"declarations|tenant={tenant or '*'}|status={status or '*'}"
-
-
 async def list_page(
     *,
     session: AsyncSession,
@@ -174,16 +264,16 @@ async def list_page(
     cursors: CursorCodec,
     limit: int,
     cursor: str | None,
-    status: DeclarationStatus | None,
+    filters: ListFilter,
 ) -> tuple[list[Declaration], str | None]:
     tenant = tenant_scope(principal)
-    scope = _cursor_scope(tenant, status)
+    scope = filters.scope(tenant)
     after = cursors.decode(cursor, scope=scope) if cursor else None
     rows = await DeclarationRepository(session).page(
         tenant=tenant,
         limit=limit + 1,
         after=(after.created_at, after.id) if after else None,
-        status=status,
+        filters=filters,
     )
     page = list(rows[:limit])
     if len(rows) <= limit:
@@ -201,33 +291,53 @@ async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declarati
 
 async def record_signature_result(session: AsyncSession, data: SignatureChecked) -> None:
     declaration = await _locked(session, data.declaration_id)
+    if data.version != declaration.version:
+        return  # a result for a version an amendment replaced
     declaration.signature_status = data.status
-    if declaration.status == DeclarationStatus.RECEIVED:
-        declaration.status = DeclarationStatus.SCREENING
-    _add_timeline_entry(session, declaration, "signature_checked", f"{data.status}: {data.detail}")
+    _screened(
+        session, declaration, "signature-svc", "signature_checked", f"{data.status}: {data.detail}"
+    )
 
 
 async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
     declaration = await _locked(session, data.declaration_id)
+    if data.version != declaration.version:
+        return  # a result for a version an amendment replaced
     declaration.ipr_outcome = data.outcome
-    if declaration.status == DeclarationStatus.RECEIVED:
-        declaration.status = DeclarationStatus.SCREENING
     hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
     detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
-    _add_timeline_entry(session, declaration, "ipr_screened", detail)
+    _screened(session, declaration, "ipr-svc", "ipr_screened", detail)
+
+
+def _screened(
+    session: AsyncSession, declaration: Declaration, actor: str, event: str, why: str
+) -> None:
+    """A screening result: the first one starts screening; later ones, or results
+    arriving after a cancellation, are only recorded."""
+    if declaration.status == DeclarationStatus.RECEIVED:
+        lifecycle.move(
+            session, declaration, DeclarationStatus.SCREENING, actor=actor, event=event, why=why
+        )
+    else:
+        lifecycle.record(session, declaration, event, why, actor=actor)
 
 
 async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     declaration = await _locked(session, data.declaration_id)
-    if declaration.lane is not None:
-        return  # one lane per declaration; a re-sent decision changes nothing
+    if data.version != declaration.version or declaration.lane is not None:
+        return  # one lane per version; a re-sent or superseded decision changes nothing
     declaration.lane = data.lane
     declaration.lane_reasons = [r.model_dump(mode="json") for r in data.reasons]
     declaration.rule_set_version = data.rule_set_version
-    if declaration.status in _SCREENABLE:
-        declaration.status = DeclarationStatus(f"LANE_{data.lane.upper()}")
     reasons = "; ".join(r.explanation for r in data.reasons)
-    _add_timeline_entry(session, declaration, "lane_assigned", f"{data.lane}: {reasons}")
+    why = f"{data.lane}: {reasons}"
+    lane_status = DeclarationStatus(f"LANE_{data.lane.upper()}")
+    if declaration.status in _SCREENABLE:
+        lifecycle.move(
+            session, declaration, lane_status, actor="routing-svc", event="lane_assigned", why=why
+        )
+    else:
+        lifecycle.record(session, declaration, "lane_assigned", why, actor="routing-svc")
     # Counted once: a redelivered decision returns above. (A batch rolled back after this
     # and retried would count twice; rare, and only ever over.)
     LANES.labels(data.lane).inc()
@@ -235,17 +345,26 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     SUBMISSION_TO_LANE.labels(data.lane).observe(latency)
 
 
-def _add_timeline_entry(
-    session: AsyncSession, declaration: Declaration, event: str, detail: str
-) -> None:
-    """Records a step in the declaration's timeline, at its current status."""
-    declaration.updated_at = utcnow()
-    DeclarationRepository(session).add_timeline_entry(
-        TimelineEntry(
-            declaration_id=declaration.id,
-            at=declaration.updated_at,
-            status=declaration.status,
-            event=event,
-            detail=detail[:1000],
-        ),
+async def change_status(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    declaration_id: uuid.UUID,
+    target: DeclarationStatus,
+    reason: str,
+) -> Declaration:
+    """An officer's decision: inspect, hold, release or reject (409 when the
+    declaration's status does not allow it)."""
+    declaration = await DeclarationRepository(session).get_visible_for_update_or_404(
+        declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
     )
+    lifecycle.move(
+        session,
+        declaration,
+        target,
+        actor=principal.subject,
+        event=f"status_{target.lower()}",
+        why=reason,
+    )
+    await session.flush()  # sessions do not autoflush: a re-read must see the change
+    return declaration

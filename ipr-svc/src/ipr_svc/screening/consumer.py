@@ -8,4 +8,5 @@ from ipr_svc.screening import service
 
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(catalog.DECLARATION_SUBMITTED, service.screen_declaration),
+    Subscription(catalog.DECLARATION_AMENDED, service.rescreen_amended),
 )

@@ -33,7 +33,7 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         hits=[h.model_dump() for h in hits],
     )
     if not first:
-        return  # an amended re-send of the same declaration keeps its first screening
+        return  # a re-sent submission keeps its first screening
     add_event(
         session,
         catalog.IPR_SCREENED,
@@ -41,12 +41,19 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         key=str(submitted.declaration_id),
         data=IprScreened(
             declaration_id=submitted.declaration_id,
+            version=submitted.version,
             tenant=submitted.tenant,
             outcome=outcome,
             hits=hits,
             records_checked=len(records),
         ),
     )
+
+
+async def rescreen_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
+    """An amendment is a new version of the declaration: its screening replaces the last."""
+    await IprScreeningRepository(session).delete(amended.declaration_id)
+    await screen_declaration(session, amended)
 
 
 async def get(

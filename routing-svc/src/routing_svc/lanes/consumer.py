@@ -14,6 +14,8 @@ from routing_svc.lanes.service import LanePolicy
 def subscriptions(policy: LanePolicy) -> tuple[Subscription[Any], ...]:
     return (
         Subscription(catalog.DECLARATION_SUBMITTED, partial(service.on_submitted, policy=policy)),
+        Subscription(catalog.DECLARATION_AMENDED, partial(service.on_submitted, policy=policy)),
+        Subscription(catalog.DECLARATION_CANCELLED, service.on_cancelled),
         Subscription(catalog.SIGNATURE_CHECKED, partial(service.on_signature, policy=policy)),
         Subscription(catalog.IPR_SCREENED, partial(service.on_ipr, policy=policy)),
     )

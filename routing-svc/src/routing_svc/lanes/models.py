@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Uuid, text
+from sqlalchemy import JSON, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime, utcnow
@@ -26,6 +26,8 @@ class RoutingCase(Base):
     )
 
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    # The declaration's version this case decides; an amendment starts the case anew.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     tenant: Mapped[str] = mapped_column(String(64))
     facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
@@ -34,12 +36,15 @@ class RoutingCase(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class LaneDecision(Base):
     __tablename__ = "lane_decisions"
 
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    # The newest version's decision is the current one and replaces the earlier.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     lane: Mapped[str] = mapped_column(String(8))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

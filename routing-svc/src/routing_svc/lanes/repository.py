@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent
+from customs_shared.db import insert_if_absent, upsert
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
@@ -42,8 +43,10 @@ async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Seq
     return (await session.scalars(statement)).all()
 
 
-def add_decision(session: AsyncSession, decision: LaneDecision) -> None:
-    session.add(decision)
+async def store_decision(session: AsyncSession, decision: dict[str, Any]) -> None:
+    """Stores a version's decision; a newer version's replaces the one before."""
+    columns = [name for name in decision if name != "declaration_id"]
+    await upsert(session, LaneDecision, [decision], update=columns)
 
 
 class LaneDecisionRepository(RepositoryBase[LaneDecision]):

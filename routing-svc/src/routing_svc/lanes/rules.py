@@ -16,7 +16,7 @@ from customs_shared.events.schemas import (
     SignatureStatus,
 )
 
-RULE_SET_VERSION = "builtin-2026.11-1"
+RULE_SET_VERSION = "builtin-2026.11-2"  # -2: high value judged in VND for every currency
 
 _SEVERITY = {Lane.GREEN: 0, Lane.YELLOW: 1, Lane.RED: 2}
 
@@ -36,6 +36,14 @@ class ScreenedDeclaration:
     signature: SignatureStatus | None
     ipr: IprOutcome | None
     ipr_hits: list[IprHit]
+
+
+def _value_in_vnd(facts: DeclarationSubmitted) -> Decimal | None:
+    """The declared total in VND: converted by declaration-svc at the customs rate;
+    unknown for a foreign currency declared before conversion existed."""
+    if facts.total_customs_value_vnd is not None:
+        return facts.total_customs_value_vnd
+    return facts.total_customs_value if facts.currency == "VND" else None
 
 
 def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdict:
@@ -88,13 +96,19 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
                 explanation=f"No {' or '.join(missing)} screening result arrived in time.",
             )
         )
-    if facts.currency == "VND" and facts.total_customs_value >= thresholds.high_value_threshold:
+    value_vnd = _value_in_vnd(facts)
+    if value_vnd is not None and value_vnd >= thresholds.high_value_threshold:
+        declared = (
+            f" ({facts.total_customs_value:,} {facts.currency} at {facts.exchange_rate:,})"
+            if facts.currency != "VND" and facts.exchange_rate is not None
+            else ""
+        )
         reasons.append(
             LaneReason(
                 rule="high-value",
                 lane=Lane.YELLOW,
                 explanation=(
-                    f"Declared value {facts.total_customs_value:,} VND is at or above "
+                    f"Declared value {value_vnd:,} VND{declared} is at or above "
                     f"{thresholds.high_value_threshold:,} VND."
                 ),
             )
@@ -117,6 +131,7 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
             "ipr": inputs.ipr or "missing-result",
             "declarant_kind": facts.declarant_kind,
             "total_customs_value": f"{facts.total_customs_value} {facts.currency}",
+            "total_customs_value_vnd": str(_value_in_vnd(facts) or "unknown"),
             "items": str(len(facts.items)),
         },
     )

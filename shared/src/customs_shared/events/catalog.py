@@ -55,6 +55,29 @@ DECLARATION_SUBMITTED = EventType(
     "declaration-svc",
     ("signature-svc", "ipr-svc", "routing-svc"),
 )
+DECLARATION_AMENDED = EventType(
+    "customs.declaration.amended.v1",
+    DECLARATIONS,
+    schemas.DeclarationSubmitted,
+    "declaration-svc",
+    ("signature-svc", "ipr-svc", "routing-svc"),
+)
+DECLARATION_CANCELLED = EventType(
+    "customs.declaration.cancelled.v1",
+    DECLARATIONS,
+    schemas.DeclarationCancelled,
+    "declaration-svc",
+    ("routing-svc",),
+)
+# Verifying a document's signature against its digest is signature-svc's to add; until
+# then nothing consumes this type and the declaration topic's consumers skip it.
+DOCUMENT_ATTACHED = EventType(
+    "customs.document.attached.v1",
+    DECLARATIONS,
+    schemas.DocumentAttached,
+    "declaration-svc",
+    (),
+)
 SIGNATURE_CHECKED = EventType(
     "customs.signature.checked.v1",
     SIGNATURES,
@@ -79,6 +102,9 @@ LANE_ASSIGNED = EventType(
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
+    DECLARATION_AMENDED,
+    DECLARATION_CANCELLED,
+    DOCUMENT_ATTACHED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     LANE_ASSIGNED,

@@ -3,7 +3,7 @@ removing one needs a new ``.vN`` type."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
@@ -41,6 +41,14 @@ class IprOutcome(StrEnum):
     HIT = "hit"
 
 
+class PreferentialOriginClaim(_EventData):
+    """Preferential origin claimed for an item, with its certificate of origin."""
+
+    form: str
+    certificate_number: str
+    certificate_date: date | None = None
+
+
 class ItemFacts(_EventData):
     line: int
     hs_code: str
@@ -50,10 +58,14 @@ class ItemFacts(_EventData):
     unit: str
     customs_value: Decimal
     brand: str | None = None
+    customs_value_vnd: Decimal | None = None
+    unit_price: Decimal | None = None
+    preferential_origin: PreferentialOriginClaim | None = None
 
 
 class DeclarationSubmitted(_EventData):
-    """A declaration was accepted; the facts screening and routing need, no documents."""
+    """A declaration was accepted; the facts screening and routing need, no documents.
+    An amendment publishes the same facts of its new ``version``."""
 
     declaration_id: UUID
     version: int = 1
@@ -75,12 +87,46 @@ class DeclarationSubmitted(_EventData):
         description="SHA-256 (hex) of the signed bytes: the RFC 8785 canonical JSON of the "
         "declaration body without its signature (customs_shared.canonical).",
     )
+    # The customs exchange rate (VND per unit of ``currency``) of the declaration date and
+    # the total converted with it; absent from declarations submitted before conversion.
+    exchange_rate: Decimal | None = None
+    total_customs_value_vnd: Decimal | None = None
+
+
+class DeclarationCancelled(_EventData):
+    """The trader withdrew a declaration before release; nothing more is decided on it."""
+
+    declaration_id: UUID
+    version: int
+    tenant: str
+    reason: str
+    cancelled_at: datetime
+
+
+class DocumentAttached(_EventData):
+    """A document was attached to a declaration: its digest and detached signature,
+    never its bytes, for the signature to be verified against the digest."""
+
+    declaration_id: UUID
+    document_id: UUID
+    declaration_version: int
+    tenant: str
+    declarant_kind: DeclarantKind
+    declarant_tax_code: str | None
+    document_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    signature: str | None = Field(description="Detached CMS signature, DER, base64; or none.")
+    attached_at: datetime
 
 
 class SignatureChecked(_EventData):
     """The outcome of checking a declaration's signature."""
 
     declaration_id: UUID
+    version: int = 1  # of the declaration checked; a result for an older one is stale
     tenant: str
     status: SignatureStatus
     detail: str
@@ -103,6 +149,7 @@ class IprScreened(_EventData):
     """The outcome of screening a declaration's items against recorded IPR."""
 
     declaration_id: UUID
+    version: int = 1  # of the declaration screened; a result for an older one is stale
     tenant: str
     outcome: IprOutcome
     hits: list[IprHit] = Field(default_factory=list)
@@ -126,8 +173,10 @@ class LaneVerdict(_EventData):
 
 
 class LaneAssigned(LaneVerdict):
-    """The lane of a declaration, decided once, with every rule that fired."""
+    """The lane of a declaration's version, decided once, with every rule that fired.
+    An amendment is a new version with a lane of its own; the newest one is current."""
 
     declaration_id: UUID
+    version: int = 1
     tenant: str
     decided_at: datetime

@@ -17,4 +17,10 @@ def subscriptions(trust: TrustRuntime) -> tuple[Subscription[Any], ...]:
     async def check_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
         await service.check_declaration(session, submitted, verifier=trust.verifier)
 
-    return (Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),)
+    async def recheck_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
+        await service.recheck_amended(session, amended, verifier=trust.verifier)
+
+    return (
+        Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),
+        Subscription(catalog.DECLARATION_AMENDED, recheck_amended),
+    )

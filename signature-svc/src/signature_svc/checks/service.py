@@ -104,7 +104,7 @@ async def check_declaration(
         report_id=report_row.id if report_row else None,
     )
     if not first:
-        return
+        return  # a re-sent submission keeps its first check
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
@@ -112,6 +112,7 @@ async def check_declaration(
         key=str(submitted.declaration_id),
         data=SignatureChecked(
             declaration_id=submitted.declaration_id,
+            version=submitted.version,
             tenant=submitted.tenant,
             status=status,
             detail=detail[:1000],
@@ -127,6 +128,14 @@ def _detail(report: Report, report_id: uuid.UUID) -> str:
     verdict = report.indication + (f"/{report.sub_indication}" if report.sub_indication else "")
     link = f" Report: {REPORTS_PATH}/{report_id}"
     return f"{verdict}: {report.message}"[: 1000 - len(link)] + link
+
+
+async def recheck_amended(
+    session: AsyncSession, amended: DeclarationSubmitted, *, verifier: Verifier
+) -> None:
+    """An amendment is a new version of the declaration: its check replaces the last."""
+    await SignatureCheckRepository(session).delete(amended.declaration_id)
+    await check_declaration(session, amended, verifier=verifier)
 
 
 async def get(

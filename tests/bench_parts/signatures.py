@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -19,9 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from deploy.local.cluster import REPO
 from signature_svc.verification.report import Indication
 from signature_svc.verification.trust import (
     TrustMaterial,
@@ -31,10 +28,10 @@ from signature_svc.verification.trust import (
     load_crl,
 )
 from signature_svc.verification.verifier import Verifier
+from tests.bench_parts import results
 from tests.support.pki import TAX_CODE_A, build_pki
 
 SECONDS = 10.0
-RESULTS = REPO / ".bench" / "results.json"
 
 
 def openssl_rsa2048_verify_per_s() -> float:
@@ -83,13 +80,6 @@ async def verifications_per_s(folder: Path) -> tuple[float, int]:
     return done / (time.thread_time() - cpu_started), done
 
 
-def merge(figures: dict[str, dict[str, Any]]) -> None:
-    RESULTS.parent.mkdir(exist_ok=True)
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(figures)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-
-
 def main() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the figure says
     cpu_started = time.process_time()
@@ -98,7 +88,7 @@ def main() -> None:
     cpu = time.process_time() - cpu_started
     openssl_rate = openssl_rsa2048_verify_per_s()
     now = datetime.now(UTC).isoformat()
-    merge(
+    results.merge(
         {
             "signatures.verified_per_s": {
                 "value": round(rate, 1), "unit": "per_s", "baseline": round(openssl_rate, 1),

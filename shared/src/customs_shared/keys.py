@@ -1,8 +1,9 @@
-"""The token signing key, its RFC 7638 ``kid`` and the published JWKS.
+"""Ed25519 signing keys, their RFC 7638 ``kid`` and the published JWKS: the gateway's
+token key and declaration-svc's receipt key.
 
 The private key lives in a PEM file. For a local run it is generated on first
 start (mode 0600). During a rotation the retired keys' public halves are put in
-``previous_public_keys_dir`` so tokens they signed still verify until they expire.
+``previous_public_keys_dir`` so what they signed still verifies.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _write_new_key(path: Path, password: bytes | None) -> Ed25519PrivateKey:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    log.warning("generated a new token signing key", extra={"path": str(path)})
+    log.warning("generated a new signing key", extra={"path": str(path)})
     return key
 
 
@@ -87,8 +88,8 @@ def load_or_create_private_key(
         return _read_key(path, password)
     if not generate:
         raise SigningKeyError(
-            f"signing key file {path} does not exist (set GATEWAY_GENERATE_SIGNING_KEY=true "
-            "to create one)"
+            f"signing key file {path} does not exist (set the service's "
+            "*_GENERATE_SIGNING_KEY=true to create one)"
         )
     try:
         return _write_new_key(path, password)

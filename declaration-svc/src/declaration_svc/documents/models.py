@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from customs_shared.db import UtcDateTime, utcnow
+from declaration_svc.db import Base
+
+
+class Document(Base):
+    """A document attached to a declaration: what it is, its digest, its signature.
+    The bytes live in the configured store under ``storage_key``."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_declaration", "declaration_id", "uploaded_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    declaration_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("declarations.id", ondelete="CASCADE")
+    )
+    tenant: Mapped[str] = mapped_column(String(64))
+    declaration_version: Mapped[int] = mapped_column(Integer)
+    document_type: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(), nullable=True)
+    storage: Mapped[str] = mapped_column(String(16))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
+
+
+class DocumentBlob(Base):
+    """The bytes of a document when the database is the store (the default)."""
+
+    __tablename__ = "document_blobs"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary())

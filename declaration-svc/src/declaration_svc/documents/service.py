@@ -1,0 +1,166 @@
+"""Documents attached to a declaration: checked, digested, stored, announced."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal
+from customs_shared.db import utcnow
+from customs_shared.events import catalog
+from customs_shared.events.schemas import DeclarantKind, DocumentAttached
+from customs_shared.messaging.outbox import add_event
+from declaration_svc.declarations import lifecycle
+from declaration_svc.declarations.errors import DeclarationNotFound
+from declaration_svc.declarations.models import Declaration, DeclarationStatus
+from declaration_svc.declarations.repository import DeclarationRepository
+from declaration_svc.declarations.service import SOURCE
+from declaration_svc.documents.errors import (
+    DocumentNotFound,
+    DocumentSignatureRequired,
+    InvalidDocumentSignature,
+)
+from declaration_svc.documents.models import Document
+from declaration_svc.documents.repository import DocumentRepository
+from declaration_svc.documents.schemas import DocumentType
+from declaration_svc.documents.storage import DocumentStore
+
+# One upload; a larger document is sent in parts (one document each).
+DOCUMENT_MAX_BYTES = 3 * 1024 * 1024
+SIGNATURE_MAX_BYTES = 256 * 1024
+_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_DER_SEQUENCE = 0x30
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    document_type: DocumentType
+    filename: str
+    content_type: str
+    content: bytes
+    signature: bytes | None
+
+
+def signature_der(raw: bytes) -> bytes:
+    """A detached CMS signature as DER, from DER or PEM (PKCS7 / CMS armour)."""
+    pem = _PEM.search(raw)
+    if pem is not None:
+        try:
+            raw = base64.b64decode(b"".join(pem.group(2).split()), validate=True)
+        except binascii.Error as exc:
+            raise InvalidDocumentSignature("The PEM signature's base64 is broken.") from exc
+    if not raw or raw[0] != _DER_SEQUENCE:
+        raise InvalidDocumentSignature(
+            "The signature is neither DER (an ASN.1 SEQUENCE) nor PEM; send the .p7s file."
+        )
+    return raw
+
+
+async def _declaration(
+    session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
+) -> Declaration:
+    return await DeclarationRepository(session).get_visible_or_404(
+        declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
+    )
+
+
+async def attach(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    store: DocumentStore,
+    declaration_id: uuid.UUID,
+    upload: Upload,
+) -> Document:
+    declaration = await _declaration(session, principal, declaration_id)
+    if declaration.status in lifecycle.FINAL:
+        status = DeclarationStatus(declaration.status)
+        lifecycle.refuse(declaration, status, action="given documents")
+    if upload.signature is None and declaration.declarant_kind == DeclarantKind.ENTERPRISE:
+        raise DocumentSignatureRequired(
+            "Rule enterprise-document-signed: an enterprise signs each document with its "
+            "registered certificate; attach the detached signature (.p7s) as 'signature'.",
+            rule="enterprise-document-signed",
+        )
+    signature = None if upload.signature is None else signature_der(upload.signature)
+    digest = hashlib.sha256(upload.content).hexdigest()
+    document_id = uuid.uuid4()
+    now = utcnow()
+    await store.put(session, document_id.hex, upload.content)
+    document = Document(
+        id=document_id,
+        declaration_id=declaration.id,
+        tenant=declaration.tenant,
+        declaration_version=declaration.version,
+        document_type=upload.document_type,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=digest,
+        signature=signature,
+        storage=store.name,
+        storage_key=document_id.hex,
+        uploaded_by=principal.subject,
+        uploaded_at=now,
+    )
+    DocumentRepository(session).add(document)
+    lifecycle.record(
+        session,
+        declaration,
+        "document_attached",
+        f"{upload.document_type} {upload.filename!r} ({len(upload.content)} bytes, "
+        f"SHA-256 {digest}){', signed' if signature else ''}.",
+        actor=principal.subject,
+    )
+    add_event(
+        session,
+        catalog.DOCUMENT_ATTACHED,
+        source=SOURCE,
+        key=str(declaration.id),
+        data=DocumentAttached(
+            declaration_id=declaration.id,
+            document_id=document_id,
+            declaration_version=declaration.version,
+            tenant=declaration.tenant,
+            declarant_kind=DeclarantKind(declaration.declarant_kind),
+            declarant_tax_code=declaration.declarant_tax_code,
+            document_type=upload.document_type,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=len(upload.content),
+            sha256=digest,
+            signature=None if signature is None else base64.b64encode(signature).decode(),
+            attached_at=now,
+        ),
+    )
+    return document
+
+
+async def list_documents(
+    *, session: AsyncSession, principal: Principal, declaration_id: uuid.UUID
+) -> Sequence[Document]:
+    await _declaration(session, principal, declaration_id)
+    return await DocumentRepository(session).of_declaration(declaration_id)
+
+
+async def download(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    store: DocumentStore,
+    declaration_id: uuid.UUID,
+    document_id: uuid.UUID,
+) -> tuple[Document, bytes]:
+    await _declaration(session, principal, declaration_id)
+    document = await DocumentRepository(session).one(declaration_id, document_id)
+    content = None if document is None else await store.get(session, document.storage_key)
+    if document is None or content is None:
+        raise DocumentNotFound(f"No document {document_id} on declaration {declaration_id}.")
+    return document, content

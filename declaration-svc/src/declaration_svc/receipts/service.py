@@ -1,0 +1,86 @@
+"""Receipts: proof a broker can keep that a declaration's version was received, as a
+compact JWS (EdDSA, the service's own key, published as a JWKS) over the declaration
+id, version, SHA-256 of the canonical body, received time and tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal
+from customs_shared.keys import ALGORITHM, KeyRing
+from declaration_svc.declarations.errors import DeclarationNotFound
+from declaration_svc.declarations.repository import DeclarationRepository
+from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.receipts.models import Receipt
+
+ISSUER = "declaration-svc"
+TYPE = "customs-receipt+jwt"
+
+
+def canonical_body(body: DeclarationIn) -> bytes:
+    """The body as validated, in one spelling: JSON, keys sorted, no whitespace,
+    decimals and dates as strings (so a retry with other formatting has the same digest)."""
+    return json.dumps(
+        body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def issue(
+    session: AsyncSession,
+    keys: KeyRing,
+    *,
+    declaration_id: uuid.UUID,
+    version: int,
+    tenant: str,
+    body: DeclarationIn,
+    received_at: datetime,
+) -> str:
+    claims = {
+        "iss": ISSUER,
+        "sub": str(declaration_id),
+        "declaration_id": str(declaration_id),
+        "version": version,
+        "body_sha256": hashlib.sha256(canonical_body(body)).hexdigest(),
+        "received_at": received_at.isoformat(),
+        "tenant": tenant,
+        "iat": int(received_at.timestamp()),
+    }
+    token = jwt.encode(
+        claims, keys.signing_key, algorithm=ALGORITHM, headers={"kid": keys.kid, "typ": TYPE}
+    )
+    session.add(
+        Receipt(declaration_id=declaration_id, version=version, jws=token, issued_at=received_at)
+    )
+    return token
+
+
+async def of_version(
+    session: AsyncSession, declaration_id: uuid.UUID, version: int | None
+) -> Receipt | None:
+    statement = select(Receipt).where(Receipt.declaration_id == declaration_id)
+    if version is not None:
+        statement = statement.where(Receipt.version == version)
+    statement = statement.order_by(Receipt.version.desc()).limit(1)
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def get(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    declaration_id: uuid.UUID,
+    version: int | None,
+) -> Receipt:
+    not_found = DeclarationNotFound(f"No receipt for declaration {declaration_id}.")
+    await DeclarationRepository(session).get_visible_or_404(declaration_id, principal, not_found)
+    receipt = await of_version(session, declaration_id, version)
+    if receipt is None:
+        raise not_found
+    return receipt

@@ -1,0 +1,79 @@
+"""Code lists a declaration is checked against: HS 2022 subheadings, ISO 3166 countries,
+ISO 4217 currencies, UN/ECE Recommendation 20 units and Incoterms 2020.
+
+Each check returns the normalised code or raises ValueError with a message a broker
+can act on; pydantic turns that into one entry of the 422 problem's ``errors``."""
+
+from __future__ import annotations
+
+import csv
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import pycountry
+
+_HERE = Path(__file__).parent
+
+# A statistical pseudo-code in the nomenclature file, not a subheading.
+_NOT_GOODS = frozenset({"999999"})
+# ISO 4217 codes that name no money: "no currency" and the code reserved for tests.
+_NOT_MONEY = frozenset({"XXX", "XTS"})
+
+
+class Incoterm(StrEnum):
+    """The eleven Incoterms 2020 rules (ICC)."""
+
+    EXW = "EXW"
+    FCA = "FCA"
+    CPT = "CPT"
+    CIP = "CIP"
+    DAP = "DAP"
+    DPU = "DPU"
+    DDP = "DDP"
+    FAS = "FAS"
+    FOB = "FOB"
+    CFR = "CFR"
+    CIF = "CIF"
+
+
+@cache
+def hs2022_subheadings() -> frozenset[str]:
+    with (_HERE / "hs2022.csv").open(newline="", encoding="utf-8") as file:
+        return frozenset(
+            row["hscode"]
+            for row in csv.DictReader(file)
+            if row["level"] == "6" and row["hscode"] not in _NOT_GOODS
+        )
+
+
+@cache
+def rec20_units() -> frozenset[str]:
+    with (_HERE / "rec20.csv").open(newline="", encoding="utf-8") as file:
+        return frozenset(row["code"] for row in csv.DictReader(file))
+
+
+def check_hs_code(code: str) -> str:
+    if code[:6] not in hs2022_subheadings():
+        raise ValueError(f"{code[:6]} (the first six digits) is not a subheading of HS 2022")
+    return code
+
+
+def check_country(code: str) -> str:
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def check_currency(code: str) -> str:
+    if code in _NOT_MONEY or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{code} is not an ISO 4217 currency code")
+    return code
+
+
+def check_unit(code: str) -> str:
+    if code not in rec20_units():
+        raise ValueError(
+            f"{code} is not a unit code of UN/ECE Recommendation 20 (e.g. PCE, KGM, LTR, MTR)"
+        )
+    return code

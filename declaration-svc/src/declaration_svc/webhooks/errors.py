@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from customs_shared.problems import NotFound, UnprocessableContent
+
+
+class WebhookTargetRefused(UnprocessableContent):
+    slug = "webhook-target-refused"
+    title = "The webhook URL resolves to an address that may not be called"
+
+
+class SubscriptionNotFound(NotFound):
+    slug = "webhook-subscription-not-found"
+    title = "Webhook subscription not found"

@@ -1,0 +1,65 @@
+"""All SQL of notifications and webhook subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from customs_shared.repository import RepositoryBase
+from declaration_svc.webhooks.models import Notification, WebhookSubscription
+
+
+class NotificationRepository(RepositoryBase[Notification]):
+    model = Notification
+
+    async def after(
+        self, tenant: str | None, seq: int, settled_before: datetime, limit: int
+    ) -> Sequence[Notification]:
+        """Notifications past ``seq``, oldest first, only those created before
+        ``settled_before``: a later one might still be overtaken by an earlier seq
+        whose transaction has not committed yet."""
+        statement = (
+            select(Notification)
+            .where(Notification.seq > seq, Notification.created_at < settled_before)
+            .order_by(Notification.seq)
+            .limit(limit)
+        )
+        if tenant is not None:
+            statement = statement.where(Notification.tenant == tenant)
+        return (await self.session.scalars(statement)).all()
+
+    async def last_seq(self) -> int:
+        return int(await self.session.scalar(select(func.max(Notification.seq))) or 0)
+
+
+class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
+    model = WebhookSubscription
+
+    async def of_tenant(self, tenant: str) -> Sequence[WebhookSubscription]:
+        statement = (
+            select(WebhookSubscription)
+            .where(WebhookSubscription.tenant == tenant)
+            .order_by(WebhookSubscription.created_at)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def owned(self, tenant: str, subscription_id: uuid.UUID) -> WebhookSubscription | None:
+        statement = select(WebhookSubscription).where(
+            WebhookSubscription.id == subscription_id, WebhookSubscription.tenant == tenant
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def due(self, now: datetime, limit: int) -> Sequence[WebhookSubscription]:
+        statement = (
+            select(WebhookSubscription)
+            .where(
+                WebhookSubscription.enabled.is_(True), WebhookSubscription.next_attempt_at <= now
+            )
+            .order_by(WebhookSubscription.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()

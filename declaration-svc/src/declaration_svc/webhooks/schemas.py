@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+EVENT_TYPE_PATTERN = r"^(\*|declaration\.[a-z_]{1,40})$"
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: AnyHttpUrl = Field(description="Where notifications are POSTed (https in production).")
+    event_types: list[str] = Field(
+        default=["*"],
+        min_length=1,
+        max_length=50,
+        description='e.g. "declaration.lane_assigned"; "*" for all.',
+        json_schema_extra={"items": {"pattern": EVENT_TYPE_PATTERN}},
+    )
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    url: str
+    event_types: list[str]
+    enabled: bool
+    consecutive_failures: int
+    last_error: str | None
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret: str = Field(description="Verifies the webhook-signature header; shown only now.")
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = Field(description="Pass as `after` for what follows.")

@@ -1,0 +1,157 @@
+"""Documents on a real PostgreSQL: stored with their digest and event, the enterprise
+signature rule, PEM signatures, the directory store, and nothing kept on failure."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from customs_shared.messaging.models import OutboxEvent
+from declaration_svc.declarations import service as declarations
+from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.documents import service
+from declaration_svc.documents.errors import (
+    DocumentSignatureRequired,
+    InvalidDocumentSignature,
+)
+from declaration_svc.documents.models import Document, DocumentBlob
+from declaration_svc.documents.schemas import DocumentType
+from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
+from tests.support.postgres import MigratedSessions
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.integration
+
+BROKER = Principal(
+    subject="demo-broker",
+    tenant="0312345673",
+    roles=frozenset({Role.BROKER}),
+    scopes=frozenset({"declarations:write"}),
+    token_id="t1",
+)
+Sessions = async_sessionmaker[AsyncSession]
+DER_SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
+    return await migrated_sessions("declaration_svc:migrations")
+
+
+async def declared(sessions: Sessions, name: str) -> uuid.UUID:
+    async with sessions() as session, session.begin():
+        result = await declarations.submit(
+            session=session,
+            principal=BROKER,
+            body=DeclarationIn.model_validate(sample(name)),
+            idempotency_key=None,
+        )
+    return result.declaration_id
+
+
+def upload(content: bytes, signature: bytes | None) -> service.Upload:
+    return service.Upload(
+        DocumentType.INVOICE, "invoice.pdf", "application/pdf", content, signature
+    )
+
+
+async def attach(
+    sessions: Sessions, declaration_id: uuid.UUID, data: service.Upload, store: DocumentStore
+) -> Document:
+    async with sessions() as session, session.begin():
+        return await service.attach(
+            session=session,
+            principal=BROKER,
+            store=store,
+            declaration_id=declaration_id,
+            upload=data,
+        )
+
+
+async def test_a_signed_document_is_stored_with_its_digest_and_announced_without_its_bytes(
+    sessions: Sessions,
+) -> None:
+    declaration_id = await declared(sessions, "declaration-enterprise")
+    content = b"%PDF-1.7 body-marker-4711 " * 100
+    document = await attach(
+        sessions, declaration_id, upload(content, DER_SIGNATURE), DatabaseStore()
+    )
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    async with sessions() as session:
+        _, downloaded = await service.download(
+            session=session,
+            principal=BROKER,
+            store=DatabaseStore(),
+            declaration_id=declaration_id,
+            document_id=document.id,
+        )
+        payload = await session.scalar(
+            select(OutboxEvent.payload).order_by(OutboxEvent.seq.desc()).limit(1)
+        )
+    assert downloaded == content
+    assert payload is not None
+    event = json.loads(payload)
+    assert event["type"] == "customs.document.attached.v1"
+    assert event["data"]["sha256"] == document.sha256
+    assert base64.b64decode(event["data"]["signature"]) == DER_SIGNATURE
+    assert b"body-marker-4711" not in payload
+
+
+async def test_an_enterprise_document_without_signature_is_refused_naming_the_rule(
+    sessions: Sessions,
+) -> None:
+    declaration_id = await declared(sessions, "declaration-enterprise")
+    with pytest.raises(DocumentSignatureRequired) as raised:
+        await attach(sessions, declaration_id, upload(b"pdf", None), DatabaseStore())
+    assert raised.value.extensions["rule"] == "enterprise-document-signed"
+    individual = await declared(sessions, "declaration-individual")
+    unsigned = await attach(sessions, individual, upload(b"pdf", None), DatabaseStore())
+    assert not unsigned.signed
+
+
+def test_pem_signatures_become_der_and_anything_else_is_refused() -> None:
+    armoured = (
+        b"-----BEGIN PKCS7-----\n" + base64.encodebytes(DER_SIGNATURE) + b"-----END PKCS7-----\n"
+    )
+    assert service.signature_der(armoured) == DER_SIGNATURE
+    assert service.signature_der(DER_SIGNATURE) == DER_SIGNATURE
+    with pytest.raises(InvalidDocumentSignature):
+        service.signature_der(b"not a signature")
+
+
+async def test_the_directory_store_keeps_the_bytes_as_files(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    store = DirectoryStore(tmp_path)
+    declaration_id = await declared(sessions, "declaration-individual")
+    document = await attach(sessions, declaration_id, upload(b"packing list", None), store)
+    assert (tmp_path / document.storage_key[:2] / document.storage_key).read_bytes() == (
+        b"packing list"
+    )
+    assert document.storage == "directory"
+
+
+async def test_a_failed_request_stores_nothing(sessions: Sessions) -> None:
+    declaration_id = await declared(sessions, "declaration-individual")
+    async with sessions() as session:
+        await session.begin()
+        await service.attach(
+            session=session,
+            principal=BROKER,
+            store=DatabaseStore(),
+            declaration_id=declaration_id,
+            upload=upload(b"half", None),
+        )
+        await session.rollback()  # what the request does when anything after fails
+    async with sessions() as session:
+        documents = await session.scalar(select(func.count()).select_from(Document))
+        blobs = await session.scalar(select(func.count()).select_from(DocumentBlob))
+    assert (documents, blobs) == (0, 0)

@@ -1,0 +1,146 @@
+"""Notifications and webhook subscriptions on a real PostgreSQL: the pull queue per
+tenant, targets refused unless allowed, backoff and disabling on failure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from declaration_svc.declarations import service as declarations
+from declaration_svc.declarations.schemas import DeclarationIn
+from declaration_svc.webhooks import service
+from declaration_svc.webhooks.errors import WebhookTargetRefused
+from declaration_svc.webhooks.models import WebhookSubscription
+from declaration_svc.webhooks.schemas import SubscriptionIn
+from tests.support.postgres import MigratedSessions
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.integration
+
+BROKER = Principal(
+    subject="demo-broker",
+    tenant="0312345673",
+    roles=frozenset({Role.BROKER}),
+    scopes=frozenset({"declarations:write", "declarations:read"}),
+    token_id="t1",
+)
+OTHER = Principal(
+    subject="demo-broker-b",
+    tenant="0318765434",
+    roles=frozenset({Role.BROKER}),
+    scopes=frozenset({"declarations:write", "declarations:read"}),
+    token_id="t2",
+)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def policy(*, allow_private: bool, max_failures: int = 3) -> service.DeliveryPolicy:
+    return service.DeliveryPolicy(
+        allow_private_targets=allow_private,
+        retry_base=timedelta(seconds=1),
+        retry_cap=timedelta(seconds=60),
+        max_failures=max_failures,
+        settle=timedelta(0),
+    )
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
+    return await migrated_sessions("declaration_svc:migrations")
+
+
+async def declare(sessions: Sessions, who: Principal) -> uuid.UUID:
+    async with sessions() as session, session.begin():
+        result = await declarations.submit(
+            session=session,
+            principal=who,
+            body=DeclarationIn.model_validate(sample("declaration-individual")),
+            idempotency_key=None,
+        )
+    return result.declaration_id
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:9/hook",
+    ],
+)
+async def test_non_public_targets_are_refused_unless_allowed(sessions: Sessions, url: str) -> None:
+    body = SubscriptionIn.model_validate({"url": url})
+    async with sessions() as session, session.begin():
+        with pytest.raises(WebhookTargetRefused) as refused:
+            await service.subscribe(
+                session=session, principal=BROKER, body=body, policy=policy(allow_private=False)
+            )
+        allowed = await service.subscribe(
+            session=session, principal=BROKER, body=body, policy=policy(allow_private=True)
+        )
+    assert refused.value.status == 422
+    assert allowed.secret.startswith("whsec_")
+
+
+async def test_the_pull_queue_is_per_tenant_and_moves_forward(sessions: Sessions) -> None:
+    mine = await declare(sessions, BROKER)
+    theirs = await declare(sessions, OTHER)
+    async with sessions() as session:
+        page, cursor = await service.pull(
+            session=session,
+            principal=BROKER,
+            after=None,
+            limit=10,
+            policy=policy(allow_private=True),
+        )
+        rest, same = await service.pull(
+            session=session,
+            principal=BROKER,
+            after=cursor,
+            limit=10,
+            policy=policy(allow_private=True),
+        )
+    assert [(n.type, n.data["declaration_id"]) for n in page] == [
+        ("declaration.submitted", str(mine))
+    ]
+    assert str(theirs) not in str([n.data for n in page])
+    assert rest == []
+    assert same == cursor
+
+
+async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
+    sessions: Sessions,
+) -> None:
+    body = SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/hook"})  # nothing listens
+    rules = policy(allow_private=True, max_failures=2)
+    async with sessions() as session, session.begin():
+        subscription = await service.subscribe(
+            session=session, principal=BROKER, body=body, policy=rules
+        )
+    await declare(sessions, BROKER)
+    async with httpx.AsyncClient(timeout=2) as http:
+        for _ in range(2):
+            async with sessions() as session, session.begin():
+                row = await session.get(WebhookSubscription, subscription.id)
+                assert row is not None
+                row.next_attempt_at = row.created_at  # due now, whatever the backoff said
+            async with sessions() as session, session.begin():
+                assert await service.deliver_due(session, http=http, policy=rules) == 0
+    async with sessions() as session:
+        row = await session.get(WebhookSubscription, subscription.id)
+    assert row is not None
+    assert (row.enabled, row.consecutive_failures) == (False, 2)
+    assert row.delivered_seq == subscription.delivered_seq  # still waiting for delivery
+    assert row.last_error is not None
+    async with sessions() as session, session.begin():
+        enabled = await service.enable(
+            session=session, principal=BROKER, subscription_id=subscription.id
+        )
+    assert (enabled.enabled, enabled.consecutive_failures) == (True, 0)

@@ -1,0 +1,46 @@
+"""Periodic jobs a service runs beside its API, each pass in its own transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.app import BackgroundFactory, Runtime
+
+log = logging.getLogger(__name__)
+
+# A pass: gets its transaction's session and the service's runtime (HTTP client, settings).
+Job = Callable[[AsyncSession, Runtime[Any]], Awaitable[int]]
+
+
+def periodic(name: str, job: Job, *, interval_seconds: float) -> BackgroundFactory[Any]:
+    """Runs ``job`` every ``interval_seconds`` until the service stops. ``job`` returns
+    how many rows it handled; a failed pass is logged and the next one retries."""
+
+    @contextlib.asynccontextmanager
+    async def running(runtime: Runtime[Any]) -> AsyncIterator[None]:
+        async def forever() -> None:
+            while True:
+                try:
+                    async with runtime.sessions() as session, session.begin():
+                        handled = await job(session, runtime)
+                    if handled:
+                        log.info("periodic job done", extra={"job": name, "count": handled})
+                except Exception:
+                    log.exception("periodic job failed", extra={"job": name})
+                await asyncio.sleep(interval_seconds)
+
+        task = asyncio.create_task(forever(), name=name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return running

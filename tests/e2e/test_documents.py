@@ -1,0 +1,90 @@
+"""Documents through the gateway: the 3 MiB cap (413 that says to split), the enterprise
+signature rule, download with the digest as ETag, and tenant isolation."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tests.e2e.test_declaration_flow import submit
+from tests.support.cluster import Cluster
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.e2e
+
+PROBLEM = "application/problem+json"
+MAX = 3 * 1024 * 1024
+SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16
+
+
+def test_documents_are_attached_downloaded_and_kept_to_their_tenant(cluster: Cluster) -> None:
+    content = b"%PDF-1.7 " + b"x" * MAX  # trimmed to exactly 3 MiB below
+    content = content[:MAX]
+    with cluster.client("demo-broker") as client:
+        declaration = submit(client, sample("declaration-enterprise")).json()
+        url = f"{declaration['status_url']}/documents"
+        attached = client.post(
+            url,
+            files={
+                "file": ("invoice.pdf", content, "application/pdf"),
+                "signature": ("invoice.pdf.p7s", SIGNATURE, "application/pkcs7-signature"),
+            },
+            data={"document_type": "invoice"},
+        )
+        too_large = client.post(
+            url,
+            files={
+                "file": ("big.pdf", content + b"!", "application/pdf"),
+                "signature": ("big.p7s", SIGNATURE, "application/pkcs7-signature"),
+            },
+            data={"document_type": "invoice"},
+        )
+        unsigned = client.post(
+            url,
+            files={"file": ("list.pdf", b"packing list", "application/pdf")},
+            data={"document_type": "packing_list"},
+        )
+        assert attached.status_code == 201, attached.text
+        document_url = attached.headers["location"]
+        downloaded = client.get(document_url)
+        listed = client.get(url).json()
+    with cluster.client("demo-officer") as officer:
+        by_officer = officer.get(document_url)
+    with cluster.client("demo-broker-b") as other:
+        foreign = other.get(document_url)
+        foreign_upload = other.post(
+            url,
+            files={"file": ("x.pdf", b"x", "application/pdf"), "signature": ("x.p7s", SIGNATURE)},
+            data={"document_type": "other"},
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    assert attached.json()["sha256"] == digest
+    assert attached.json()["signed"] is True
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
+    assert downloaded.headers["etag"] == f'"{digest}"'
+    assert [d["id"] for d in listed] == [attached.json()["id"]]
+    assert by_officer.status_code == 200
+    assert by_officer.content == content
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == PROBLEM
+    assert too_large.json()["type"].endswith("/document-too-large")
+    assert "split" in too_large.json()["detail"]
+    assert unsigned.status_code == 422
+    assert unsigned.json()["type"].endswith("/document-signature-required")
+    assert unsigned.json()["rule"] == "enterprise-document-signed"
+    assert foreign.status_code == 404
+    assert foreign_upload.status_code == 404
+
+
+def test_an_individual_may_attach_an_unsigned_document(cluster: Cluster) -> None:
+    with cluster.client("demo-declarant") as client:
+        declaration = submit(client, sample("declaration-individual")).json()
+        attached = client.post(
+            f"{declaration['status_url']}/documents",
+            files={"file": ("receipt.jpg", b"\xff\xd8\xff receipt", "image/jpeg")},
+            data={"document_type": "other"},
+        )
+    assert attached.status_code == 201, attached.text
+    assert attached.json()["signed"] is False

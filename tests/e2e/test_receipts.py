@@ -1,0 +1,31 @@
+"""A broker keeps the receipt of its submission and verifies it with the published JWKS."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from tests.e2e.test_declaration_flow import submit
+from tests.support.cluster import Cluster
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_receipt_verifies_with_the_published_jwks(cluster: Cluster) -> None:
+    with cluster.client("demo-broker") as client:
+        accepted = submit(client, sample("declaration-enterprise")).json()
+        jwks = client.get("/api/v1/declarations/receipts/jwks.json")
+        again = client.get(f"{accepted['status_url']}/receipt")
+    with cluster.client("demo-broker-b") as other:
+        foreign = other.get(f"{accepted['status_url']}/receipt")
+    token = accepted["receipt"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    (jwk,) = [k for k in jwks.json()["keys"] if k["kid"] == kid]
+    claims = jwt.decode(token, jwt.PyJWK(jwk, "EdDSA"), algorithms=["EdDSA"])
+    assert claims["declaration_id"] == accepted["id"]
+    assert (claims["version"], claims["tenant"]) == (1, "0312345673")
+    assert len(claims["body_sha256"]) == 64
+    assert again.status_code == 200
+    assert again.json()["jws"] == token
+    assert foreign.status_code == 404
