@@ -45,12 +45,14 @@ async def test_a_check_is_stored_and_published_once(
 async def test_an_amended_version_is_checked_again(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    verifier = Verifier(TrustMaterial.build([]))
     unsigned = declaration_submitted(signature_present=False)
+    # A version with a signature but no CMS bytes in the event: "present", nothing to verify.
     signed_v2 = unsigned.model_copy(update={"version": 2, "signature_present": True})
     async with sessions() as session, session.begin():
-        await service.check_declaration(session, unsigned)
+        await service.check_declaration(session, unsigned, verifier=verifier)
     async with sessions() as session, session.begin():
-        await service.recheck_amended(session, signed_v2)
+        await service.recheck_amended(session, signed_v2, verifier=verifier)
     async with sessions() as session:
         check = await session.get(SignatureCheck, unsigned.declaration_id)
         payloads = (await session.scalars(select(OutboxEvent.payload))).all()

@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.test_declaration_flow import LANE_TIMEOUT, submit, wait_for_lane
 from tests.support.cluster import Cluster, wait_for
+from tests.support.pki import Pki, register_signers
 from tests.support.samples import sample, signed
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +27,16 @@ def wait_for_version_lane(client: httpx.Client, url: str, version: int) -> dict[
     return result
 
 
-def test_amend_rescreens_and_the_newest_lane_is_current(cluster: Cluster) -> None:
+def test_amend_rescreens_and_the_newest_lane_is_current(cluster: Cluster, test_pki: Pki) -> None:
+    with cluster.client("demo-admin") as admin:
+        register_signers(admin, test_pki)
     with cluster.client("demo-broker") as client:
         accepted = submit(client, sample("declaration-enterprise")).json()
         first = wait_for_lane(client, accepted["id"])
         url = accepted["status_url"]
         etag = client.get(url).headers["etag"]
         amended = client.put(
-            url, json=signed(sample("declaration-enterprise")), headers={"If-Match": etag}
+            url, json=signed(sample("declaration-enterprise"), test_pki), headers={"If-Match": etag}
         )
         stale = client.put(url, json=sample("declaration-enterprise"), headers={"If-Match": etag})
         missing = client.put(url, json=sample("declaration-enterprise"))
@@ -50,7 +53,7 @@ def test_amend_rescreens_and_the_newest_lane_is_current(cluster: Cluster) -> Non
     assert stale.json()["current_etag"] == '"v2"'
     assert missing.status_code == 428
     assert second["lane"] == "green"  # signed now: signature, IPR and routing decided again
-    assert second["signature_status"] == "present"
+    assert second["signature_status"] == "valid"  # verified against the test PKI
     assert [e["event"] for e in second["timeline"]].count("lane_assigned") == 2
     assert old.status_code == 200
     assert (old.json()["version"], old.json()["lane"]) == (1, "yellow")

@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.test_declaration_flow import submit, wait_for_lane
 from tests.support.cluster import Cluster
+from tests.support.pki import Pki, register_signers
 from tests.support.samples import sample, signed
 
 pytestmark = pytest.mark.e2e
@@ -18,9 +19,10 @@ PROBLEM = "application/problem+json"
 
 
 def test_a_usd_declaration_over_the_vnd_threshold_goes_yellow_for_high_value(
-    cluster: Cluster,
+    cluster: Cluster, test_pki: Pki
 ) -> None:
     with cluster.client("demo-admin") as admin:
+        register_signers(admin, test_pki)  # validly signed: high value is the only reason
         loaded = admin.post(
             RATES,
             json={
@@ -30,7 +32,7 @@ def test_a_usd_declaration_over_the_vnd_threshold_goes_yellow_for_high_value(
     assert loaded.status_code == 200, loaded.text
     assert loaded.json() == {"loaded": 1}
     with cluster.client("demo-broker") as client:
-        accepted = submit(client, signed(sample("declaration-usd")))
+        accepted = submit(client, signed(sample("declaration-usd"), test_pki))
         assert accepted.status_code == 202, accepted.text
         declaration = wait_for_lane(client, accepted.json()["id"])
         rate = client.get(f"{RATES}/USD")
