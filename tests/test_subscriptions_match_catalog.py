@@ -41,13 +41,13 @@ async def _ignore(session: object, data: object) -> None:
 def test_a_service_with_other_subscriptions_is_refused() -> None:
     lane = Subscription(catalog.LANE_ASSIGNED, _ignore)
     with pytest.raises(RuntimeError, match="event catalog"):
-        check_subscriptions("signature-svc", [lane])  # not a consumer of lanes
+        check_subscriptions("ipr-svc", [lane])  # not a consumer of lanes
     with pytest.raises(RuntimeError, match="event catalog"):
         check_subscriptions("declaration-svc", [lane])  # misses the signature and IPR results
-    submitted = Subscription(catalog.DECLARATION_SUBMITTED, _ignore)
-    amended = Subscription(catalog.DECLARATION_AMENDED, _ignore)
-    check_subscriptions("signature-svc", [submitted, amended])
+    expected = [
+        Subscription({t.name: t for t in EVENT_TYPES}[name], _ignore)
+        for name in consumed_by("ipr-svc")
+    ]
+    check_subscriptions("ipr-svc", expected)
     with pytest.raises(RuntimeError, match="event catalog"):
-        check_subscriptions("signature-svc", [submitted])  # misses the amendments
-    with pytest.raises(RuntimeError, match="event catalog"):
-        check_subscriptions("signature-svc", [submitted, amended, submitted])  # bound twice
+        check_subscriptions("ipr-svc", [*expected, expected[0]])  # one bound twice

@@ -4,11 +4,14 @@ signature rule, download with the digest as ETag, and tenant isolation."""
 from __future__ import annotations
 
 import hashlib
+import uuid
+from typing import Any
 
 import pytest
 
 from tests.e2e.test_declaration_flow import submit
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, wait_for
+from tests.support.pki import Pki, register_signers
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
@@ -88,3 +91,46 @@ def test_an_individual_may_attach_an_unsigned_document(cluster: Cluster) -> None
         )
     assert attached.status_code == 201, attached.text
     assert attached.json()["signed"] is False
+
+
+def test_signature_svc_verifies_each_documents_signature_from_its_digest(
+    cluster: Cluster, test_pki: Pki
+) -> None:
+    with cluster.client("demo-admin") as admin:
+        register_signers(admin, test_pki)
+    invoice = b"%PDF-1.7 commercial invoice " + uuid.uuid4().bytes
+    packing_list = b"%PDF-1.7 packing list " + uuid.uuid4().bytes
+    valid = test_pki.sign_bytes(invoice, test_pki.enterprise_a)
+    # A genuine signature, but over other bytes: the digest does not match.
+    misplaced = test_pki.sign_bytes(invoice, test_pki.enterprise_a)
+    with cluster.client("demo-broker") as client:
+        declaration = submit(client, sample("declaration-enterprise")).json()
+        url = f"{declaration['status_url']}/documents"
+        good = client.post(
+            url,
+            files={"file": ("invoice.pdf", invoice), "signature": ("invoice.p7s", valid)},
+            data={"document_type": "invoice"},
+        )
+        bad = client.post(
+            url,
+            files={"file": ("list.pdf", packing_list), "signature": ("list.p7s", misplaced)},
+            data={"document_type": "packing_list"},
+        )
+        assert good.status_code == bad.status_code == 201, (good.text, bad.text)
+
+        def verdicts() -> dict[str, Any] | None:
+            documents = {d["filename"]: d for d in client.get(url).json()}
+            done = all(d["signature_status"] for d in documents.values())
+            return documents if done else None
+
+        documents = wait_for(verdicts, 20)
+        report = client.get(
+            f"/api/v1/signatures/reports/{documents['list.pdf']['signature_report_id']}"
+        )
+        timeline = client.get(declaration["status_url"]).json()["timeline"]
+    assert documents["invoice.pdf"]["signature_status"] == "valid"
+    assert documents["list.pdf"]["signature_status"] == "invalid"
+    assert report.status_code == 200
+    assert report.json()["sub_indication"] == "HASH_FAILURE"
+    checked = [e for e in timeline if e["event"] == "document_signature_checked"]
+    assert len(checked) == 2

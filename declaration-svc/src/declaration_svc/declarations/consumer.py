@@ -7,9 +7,11 @@ from typing import Any
 from customs_shared.events import catalog
 from customs_shared.messaging.consumer import Subscription
 from declaration_svc.declarations import service
+from declaration_svc.documents import service as documents
 
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(catalog.SIGNATURE_CHECKED, service.record_signature_result),
     Subscription(catalog.IPR_SCREENED, service.record_ipr_result),
     Subscription(catalog.LANE_ASSIGNED, service.record_lane),
+    Subscription(catalog.DOCUMENT_SIGNATURE_CHECKED, documents.record_signature_check),
 )

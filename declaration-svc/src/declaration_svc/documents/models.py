@@ -33,6 +33,9 @@ class Document(Base):
     storage_key: Mapped[str] = mapped_column(String(255))
     uploaded_by: Mapped[str] = mapped_column(String(128))
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # signature-svc's verdict on the signature, once it has checked it.
+    signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    signature_report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
 
     @property
     def signed(self) -> bool:

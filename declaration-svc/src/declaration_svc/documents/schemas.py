@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from customs_shared.events.schemas import SignatureStatus
 
 
 class DocumentType(StrEnum):
@@ -28,5 +30,12 @@ class DocumentOut(BaseModel):
     size: int
     sha256: str
     signed: bool
+    signature_status: SignatureStatus | None = Field(
+        description="signature-svc's verdict (valid, invalid, indeterminate, missing, "
+        "not_required); null until it has checked the signature."
+    )
+    signature_report_id: uuid.UUID | None = Field(
+        description="GET /api/v1/signatures/reports/{signature_report_id}."
+    )
     uploaded_by: str
     uploaded_at: datetime

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
-from customs_shared.events.schemas import DeclarantKind, DocumentAttached
+from customs_shared.events.schemas import DeclarantKind, DocumentAttached, DocumentSignatureChecked
+from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from declaration_svc.declarations import lifecycle
 from declaration_svc.declarations.errors import DeclarationNotFound
@@ -164,3 +165,23 @@ async def download(
     if document is None or content is None:
         raise DocumentNotFound(f"No document {document_id} on declaration {declaration_id}.")
     return document, content
+
+
+async def record_signature_check(session: AsyncSession, data: DocumentSignatureChecked) -> None:
+    """signature-svc's verdict on a document's signature: kept on the document, and told in
+    the declaration's timeline (and so to the broker)."""
+    document = await DocumentRepository(session).one(data.declaration_id, data.document_id)
+    declaration = await DeclarationRepository(session).get_for_update(data.declaration_id)
+    if document is None or declaration is None:
+        raise PermanentError(f"unknown document {data.document_id}")
+    if document.signature_status is not None:
+        return  # one verdict per document; a re-sent one changes nothing
+    document.signature_status = data.status
+    document.signature_report_id = data.report_id
+    lifecycle.record(
+        session,
+        declaration,
+        "document_signature_checked",
+        f"{document.document_type} {document.filename}: {data.status}: {data.detail}",
+        actor="signature-svc",
+    )

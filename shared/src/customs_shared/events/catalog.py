@@ -76,7 +76,14 @@ DOCUMENT_ATTACHED = EventType(
     DECLARATIONS,
     schemas.DocumentAttached,
     "declaration-svc",
-    (),
+    ("signature-svc",),
+)
+DOCUMENT_SIGNATURE_CHECKED = EventType(
+    "customs.document.signature-checked.v1",
+    SIGNATURES,
+    schemas.DocumentSignatureChecked,
+    "signature-svc",
+    ("declaration-svc",),
 )
 SIGNATURE_CHECKED = EventType(
     "customs.signature.checked.v1",
@@ -105,6 +112,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_AMENDED,
     DECLARATION_CANCELLED,
     DOCUMENT_ATTACHED,
+    DOCUMENT_SIGNATURE_CHECKED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     LANE_ASSIGNED,

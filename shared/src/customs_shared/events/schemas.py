@@ -139,6 +139,21 @@ class SignatureChecked(_EventData):
     )
 
 
+class DocumentSignatureChecked(_EventData):
+    """The outcome of checking an attached document's detached signature."""
+
+    declaration_id: UUID
+    document_id: UUID
+    tenant: str
+    status: SignatureStatus
+    detail: str
+    indication: str | None = None
+    sub_indication: str | None = None
+    report_id: UUID | None = Field(
+        default=None, description="GET /api/v1/signatures/reports/{report_id}."
+    )
+
+
 class IprHit(_EventData):
     record_id: str
     item_line: int

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.events import catalog
-from customs_shared.events.schemas import DeclarationSubmitted
+from customs_shared.events.schemas import DeclarationSubmitted, DocumentAttached
 from customs_shared.messaging.consumer import Subscription
 from signature_svc.checks import service
 from signature_svc.trust_runtime import TrustRuntime
@@ -20,7 +20,11 @@ def subscriptions(trust: TrustRuntime) -> tuple[Subscription[Any], ...]:
     async def recheck_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
         await service.recheck_amended(session, amended, verifier=trust.verifier)
 
+    async def check_document(session: AsyncSession, attached: DocumentAttached) -> None:
+        await service.check_document(session, attached, verifier=trust.verifier)
+
     return (
         Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),
         Subscription(catalog.DECLARATION_AMENDED, recheck_amended),
+        Subscription(catalog.DOCUMENT_ATTACHED, check_document),
     )

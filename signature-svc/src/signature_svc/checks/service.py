@@ -15,6 +15,8 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarantKind,
     DeclarationSubmitted,
+    DocumentAttached,
+    DocumentSignatureChecked,
     SignatureChecked,
     SignatureStatus,
 )
@@ -54,17 +56,38 @@ def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str] | Non
 async def _verify(
     session: AsyncSession, verifier: Verifier, submitted: DeclarationSubmitted
 ) -> Report:
-    tax_code = submitted.declarant_tax_code or ""
+    return await _verify_digest(
+        session,
+        verifier,
+        cms_base64=submitted.signature_cms or "",
+        sha256_hex=submitted.signed_sha256,
+        tax_code=submitted.declarant_tax_code or "",
+    )
+
+
+async def _verify_digest(
+    session: AsyncSession,
+    verifier: Verifier,
+    *,
+    cms_base64: str,
+    sha256_hex: str | None,
+    tax_code: str | None,
+) -> Report:
+    """Verifies from the digest the event carries: the signed bytes never travel. With
+    ``tax_code``, the signer must be a certificate registered for that enterprise."""
     try:
-        cms = base64.b64decode(submitted.signature_cms or "", validate=True)
+        cms = base64.b64decode(cms_base64, validate=True)
     except (binascii.Error, ValueError):
         cms = b""  # reported as a format failure
-    digest = bytes.fromhex(submitted.signed_sha256) if submitted.signed_sha256 else None
+    try:
+        digest = bytes.fromhex(sha256_hex) if sha256_hex else None
+    except ValueError:
+        digest = None
     return await verifier.verify_signature(
         cms,
         sha256=digest,
         tax_code=tax_code,
-        registered=await registered_fingerprints(session, tax_code),
+        registered=await registered_fingerprints(session, tax_code) if tax_code else None,
     )
 
 
@@ -114,6 +137,58 @@ async def check_declaration(
             declaration_id=submitted.declaration_id,
             version=submitted.version,
             tenant=submitted.tenant,
+            status=status,
+            detail=detail[:1000],
+            indication=indication,
+            sub_indication=sub,
+            report_id=report_row.id if report_row else None,
+        ),
+    )
+
+
+async def check_document(
+    session: AsyncSession, attached: DocumentAttached, *, verifier: Verifier
+) -> None:
+    """An attached document's signature, verified from the digest the event carries: an
+    enterprise's must be by a certificate registered for its tax code; an individual's
+    may be unsigned, and a signature it carries is checked without that binding."""
+    enterprise = attached.declarant_kind is DeclarantKind.ENTERPRISE
+    report_row = None
+    indication: str | None = None
+    sub: str | None = None
+    if attached.signature is None:
+        status, detail = (
+            (SignatureStatus.MISSING, "An enterprise's document must carry its signature.")
+            if enterprise
+            else (SignatureStatus.NOT_REQUIRED, "Individuals' documents may be unsigned.")
+        )
+    else:
+        report = await _verify_digest(
+            session,
+            verifier,
+            cms_base64=attached.signature,
+            sha256_hex=attached.sha256,
+            tax_code=attached.declarant_tax_code if enterprise else None,
+        )
+        report_row = await reports.store(
+            session,
+            report,
+            tenant=attached.tenant,
+            tax_code=attached.declarant_tax_code,
+            declaration_id=attached.declaration_id,
+            document_sha256=bytes.fromhex(attached.sha256),
+        )
+        indication, sub = report.indication, report.sub_indication
+        status, detail = STATUS_OF[report.indication], _detail(report, report_row.id)
+    add_event(
+        session,
+        catalog.DOCUMENT_SIGNATURE_CHECKED,
+        source=SOURCE,
+        key=str(attached.declaration_id),
+        data=DocumentSignatureChecked(
+            declaration_id=attached.declaration_id,
+            document_id=attached.document_id,
+            tenant=attached.tenant,
             status=status,
             detail=detail[:1000],
             indication=indication,
