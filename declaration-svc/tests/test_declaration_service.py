@@ -153,6 +153,41 @@ async def test_results_move_the_status_and_write_the_timeline(
     assert timeline == ["submitted", "signature_checked", "ipr_screened", "lane_assigned"]
 
 
+async def test_a_rejecting_decision_closes_the_declaration_with_its_lane_on_record(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = (await submit(sessions, body(), None)).declaration_id
+    reason = LaneReason(
+        rule="enterprise-signature-invalid", lane=Lane.RED, explanation="signature failed"
+    )
+    async with sessions() as session, session.begin():
+        await service.record_lane(
+            session,
+            LaneAssigned(
+                declaration_id=declaration_id,
+                tenant=BROKER.tenant,
+                lane=Lane.RED,
+                rejected=True,
+                reasons=[reason],
+                rule_set_version="v1",
+                inputs={},
+                decided_at=datetime.now(UTC),
+            ),
+        )
+    async with sessions() as session:
+        stored = await session.get(Declaration, declaration_id)
+        events = list(
+            await session.scalars(
+                select(TimelineEntry.event)
+                .where(TimelineEntry.declaration_id == declaration_id)
+                .order_by(TimelineEntry.id)
+            )
+        )
+    assert stored is not None
+    assert (stored.status, stored.lane) == ("REJECTED", "red")
+    assert events[-2:] == ["lane_assigned", "rejected"]
+
+
 async def test_a_result_for_an_unknown_declaration_is_permanent(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

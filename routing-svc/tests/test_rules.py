@@ -76,6 +76,17 @@ def test_a_verified_signature_decides_by_its_indication(
     assert [r.rule for r in decision.reasons] == [rule]
 
 
+@pytest.mark.parametrize("signature", list(SignatureStatus))
+def test_an_invalid_signature_rejects_only_where_configured(signature: SignatureStatus) -> None:
+    rejecting = RiskThresholds(Decimal("2000000000"), reject_invalid_signature=True)
+    configured = decide(inputs(signature=signature), rejecting)
+    default = decide(inputs(signature=signature), POLICY)
+    assert configured.rejected is (signature is SignatureStatus.INVALID)
+    assert default.rejected is False
+    # The lane and its reasons are the same either way: the rejection comes on top.
+    assert (configured.lane, configured.reasons) == (default.lane, default.reasons)
+
+
 @pytest.mark.parametrize(
     ("signature", "ipr", "missing"),
     [

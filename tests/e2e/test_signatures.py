@@ -180,3 +180,33 @@ def test_declarations_are_routed_by_their_verified_signature(
             e["detail"] for e in declaration["timeline"] if e["event"] == "signature_checked"
         )
     assert base64.b64decode(signed(body, test_pki)["signature"])[:1] == b"\x30"
+
+
+def test_routing_configured_to_reject_closes_an_invalidly_signed_declaration(
+    registered: Cluster, test_pki: Pki
+) -> None:
+    routing = registered.processes["routing-svc"]
+    routing.stop()
+    routing.env["ROUTING_INVALID_SIGNATURE_OUTCOME"] = "reject"
+    registered.restart("routing-svc")
+    try:
+        tampered = signed(sample("declaration-enterprise"), test_pki)
+        tampered["items"][0]["quantity"] = 1
+        with registered.client("demo-broker") as client:
+            changed = lane_of(client, tampered)
+
+            def closed() -> dict[str, Any] | None:
+                found: dict[str, Any] = client.get(f"/api/v1/declarations/{changed['id']}").json()
+                return found if found["status"] == "REJECTED" else None
+
+            rejected = wait_for(closed, 15.0)
+            valid = lane_of(client, signed(sample("declaration-enterprise"), test_pki))
+            decision = client.get(f"/api/v1/routing/decisions/{changed['id']}").json()
+    finally:
+        routing.stop()
+        del routing.env["ROUTING_INVALID_SIGNATURE_OUTCOME"]
+        registered.restart("routing-svc")
+    assert rejected["lane"] == "red"  # the lane stays on record
+    assert [e["event"] for e in rejected["timeline"]][-2:] == ["lane_assigned", "rejected"]
+    assert decision["rejected"] is True
+    assert (valid["status"], valid["lane"]) == ("LANE_GREEN", "green")  # only invalid ones

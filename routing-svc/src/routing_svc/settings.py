@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -20,4 +21,9 @@ class RoutingSettings(ServiceSettings):
     high_value_threshold: Decimal = Field(
         default=Decimal("2000000000"),
         description="Declared total (VND) at or above which goods get a document check.",
+    )
+    invalid_signature_outcome: Literal["red", "reject"] = Field(
+        default="red",
+        description="What an enterprise's invalid signature leads to: a red lane (physical "
+        "inspection) or the declaration's rejection (it must be submitted again, signed).",
     )

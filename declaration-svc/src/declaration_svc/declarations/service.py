@@ -338,6 +338,15 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
         )
     else:
         lifecycle.record(session, declaration, "lane_assigned", why, actor="routing-svc")
+    if data.rejected and lifecycle.allowed(declaration.status, DeclarationStatus.REJECTED):
+        lifecycle.move(
+            session,
+            declaration,
+            DeclarationStatus.REJECTED,
+            actor="routing-svc",
+            event="rejected",
+            why=f"Rejected: {reasons}",
+        )
     # Counted once: a redelivered decision returns above. (A batch rolled back after this
     # and retried would count twice; rare, and only ever over.)
     LANES.labels(data.lane).inc()

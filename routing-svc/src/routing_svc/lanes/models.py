@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Uuid, text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime, utcnow
@@ -47,6 +47,8 @@ class LaneDecision(Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     tenant: Mapped[str] = mapped_column(String(64), index=True)
     lane: Mapped[str] = mapped_column(String(8))
+    # Refused outright (routing's configured outcome of an invalid enterprise signature).
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     rule_set_version: Mapped[str] = mapped_column(String(64))
     inputs: Mapped[dict[str, str]] = mapped_column(JSON)

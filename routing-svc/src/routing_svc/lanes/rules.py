@@ -26,6 +26,8 @@ class RiskThresholds:
     """The configurable limits the rules compare against."""
 
     high_value_threshold: Decimal
+    # An enterprise's invalid signature rejects the declaration instead of sending it red.
+    reject_invalid_signature: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,9 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
     lane = max((r.lane for r in reasons), key=_SEVERITY.__getitem__)
     return LaneVerdict(
         lane=lane,
+        rejected=(
+            thresholds.reject_invalid_signature and inputs.signature is SignatureStatus.INVALID
+        ),
         reasons=reasons,
         rule_set_version=RULE_SET_VERSION,
         inputs={

@@ -45,7 +45,10 @@ class LanePolicy:
     @classmethod
     def from_settings(cls, settings: RoutingSettings) -> LanePolicy:
         return cls(
-            rules.RiskThresholds(high_value_threshold=settings.high_value_threshold),
+            rules.RiskThresholds(
+                high_value_threshold=settings.high_value_threshold,
+                reject_invalid_signature=settings.invalid_signature_outcome == "reject",
+            ),
             timedelta(seconds=settings.screening_timeout_seconds),
         )
 
@@ -153,6 +156,7 @@ async def _decide_when_screened(
             "version": assigned.version,
             "tenant": assigned.tenant,
             "lane": assigned.lane,
+            "rejected": assigned.rejected,
             "reasons": [r.model_dump(mode="json") for r in assigned.reasons],
             "rule_set_version": assigned.rule_set_version,
             "inputs": assigned.inputs,

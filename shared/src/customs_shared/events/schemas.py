@@ -185,6 +185,11 @@ class LaneVerdict(_EventData):
     reasons: list[LaneReason]
     rule_set_version: str
     inputs: dict[str, str]
+    rejected: bool = Field(
+        default=False,
+        description="The declaration is refused outright (routing's configured outcome for an "
+        "enterprise's invalid signature); the lane stays on record.",
+    )
 
 
 class LaneAssigned(LaneVerdict):
