@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
-from customs_shared.events.schemas import DeclarationCancelled, DeclarationSubmitted, ItemFacts
+from customs_shared.events.schemas import DeclarationCancelled
 from customs_shared.keys import KeyRing
 from customs_shared.messaging.outbox import add_event
 from declaration_svc.declarations import lifecycle
@@ -38,6 +38,7 @@ from declaration_svc.declarations.service import (
     check_declarant,
     content_columns,
     items_values,
+    submitted_facts,
 )
 from declaration_svc.rates import service as rates
 from declaration_svc.receipts import service as receipts
@@ -136,24 +137,7 @@ async def amend(
         catalog.DECLARATION_AMENDED,
         source=SOURCE,
         key=str(declaration.id),
-        data=DeclarationSubmitted(
-            declaration_id=declaration.id,
-            version=declaration.version,
-            tenant=declaration.tenant,
-            declarant_tax_code=body.declarant.tax_code,
-            declarant_kind=body.declarant.kind,
-            declaration_type=body.declaration_type,
-            customs_office=body.customs_office,
-            currency=body.currency,
-            total_customs_value=declaration.total_customs_value,
-            items=[ItemFacts(**values) for values in item_values],
-            signature_present=body.signature is not None,
-            submitted_at=now,
-            signature_cms=body.signature,
-            signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
-            exchange_rate=declaration.exchange_rate,
-            total_customs_value_vnd=declaration.total_customs_value_vnd,
-        ),
+        data=submitted_facts(declaration, body, item_values, at=now, signed_sha256=signed_sha256),
     )
     receipt = (
         None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -161,6 +161,36 @@ async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta
     return await IdempotencyKeyRepository(session).purge(utcnow() - older_than)
 
 
+def submitted_facts(
+    declaration: Declaration,
+    body: DeclarationIn,
+    item_values: list[dict[str, Any]],
+    *,
+    at: datetime,
+    signed_sha256: bytes | None,
+) -> DeclarationSubmitted:
+    """What the other services learn of a submitted or amended version: its facts, the
+    CMS signature and the digest of the bytes it covers, never the signed bytes."""
+    return DeclarationSubmitted(
+        declaration_id=declaration.id,
+        version=declaration.version,
+        tenant=declaration.tenant,
+        declarant_tax_code=body.declarant.tax_code,
+        declarant_kind=body.declarant.kind,
+        declaration_type=body.declaration_type,
+        customs_office=body.customs_office,
+        currency=body.currency,
+        total_customs_value=declaration.total_customs_value,
+        items=[ItemFacts(**values) for values in item_values],
+        signature_present=body.signature is not None,
+        submitted_at=at,
+        signature_cms=body.signature,
+        signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
+        exchange_rate=declaration.exchange_rate,
+        total_customs_value_vnd=declaration.total_customs_value_vnd,
+    )
+
+
 async def submit(
     *,
     session: AsyncSession,
@@ -188,6 +218,7 @@ async def submit(
         id=declaration_id,
         tenant=principal.tenant,
         submitted_by=principal.subject,
+        version=1,
         **content_columns(body, conversion),
         status=DeclarationStatus.RECEIVED,
         lane_reasons=[],
@@ -212,23 +243,7 @@ async def submit(
         catalog.DECLARATION_SUBMITTED,
         source=SOURCE,
         key=str(declaration_id),
-        data=DeclarationSubmitted(
-            declaration_id=declaration_id,
-            tenant=principal.tenant,
-            declarant_tax_code=body.declarant.tax_code,
-            declarant_kind=body.declarant.kind,
-            declaration_type=body.declaration_type,
-            customs_office=body.customs_office,
-            currency=body.currency,
-            total_customs_value=declaration.total_customs_value,
-            items=[ItemFacts(**values) for values in item_values],
-            signature_present=body.signature is not None,
-            submitted_at=now,
-            signature_cms=body.signature,
-            signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
-            exchange_rate=declaration.exchange_rate,
-            total_customs_value_vnd=declaration.total_customs_value_vnd,
-        ),
+        data=submitted_facts(declaration, body, item_values, at=now, signed_sha256=signed_sha256),
     )
     receipt = (
         None
