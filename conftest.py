@@ -19,7 +19,7 @@ from tests.support.postgres import MigratedSessions, PostgresServer
 DATABASES = [*(s.database for s in SERVICES if s.database), "scratch"]
 
 # What a test may use decides its marker: a unit test starts nothing.
-_INFRA_FIXTURES = frozenset({"kafka_bootstrap", "postgres", "migrated_sessions"})
+_INFRA_FIXTURES = frozenset({"kafka_bootstrap", "postgres", "migrated_sessions", "sessions"})
 _KINDS = ("unit", "integration", "e2e")
 
 
@@ -111,3 +111,16 @@ async def migrated_sessions(postgres: PostgresServer) -> AsyncIterator[MigratedS
     yield migrate
     for engine in engines:
         await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(
+    request: pytest.FixtureRequest, migrated_sessions: MigratedSessions
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on a database built by the migrations of the service whose own tests
+    ask for it (``<service folder>/tests/``)."""
+    folder = request.path.relative_to(request.config.rootpath).parts[0]
+    spec = next((s for s in SERVICES if s.name == folder and s.database), None)
+    if spec is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: 'sessions' is for a service's own tests")
+    return await migrated_sessions(spec.migrations)

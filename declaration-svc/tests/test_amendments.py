@@ -29,7 +29,6 @@ from declaration_svc.declarations.errors import (
 )
 from declaration_svc.declarations.models import DeclarationStatus
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -56,11 +55,6 @@ OFFICER = Principal(
     token_id="t2",
 )
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 def original() -> DeclarationIn:

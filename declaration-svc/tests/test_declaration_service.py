@@ -27,7 +27,6 @@ from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.models import Declaration, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -39,11 +38,6 @@ BROKER = Principal(
     scopes=frozenset({"declarations:write"}),
     token_id="t1",
 )
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 def body(**changes: object) -> DeclarationIn:

@@ -25,7 +25,6 @@ from declaration_svc.documents.errors import (
 from declaration_svc.documents.models import Document, DocumentBlob
 from declaration_svc.documents.schemas import DocumentType
 from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -39,11 +38,6 @@ BROKER = Principal(
 )
 Sessions = async_sessionmaker[AsyncSession]
 DER_SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 async def declared(sessions: Sessions, name: str) -> uuid.UUID:

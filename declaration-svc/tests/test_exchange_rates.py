@@ -19,7 +19,6 @@ from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.rates import service as rates
 from declaration_svc.rates.errors import ExchangeRateMissing, ExchangeRateNotFound
 from declaration_svc.rates.schemas import RatesIn
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -38,11 +37,6 @@ ADMIN = Principal(
     scopes=frozenset({"admin"}),
     token_id="t2",
 )
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 def usd_declaration() -> DeclarationIn:

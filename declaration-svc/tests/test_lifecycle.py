@@ -20,7 +20,6 @@ from declaration_svc.declarations.errors import (
 from declaration_svc.declarations.models import DeclarationStatus as S
 from declaration_svc.declarations.models import IdempotencyKey, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -39,11 +38,6 @@ OFFICER = Principal(
     scopes=frozenset({"declarations:decide"}),
     token_id="t2",
 )
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 def body(**changes: object) -> DeclarationIn:

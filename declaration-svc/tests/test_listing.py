@@ -16,7 +16,6 @@ from customs_shared.problems import InvalidCursor
 from declaration_svc.declarations import service
 from declaration_svc.declarations.repository import ListFilter
 from declaration_svc.declarations.schemas import DeclarationIn
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -37,11 +36,6 @@ OTHER = Principal(
 )
 CURSORS = CursorCodec(b"k" * 32)
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 async def declare(sessions: Sessions, who: Principal, **changes: object) -> uuid.UUID:

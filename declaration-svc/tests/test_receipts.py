@@ -16,7 +16,6 @@ from customs_shared.keys import KeyRing, load_key_ring
 from declaration_svc.declarations import amendments, service
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.receipts import service as receipts
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -29,11 +28,6 @@ BROKER = Principal(
     token_id="t1",
 )
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 @pytest.fixture

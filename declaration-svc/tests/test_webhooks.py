@@ -17,7 +17,6 @@ from declaration_svc.webhooks import service
 from declaration_svc.webhooks.errors import WebhookTargetRefused
 from declaration_svc.webhooks.models import WebhookSubscription
 from declaration_svc.webhooks.schemas import SubscriptionIn
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -47,11 +46,6 @@ def policy(*, allow_private: bool, max_failures: int = 3) -> service.DeliveryPol
         max_failures=max_failures,
         settle=timedelta(0),
     )
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
-    return await migrated_sessions("declaration_svc:migrations")
 
 
 async def declare(sessions: Sessions, who: Principal) -> uuid.UUID:

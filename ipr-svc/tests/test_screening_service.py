@@ -13,14 +13,8 @@ from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.screening import service
 from ipr_svc.screening.models import IprRecord, IprScreening
 from tests.support.factories import declaration_submitted, item_facts
-from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("ipr_svc:migrations")
 
 
 async def screen(sessions: async_sessionmaker[AsyncSession], brand: str) -> IprScreening:

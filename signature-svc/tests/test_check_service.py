@@ -15,14 +15,8 @@ from signature_svc.checks.models import SignatureCheck
 from signature_svc.verification.trust import TrustMaterial
 from signature_svc.verification.verifier import Verifier
 from tests.support.factories import declaration_submitted
-from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("signature_svc:migrations")
 
 
 async def test_a_check_is_stored_and_published_once(

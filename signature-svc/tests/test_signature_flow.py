@@ -33,7 +33,6 @@ from signature_svc.settings import SignatureSettings
 from signature_svc.trust_runtime import TrustRuntime
 from tests.support.factories import declaration_submitted
 from tests.support.pki import SCENARIOS, TAX_CODE_A, TAX_CODE_B, Pki, Signer
-from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample, signed
 
 pytestmark = pytest.mark.integration
@@ -54,11 +53,6 @@ def runtime(pki: Pki, *, without_ca_crl: bool = False) -> TrustRuntime:
             crl_dir=env["SIGNATURE_CRL_DIR"],
         )
     )
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("signature_svc:migrations")
 
 
 async def register(
