@@ -63,7 +63,7 @@ async def test_screening_without_records_then_with_a_matching_one(
     hit = await screen(sessions, "ACME")
     clear = await screen(sessions, "Globex")
     assert hit.outcome == "hit"
-    assert [(h["item_line"], h["matched"]) for h in hit.hits] == [(1, "Acme")]
+    assert [(h["item_line"], h["matched"], h["text"]) for h in hit.hits] == [(1, "Acme", "ACME")]
     assert (clear.outcome, clear.records_checked) == ("clear", 1)
 
 

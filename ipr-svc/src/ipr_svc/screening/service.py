@@ -10,7 +10,8 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.screening.errors import ScreeningNotFound
-from ipr_svc.screening.matching import Mark, find_hits
+from ipr_svc.screening.index import ActiveRecord
+from ipr_svc.screening.matching import build_index, screen
 from ipr_svc.screening.models import IprScreening
 from ipr_svc.screening.repository import IprRecordRepository, IprScreeningRepository
 
@@ -19,8 +20,18 @@ SOURCE = "/customs/ipr-svc"
 
 async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
     records = await IprRecordRepository(session).active(utcnow())
-    marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
-    hits = find_hits(submitted.items, marks)
+    # Interim: the index is built from the table per declaration; it is meant to live in
+    # memory, fed by the compacted records topic.
+    index = build_index(
+        ActiveRecord(
+            record_id=str(r.id),
+            holder=r.holder_tenant,
+            brands=(r.mark,),
+            hs_headings=frozenset(p[:4] for p in r.hs_prefixes),
+        )
+        for r in records
+    )
+    hits = screen(index, submitted)
     if not records:
         outcome = IprOutcome.NO_RECORDS
     else:

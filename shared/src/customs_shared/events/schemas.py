@@ -158,6 +158,11 @@ class IprHit(_EventData):
     record_id: str
     item_line: int
     matched: str
+    score: float | None = Field(
+        default=None, description="1.0 for an exact alias, below for a fuzzy match."
+    )
+    text: str | None = Field(default=None, description="The item's text that met the mark.")
+    why: str | None = Field(default=None, description="`alias` (exact) or `fuzzy`.")
 
 
 class IprScreened(_EventData):
