@@ -21,7 +21,10 @@ from ipr_svc.screening.normalise import fold
 # turns a brand into an ordinary word (nike/nice), so short marks match exactly only.
 MIN_FUZZY_LENGTH = 5
 SCORE_CUTOFF = 0.8  # OSA similarity: 1 edit in 5-9 characters, 2 from 10
-MAX_NGRAM = 4  # words of a description joined to meet a multi-word mark
+MAX_NGRAM = 4
+CACHE_SIZE = (
+    1 << 17
+)  # query keys remembered with the marks they meet  # words of a description joined to meet a multi-word mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class RecordIndex:
     # folded alias key, and each one-character deletion of it (fuzzy marks only) -> entries
     _keys: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
     _longest: int = 0  # of the folded keys, plus one edit
+    _cache: dict[str, tuple[tuple[_Entry, float], ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -94,6 +98,7 @@ class RecordIndex:
     def put(self, record: ActiveRecord) -> None:
         """Adds ``record`` or replaces the one with its id."""
         self.remove(record.record_id)
+        self._cache.clear()
         self._records[record.record_id] = record
         for mark in dict.fromkeys(record.brands):
             key = fold(mark)
@@ -110,6 +115,7 @@ class RecordIndex:
         record = self._records.pop(record_id, None)
         if record is None:
             return
+        self._cache.clear()
         for mark in dict.fromkeys(record.brands):
             key = fold(mark)
             keys = {key, *(_deletions(key) if len(key) >= MIN_FUZZY_LENGTH else ())}
@@ -137,12 +143,28 @@ class RecordIndex:
     def _match_key(
         self, key: str, text: str, item: ItemFacts, office: str, importer: str | None
     ) -> Iterator[Match]:
+        for entry, score in self._candidates(key):
+            if entry.record.covers(item.hs_code, office, importer):
+                why = "alias" if score == 1.0 else "fuzzy"
+                yield Match(entry.record, item.line, score, text, entry.mark, why)
+
+    def _candidates(self, key: str) -> tuple[tuple[_Entry, float], ...]:
+        """The marks ``key`` meets, whatever the goods: goods are described in a small
+        vocabulary, so most keys are answered from the cache, emptied on every change."""
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = tuple(self._lookup(key))
+            if len(self._cache) > CACHE_SIZE:
+                del self._cache[next(iter(self._cache))]  # oldest first
+        return cached
+
+    def _lookup(self, key: str) -> Iterator[tuple[_Entry, float]]:
         if not key:
             return
         same = self._keys.get(key, ())
         for entry in same:
-            if entry.key == key and entry.record.covers(item.hs_code, office, importer):
-                yield Match(entry.record, item.line, 1.0, text, entry.mark, "alias")
+            if entry.key == key:
+                yield entry, 1.0
         if len(key) < MIN_FUZZY_LENGTH - 1:
             return
         # Symmetric delete: the query or one deletion of it meets an alias or one deletion
@@ -152,8 +174,6 @@ class RecordIndex:
             if len(entry.key) < MIN_FUZZY_LENGTH or entry.key == key or id(entry) in seen:
                 continue
             seen.add(id(entry))
-            if not entry.record.covers(item.hs_code, office, importer):
-                continue
             score = OSA.normalized_similarity(key, entry.key, score_cutoff=SCORE_CUTOFF)
             if score:
-                yield Match(entry.record, item.line, score, text, entry.mark, "fuzzy")
+                yield entry, score
