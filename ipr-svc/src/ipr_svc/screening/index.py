@@ -20,11 +20,9 @@ from ipr_svc.screening.normalise import fold
 # Tuned on the labelled set in tests (ipr_labelled.py): below 5 characters one edit already
 # turns a brand into an ordinary word (nike/nice), so short marks match exactly only.
 MIN_FUZZY_LENGTH = 5
-SCORE_CUTOFF = 0.8  # OSA similarity: 1 edit in 5-9 characters, 2 from 10
-MAX_NGRAM = 4
-CACHE_SIZE = (
-    1 << 17
-)  # query keys remembered with the marks they meet  # words of a description joined to meet a multi-word mark
+SCORE_CUTOFF = 0.8  # OSA similarity; the index finds candidates within 2 edits
+MAX_NGRAM = 4  # words of a description joined to meet a multi-word mark
+CACHE_SIZE = 1 << 17  # query keys remembered with the marks they meet
 
 
 @dataclass(frozen=True, slots=True)
