@@ -10,7 +10,7 @@ from ipr_svc.screening.matching import build_index
 from ipr_svc.screening.normalise import fold
 from tests.support.ipr_labelled import RECORDS, evaluate
 
-AUTHORISED = "0312345678"
+AUTHORISED = "0104567890"
 
 
 def item(description: str, hs_code: str = "42022100", brand: str | None = None) -> ItemFacts:

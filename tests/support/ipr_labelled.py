@@ -10,7 +10,7 @@ from decimal import Decimal
 from customs_shared.events.schemas import ItemFacts
 from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
-AUTHORISED = "0312345678"
+AUTHORISED = "0104567890"
 
 
 def _record(
