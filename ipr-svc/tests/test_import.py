@@ -14,7 +14,9 @@ from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.records import service
 from ipr_svc.records.errors import MalformedImport
 from ipr_svc.records.schemas import ImportReport
-from ipr_svc.screening.models import IprRecord
+from ipr_svc.screening import service as screening
+from ipr_svc.screening.models import IprRecord, IprScreening
+from tests.support.factories import declaration_submitted, item_facts
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -131,3 +133,38 @@ def test_a_body_that_is_no_import_is_refused() -> None:
         service.parse_json(b'{"rows": []}')
     with pytest.raises(MalformedImport):
         service.parse_csv(b"\xff\xfe")
+
+
+@pytest.mark.parametrize(
+    ("brand", "hs_code", "importer", "hit"),
+    [
+        ("Nike", "64041100", "0100109106", True),
+        ("nlke", "64041100", "0100109106", True),  # misspelt
+        ("NIKE", "64041100", "0100109106", True),  # other case
+        ("N1KE", "64041100", "0100109106", True),  # look-alike digit
+        ("Air Jordän", "64041100", "0100109106", True),  # diacritics
+        ("Nike", "64041100", "0104567890", False),  # authorised importer
+        ("Nike", "61091000", "0100109106", False),  # a heading the record does not cover
+    ],
+)
+async def test_imported_records_screen_submitted_declarations(
+    sessions: async_sessionmaker[AsyncSession],
+    brand: str,
+    hs_code: str,
+    importer: str,
+    hit: bool,
+) -> None:
+    await run(sessions, [{**VALID, "valid_from": "2026-01-01"}])
+    data = declaration_submitted(
+        declarant_tax_code=importer,
+        items=[item_facts(brand=brand, hs_code=hs_code, description="Sports shoes")],
+    )
+    async with sessions() as session, session.begin():
+        await screening.screen_declaration(session, data)
+    async with sessions() as session:
+        screened = await session.get(IprScreening, data.declaration_id)
+    assert screened is not None
+    assert screened.outcome == ("hit" if hit else "clear")
+    if hit:
+        [found] = screened.hits
+        assert (found["text"], found["item_line"]) == (brand, 1)
