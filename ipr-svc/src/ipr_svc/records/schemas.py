@@ -7,11 +7,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 from stdnum.exceptions import ValidationError as StdnumError
@@ -21,6 +21,16 @@ MAX_ROWS = 10_000
 
 Heading = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _tax_codes(codes: list[str]) -> list[str]:
+    try:
+        return [mst.validate(code) for code in codes]
+    except StdnumError as exc:
+        raise ValueError(f"not a Vietnamese tax code: {exc}") from exc
+
+
+TaxCodes = Annotated[list[str], AfterValidator(_tax_codes)]
 
 
 class RightType(StrEnum):
@@ -42,21 +52,13 @@ class RecordRow(BaseModel):
     owner: Text
     brands: list[Text] = Field(min_length=1, max_length=50)
     hs_headings: list[Heading] = Field(default_factory=list, max_length=200)
-    authorised_importers: list[str] = Field(default_factory=list, max_length=500)
+    authorised_importers: TaxCodes = Field(default_factory=list, max_length=500)
     offices: list[Text] = Field(default_factory=list, max_length=100)
     valid_from: date
     valid_until: date
     holder_tax_code: str | None = Field(
         default=None, description="The holder's tenant, if known: it then sees the record."
     )
-
-    @field_validator("authorised_importers")
-    @classmethod
-    def _tax_codes(cls, codes: list[str]) -> list[str]:
-        try:
-            return [mst.validate(code) for code in codes]
-        except StdnumError as exc:
-            raise ValueError(f"not a Vietnamese tax code: {exc}") from exc
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
