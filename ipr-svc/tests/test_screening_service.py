@@ -40,15 +40,15 @@ async def test_screening_without_records_then_with_a_matching_one(
             [
                 IprRecord(
                     holder_tenant="0104567890",
-                    mark="Acme",
-                    hs_prefixes=["6109"],
+                    brands=["Acme"],
+                    hs_headings=["6109"],
                     valid_from=now - timedelta(days=1),
                     valid_until=now + timedelta(days=365),
                 ),
                 IprRecord(  # expired: not screened against
                     holder_tenant="0104567890",
-                    mark="Globex",
-                    hs_prefixes=[],
+                    brands=["Globex"],
+                    hs_headings=[],
                     valid_from=now - timedelta(days=800),
                     valid_until=now - timedelta(days=1),
                 ),
@@ -57,7 +57,7 @@ async def test_screening_without_records_then_with_a_matching_one(
     hit = await screen(sessions, "ACME")
     clear = await screen(sessions, "Globex")
     assert hit.outcome == "hit"
-    assert [(h["item_line"], h["matched"]) for h in hit.hits] == [(1, "Acme")]
+    assert [(h["item_line"], h["matched"], h["text"]) for h in hit.hits] == [(1, "Acme", "ACME")]
     assert (clear.outcome, clear.records_checked) == ("clear", 1)
 
 
@@ -69,8 +69,8 @@ async def test_an_amended_version_is_screened_again(
         session.add(
             IprRecord(
                 holder_tenant="0104567890",
-                mark="Acme",
-                hs_prefixes=["6109"],
+                brands=["Acme"],
+                hs_headings=["6109"],
                 valid_from=now - timedelta(days=1),
                 valid_until=now + timedelta(days=365),
             )

@@ -3,6 +3,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from ipr_svc.applications.api import router as applications_router
+from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
 from ipr_svc.settings import IprSettings
@@ -13,7 +15,7 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="IPR service",
-        routers=[router],
+        routers=[router, records_router, applications_router],
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
     )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import date
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from customs_shared.services import IPR
@@ -10,3 +13,8 @@ class IprSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix=IPR.prefix, extra="ignore")
 
     spec = IPR
+    suspension_closed_days: list[date] = Field(
+        default_factory=list,
+        description="Extra days customs is closed (JSON list of ISO dates), skipped like "
+        "weekends and Vietnam's public holidays when counting a suspension's working days.",
+    )

@@ -59,6 +59,9 @@ class Scope(StrEnum):
 TRADERS = frozenset({Role.BROKER, Role.DECLARANT})
 CUSTOMS_STAFF = frozenset({Role.OFFICER, Role.ADMIN})
 TRADERS_AND_CUSTOMS = TRADERS | CUSTOMS_STAFF
+# Who asks customs to protect a right: its holder or representative, seeing only its own.
+RIGHT_HOLDERS = frozenset({Role.RIGHT_HOLDER})
+RIGHT_HOLDERS_AND_CUSTOMS = RIGHT_HOLDERS | CUSTOMS_STAFF
 # Who sets reference data every tenant relies on (exchange rates, trust anchors).
 ADMINS = frozenset({Role.ADMIN})
 

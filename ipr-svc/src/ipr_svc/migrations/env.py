@@ -1,4 +1,5 @@
 from customs_shared.migrations import run_env
+from ipr_svc.applications import models as application_models  # noqa: F401  (registers)
 from ipr_svc.db import Base
 from ipr_svc.screening import models  # noqa: F401  (registers the tables)
 

@@ -1,35 +1,35 @@
-"""First matching rule: a recorded mark named in an item's brand or description,
-on goods under one of the record's HS headings. Fuzzy matching comes later."""
+"""Matches of a declaration's items against the active records, as the hits events carry."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from customs_shared.events.schemas import IprHit, ItemFacts
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    record_id: str
-    mark: str
-    hs_prefixes: Sequence[str]
+from customs_shared.events.schemas import DeclarationSubmitted, IprHit
+from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
 
-def _words(text: str) -> str:
-    return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
+def screen(index: RecordIndex, submitted: DeclarationSubmitted) -> list[IprHit]:
+    matches = index.match(
+        submitted.items, office=submitted.customs_office, importer=submitted.declarant_tax_code
+    )
+    return sorted(
+        (
+            IprHit(
+                record_id=m.record.record_id,
+                item_line=m.item_line,
+                matched=m.mark,
+                text=m.matched,
+                score=round(m.score, 4),
+                why=m.why,
+            )
+            for m in matches
+        ),
+        key=lambda h: (h.item_line, h.record_id),
+    )
 
 
-def find_hits(items: Iterable[ItemFacts], marks: Sequence[Mark]) -> list[IprHit]:
-    hits: list[IprHit] = []
-    for item in items:
-        text = _words(f"{item.brand or ''} {item.description}")
-        for mark in marks:
-            if mark.hs_prefixes and not item.hs_code.startswith(tuple(mark.hs_prefixes)):
-                continue
-            if _words(mark.mark) in text:
-                hits.append(
-                    IprHit(record_id=mark.record_id, item_line=item.line, matched=mark.mark)
-                )
-    return hits
+def build_index(records: Iterable[ActiveRecord]) -> RecordIndex:
+    index = RecordIndex()
+    for record in records:
+        index.put(record)
+    return index

@@ -12,17 +12,25 @@ from ipr_svc.db import Base
 
 
 class IprRecord(Base):
-    """A right recorded with customs. Filing and review come with the IPR issue."""
+    """A right recorded with customs: imported from the earlier system or approved on an
+    application; screening matches goods against its brands under its HS headings."""
 
     __tablename__ = "ipr_records"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    registration_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    right_type: Mapped[str] = mapped_column(String(32), default="trademark")
+    owner: Mapped[str] = mapped_column(String(200), default="")
     holder_tenant: Mapped[str] = mapped_column(String(64), index=True)
-    mark: Mapped[str] = mapped_column(String(200))
-    hs_prefixes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    brands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hs_headings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authorised_importers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16), default="active")
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class IprScreening(Base):

@@ -10,17 +10,31 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.screening.errors import ScreeningNotFound
-from ipr_svc.screening.matching import Mark, find_hits
-from ipr_svc.screening.models import IprScreening
+from ipr_svc.screening.index import ActiveRecord
+from ipr_svc.screening.matching import build_index, screen
+from ipr_svc.screening.models import IprRecord, IprScreening
 from ipr_svc.screening.repository import IprRecordRepository, IprScreeningRepository
 
 SOURCE = "/customs/ipr-svc"
 
 
+def active_record(row: IprRecord) -> ActiveRecord:
+    return ActiveRecord(
+        record_id=str(row.id),
+        holder=row.holder_tenant,
+        brands=tuple(row.brands),
+        hs_headings=frozenset(row.hs_headings),
+        authorised=frozenset(row.authorised_importers),
+        offices=frozenset(row.offices),
+    )
+
+
 async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
     records = await IprRecordRepository(session).active(utcnow())
-    marks = [Mark(str(r.id), r.mark, r.hs_prefixes) for r in records]
-    hits = find_hits(submitted.items, marks)
+    # Interim: the index is built from the table per declaration; it is meant to live in
+    # memory, fed by the compacted records topic.
+    index = build_index(active_record(r) for r in records)
+    hits = screen(index, submitted)
     if not records:
         outcome = IprOutcome.NO_RECORDS
     else:

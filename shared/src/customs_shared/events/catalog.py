@@ -99,6 +99,15 @@ IPR_SCREENED = EventType(
     "ipr-svc",
     ("routing-svc", "declaration-svc"),
 )
+# Screening replicas are to fold this compacted topic into their in-memory index; until
+# then nothing consumes it.
+IPR_RECORD_CHANGED = EventType(
+    "customs.ipr.record-changed.v1",
+    IPR_RECORDS,
+    schemas.IprRecordState,
+    "ipr-svc",
+    (),
+)
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",
     LANES,
@@ -115,6 +124,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     DOCUMENT_SIGNATURE_CHECKED,
     SIGNATURE_CHECKED,
     IPR_SCREENED,
+    IPR_RECORD_CHANGED,
     LANE_ASSIGNED,
 )
 

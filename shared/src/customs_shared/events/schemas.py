@@ -158,6 +158,11 @@ class IprHit(_EventData):
     record_id: str
     item_line: int
     matched: str
+    score: float | None = Field(
+        default=None, description="1.0 for an exact alias, below for a fuzzy match."
+    )
+    text: str | None = Field(default=None, description="The item's text that met the mark.")
+    why: str | None = Field(default=None, description="`alias` (exact) or `fuzzy`.")
 
 
 class IprScreened(_EventData):
@@ -169,6 +174,23 @@ class IprScreened(_EventData):
     outcome: IprOutcome
     hits: list[IprHit] = Field(default_factory=list)
     records_checked: int
+
+
+class IprRecordState(_EventData):
+    """The current state of one IPR record, keyed by its id on a compacted topic: the
+    newest message per record is all a screening replica needs to hold the active set."""
+
+    record_id: str
+    registration_number: str | None
+    right_type: str
+    holder: str
+    brands: list[str]
+    hs_headings: list[str] = Field(description="4-digit HS headings; empty: all goods.")
+    authorised_importers: list[str] = Field(description="Tax codes whose goods are genuine.")
+    offices: list[str] = Field(description="Customs offices concerned; empty: all.")
+    valid_from: datetime
+    valid_until: datetime
+    status: str = Field(description="`active`, `revoked` or `expired`.")
 
 
 class LaneReason(_EventData):

@@ -1,0 +1,15 @@
+"""Problems the IPR applications API answers with."""
+
+from __future__ import annotations
+
+from customs_shared.problems import NotFound, UnprocessableContent
+
+
+class ApplicationNotFound(NotFound):
+    slug = "ipr-application-not-found"
+    title = "IPR application not found"
+
+
+class RightExpired(UnprocessableContent):
+    slug = "ipr-right-expired"
+    title = "The right's protection term has ended"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from customs_shared.db import UtcDateTime, utcnow
+from ipr_svc.db import Base
+
+
+class IprApplication(Base):
+    """A right holder's application for customs action, as filed; review comes after."""
+
+    __tablename__ = "ipr_applications"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    applicant_tenant: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="filed")
+    right_type: Mapped[str] = mapped_column(String(32))
+    registration_number: Mapped[str] = mapped_column(String(64))
+    registration_office: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(200))
+    right_valid_until: Mapped[date] = mapped_column(Date())
+    goods: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    authorised_importers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    suspected_infringers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date] = mapped_column(Date())
+    valid_until: Mapped[date] = mapped_column(Date())
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notification_url: Mapped[str | None] = mapped_column(String(2000))
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

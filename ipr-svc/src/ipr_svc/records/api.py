@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+
+from customs_shared.auth import CUSTOMS_STAFF, Principal, Scope, allow
+from customs_shared.db import DbSession
+from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
+from ipr_svc.records import service
+from ipr_svc.records.errors import MalformedImport
+from ipr_svc.records.schemas import ImportReport, ImportRequest
+
+router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
+
+Reviewer = Annotated[Principal, allow(Scope.IPR_REVIEW, CUSTOMS_STAFF)]
+
+MAX_IMPORT_BYTES = 3 * 1024 * 1024  # the upload limit every file here has
+CSV_COLUMNS = (
+    "registration_number, right_type, owner, brands, hs_headings, authorised_importers, "
+    "offices, valid_from, valid_until (list cells separated by ';')"
+)
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ImportRequest.model_json_schema()},
+            "text/csv": {"schema": {"type": "string", "description": CSV_COLUMNS}},
+        },
+    }
+}
+
+
+async def _read(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_IMPORT_BYTES:
+            raise PayloadTooLarge(f"An import is at most {MAX_IMPORT_BYTES} bytes.")
+    return bytes(body)
+
+
+@router.post(
+    "/records/import",
+    response_model=ImportReport,
+    responses=problem_responses(Unauthorized, Forbidden, MalformedImport, PayloadTooLarge),
+    summary="Import records still valid from the earlier system (JSON or CSV), row by row.",
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_records(request: Request, principal: Reviewer, session: DbSession) -> ImportReport:
+    del principal  # the policy is the check; records are customs', whoever imports them
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    body = await _read(request)
+    if media_type == "application/json":
+        rows = service.parse_json(body)
+    elif media_type == "text/csv":
+        rows = service.parse_csv(body)
+    else:
+        raise MalformedImport("Send application/json or text/csv.")
+    return await service.import_records(session, rows)

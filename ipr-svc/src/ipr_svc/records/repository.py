@@ -1,0 +1,23 @@
+"""All SQL of IPR records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from customs_shared.repository import RepositoryBase
+from ipr_svc.screening.models import IprRecord
+
+
+class RecordRepository(RepositoryBase[IprRecord]):
+    model = IprRecord
+    tenant_column = "holder_tenant"
+
+    async def by_registration_numbers(self, numbers: Iterable[str]) -> dict[str, IprRecord]:
+        wanted = list(numbers)
+        if not wanted:
+            return {}
+        statement = select(IprRecord).where(IprRecord.registration_number.in_(wanted))
+        rows = (await self.session.scalars(statement)).all()
+        return {r.registration_number: r for r in rows if r.registration_number is not None}

@@ -1,0 +1,120 @@
+"""Applications for customs action on a real PostgreSQL: each holder sees only its own,
+customs staff every one, and the validity never runs past the right's term."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from customs_shared.db import utcnow
+from ipr_svc.applications import service
+from ipr_svc.applications.errors import ApplicationNotFound, RightExpired
+from ipr_svc.applications.schemas import ApplicationIn
+from tests.support.postgres import MigratedSessions
+
+pytestmark = pytest.mark.integration
+
+
+def holder(tenant: str) -> Principal:
+    return Principal(
+        subject=f"holder-{tenant}",
+        tenant=tenant,
+        roles=frozenset({Role.RIGHT_HOLDER}),
+        scopes=frozenset({"ipr:read", "ipr:write"}),
+        token_id=tenant,
+    )
+
+
+HOLDER_A = holder("0100109106")
+HOLDER_B = holder("0104567890")
+OFFICER = Principal(
+    subject="officer",
+    tenant="customs",
+    roles=frozenset({Role.OFFICER}),
+    scopes=frozenset({"ipr:read", "ipr:review"}),
+    token_id="o",
+)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def application(**changes: Any) -> ApplicationIn:
+    body: dict[str, Any] = {
+        "right_type": "trademark",
+        "registration_number": "4-0123456-000",
+        "registration_office": "IP Viet Nam",
+        "owner": "Trung Nguyen Group",
+        "right_valid_until": (utcnow().date() + timedelta(days=3650)).isoformat(),
+        "goods": [
+            {
+                "hs_headings": ["0901", "2101"],
+                "description": "Roasted and instant coffee",
+                "brands": ["Trung Nguyên", "G7"],
+                "distinguishing_features": "Hologram seal under the lid",
+            }
+        ],
+        "authorised_importers": ["0100109106"],
+        "contact": {"name": "IP desk", "email": "ip@example.vn"},
+        "notification_url": "https://holder.example.vn/ipr/hooks",
+    }
+    return ApplicationIn.model_validate({**body, **changes})
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
+    return await migrated_sessions("ipr_svc:migrations")
+
+
+async def file(sessions: Sessions, who: Principal, body: ApplicationIn) -> uuid.UUID:
+    async with sessions() as session, session.begin():
+        return (await service.file(session=session, principal=who, application=body)).id
+
+
+async def test_a_holder_sees_only_its_own_applications(sessions: Sessions) -> None:
+    mine = await file(sessions, HOLDER_A, application())
+    theirs = await file(sessions, HOLDER_B, application(registration_number="4-999"))
+    async with sessions() as session:
+        own = await service.listing(session=session, principal=HOLDER_A, limit=50)
+        every = await service.listing(session=session, principal=OFFICER, limit=50)
+        assert (await service.get(session=session, principal=HOLDER_A, application_id=mine)).id
+        with pytest.raises(ApplicationNotFound):
+            await service.get(session=session, principal=HOLDER_A, application_id=theirs)
+    assert [a.id for a in own] == [mine]
+    assert {a.id for a in every} == {mine, theirs}
+
+
+async def test_validity_defaults_to_two_years_and_is_capped_by_the_term(
+    sessions: Sessions,
+) -> None:
+    today = utcnow().date()
+    term = today + timedelta(days=200)
+    default = await file(sessions, HOLDER_A, application())
+    capped = await file(sessions, HOLDER_A, application(right_valid_until=term.isoformat()))
+    asked = await file(
+        sessions,
+        HOLDER_A,
+        application(
+            right_valid_until=term.isoformat(),
+            requested_valid_until=(term + timedelta(days=30)).isoformat(),
+        ),
+    )
+    async with sessions() as session:
+        rows = {
+            i: await service.get(session=session, principal=HOLDER_A, application_id=i)
+            for i in (default, capped, asked)
+        }
+    assert (rows[default].valid_until - today).days in (730, 731)  # two years, a leap day or not
+    assert rows[capped].valid_until == term
+    assert rows[asked].valid_until == term
+
+
+async def test_an_ended_right_or_a_bad_tax_code_is_refused(sessions: Sessions) -> None:
+    with pytest.raises(RightExpired):
+        await file(sessions, HOLDER_A, application(right_valid_until="2020-01-01"))
+    with pytest.raises(ValidationError, match="tax code"):
+        application(authorised_importers=["123"])
