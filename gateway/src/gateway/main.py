@@ -15,7 +15,7 @@ from customs_shared.auth import TokenVerifier
 from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
-from gateway import oauth, proxy
+from gateway import metadata, oauth, proxy
 from gateway.clients import ClientRegistry, load_clients
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
@@ -129,5 +129,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
     app.include_router(oauth.router)
+    app.include_router(metadata.router)
     app.include_router(proxy.proxy_router(settings.upstreams))
     return app

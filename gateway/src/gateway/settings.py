@@ -38,6 +38,13 @@ class GatewaySettings(ServerSettings):
         description="Folder of PEM public keys of retired signing keys, still listed in the "
         "JWKS (and accepted) until tokens they signed have expired.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach the gateway at (https://api.example.gov.vn); "
+        "the authorization server metadata names its endpoints under it. Unset: the "
+        "request's own base URL.",
+        pattern=r"^https?://",
+    )
     clients_file: Path = Field(
         default=Path("deploy/local/clients.json"),
         description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",

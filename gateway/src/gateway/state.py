@@ -34,6 +34,10 @@ def _state(request: Request) -> GatewayState:
     return cast(GatewayState, request.scope["state"])
 
 
+def _settings(request: Request) -> GatewaySettings:
+    return _state(request)["settings"]
+
+
 def _keys(request: Request) -> KeyRing:
     return _state(request)["keys"]
 
@@ -62,6 +66,7 @@ def _upstreams(request: Request) -> dict[str, str]:
     return _state(request)["upstreams"]
 
 
+Settings = Annotated[GatewaySettings, Depends(_settings)]
 Keys = Annotated[KeyRing, Depends(_keys)]
 Clients = Annotated[ClientRegistry, Depends(_clients)]
 Issuer = Annotated[TokenIssuer, Depends(_token_issuer)]
