@@ -49,6 +49,22 @@ class GatewaySettings(ServerSettings):
         default=Path("deploy/local/clients.json"),
         description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
     )
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite+aiosqlite:///./.run/gateway.db"),
+        description="The gateway's own database (partner events received): "
+        "postgresql+asyncpg://… or sqlite+aiosqlite:///…",
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    partner_batch_max_events: int = Field(
+        default=100, ge=1, le=1000, description="Events one partner-events batch may hold."
+    )
+    partner_publish_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long an event waits for Kafka's acknowledgement before the "
+        "partner gets 503 with Retry-After.",
+    )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServerSettings)
     # go into every token; the services require the same values.

@@ -255,12 +255,21 @@ HsHeading = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
 RADIATION_ALARM_DEFAULT_VALIDITY = timedelta(days=30)
 
 
+class PartnerEventData(_EventData):
+    """The ``data`` of a partner event; ``subject`` is what its CloudEvent's subject
+    (and its Kafka key) must be."""
+
+    @property
+    def subject(self) -> str:
+        raise NotImplementedError
+
+
 class RadiationLevel(StrEnum):
     ALERT = "alert"
     ALARM = "alarm"
 
 
-class RadiationAlarm(_EventData):
+class RadiationAlarm(PartnerEventData):
     """A radiation portal monitor fired on a container (subject: the container number)."""
 
     container_number: ContainerNumber
@@ -292,7 +301,7 @@ class CertificateStatus(StrEnum):
     REVOKED = "revoked"
 
 
-class OriginCertificate(_EventData):
+class OriginCertificate(PartnerEventData):
     """A certificate of origin issued or revoked by the exporting country's authority
     (subject: the certificate reference)."""
 
@@ -337,7 +346,7 @@ class RiskLevel(StrEnum):
     HIGH = "high"
 
 
-class RiskAlert(_EventData):
+class RiskAlert(PartnerEventData):
     """A partner's risk alert: what it targets, and the lane it asks for (subject: the
     alert id)."""
 
