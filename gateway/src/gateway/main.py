@@ -19,6 +19,7 @@ from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_rin
 from customs_shared.logs import configure_logging
 from customs_shared.services import GATEWAY
 from gateway import metadata, oauth, proxy
+from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
 from gateway.partner_events.publisher import PartnerPublisher
@@ -131,6 +132,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     upstreams=settings.upstreams,
                     sessions=async_sessionmaker(engine, expire_on_commit=False),
                     partner_publisher=publisher,
+                    breakers=Breakers(
+                        list(settings.upstreams),
+                        failures=settings.upstream_breaker_failures,
+                        open_seconds=settings.upstream_breaker_open_seconds,
+                    ),
                 )
             finally:
                 loaded.keys = loaded.clients = None

@@ -76,6 +76,17 @@ class GatewaySettings(ServerSettings):
     )
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    upstream_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Requests in a row that cannot reach an upstream before its circuit "
+        "breaker opens and the gateway answers 503 at once.",
+    )
+    upstream_breaker_open_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an open breaker refuses before one trial request goes through.",
+    )
     upstream_max_connections: int = Field(default=200, ge=1)
     upstream_max_keepalive_connections: int = Field(default=50, ge=0)
 

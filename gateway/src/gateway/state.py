@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import AuthState
 from customs_shared.keys import KeyRing
+from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry
 from gateway.partner_events.publisher import PartnerPublisher
 from gateway.ratelimit import RateLimiter
@@ -32,6 +33,7 @@ class GatewayState(AuthState):
     upstreams: dict[str, str]
     sessions: async_sessionmaker[AsyncSession]
     partner_publisher: PartnerPublisher
+    breakers: Breakers
 
 
 def _state(request: Request) -> GatewayState:
@@ -70,6 +72,10 @@ def _upstreams(request: Request) -> dict[str, str]:
     return _state(request)["upstreams"]
 
 
+def _breakers(request: Request) -> Breakers:
+    return _state(request)["breakers"]
+
+
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return _state(request)["sessions"]
 
@@ -86,5 +92,6 @@ TokenEndpointLimits = Annotated[TokenLimits, Depends(_token_limits)]
 ApiLimiter = Annotated[RateLimiter, Depends(_api_limiter)]
 HttpClient = Annotated[httpx.AsyncClient, Depends(_http)]
 Upstreams = Annotated[dict[str, str], Depends(_upstreams)]
+UpstreamBreakers = Annotated[Breakers, Depends(_breakers)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 PartnerPublisherDep = Annotated[PartnerPublisher, Depends(_partner_publisher)]
