@@ -71,6 +71,8 @@ def cluster(
             "ROUTING_SCREENING_TIMEOUT_SECONDS": "20",
             # The tests poll hard; the limiter itself is tested in gateway/tests.
             "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
+            # Restart tests retry quickly; the breaker itself is tested in gateway/tests.
+            "GATEWAY_UPSTREAM_BREAKER_OPEN_SECONDS": "1",
             # Short enough for the slow-client tests (tests/e2e/test_http_limits.py).
             "{P}HEADER_READ_TIMEOUT_SECONDS": "2",
             "{P}BODY_READ_TIMEOUT_SECONDS": "3",

@@ -10,12 +10,12 @@ from sqlalchemy import Column, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 
 from customs_shared.migrations import schema_drift
-from customs_shared.services import DOMAIN_SERVICES
+from customs_shared.services import DATABASE_SERVICES
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
 
-SERVICES = [spec.package for spec in DOMAIN_SERVICES]
+SERVICES = [spec.package for spec in DATABASE_SERVICES]
 
 
 def _metadata(package: str) -> MetaData:

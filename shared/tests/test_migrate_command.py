@@ -23,6 +23,6 @@ def test_it_upgrades_the_named_service_to_head_from_its_own_settings(
     assert version is not None
 
 
-def test_it_refuses_a_service_without_a_database() -> None:
+def test_it_refuses_a_service_it_does_not_know() -> None:
     with pytest.raises(SystemExit):
-        main(["gateway"])
+        main(["gateway-svc"])

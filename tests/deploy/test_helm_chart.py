@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from customs_shared.events.catalog import EVENT_TYPES, TOPICS
 from customs_shared.migrate import main as migrate_main
-from customs_shared.services import DOMAIN_SERVICES, GATEWAY, SERVICES
+from customs_shared.services import DATABASE_SERVICES, DOMAIN_SERVICES, GATEWAY, SERVICES
 from tests.support.manifests import (
     CHART,
     KUBE_VERSION,
@@ -172,7 +172,7 @@ def test_every_workload_is_non_root_read_only_unprivileged_and_limited(
     manifests: list[Manifest],
 ) -> None:
     workloads = _workloads(manifests)
-    assert len(workloads) == 9 + len(DOMAIN_SERVICES)
+    assert len(workloads) == 9 + len(DATABASE_SERVICES)
     for workload in workloads:
         pod = _pod_spec(workload)
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -242,7 +242,7 @@ def test_the_role_setting_matches_the_workload(manifests: list[Manifest]) -> Non
         spec = specs[labels["app.kubernetes.io/component"]]
         [container] = _pod_spec(deployment)["containers"]
         env = {e["name"]: e.get("value") for e in container["env"]}
-        if spec.database:
+        if spec.api:
             assert env[f"{spec.prefix}ROLE"] == labels["customs.io/role"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["internal"] == spec.internal_port
@@ -319,7 +319,7 @@ def test_migrations_run_as_a_hook_job_per_database_with_a_command_that_exists(
     manifests: list[Manifest],
 ) -> None:
     jobs = of_kind(manifests, "Job")
-    assert len(jobs) == len(DOMAIN_SERVICES)
+    assert len(jobs) == len(DATABASE_SERVICES)
     names = set()
     for job in jobs:
         annotations = job["metadata"]["annotations"]
@@ -328,10 +328,10 @@ def test_migrations_run_as_a_hook_job_per_database_with_a_command_that_exists(
         command = container["command"]
         assert command[:3] == ["python", "-m", "customs_shared.migrate"]
         names.add(command[3])
-        spec = next(s for s in DOMAIN_SERVICES if s.name == command[3])
+        spec = next(s for s in DATABASE_SERVICES if s.name == command[3])
         [env] = [e for e in container["env"] if e["name"] == f"{spec.prefix}DATABASE_URL"]
         assert env["valueFrom"]["secretKeyRef"]["key"] == f"{spec.name}-database-url"
-    assert names == {s.name for s in DOMAIN_SERVICES}
+    assert names == {s.name for s in DATABASE_SERVICES}
     with pytest.raises(SystemExit):
         migrate_main(["no-such-service"])
 
@@ -362,7 +362,7 @@ def test_secrets_come_from_an_existing_secret_each_pod_reading_only_its_own_keys
 def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
     data = {
         f"{s.name}-database-url": f"postgresql+asyncpg://u:p@db/{s.database}"
-        for s in DOMAIN_SERVICES
+        for s in DATABASE_SERVICES
     }
     data |= {
         "gateway-signing-key.pem": "pem",

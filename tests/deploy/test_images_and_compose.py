@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from customs_shared.services import DOMAIN_SERVICES, GATEWAY, SERVICES, ServiceSpec
+from customs_shared.services import DATABASE_SERVICES, GATEWAY, SERVICES, ServiceSpec
 from customs_shared.settings import ServerSettings
 from tests.support.manifests import ROOT, of_kind, render
 
@@ -214,7 +214,7 @@ def test_compose_runs_every_service_from_its_dockerfile_and_publishes_the_gatewa
 def test_compose_containers_are_non_root_read_only_and_unprivileged() -> None:
     services = _compose()["services"]
     ours = {n: s for n, s in services.items() if s["image"].startswith("customs/")}
-    assert len(ours) == len(SERVICES) + len(DOMAIN_SERVICES) + 1  # + migrations + topics
+    assert len(ours) == len(SERVICES) + len(DATABASE_SERVICES) + 1  # + migrations + topics
     for name, service in ours.items():
         assert service["read_only"] is True, name
         assert service["cap_drop"] == ["ALL"], name
@@ -228,7 +228,7 @@ def test_compose_migrates_and_creates_topics_once_before_the_services_start() ->
     topics = services["topics"]
     assert topics["command"][:3] == ["python", "-m", "customs_shared.messaging.topics"]
     assert topics["restart"] == "no"
-    for spec in DOMAIN_SERVICES:
+    for spec in DATABASE_SERVICES:
         migrate = services[f"{spec.name}-migrate"]
         assert migrate["command"] == ["python", "-m", "customs_shared.migrate", spec.name]
         assert migrate["restart"] == "no"
@@ -242,7 +242,8 @@ def test_compose_migrates_and_creates_topics_once_before_the_services_start() ->
             f"{spec.name}-migrate": {"condition": "service_completed_successfully"},
         }
     init = (COMPOSE / "postgres-init.sql").read_text()
-    assert set(re.findall(r"CREATE DATABASE (\w+);", init)) == {s.database for s in DOMAIN_SERVICES}
+    created = set(re.findall(r"CREATE DATABASE (\w+);", init))
+    assert created == {s.database for s in DATABASE_SERVICES}
 
 
 def test_compose_kafka_is_the_official_image_in_kraft_mode_at_the_version_used_locally() -> None:

@@ -35,6 +35,7 @@ from pydantic import (
 from stdnum.vn import mst
 
 from customs_shared.auth import Role
+from customs_shared.events.catalog import PARTNER_EVENT_TYPES
 from gateway.slots import BoundedSlots
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,10 @@ class OAuthClient(BaseModel):
     roles: tuple[Role, ...] = Field(min_length=1)
     tenant: str = Field(min_length=1, max_length=64)
     scopes: tuple[ScopeToken, ...] = ()
+    # Partner agencies: the event types the client may push, and the CloudEvents
+    # ``source`` its events must carry (a partner cannot speak for another).
+    partner_event_types: tuple[str, ...] = ()
+    partner_event_source: str | None = Field(default=None, min_length=1, max_length=500)
     description: str = ""
 
     @field_validator("client_secret_hash")
@@ -73,6 +78,11 @@ class OAuthClient(BaseModel):
     def _tenant_matches_roles(self) -> OAuthClient:
         if _TAX_CODE_TENANT_ROLES.intersection(self.roles) and not mst.is_valid(self.tenant):
             raise ValueError(f"tenant {self.tenant!r} of a broker must be a valid tax code")
+        unknown = set(self.partner_event_types) - {t.name for t in PARTNER_EVENT_TYPES}
+        if unknown:
+            raise ValueError(f"partner_event_types {sorted(unknown)} are not partner event types")
+        if self.partner_event_types and self.partner_event_source is None:
+            raise ValueError("a client with partner_event_types needs a partner_event_source")
         return self
 
 

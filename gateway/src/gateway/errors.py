@@ -28,3 +28,10 @@ class Busy(ServiceUnavailable):
 
     slug = "busy"
     title = "Too many requests in progress"
+
+
+class UpstreamUnavailable(ServiceUnavailable):
+    """The upstream's circuit breaker is open (see :mod:`gateway.breaker`)."""
+
+    slug = "upstream-unavailable"
+    title = "The service behind this path is not reachable"

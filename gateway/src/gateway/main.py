@@ -8,15 +8,21 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from customs_shared import tracing
 from customs_shared.app import install_common
 from customs_shared.auth import TokenVerifier
+from customs_shared.db import create_engine, run_migrations
 from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
-from gateway import oauth, proxy
+from customs_shared.services import GATEWAY
+from gateway import metadata, oauth, proxy
+from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
+from gateway.partner_events import api as partner_events_api
+from gateway.partner_events.publisher import PartnerPublisher
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
@@ -94,6 +100,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             algorithms=[ALGORITHM],
         )
         limits_storage = open_storage(settings.rate_limit_storage_uri)
+        engine = create_engine(
+            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+        )
+        await run_migrations(engine, GATEWAY.migrations)
+        publisher = PartnerPublisher(
+            settings.kafka_bootstrap,
+            settings.service_name,
+            timeout_seconds=settings.partner_publish_timeout_seconds,
+        )
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients = keys, clients
@@ -115,9 +130,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     ),
                     http=http,
                     upstreams=settings.upstreams,
+                    sessions=async_sessionmaker(engine, expire_on_commit=False),
+                    partner_publisher=publisher,
+                    breakers=Breakers(
+                        list(settings.upstreams),
+                        failures=settings.upstream_breaker_failures,
+                        open_seconds=settings.upstream_breaker_open_seconds,
+                    ),
                 )
             finally:
                 loaded.keys = loaded.clients = None
+                await publisher.close()
+                await engine.dispose()
 
     tracing.configure(settings.service_name)
     app = FastAPI(
@@ -129,5 +153,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
     app.include_router(oauth.router)
+    app.include_router(metadata.router)
+    app.include_router(partner_events_api.router)
     app.include_router(proxy.proxy_router(settings.upstreams))
     return app

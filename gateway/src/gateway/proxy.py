@@ -30,9 +30,10 @@ from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
 from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
 from customs_shared.text import is_visible_ascii
+from gateway.breaker import CircuitBreaker
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.state import ApiLimiter, HttpClient, Upstreams
+from gateway.state import ApiLimiter, HttpClient, UpstreamBreakers, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ async def forward(
     *,
     http: httpx.AsyncClient,
     base_url: str,
+    breaker: CircuitBreaker,
 ) -> UpstreamResponse:
     upstream_request = http.build_request(
         request.method,
@@ -193,20 +195,28 @@ async def forward(
         headers=request_headers(request.headers.items()),
         content=request_body(request),
     )
+    breaker.before_call()
     started = time.perf_counter()
     try:
         upstream = await http.send(upstream_request, stream=True)
     except (ClientDisconnect, IncompleteBody) as exc:
+        breaker.succeeded()  # the caller's fault, not the service's
         UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
         raise BadRequest("The request body ended before its Content-Length.") from exc
     except httpx.TimeoutException as exc:
+        breaker.failed()
         UPSTREAM_REQUESTS.labels(service, "timeout").inc()
         log.warning("upstream timed out", extra={"upstream": service, "error": type(exc).__name__})
         raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
     except httpx.TransportError as exc:
+        breaker.failed()
         UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
         log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
         raise BadGateway(f"The {service} service is not reachable.") from exc
+    except BaseException:
+        breaker.abandoned()  # cancelled mid-call: no verdict on the service
+        raise
+    breaker.succeeded()
     UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
     UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
     return UpstreamResponse(upstream)
@@ -220,6 +230,7 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
         limiter: ApiLimiter,
         http: HttpClient,
         upstreams: Upstreams,
+        breakers: UpstreamBreakers,
     ) -> StreamingResponse:
         _check_path(service, rest)
         try:
@@ -227,7 +238,9 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
         except TooManyRequests:
             RATE_LIMITED.labels("api").inc()
             raise
-        return await forward(request, service, http=http, base_url=upstreams[service])
+        return await forward(
+            request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+        )
 
     proxy.__name__ = f"proxy_{service}"
     return proxy

@@ -38,9 +38,32 @@ class GatewaySettings(ServerSettings):
         description="Folder of PEM public keys of retired signing keys, still listed in the "
         "JWKS (and accepted) until tokens they signed have expired.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach the gateway at (https://api.example.gov.vn); "
+        "the authorization server metadata names its endpoints under it. Unset: the "
+        "request's own base URL.",
+        pattern=r"^https?://",
+    )
     clients_file: Path = Field(
         default=Path("deploy/local/clients.json"),
         description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
+    )
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite+aiosqlite:///./.run/gateway.db"),
+        description="The gateway's own database (partner events received): "
+        "postgresql+asyncpg://… or sqlite+aiosqlite:///…",
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    partner_batch_max_events: int = Field(
+        default=100, ge=1, le=1000, description="Events one partner-events batch may hold."
+    )
+    partner_publish_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long an event waits for Kafka's acknowledgement before the "
+        "partner gets 503 with Retry-After.",
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServerSettings)
@@ -53,6 +76,17 @@ class GatewaySettings(ServerSettings):
     )
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    upstream_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Requests in a row that cannot reach an upstream before its circuit "
+        "breaker opens and the gateway answers 503 at once.",
+    )
+    upstream_breaker_open_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long an open breaker refuses before one trial request goes through.",
+    )
     upstream_max_connections: int = Field(default=200, ge=1)
     upstream_max_keepalive_connections: int = Field(default=50, ge=0)
 

@@ -6,10 +6,13 @@ from typing import Annotated, cast
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import AuthState
 from customs_shared.keys import KeyRing
+from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry
+from gateway.partner_events.publisher import PartnerPublisher
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.token_limits import TokenLimits
@@ -28,10 +31,17 @@ class GatewayState(AuthState):
     api_limiter: RateLimiter
     http: httpx.AsyncClient
     upstreams: dict[str, str]
+    sessions: async_sessionmaker[AsyncSession]
+    partner_publisher: PartnerPublisher
+    breakers: Breakers
 
 
 def _state(request: Request) -> GatewayState:
     return cast(GatewayState, request.scope["state"])
+
+
+def _settings(request: Request) -> GatewaySettings:
+    return _state(request)["settings"]
 
 
 def _keys(request: Request) -> KeyRing:
@@ -62,6 +72,19 @@ def _upstreams(request: Request) -> dict[str, str]:
     return _state(request)["upstreams"]
 
 
+def _breakers(request: Request) -> Breakers:
+    return _state(request)["breakers"]
+
+
+def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return _state(request)["sessions"]
+
+
+def _partner_publisher(request: Request) -> PartnerPublisher:
+    return _state(request)["partner_publisher"]
+
+
+Settings = Annotated[GatewaySettings, Depends(_settings)]
 Keys = Annotated[KeyRing, Depends(_keys)]
 Clients = Annotated[ClientRegistry, Depends(_clients)]
 Issuer = Annotated[TokenIssuer, Depends(_token_issuer)]
@@ -69,3 +92,6 @@ TokenEndpointLimits = Annotated[TokenLimits, Depends(_token_limits)]
 ApiLimiter = Annotated[RateLimiter, Depends(_api_limiter)]
 HttpClient = Annotated[httpx.AsyncClient, Depends(_http)]
 Upstreams = Annotated[dict[str, str], Depends(_upstreams)]
+UpstreamBreakers = Annotated[Breakers, Depends(_breakers)]
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+PartnerPublisherDep = Annotated[PartnerPublisher, Depends(_partner_publisher)]

@@ -19,6 +19,9 @@ from gateway_tests.support import (
     BROKER_TENANT,
     OFFICER_ID,
     OFFICER_SECRET,
+    PARTNER_ID,
+    PARTNER_SECRET,
+    PARTNER_SOURCE,
     Gateway,
     GatewayFactory,
     echo_app,
@@ -48,6 +51,15 @@ def clients_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "roles": ["officer"],
                 "tenant": "customs-hq",
                 "scopes": ["declarations:read", "routing:write"],
+            },
+            {
+                "client_id": PARTNER_ID,
+                "client_secret_hash": hasher.hash(PARTNER_SECRET),
+                "roles": ["partner_agency"],
+                "tenant": "vn-port-radiation",
+                "scopes": ["partner-events:write"],
+                "partner_event_types": ["customs.partner.radiation-alarm.v1"],
+                "partner_event_source": PARTNER_SOURCE,
             },
         ],
     }
@@ -103,6 +115,7 @@ def make_settings(
                 "signatures": down,
             },
             "log_level": "WARNING",
+            "database_url": f"sqlite+aiosqlite:///{key_dir / 'gateway.db'}",
         }
         values.update(overrides)
         return GatewaySettings(**values)

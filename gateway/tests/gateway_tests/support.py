@@ -30,6 +30,9 @@ BROKER_SECRET = "test-broker-secret-0123456789"
 BROKER_TENANT = "0312345673"
 OFFICER_ID = "test-officer"
 OFFICER_SECRET = "test-officer-secret-0123456789"
+PARTNER_ID = "test-partner"
+PARTNER_SECRET = "test-partner-secret-0123456789"
+PARTNER_SOURCE = "urn:customs:partner:test-radiation"
 
 
 def free_port() -> int:

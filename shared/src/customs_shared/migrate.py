@@ -13,7 +13,7 @@ import logging
 
 from customs_shared.db import create_engine, run_migrations
 from customs_shared.logs import configure_logging
-from customs_shared.services import DOMAIN_SERVICES, ServiceSpec
+from customs_shared.services import DATABASE_SERVICES, ServiceSpec
 from customs_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ async def migrate(spec: ServiceSpec, settings: ServiceSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    by_name = {spec.name: spec for spec in DOMAIN_SERVICES}
+    by_name = {spec.name: spec for spec in DATABASE_SERVICES}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("service", choices=sorted(by_name))
     spec = by_name[parser.parse_args(argv).service]

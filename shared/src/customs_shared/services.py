@@ -23,7 +23,7 @@ class ServiceSpec:
         return f"{self.package}:migrations"
 
 
-GATEWAY = ServiceSpec("gateway", "gateway", "GATEWAY_", 8000, 9000)
+GATEWAY = ServiceSpec("gateway", "gateway", "GATEWAY_", 8000, 9000, "gateway")
 DECLARATION = ServiceSpec(
     "declaration-svc", "declaration_svc", "DECLARATION_", 8001, 9001, "declarations", "declarations"
 )
@@ -34,8 +34,10 @@ IPR = ServiceSpec("ipr-svc", "ipr_svc", "IPR_", 8003, 9003, "ipr", "ipr")
 ROUTING = ServiceSpec("routing-svc", "routing_svc", "ROUTING_", 8004, 9004, "routing", "routing")
 
 SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, DECLARATION, SIGNATURE, IPR, ROUTING)
+# The services that keep a database (the gateway too: partner events received).
+DATABASE_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.database)
 # The services behind the gateway: each keeps a database and serves an API segment.
-DOMAIN_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.database)
+DOMAIN_SERVICES: tuple[ServiceSpec, ...] = tuple(s for s in SERVICES if s.database and s.api)
 
 
 def local_url(spec: ServiceSpec) -> str:

@@ -115,6 +115,33 @@ LANE_ASSIGNED = EventType(
     "routing-svc",
     ("declaration-svc",),
 )
+# Partner events: the gateway validates and produces them; routing-svc is to consume them.
+PARTNER_RADIATION_ALARM = EventType(
+    "customs.partner.radiation-alarm.v1",
+    PARTNER_EVENTS,
+    schemas.RadiationAlarm,
+    "gateway",
+    (),
+)
+PARTNER_ORIGIN_CERTIFICATE = EventType(
+    "customs.partner.origin-certificate.v1",
+    PARTNER_EVENTS,
+    schemas.OriginCertificate,
+    "gateway",
+    (),
+)
+PARTNER_RISK_ALERT = EventType(
+    "customs.partner.risk-alert.v1",
+    PARTNER_EVENTS,
+    schemas.RiskAlert,
+    "gateway",
+    (),
+)
+PARTNER_EVENT_TYPES: tuple[EventType[Any], ...] = (
+    PARTNER_RADIATION_ALARM,
+    PARTNER_ORIGIN_CERTIFICATE,
+    PARTNER_RISK_ALERT,
+)
 
 EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
@@ -126,6 +153,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     IPR_SCREENED,
     IPR_RECORD_CHANGED,
     LANE_ASSIGNED,
+    *PARTNER_EVENT_TYPES,
 )
 
 

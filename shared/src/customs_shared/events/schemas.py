@@ -3,12 +3,24 @@ removing one needs a new ``.vN`` type."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+import pycountry
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from stdnum import iso6346
+from stdnum.vn import mst
 
 
 class _EventData(BaseModel):
@@ -222,3 +234,159 @@ class LaneAssigned(LaneVerdict):
     version: int = 1
     tenant: str
     decided_at: datetime
+
+
+# Partner events: pushed by partner agencies through the gateway, which validates
+# their ``data`` against these models before producing them.
+
+
+def _country(code: str) -> str:
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _container(number: str) -> str:
+    if not iso6346.is_valid(number):
+        raise ValueError(f"{number!r} is not an ISO 6346 container number (check digit)")
+    return iso6346.compact(number)
+
+
+def _un_locode(code: str) -> str:
+    _country(code[:2])
+    return code
+
+
+def _tax_code(code: str) -> str:
+    if not mst.is_valid(code):
+        raise ValueError(f"{code!r} is not a valid Vietnamese tax code")
+    return mst.compact(code)
+
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_country)]
+ContainerNumber = Annotated[str, StringConstraints(max_length=16), AfterValidator(_container)]
+# UN/LOCODE: the country, then three letters or digits 2-9 for the place.
+UnLocode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$"), AfterValidator(_un_locode)
+]
+TaxCode = Annotated[str, StringConstraints(max_length=16), AfterValidator(_tax_code)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+HsSubheading = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+HsHeading = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+
+RADIATION_ALARM_DEFAULT_VALIDITY = timedelta(days=30)
+
+
+class PartnerEventData(_EventData):
+    """The ``data`` of a partner event; ``subject`` is what its CloudEvent's subject
+    (and its Kafka key) must be."""
+
+    @property
+    def subject(self) -> str:
+        raise NotImplementedError
+
+
+class RadiationLevel(StrEnum):
+    ALERT = "alert"
+    ALARM = "alarm"
+
+
+class RadiationAlarm(PartnerEventData):
+    """A radiation portal monitor fired on a container (subject: the container number)."""
+
+    container_number: ContainerNumber
+    port: UnLocode
+    monitor_id: Text
+    detected_at: AwareDatetime
+    level: RadiationLevel
+    nuclide: Text | None = None
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="Default: 30 days after detection."
+    )
+
+    @model_validator(mode="after")
+    def _validity(self) -> Self:
+        if self.valid_until is None:
+            valid_until = self.detected_at + RADIATION_ALARM_DEFAULT_VALIDITY
+            object.__setattr__(self, "valid_until", valid_until)
+        elif self.valid_until <= self.detected_at:
+            raise ValueError("valid_until must be after detected_at")
+        return self
+
+    @property
+    def subject(self) -> str:
+        return self.container_number
+
+
+class CertificateStatus(StrEnum):
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+class OriginCertificate(PartnerEventData):
+    """A certificate of origin issued or revoked by the exporting country's authority
+    (subject: the certificate reference)."""
+
+    reference: Text
+    form: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9.]{1,8}$")]
+    exporting_country: CountryCode
+    importing_country: CountryCode
+    exporter_name: Text
+    importer_tax_code: TaxCode | None = None
+    hs_subheadings: list[HsSubheading] = Field(min_length=1, max_length=500)
+    issued_at: AwareDatetime
+    status: CertificateStatus
+
+    @property
+    def subject(self) -> str:
+        return self.reference
+
+
+class RiskRoute(_EventData):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    from_country: CountryCode = Field(alias="from")
+    to_country: CountryCode = Field(alias="to")
+
+
+class RiskTargets(_EventData):
+    trader_tax_codes: list[TaxCode] = Field(default_factory=list, max_length=500)
+    hs_headings: list[HsHeading] = Field(default_factory=list, max_length=500)
+    containers: list[ContainerNumber] = Field(default_factory=list, max_length=500)
+    routes: list[RiskRoute] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not (self.trader_tax_codes or self.hs_headings or self.containers or self.routes):
+            raise ValueError("targets must name at least one trader, heading, container or route")
+        return self
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RiskAlert(PartnerEventData):
+    """A partner's risk alert: what it targets, and the lane it asks for (subject: the
+    alert id)."""
+
+    alert_id: Text
+    issuing_authority: Text
+    targets: RiskTargets
+    risk_level: RiskLevel
+    lane: Literal[Lane.YELLOW, Lane.RED]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+
+    @model_validator(mode="after")
+    def _validity(self) -> Self:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+    @property
+    def subject(self) -> str:
+        return self.alert_id

@@ -10,7 +10,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from customs_shared.events.catalog import TOPICS
 
 
-def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def new_producer(
+    bootstrap: str, client_id: str, *, request_timeout_ms: int = 15_000
+) -> AIOKafkaProducer:
     # Idempotence with acks=all: a retried send is written once, in order, per partition.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -18,7 +20,7 @@ def new_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         acks="all",
         linger_ms=2,
-        request_timeout_ms=15_000,
+        request_timeout_ms=request_timeout_ms,
     )
 
 

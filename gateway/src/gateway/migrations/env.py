@@ -1,0 +1,5 @@
+from customs_shared.migrations import run_env
+from gateway.db import Base
+from gateway.partner_events import models  # noqa: F401  (registers the tables)
+
+run_env(Base.metadata)

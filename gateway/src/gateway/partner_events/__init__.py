@@ -1,0 +1,1 @@
+"""Partner event ingress: CloudEvents from partner agencies, validated and produced to Kafka."""

@@ -1,0 +1,72 @@
+"""The Kafka producer of partner events: idempotent, acks=all, started on first use so the
+gateway serves tokens and proxies while Kafka is away, and answers 503 for ingress."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
+
+from customs_shared.events.catalog import PARTNER_EVENTS
+from customs_shared.messaging.kafka import new_producer
+from gateway.partner_events.errors import PartnerEventsUnavailable
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
+
+
+class PartnerPublisher:
+    def __init__(self, bootstrap: str, client_id: str, *, timeout_seconds: float) -> None:
+        self._bootstrap = bootstrap
+        self._client_id = client_id
+        self._timeout = timeout_seconds
+        self._retry_after = max(1, round(timeout_seconds))
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is not None:
+                return self._producer
+            # The producer's own request timeout bounds each send, so a send that gave
+            # up is not delivered later behind the caller's back.
+            producer = new_producer(
+                self._bootstrap,
+                self._client_id,
+                request_timeout_ms=int(self._timeout * 1000),
+            )
+            try:
+                await asyncio.wait_for(producer.start(), self._timeout)
+            except (KafkaError, TimeoutError, OSError) as exc:
+                await producer.stop()
+                log.warning("kafka not reachable for partner events", extra={"error": str(exc)})
+                raise self.unavailable() from exc
+            self._producer = producer
+            return producer
+
+    def unavailable(self) -> PartnerEventsUnavailable:
+        return PartnerEventsUnavailable(
+            "Partner events cannot be published now; try again later.",
+            retry_after=self._retry_after,
+        )
+
+    async def publish(self, key: str, value: bytes) -> RecordMetadata:
+        """Produces one event and returns Kafka's acknowledgement (all in-sync replicas)."""
+        producer = await self._started()
+        try:
+            return await producer.send_and_wait(
+                PARTNER_EVENTS.name, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER]
+            )
+        except KafkaError as exc:
+            log.warning("partner event not acknowledged", extra={"error": str(exc)})
+            raise self.unavailable() from exc
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._producer is not None:
+                await self._producer.stop()
+                self._producer = None

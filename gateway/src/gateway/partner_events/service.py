@@ -1,0 +1,192 @@
+"""Partner event ingress: validate each CloudEvent for its client, produce it once.
+
+Each event is its own unit: its row is claimed by (source, id), the event produced,
+and the row committed only after Kafka acknowledged, so a failed send leaves nothing
+behind and the partner's retry is a first attempt again. A repeated event with the
+same content is answered as a duplicate and not produced again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.db import utcnow
+from customs_shared.events.catalog import PARTNER_EVENT_TYPES
+from customs_shared.events.envelope import RawCloudEvent
+from customs_shared.events.schemas import PartnerEventData
+from customs_shared.problems import ProblemError
+from gateway.partner_events import repository
+from gateway.partner_events.errors import (
+    InvalidPartnerEvent,
+    PartnerEventIdReused,
+    PartnerEventNotAllowed,
+)
+from gateway.partner_events.models import PartnerEventRecord
+from gateway.partner_events.publisher import PartnerPublisher
+from gateway.partner_events.schemas import Outcome, PartnerEventResult, PartnerEventView
+
+_TYPES = {event_type.name: event_type for event_type in PARTNER_EVENT_TYPES}
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The authenticated partner: what it may send, and as which source."""
+
+    client_id: str
+    event_types: frozenset[str]
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    envelope: RawCloudEvent
+    subject: str
+    value: bytes
+    digest: str
+
+
+def _field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+
+
+def prepare(raw: object, sender: Sender) -> Prepared:
+    """The event as it will be produced, or the problem that refuses it."""
+    if not isinstance(raw, dict):
+        raise InvalidPartnerEvent("Each event must be a JSON object (a structured CloudEvent).")
+    try:
+        envelope = RawCloudEvent.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidPartnerEvent(
+            "The CloudEvent is not valid.", errors=_field_errors(exc)
+        ) from None
+    event_type = _TYPES.get(envelope.type)
+    if event_type is None or envelope.type not in sender.event_types:
+        raise PartnerEventNotAllowed(f"This client may not send events of type {envelope.type!r}.")
+    if envelope.source != sender.source:
+        raise PartnerEventNotAllowed(f"This client's events must have source {sender.source!r}.")
+    try:
+        data = event_type.data.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise InvalidPartnerEvent(
+            f"The data does not match the schema of {envelope.type}.",
+            errors=_field_errors(exc, ("data",)),
+        ) from None
+    if not isinstance(data, PartnerEventData):  # the catalog's partner types are all such
+        raise TypeError(f"{envelope.type} has no partner event schema")
+    if envelope.subject is not None and envelope.subject != data.subject:
+        raise InvalidPartnerEvent(
+            f"The subject must be {data.subject!r}.",
+            errors=[{"loc": ["subject"], "msg": "does not match data", "type": "value_error"}],
+        )
+    body = {
+        key: value
+        for key, value in envelope.model_dump(mode="json", exclude={"data"}).items()
+        if value is not None  # CloudEvents has no null attributes
+    }
+    body["subject"] = data.subject
+    body["data"] = data.model_dump(mode="json", by_alias=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return Prepared(
+        envelope=envelope,
+        subject=data.subject,
+        value=json.dumps(body).encode(),
+        digest=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def _known(record: PartnerEventRecord, prepared: Prepared) -> PartnerEventResult:
+    if record.digest != prepared.digest:
+        raise PartnerEventIdReused(
+            f"Event {record.event_id!r} of {record.source!r} was accepted with other content; "
+            "a new event needs a new id."
+        )
+    return PartnerEventResult(
+        id=record.event_id,
+        source=record.source,
+        status=202,
+        outcome=Outcome.DUPLICATE,
+        event=PartnerEventView.model_validate(record),
+    )
+
+
+async def ingest(
+    raw: object,
+    sender: Sender,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: PartnerPublisher,
+) -> PartnerEventResult:
+    """Accepts one event; raises a problem when it is refused or cannot be published."""
+    prepared = prepare(raw, sender)
+    envelope = prepared.envelope
+    async with sessions() as session, session.begin():
+        existing = await repository.get(session, envelope.source, envelope.id)
+        if existing is not None:
+            return _known(existing, prepared)
+        record = PartnerEventRecord(
+            source=envelope.source,
+            event_id=envelope.id,
+            type=envelope.type,
+            subject=prepared.subject,
+            client_id=sender.client_id,
+            digest=prepared.digest,
+            received_at=utcnow(),
+        )
+        if not await repository.claim(session, record):
+            # A concurrent request with the same event committed first.
+            existing = await repository.get(session, envelope.source, envelope.id)
+            if existing is None:
+                raise publisher.unavailable()
+            return _known(existing, prepared)
+        ack = await publisher.publish(prepared.subject, prepared.value)
+        record.published_at, record.partition, record.offset = utcnow(), ack.partition, ack.offset
+        await repository.mark_published(
+            session,
+            record.source,
+            record.event_id,
+            published_at=record.published_at,
+            partition=ack.partition,
+            offset=ack.offset,
+        )
+    return PartnerEventResult(
+        id=envelope.id,
+        source=envelope.source,
+        status=202,
+        outcome=Outcome.ACCEPTED,
+        event=PartnerEventView.model_validate(record),
+    )
+
+
+def refused(raw: object, exc: ProblemError) -> PartnerEventResult:
+    """One event's result in a batch when it was not accepted."""
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    source = raw.get("source") if isinstance(raw, dict) else None
+    problem: dict[str, Any] = {
+        "type": exc.type_uri(),
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        **exc.extensions,
+    }
+    return PartnerEventResult(
+        id=ident if isinstance(ident, str) else None,
+        source=source if isinstance(source, str) else None,
+        status=exc.status,
+        outcome=Outcome.UNAVAILABLE if exc.status == 503 else Outcome.REJECTED,
+        problem=problem,
+    )
+
+
+async def read_back(
+    sessions: async_sessionmaker[AsyncSession], source: str, event_id: str
+) -> PartnerEventView | None:
+    async with sessions() as session:
+        record = await repository.get(session, source, event_id)
+        return PartnerEventView.model_validate(record) if record is not None else None

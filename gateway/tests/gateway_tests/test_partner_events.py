@@ -1,0 +1,246 @@
+"""Partner event ingress on real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from customs_shared.events.catalog import PARTNER_EVENTS
+from gateway_tests.support import (
+    BROKER_ID,
+    BROKER_SECRET,
+    PARTNER_ID,
+    PARTNER_SECRET,
+    PARTNER_SOURCE,
+    Gateway,
+    GatewayFactory,
+    free_port,
+    get_token,
+)
+from tests.support.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+SINGLE = {"Content-Type": "application/cloudevents+json"}
+BATCH = {"Content-Type": "application/cloudevents-batch+json"}
+ALARM = "customs.partner.radiation-alarm.v1"
+
+
+def alarm(**changes: Any) -> dict[str, Any]:
+    data = {
+        "container_number": "CSQU3054383",
+        "port": "VNHPH",
+        "monitor_id": "RPM-07",
+        "detected_at": "2026-11-01T08:00:00+07:00",
+        "level": "alarm",
+    }
+    data.update(changes.pop("data", {}))
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": PARTNER_SOURCE,
+        "type": ALARM,
+        "time": datetime.now(UTC).isoformat(),
+        "datacontenttype": "application/json",
+        "data": data,
+        **changes,
+    }
+
+
+@pytest.fixture
+async def partner_gateway(
+    gateway_factory: GatewayFactory, postgres: PostgresServer, kafka_bootstrap: str
+) -> AsyncIterator[Gateway]:
+    async with gateway_factory(
+        database_url=postgres.url("gateway"), kafka_bootstrap=kafka_bootstrap
+    ) as gw:
+        yield gw
+
+
+async def _auth(client: httpx.AsyncClient) -> dict[str, str]:
+    token = await get_token(client, PARTNER_ID, PARTNER_SECRET)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _record_at(bootstrap: str, partition: int, offset: int) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(PARTNER_EVENTS.name, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        batch = await consumer.getmany(tp, timeout_ms=10_000, max_records=1)
+        (record,) = batch[tp]
+        assert record.key is not None
+        assert record.value is not None
+        assert dict(record.headers)["content-type"] == b"application/cloudevents+json"
+        body: dict[str, Any] = json.loads(record.value)
+        body["_key"] = record.key.decode()
+        return body
+    finally:
+        await consumer.stop()
+
+
+async def test_event_accepted_published_and_read_back(
+    partner_gateway: Gateway, kafka_bootstrap: str
+) -> None:
+    client = partner_gateway.client
+    headers = await _auth(client)
+    event = alarm()
+
+    response = await client.post(
+        "/api/v1/partner-events", content=json.dumps(event), headers={**headers, **SINGLE}
+    )
+
+    assert response.status_code == 202, response.text
+    result = response.json()
+    assert result["outcome"] == "accepted"
+    published = result["event"]
+    assert published["published_at"] is not None
+    record = await _record_at(kafka_bootstrap, published["partition"], published["offset"])
+    assert record["id"] == event["id"]
+    assert record["_key"] == "CSQU3054383" == record["subject"]
+    # The default validity is filled in before the event is produced.
+    assert record["data"]["valid_until"] == "2026-12-01T08:00:00+07:00"
+
+    read = await client.get(
+        f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=headers
+    )
+    assert read.status_code == 200
+    assert read.json()["offset"] == published["offset"]
+    assert read.json()["type"] == ALARM
+
+
+async def test_duplicate_accepted_once_and_reused_id_refused(partner_gateway: Gateway) -> None:
+    client = partner_gateway.client
+    headers = {**await _auth(client), **SINGLE}
+    event = alarm()
+
+    first = await client.post("/api/v1/partner-events", content=json.dumps(event), headers=headers)
+    again = await client.post("/api/v1/partner-events", content=json.dumps(event), headers=headers)
+    other = alarm(id=event["id"], data={"level": "alert"})
+    reused = await client.post("/api/v1/partner-events", content=json.dumps(other), headers=headers)
+
+    assert first.json()["outcome"] == "accepted"
+    assert again.status_code == 202
+    assert again.json()["outcome"] == "duplicate"
+    assert again.json()["event"]["offset"] == first.json()["event"]["offset"]
+    assert reused.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "field"),
+    [
+        (alarm(type="customs.partner.risk-alert.v1"), 403, None),  # not this client's type
+        (alarm(source="urn:customs:partner:someone-else"), 403, None),
+        (alarm(data={"container_number": "CSQU3054384"}), 400, ["data", "container_number"]),
+        (alarm(data={"port": "ZZHPH"}), 400, ["data", "port"]),
+        (alarm(specversion="0.3"), 400, ["specversion"]),
+        ({"id": "x", "data": {}}, 400, ["source"]),
+        (alarm(subject="MSCU0000000"), 400, ["subject"]),
+    ],
+)
+async def test_refused_events(
+    partner_gateway: Gateway, event: dict[str, Any], status: int, field: list[str] | None
+) -> None:
+    client = partner_gateway.client
+    headers = {**await _auth(client), **SINGLE}
+
+    response = await client.post(
+        "/api/v1/partner-events", content=json.dumps(event), headers=headers
+    )
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if field is not None:
+        assert field in [error["loc"] for error in response.json()["errors"]]
+
+
+async def test_malformed_body_and_media_type(partner_gateway: Gateway) -> None:
+    client = partner_gateway.client
+    headers = await _auth(client)
+
+    not_json = await client.post(
+        "/api/v1/partner-events", content=b"{not json", headers={**headers, **SINGLE}
+    )
+    plain = await client.post(
+        "/api/v1/partner-events",
+        content=json.dumps(alarm()),
+        headers={**headers, "Content-Type": "text/plain"},
+    )
+
+    assert not_json.status_code == 400
+    assert plain.status_code == 415
+
+
+async def test_batch_answers_per_event(partner_gateway: Gateway) -> None:
+    client = partner_gateway.client
+    headers = {**await _auth(client), **BATCH}
+    good, bad = alarm(), alarm(data={"level": "panic"})
+
+    response = await client.post(
+        "/api/v1/partner-events", content=json.dumps([good, bad]), headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    outcomes = [(r["id"], r["outcome"], r["status"]) for r in body["results"]]
+    assert outcomes == [(good["id"], "accepted", 202), (bad["id"], "rejected", 400)]
+    assert ["data", "level"] in [e["loc"] for e in body["results"][1]["problem"]["errors"]]
+
+    too_many = await client.post(
+        "/api/v1/partner-events",
+        content=json.dumps([alarm() for _ in range(101)]),
+        headers=headers,
+    )
+    assert too_many.status_code == 400
+
+
+async def test_only_partner_agencies_push(partner_gateway: Gateway) -> None:
+    token = await get_token(partner_gateway.client, BROKER_ID, BROKER_SECRET)
+
+    response = await partner_gateway.client.post(
+        "/api/v1/partner-events",
+        content=json.dumps(alarm()),
+        headers={"Authorization": f"Bearer {token}", **SINGLE},
+    )
+
+    assert response.status_code == 403
+
+
+async def test_kafka_down_answers_503_and_keeps_nothing(
+    gateway_factory: GatewayFactory, postgres: PostgresServer
+) -> None:
+    down = f"127.0.0.1:{free_port()}"
+    async with gateway_factory(
+        database_url=postgres.url("gateway"),
+        kafka_bootstrap=down,
+        partner_publish_timeout_seconds=1.0,
+    ) as gw:
+        headers = await _auth(gw.client)
+        event = alarm()
+
+        single = await gw.client.post(
+            "/api/v1/partner-events", content=json.dumps(event), headers={**headers, **SINGLE}
+        )
+        batch = await gw.client.post(
+            "/api/v1/partner-events", content=json.dumps([alarm()]), headers={**headers, **BATCH}
+        )
+        read = await gw.client.get(
+            f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=headers
+        )
+
+    assert single.status_code == 503
+    assert int(single.headers["retry-after"]) >= 1
+    assert batch.status_code == 503
+    assert batch.json()["results"][0]["outcome"] == "unavailable"
+    assert "retry-after" in batch.headers
+    assert read.status_code == 404  # nothing half-published: no row without Kafka's ack
