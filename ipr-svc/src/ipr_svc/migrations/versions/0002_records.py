@@ -43,9 +43,10 @@ def upgrade() -> None:
         )
     # The one-machine run keeps its data in SQLite, whose JSON functions are named otherwise.
     sqlite = op.get_bind().dialect.name == "sqlite"
-    op.execute(
-        f"UPDATE ipr_records SET brands = {'json_array' if sqlite else 'json_build_array'}(mark)"
-    )
+    if sqlite:
+        op.execute("UPDATE ipr_records SET brands = json_array(mark)")
+    else:
+        op.execute("UPDATE ipr_records SET brands = json_build_array(mark)")
     with op.batch_alter_table("ipr_records") as table:
         table.drop_column("mark")
         for column in ("right_type", "owner", "brands", "authorised_importers", "offices"):
@@ -58,10 +59,10 @@ def downgrade() -> None:
     with op.batch_alter_table("ipr_records") as table:
         table.add_column(sa.Column("mark", sa.String(200), nullable=False, server_default=""))
     sqlite = op.get_bind().dialect.name == "sqlite"
-    op.execute(
-        "UPDATE ipr_records SET mark = "
-        + ("json_extract(brands, '$[0]')" if sqlite else "brands ->> 0")
-    )
+    if sqlite:
+        op.execute("UPDATE ipr_records SET mark = json_extract(brands, '$[0]')")
+    else:
+        op.execute("UPDATE ipr_records SET mark = brands ->> 0")
     with op.batch_alter_table("ipr_records") as table:
         table.alter_column("mark", server_default=None)
         table.drop_constraint("uq_ipr_records_registration_number", type_="unique")
