@@ -17,8 +17,9 @@ from customs_shared.db import create_engine, run_migrations
 from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
+from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.services import GATEWAY
-from gateway import metadata, oauth, proxy
+from gateway import metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
@@ -93,11 +94,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             previous_public_keys_dir=settings.previous_public_keys_dir,
         )
         clients = load_clients(settings.clients_file, slots=verification_slots(settings))
+        revocations = RevocationList()
+        listener = RevocationListener(
+            settings.kafka_bootstrap, revocations, client_id=f"{settings.service_name}-revocations"
+        )
         verifier = TokenVerifier(
             LocalKeySource(keys),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             algorithms=[ALGORITHM],
+            revocations=revocations,
         )
         limits_storage = open_storage(settings.rate_limit_storage_uri)
         engine = create_engine(
@@ -109,6 +115,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.service_name,
             timeout_seconds=settings.partner_publish_timeout_seconds,
         )
+        listener.start()
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients = keys, clients
@@ -141,6 +148,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             finally:
                 loaded.keys = loaded.clients = None
                 await publisher.close()
+                await listener.stop()
                 await engine.dispose()
 
     tracing.configure(settings.service_name)
@@ -155,5 +163,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)
+    app.include_router(revocations_api.router)
     app.include_router(proxy.proxy_router(settings.upstreams))
     return app

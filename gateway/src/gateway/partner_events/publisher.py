@@ -54,12 +54,15 @@ class PartnerPublisher:
             retry_after=self._retry_after,
         )
 
-    async def publish(self, key: str, value: bytes) -> RecordMetadata:
-        """Produces one event and returns Kafka's acknowledgement (all in-sync replicas)."""
+    async def publish(
+        self, key: str, value: bytes, *, topic: str = PARTNER_EVENTS.name
+    ) -> RecordMetadata:
+        """Produces one record and returns Kafka's acknowledgement (all in-sync replicas)."""
         producer = await self._started()
+        headers = [CONTENT_TYPE_HEADER] if topic == PARTNER_EVENTS.name else []
         try:
             return await producer.send_and_wait(
-                PARTNER_EVENTS.name, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER]
+                topic, value=value, key=key.encode(), headers=headers
             )
         except KafkaError as exc:
             log.warning("partner event not acknowledged", extra={"error": str(exc)})
