@@ -19,7 +19,7 @@ from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_rin
 from customs_shared.logs import configure_logging
 from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.services import GATEWAY
-from gateway import metadata, oauth, proxy, revocations_api
+from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
@@ -165,4 +165,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(partner_events_api.router)
     app.include_router(revocations_api.router)
     app.include_router(proxy.proxy_router(settings.upstreams))
+    api_document.install(app)
     return app
