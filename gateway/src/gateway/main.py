@@ -23,7 +23,7 @@ from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
-from gateway.partner_events.publisher import PartnerPublisher
+from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
@@ -110,7 +110,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
         )
         await run_migrations(engine, GATEWAY.migrations)
-        publisher = PartnerPublisher(
+        publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             settings.service_name,
             timeout_seconds=settings.partner_publish_timeout_seconds,
@@ -138,7 +138,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     http=http,
                     upstreams=settings.upstreams,
                     sessions=async_sessionmaker(engine, expire_on_commit=False),
-                    partner_publisher=publisher,
+                    publisher=publisher,
                     breakers=Breakers(
                         list(settings.upstreams),
                         failures=settings.upstream_breaker_failures,

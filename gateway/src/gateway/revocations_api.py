@@ -16,8 +16,8 @@ from customs_shared.db import utcnow
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
 from customs_shared.problems import problem_responses
 from customs_shared.revocation import Revocation, RevocationKind
-from gateway.partner_events.errors import PartnerEventsUnavailable
-from gateway.state import PartnerPublisherDep
+from gateway.errors import KafkaUnavailable
+from gateway.state import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,9 @@ class RevocationRequest(BaseModel):
     status_code=202,
     summary="Revoke one access token (jti) or every token a client holds now.",
     response_model=Revocation,
-    responses=problem_responses(PartnerEventsUnavailable),
+    responses=problem_responses(KafkaUnavailable),
 )
-async def revoke(
-    body: RevocationRequest, admin: Admin, publisher: PartnerPublisherDep
-) -> JSONResponse:
+async def revoke(body: RevocationRequest, admin: Admin, publisher: Publisher) -> JSONResponse:
     if body.jti is not None:
         kind, value = RevocationKind.TOKEN, body.jti
     else:
