@@ -93,7 +93,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             password=password.get_secret_value().encode() if password else None,
             previous_public_keys_dir=settings.previous_public_keys_dir,
         )
-        clients = load_clients(settings.clients_file, slots=verification_slots(settings))
+        pepper = settings.secret_pepper
+        clients = load_clients(
+            settings.clients_file,
+            slots=verification_slots(settings),
+            pepper=pepper.get_secret_value().encode() if pepper else None,
+        )
         revocations = RevocationList()
         listener = RevocationListener(
             settings.kafka_bootstrap, revocations, client_id=f"{settings.service_name}-revocations"
