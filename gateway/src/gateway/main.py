@@ -25,6 +25,7 @@ from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
 from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
 from gateway.state import GatewayState
@@ -165,6 +166,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
+    # Outermost: problems and probes get the headers too. HSTS only where TLS ends in
+    # front of the gateway (not the local plain-HTTP run).
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
     app.include_router(oauth.router)
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)
