@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # After `pip install uv` the shim may not be on PATH yet; the module form always works.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
-BENCH_PARTS := e2e signatures declarations ipr
+BENCH_PARTS := e2e signatures declarations ipr gateway
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm
@@ -14,12 +14,12 @@ IMAGE_REGISTRY ?= customs
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_SERVICES := $(patsubst %/Dockerfile,%,$(wildcard */Dockerfile))
 
-.PHONY: help setup setup-python setup-kafka setup-postgres setup-helm run test test-unit lint format bench images clean
+.PHONY: help setup setup-python setup-kafka setup-postgres setup-redis setup-helm run test test-unit lint format bench images clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-setup: setup-python setup-kafka setup-postgres setup-helm ## Install everything the cluster and tests need
+setup: setup-python setup-kafka setup-postgres setup-redis setup-helm ## Install everything the cluster and tests need
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
@@ -31,6 +31,9 @@ setup-kafka: ## Java/Maven if missing, then the Kafka broker jars from Maven Cen
 
 setup-postgres: ## PostgreSQL server binaries (Debian package) for the tests
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || deploy/local/install-debian-packages.sh postgresql
+
+setup-redis: ## Redis server (Debian package) for the shared rate-limit tests
+	@command -v redis-server >/dev/null 2>&1 || deploy/local/install-debian-packages.sh redis-server
 
 setup-helm: ## Helm (for the chart tests) into .cache/bin: Debian's, or built with Go
 	@if [ -x $(HELM) ]; then :; \

@@ -15,11 +15,14 @@ from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.pki import Pki, build_pki
 from tests.support.postgres import MigratedSessions, PostgresServer
+from tests.support.redis import redis_server
 
 DATABASES = [*(s.database for s in SERVICES if s.database), "scratch"]
 
 # What a test may use decides its marker: a unit test starts nothing.
-_INFRA_FIXTURES = frozenset({"kafka_bootstrap", "postgres", "migrated_sessions", "sessions"})
+_INFRA_FIXTURES = frozenset(
+    {"kafka_bootstrap", "postgres", "migrated_sessions", "sessions", "redis"}
+)
 _KINDS = ("unit", "integration", "e2e")
 
 
@@ -46,6 +49,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def kafka_bootstrap() -> Iterator[str]:
     with infra.kafka() as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[str]:
+    """``host:port`` of a real Redis server (shared rate limits)."""
+    with redis_server() as address:
+        yield address
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,13 @@ queueing without bound.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
+import re
 import secrets
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -36,9 +39,12 @@ from stdnum.vn import mst
 
 from customs_shared.auth import Role
 from customs_shared.events.catalog import PARTNER_EVENT_TYPES
+from gateway import keyed_secrets
 from gateway.slots import BoundedSlots
 
 log = logging.getLogger(__name__)
+
+MIN_PEPPER_LENGTH = 32
 
 # RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_ITEM_PATTERN = r"^[\x21\x23-\x5B\x5D-\x7E]+$"
@@ -69,10 +75,21 @@ class OAuthClient(BaseModel):
 
     @field_validator("client_secret_hash")
     @classmethod
-    def _argon2id(cls, value: str) -> str:
+    def _known_hash(cls, value: str) -> str:
+        if keyed_secrets.is_keyed(value):
+            if re.fullmatch(r"[0-9a-f]{64}", value.removeprefix(keyed_secrets.PREFIX)) is None:
+                raise ValueError("a $hmac-sha256$ hash is 64 lowercase hex digits")
+            return value
         if not value.startswith("$argon2id$"):
-            raise ValueError("client_secret_hash must be an argon2id hash ($argon2id$…)")
+            raise ValueError(
+                "client_secret_hash must be an argon2id hash ($argon2id$…) or, for a "
+                "generated secret, $hmac-sha256$…"
+            )
         return value
+
+    @property
+    def has_keyed_secret(self) -> bool:
+        return keyed_secrets.is_keyed(self.client_secret_hash)
 
     @model_validator(mode="after")
     def _tenant_matches_roles(self) -> OAuthClient:
@@ -110,9 +127,16 @@ class ClientRegistry:
         *,
         hasher: PasswordHasher | None = None,
         slots: BoundedSlots | None = None,
+        pepper: bytes | None = None,
     ) -> None:
         self._hasher = hasher or PasswordHasher()
         self._clients = {client.client_id: client for client in clients}
+        self._pepper = pepper
+        keyed = [c.client_id for c in self._clients.values() if c.has_keyed_secret]
+        if keyed and pepper is None:
+            raise ClientsFileError(
+                f"clients {keyed} have generated secrets ($hmac-sha256$): set GATEWAY_SECRET_PEPPER"
+            )
         # Same parameters as new hashes, so an unknown id costs as much as a known one.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
         # argon2 takes tens of MB and ms of CPU per check: bound how many run at once,
@@ -122,6 +146,8 @@ class ClientRegistry:
         # waits for a thread that other work has taken.
         self._threads = anyio.CapacityLimiter(self.slots.slots)
         for client in self._clients.values():
+            if client.has_keyed_secret:
+                continue
             if self._hasher.check_needs_rehash(client.client_secret_hash):
                 log.warning(
                     "client secret hash uses other argon2 parameters than the default; "
@@ -139,6 +165,11 @@ class ClientRegistry:
         """The client if ``secret`` is its secret, else None (same cost either way).
         Raises :class:`~gateway.errors.Busy` when no check slot is free soon enough."""
         client = self._clients.get(client_id)
+        if client is not None and client.has_keyed_secret and self._pepper is not None:
+            # Microseconds: no slot, no thread.
+            if keyed_secrets.matches(client.client_secret_hash, secret, self._pepper):
+                return client
+            return None
         stored = client.client_secret_hash if client is not None else self._dummy_hash
         async with self.slots.slot():
             matches = await anyio.to_thread.run_sync(
@@ -167,7 +198,11 @@ def default_slots() -> BoundedSlots:
 
 
 def load_clients(
-    path: Path, *, hasher: PasswordHasher | None = None, slots: BoundedSlots | None = None
+    path: Path,
+    *,
+    hasher: PasswordHasher | None = None,
+    slots: BoundedSlots | None = None,
+    pepper: bytes | None = None,
 ) -> ClientRegistry:
     try:
         clients = parse_clients(path.read_bytes())
@@ -175,6 +210,32 @@ def load_clients(
         raise ClientsFileError(f"clients file {path} does not exist") from exc
     except (ValidationError, ValueError) as exc:
         raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
-    registry = ClientRegistry(clients, hasher=hasher, slots=slots)
+    registry = ClientRegistry(clients, hasher=hasher, slots=slots, pepper=pepper)
     log.info("oauth clients loaded", extra={"path": str(path), "count": len(registry)})
     return registry
+
+
+def new_client_secret(pepper: bytes) -> tuple[str, str]:
+    """A generated secret (shown once) and what the clients list keeps of it."""
+    secret = keyed_secrets.new_secret()
+    return secret, keyed_secrets.keyed_hash(secret, pepper)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gateway.clients new-secret``: prints a generated secret and its
+    ``$hmac-sha256$`` hash under ``GATEWAY_SECRET_PEPPER``."""
+    parser = argparse.ArgumentParser(prog="python -m gateway.clients")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("new-secret", help="generate a client secret (256 bits) and its hash")
+    parser.parse_args(argv)
+    pepper = os.environ.get("GATEWAY_SECRET_PEPPER", "")
+    if len(pepper) < MIN_PEPPER_LENGTH:
+        sys.stderr.write(f"set GATEWAY_SECRET_PEPPER (at least {MIN_PEPPER_LENGTH} characters)\n")
+        return 2
+    secret, stored = new_client_secret(pepper.encode())
+    sys.stdout.write(f"client_secret: {secret}\nclient_secret_hash: {stored}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -35,3 +35,10 @@ class UpstreamUnavailable(ServiceUnavailable):
 
     slug = "upstream-unavailable"
     title = "The service behind this path is not reachable"
+
+
+class KafkaUnavailable(ServiceUnavailable):
+    """Kafka did not acknowledge a record in time (partner events, revocations)."""
+
+    slug = "kafka-unavailable"
+    title = "Events cannot be published now"

@@ -17,13 +17,15 @@ from customs_shared.db import create_engine, run_migrations
 from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
+from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.services import GATEWAY
-from gateway import metadata, oauth, proxy
+from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry, load_clients
 from gateway.partner_events import api as partner_events_api
-from gateway.partner_events.publisher import PartnerPublisher
+from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
 from gateway.state import GatewayState
@@ -92,23 +94,34 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             password=password.get_secret_value().encode() if password else None,
             previous_public_keys_dir=settings.previous_public_keys_dir,
         )
-        clients = load_clients(settings.clients_file, slots=verification_slots(settings))
+        pepper = settings.secret_pepper
+        clients = load_clients(
+            settings.clients_file,
+            slots=verification_slots(settings),
+            pepper=pepper.get_secret_value().encode() if pepper else None,
+        )
+        revocations = RevocationList()
+        listener = RevocationListener(
+            settings.kafka_bootstrap, revocations, client_id=f"{settings.service_name}-revocations"
+        )
         verifier = TokenVerifier(
             LocalKeySource(keys),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             algorithms=[ALGORITHM],
+            revocations=revocations,
         )
         limits_storage = open_storage(settings.rate_limit_storage_uri)
         engine = create_engine(
             settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
         )
         await run_migrations(engine, GATEWAY.migrations)
-        publisher = PartnerPublisher(
+        publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             settings.service_name,
             timeout_seconds=settings.partner_publish_timeout_seconds,
         )
+        listener.start()
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients = keys, clients
@@ -131,7 +144,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     http=http,
                     upstreams=settings.upstreams,
                     sessions=async_sessionmaker(engine, expire_on_commit=False),
-                    partner_publisher=publisher,
+                    publisher=publisher,
                     breakers=Breakers(
                         list(settings.upstreams),
                         failures=settings.upstream_breaker_failures,
@@ -141,6 +154,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             finally:
                 loaded.keys = loaded.clients = None
                 await publisher.close()
+                await listener.stop()
                 await engine.dispose()
 
     tracing.configure(settings.service_name)
@@ -152,8 +166,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
+    # Outermost: problems and probes get the headers too. HSTS only where TLS ends in
+    # front of the gateway (not the local plain-HTTP run).
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
     app.include_router(oauth.router)
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)
+    app.include_router(revocations_api.router)
     app.include_router(proxy.proxy_router(settings.upstreams))
+    api_document.install(app)
     return app

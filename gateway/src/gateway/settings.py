@@ -65,6 +65,12 @@ class GatewaySettings(ServerSettings):
         description="How long an event waits for Kafka's acknowledgement before the "
         "partner gets 503 with Retry-After.",
     )
+    secret_pepper: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Server-side key of the HMAC-SHA-256 hashes of generated client "
+        "secrets ($hmac-sha256$…); required when the clients list has such secrets.",
+    )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServerSettings)
     # go into every token; the services require the same values.

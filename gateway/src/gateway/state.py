@@ -12,7 +12,7 @@ from customs_shared.auth import AuthState
 from customs_shared.keys import KeyRing
 from gateway.breaker import Breakers
 from gateway.clients import ClientRegistry
-from gateway.partner_events.publisher import PartnerPublisher
+from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.token_limits import TokenLimits
@@ -32,7 +32,7 @@ class GatewayState(AuthState):
     http: httpx.AsyncClient
     upstreams: dict[str, str]
     sessions: async_sessionmaker[AsyncSession]
-    partner_publisher: PartnerPublisher
+    publisher: KafkaPublisher
     breakers: Breakers
 
 
@@ -80,8 +80,8 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return _state(request)["sessions"]
 
 
-def _partner_publisher(request: Request) -> PartnerPublisher:
-    return _state(request)["partner_publisher"]
+def _publisher(request: Request) -> KafkaPublisher:
+    return _state(request)["publisher"]
 
 
 Settings = Annotated[GatewaySettings, Depends(_settings)]
@@ -94,4 +94,4 @@ HttpClient = Annotated[httpx.AsyncClient, Depends(_http)]
 Upstreams = Annotated[dict[str, str], Depends(_upstreams)]
 UpstreamBreakers = Annotated[Breakers, Depends(_breakers)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
-PartnerPublisherDep = Annotated[PartnerPublisher, Depends(_partner_publisher)]
+Publisher = Annotated[KafkaPublisher, Depends(_publisher)]

@@ -121,3 +121,59 @@ async def test_rotation_lists_previous_key_and_accepts_its_tokens(
         # New tokens are signed by the current key.
         new_token = await get_token(gw.client)
         assert jwt.get_unverified_header(new_token)["kid"] == gw.state["keys"].kid
+
+
+async def test_rotation_overlap_then_the_retired_key_is_refused(
+    tmp_path: Path, make_settings: Callable[..., GatewaySettings]
+) -> None:
+    """The documented procedure: (1) the new key is published before it signs, (2) it
+    signs while the old one is still accepted, (3) once the old key's last token has
+    expired, the old key leaves the previous keys and its tokens are refused."""
+    old_pem = tmp_path / "old.pem"
+    new_pem = tmp_path / "new.pem"
+    previous_dir = tmp_path / "previous"
+    previous_dir.mkdir()
+
+    async with run_gateway(make_settings(signing_key_file=old_pem)) as before:
+        old_token = await get_token(before.client)
+        old_kid = before.state["keys"].kid
+
+    # Rotation: the new key signs, the old key's public half stays in the previous keys.
+    old_private = serialization.load_pem_private_key(old_pem.read_bytes(), password=None)
+    (previous_dir / "old.pem").write_bytes(
+        old_private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    overlap = make_settings(signing_key_file=new_pem, previous_public_keys_dir=previous_dir)
+    async with run_gateway(overlap) as during:
+        new_token = await get_token(during.client)
+        kids = {
+            k["kid"] for k in (await during.client.get("/.well-known/jwks.json")).json()["keys"]
+        }
+        both = [
+            (
+                await during.client.get(
+                    "/api/v1/declarations", headers={"Authorization": f"Bearer {token}"}
+                )
+            ).status_code
+            for token in (old_token, new_token)
+        ]
+    assert jwt.get_unverified_header(new_token)["kid"] != old_kid
+    assert old_kid in kids
+    assert both == [200, 200]
+
+    # After the old tokens' lifetime: the old key is removed from the previous keys.
+    (previous_dir / "old.pem").unlink()
+    async with run_gateway(overlap) as after:
+        kids = {k["kid"] for k in (await after.client.get("/.well-known/jwks.json")).json()["keys"]}
+        statuses = [
+            (
+                await after.client.get(
+                    "/api/v1/declarations", headers={"Authorization": f"Bearer {token}"}
+                )
+            ).status_code
+            for token in (old_token, new_token)
+        ]
+    assert old_kid not in kids
+    assert statuses == [401, 200]

@@ -27,6 +27,7 @@ from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
+from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.settings import Role, ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -146,11 +147,20 @@ def create_service_app(
             stack.push_async_callback(producer.stop)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(5.0)))
             tracing.instrument_httpx(http)
+            revocations = RevocationList()
+            listener = RevocationListener(
+                settings.kafka_bootstrap,
+                revocations,
+                client_id=f"{settings.service_name}-revocations",
+            )
+            listener.start()
+            stack.push_async_callback(listener.stop)
             verifier = TokenVerifier(
                 JwksCache(settings.jwks_url, http, settings.jwks_cache_seconds),
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 algorithms=settings.jwt_algorithms,
+                revocations=revocations,
             )
             relay = OutboxRelay(
                 sessions,

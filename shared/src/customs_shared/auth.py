@@ -20,6 +20,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
 from customs_shared.problems import Forbidden, InsufficientScope, ServiceUnavailable, Unauthorized
+from customs_shared.revocation import RevocationList
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         algorithms: list[str],
+        revocations: RevocationList | None = None,
     ) -> None:
+        self._revocations = revocations
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
@@ -176,6 +179,8 @@ class TokenVerifier:
             raise Unauthorized("The bearer token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is not valid.") from exc
+        if self._revocations is not None and self._revocations.is_revoked(claims):
+            raise Unauthorized("The bearer token was revoked.")
         return _principal(claims)
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from customs_shared.auth import Principal, Role, Scope, allow
 from customs_shared.problems import NotFound, ProblemError, TooManyRequests, problem_responses
+from gateway.errors import KafkaUnavailable
 from gateway.partner_events import service
 from gateway.partner_events.errors import (
     InvalidPartnerEvent,
     PartnerEventIdReused,
     PartnerEventNotAllowed,
-    PartnerEventsUnavailable,
     UnsupportedMediaType,
 )
 from gateway.partner_events.schemas import (
@@ -24,7 +24,7 @@ from gateway.partner_events.schemas import (
     PartnerEventResult,
     PartnerEventView,
 )
-from gateway.state import ApiLimiter, Clients, PartnerPublisherDep, Sessions, Settings
+from gateway.state import ApiLimiter, Clients, Publisher, Sessions, Settings
 
 router = APIRouter(prefix="/api/v1/partner-events", tags=["partner-events"])
 
@@ -62,7 +62,7 @@ def _sender(principal: Principal, clients: Clients) -> service.Sender:
         InvalidPartnerEvent,
         PartnerEventNotAllowed,
         PartnerEventIdReused,
-        PartnerEventsUnavailable,
+        KafkaUnavailable,
         UnsupportedMediaType,
         TooManyRequests,
     ),
@@ -73,7 +73,7 @@ async def push(
     clients: Clients,
     limiter: ApiLimiter,
     sessions: Sessions,
-    publisher: PartnerPublisherDep,
+    publisher: Publisher,
     settings: Settings,
 ) -> JSONResponse:
     await limiter.check(principal.subject)

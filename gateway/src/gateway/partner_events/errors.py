@@ -7,7 +7,6 @@ from customs_shared.problems import (
     Conflict,
     Forbidden,
     ProblemError,
-    ServiceUnavailable,
 )
 
 
@@ -27,11 +26,6 @@ class PartnerEventNotAllowed(Forbidden):
 class PartnerEventIdReused(Conflict):
     slug = "partner-event-id-reused"
     title = "An event with this source and id was accepted with other content"
-
-
-class PartnerEventsUnavailable(ServiceUnavailable):
-    slug = "partner-events-unavailable"
-    title = "Partner events cannot be published now"
 
 
 class UnsupportedMediaType(ProblemError):

@@ -27,8 +27,8 @@ from gateway.partner_events.errors import (
     PartnerEventNotAllowed,
 )
 from gateway.partner_events.models import PartnerEventRecord
-from gateway.partner_events.publisher import PartnerPublisher
 from gateway.partner_events.schemas import Outcome, PartnerEventResult, PartnerEventView
+from gateway.publisher import KafkaPublisher
 
 _TYPES = {event_type.name: event_type for event_type in PARTNER_EVENT_TYPES}
 
@@ -121,7 +121,7 @@ async def ingest(
     raw: object,
     sender: Sender,
     sessions: async_sessionmaker[AsyncSession],
-    publisher: PartnerPublisher,
+    publisher: KafkaPublisher,
 ) -> PartnerEventResult:
     """Accepts one event; raises a problem when it is refused or cannot be published."""
     prepared = prepare(raw, sender)

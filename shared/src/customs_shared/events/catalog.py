@@ -29,8 +29,24 @@ IPR = Topic("customs.ipr.v1", "declaration id", "IPR screening results and suspe
 LANES = Topic("customs.lanes.v1", "declaration id", "Lane decisions with their reasons.")
 PARTNER_EVENTS = Topic("customs.partner-events.v1", "subject", "Events pushed by partner agencies.")
 IPR_RECORDS = Topic("customs.ipr-records.v1", "record id", "Current IPR records.", compacted=True)
+# Not CloudEvents of the catalog's types: every process of every service reads the whole
+# topic into its token verifier (customs_shared.revocation), without a consumer group.
+TOKEN_REVOCATIONS = Topic(
+    "customs.token-revocations.v1",
+    "jti:<token id> or client:<client id>",
+    "Revoked access tokens and clients; every service refuses them.",
+    compacted=True,
+)
 
-TOPICS: tuple[Topic, ...] = (DECLARATIONS, SIGNATURES, IPR, LANES, PARTNER_EVENTS, IPR_RECORDS)
+TOPICS: tuple[Topic, ...] = (
+    DECLARATIONS,
+    SIGNATURES,
+    IPR,
+    LANES,
+    PARTNER_EVENTS,
+    IPR_RECORDS,
+    TOKEN_REVOCATIONS,
+)
 
 
 Data = TypeVar("Data", bound=BaseModel)

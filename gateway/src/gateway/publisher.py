@@ -1,5 +1,6 @@
-"""The Kafka producer of partner events: idempotent, acks=all, started on first use so the
-gateway serves tokens and proxies while Kafka is away, and answers 503 for ingress."""
+"""The gateway's Kafka producer (partner events, token revocations): idempotent, acks=all,
+started on first use, so the gateway serves tokens and proxies while Kafka is away and
+answers 503 with Retry-After for what needs Kafka."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from aiokafka.structs import RecordMetadata
 
 from customs_shared.events.catalog import PARTNER_EVENTS
 from customs_shared.messaging.kafka import new_producer
-from gateway.partner_events.errors import PartnerEventsUnavailable
+from gateway.errors import KafkaUnavailable
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
 
 
-class PartnerPublisher:
+class KafkaPublisher:
     def __init__(self, bootstrap: str, client_id: str, *, timeout_seconds: float) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
@@ -43,26 +44,29 @@ class PartnerPublisher:
                 await asyncio.wait_for(producer.start(), self._timeout)
             except (KafkaError, TimeoutError, OSError) as exc:
                 await producer.stop()
-                log.warning("kafka not reachable for partner events", extra={"error": str(exc)})
+                log.warning("kafka not reachable", extra={"error": str(exc)})
                 raise self.unavailable() from exc
             self._producer = producer
             return producer
 
-    def unavailable(self) -> PartnerEventsUnavailable:
-        return PartnerEventsUnavailable(
-            "Partner events cannot be published now; try again later.",
+    def unavailable(self) -> KafkaUnavailable:
+        return KafkaUnavailable(
+            "Kafka did not acknowledge in time; try again later.",
             retry_after=self._retry_after,
         )
 
-    async def publish(self, key: str, value: bytes) -> RecordMetadata:
-        """Produces one event and returns Kafka's acknowledgement (all in-sync replicas)."""
+    async def publish(
+        self, key: str, value: bytes, *, topic: str = PARTNER_EVENTS.name
+    ) -> RecordMetadata:
+        """Produces one record and returns Kafka's acknowledgement (all in-sync replicas)."""
         producer = await self._started()
+        headers = [CONTENT_TYPE_HEADER] if topic == PARTNER_EVENTS.name else []
         try:
             return await producer.send_and_wait(
-                PARTNER_EVENTS.name, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER]
+                topic, value=value, key=key.encode(), headers=headers
             )
         except KafkaError as exc:
-            log.warning("partner event not acknowledged", extra={"error": str(exc)})
+            log.warning("record not acknowledged", extra={"error": str(exc)})
             raise self.unavailable() from exc
 
     async def close(self) -> None:

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from customs_shared.revocation import Revocation, RevocationKind, RevocationList
+
+REVOKED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_a_revoked_jti_is_refused_and_others_are_not() -> None:
+    revocations = RevocationList()
+    revocations.add(Revocation(kind=RevocationKind.TOKEN, value="j1", revoked_at=REVOKED_AT))
+
+    assert revocations.is_revoked({"jti": "j1", "sub": "c", "iat": 0})
+    assert not revocations.is_revoked({"jti": "j2", "sub": "c", "iat": 0})
+
+
+def test_a_revoked_client_loses_tokens_issued_until_then() -> None:
+    revocations = RevocationList()
+    revocations.add(Revocation(kind=RevocationKind.CLIENT, value="c", revoked_at=REVOKED_AT))
+    at = int(REVOKED_AT.timestamp())
+
+    assert revocations.is_revoked({"jti": "x", "sub": "c", "iat": at - 60})
+    assert revocations.is_revoked({"jti": "x", "sub": "c", "iat": at})
+    assert not revocations.is_revoked({"jti": "x", "sub": "c", "iat": at + 1})
+    assert not revocations.is_revoked({"jti": "x", "sub": "other", "iat": at - 60})
+
+
+def test_record_keys_follow_the_topic_key() -> None:
+    revocation = Revocation(kind=RevocationKind.CLIENT, value="c", revoked_at=REVOKED_AT)
+    assert revocation.key == "client:c"
+    assert Revocation.model_validate_json(revocation.model_dump_json()) == revocation
