@@ -56,6 +56,10 @@ class Cluster:
             self._tokens[client_id] = response.json()["access_token"]
         return self._tokens[client_id]
 
+    def forget_token(self, client_id: str) -> None:
+        """Drops the cached token of ``client_id`` (after its tokens were revoked)."""
+        self._tokens.pop(client_id, None)
+
     def client(self, client_id: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token(client_id)}"} if client_id else {}
         return httpx.Client(base_url=self.gateway, headers=headers, timeout=10)
