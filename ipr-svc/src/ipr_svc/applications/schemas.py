@@ -88,3 +88,25 @@ class ApplicationOut(BaseModel):
 
 class ApplicationList(BaseModel):
     items: list[ApplicationOut]
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Gaps(BaseModel):
+    complete: bool
+    gaps: list[str] = Field(description="What the applicant must still give.")
+
+
+class ApprovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: date
+    valid_until: date = Field(description="Capped at the end of the right's term.")
+    reason: Reason
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason

@@ -1,0 +1,153 @@
+"""Officer review of applications: completeness gaps, approval into a record, rejection,
+revocation. Each decision is audited; a record's every change goes to the compacted topic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.auth import Principal
+from customs_shared.db import utcnow
+from customs_shared.events import catalog
+from customs_shared.messaging.outbox import add_event
+from ipr_svc.applications.errors import ApplicationNotFound, WrongStatus
+from ipr_svc.applications.models import IprApplication, IprDecision
+from ipr_svc.applications.repository import ApplicationRepository
+from ipr_svc.records.repository import RecordRepository
+from ipr_svc.records.service import SOURCE, state
+from ipr_svc.screening.models import IprRecord
+
+
+def gaps(application: IprApplication) -> list[str]:
+    """What the applicant must still give before customs can act (the EU's AFA as the
+    reference for completeness)."""
+    found: list[str] = []
+    for n, goods in enumerate(application.goods, start=1):
+        if not str(goods.get("distinguishing_features", "")).strip():
+            found.append(f"goods[{n}]: distinguishing features of the genuine goods")
+    if not application.notification_url:
+        found.append("notification_url: where customs notifies suspensions")
+    if not application.contact.get("phone"):
+        found.append("contact.phone: a number reachable during a suspension")
+    if not application.suspected_infringers and not application.authorised_importers:
+        found.append("authorised importers or suspected infringers: at least one party")
+    return found
+
+
+def _audit(
+    session: AsyncSession,
+    application: IprApplication,
+    principal: Principal,
+    action: str,
+    reason: str,
+    valid: tuple[date, date] | None = None,
+) -> None:
+    session.add(
+        IprDecision(
+            application_id=application.id,
+            action=action,
+            actor=principal.subject,
+            reason=reason,
+            valid_from=valid[0] if valid else None,
+            valid_until=valid[1] if valid else None,
+            decided_at=utcnow(),
+        )
+    )
+
+
+async def _application(
+    session: AsyncSession, principal: Principal, application_id: uuid.UUID, *expected: str
+) -> IprApplication:
+    application = await ApplicationRepository(session).get_visible_or_404(
+        application_id, principal, ApplicationNotFound(f"No IPR application {application_id}.")
+    )
+    if application.status not in expected:
+        raise WrongStatus(f"The application is {application.status}; expected {expected}.")
+    return application
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def approve(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    application_id: uuid.UUID,
+    valid_from: date,
+    valid_until: date,
+    reason: str,
+) -> IprRecord:
+    """The application becomes an active record, valid no longer than the right's term."""
+    application = await _application(session, principal, application_id, "filed")
+    valid_until = min(valid_until, application.right_valid_until)
+    if valid_until <= valid_from:
+        raise WrongStatus("The validity ends before it starts (or past the right's term).")
+    values = {
+        "right_type": application.right_type,
+        "owner": application.owner,
+        "holder_tenant": application.applicant_tenant,
+        "brands": list(dict.fromkeys(b for g in application.goods for b in g["brands"])),
+        "hs_headings": list(dict.fromkeys(h for g in application.goods for h in g["hs_headings"])),
+        "authorised_importers": list(application.authorised_importers),
+        "offices": list(application.offices),
+        "valid_from": _at(valid_from),
+        "valid_until": _at(valid_until),
+        "status": "active",
+        "source": "application",
+        "updated_at": utcnow(),
+    }
+    records = RecordRepository(session)
+    record = (await records.by_registration_numbers([application.registration_number])).get(
+        application.registration_number
+    )
+    if record is None:
+        record = IprRecord(registration_number=application.registration_number, **values)
+        records.add(record)
+    else:
+        for name, value in values.items():
+            setattr(record, name, value)
+    await session.flush()
+    application.status = "approved"
+    application.valid_from, application.valid_until = valid_from, valid_until
+    _audit(session, application, principal, "approve", reason, (valid_from, valid_until))
+    add_event(
+        session, catalog.IPR_RECORD_CHANGED, source=SOURCE, key=str(record.id), data=state(record)
+    )
+    return record
+
+
+async def reject(
+    *, session: AsyncSession, principal: Principal, application_id: uuid.UUID, reason: str
+) -> IprApplication:
+    application = await _application(session, principal, application_id, "filed")
+    application.status = "rejected"
+    _audit(session, application, principal, "reject", reason)
+    return application
+
+
+async def revoke(
+    *, session: AsyncSession, principal: Principal, application_id: uuid.UUID, reason: str
+) -> IprApplication:
+    """The record stops being screened against: every replica drops it."""
+    application = await _application(session, principal, application_id, "approved")
+    application.status = "revoked"
+    records = RecordRepository(session)
+    record = (await records.by_registration_numbers([application.registration_number])).get(
+        application.registration_number
+    )
+    if record is not None:
+        record.status = "revoked"
+        record.updated_at = utcnow()
+        add_event(
+            session,
+            catalog.IPR_RECORD_CHANGED,
+            source=SOURCE,
+            key=str(record.id),
+            data=state(record),
+        )
+    _audit(session, application, principal, "revoke", reason)
+    return application
