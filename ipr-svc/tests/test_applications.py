@@ -17,9 +17,15 @@ from customs_shared.auth import Principal, Role
 from customs_shared.db import utcnow
 from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.applications import review, service
-from ipr_svc.applications.errors import ApplicationNotFound, RightExpired, WrongStatus
+from ipr_svc.applications.errors import (
+    ApplicationNotFound,
+    RenewalTooLate,
+    RightExpired,
+    WrongStatus,
+)
 from ipr_svc.applications.models import IprDecision
 from ipr_svc.applications.schemas import ApplicationIn
+from ipr_svc.screening.models import IprRecord
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -182,3 +188,69 @@ async def test_a_holder_cannot_decide_on_another_holders_application(sessions: S
             session=session, principal=OFFICER, application_id=filed, reason="not the owner"
         )
     assert rejected.status == "rejected"
+
+
+async def approved(sessions: Sessions, valid_days: int) -> uuid.UUID:
+    filed = await file(sessions, HOLDER_A, application())
+    today = utcnow().date()
+    async with sessions() as session, session.begin():
+        await review.approve(
+            session=session,
+            principal=OFFICER,
+            application_id=filed,
+            valid_from=today,
+            valid_until=today + timedelta(days=valid_days),
+            reason="complete",
+        )
+    return filed
+
+
+async def test_renewal_is_filed_at_least_20_days_before_expiry(sessions: Sessions) -> None:
+    filed = await approved(sessions, 30)
+    today = utcnow().date()
+    later = today + timedelta(days=400)
+    async with sessions() as session, session.begin():
+        with pytest.raises(RenewalTooLate):
+            await review.file_renewal(
+                session=session,
+                principal=HOLDER_A,
+                application_id=filed,
+                valid_until=later,
+                today=today + timedelta(days=11),  # 19 days left
+            )
+    async with sessions() as session, session.begin():
+        await review.file_renewal(
+            session=session,
+            principal=HOLDER_A,
+            application_id=filed,
+            valid_until=later,
+            today=today + timedelta(days=10),  # 20 days left
+        )
+    async with sessions() as session, session.begin():
+        extended = await review.extend(
+            session=session,
+            principal=OFFICER,
+            application_id=filed,
+            valid_until=later,
+            reason="renewed",
+        )
+    assert extended.valid_until == later
+    async with sessions() as session:
+        record = (await session.scalars(select(IprRecord))).one()
+    assert record.valid_until.date() == later
+
+
+async def test_records_past_their_validity_expire_and_say_so(sessions: Sessions) -> None:
+    await approved(sessions, 1)
+    async with sessions() as session, session.begin():
+        record = (await session.scalars(select(IprRecord))).one()
+        record.valid_until = utcnow() - timedelta(seconds=1)
+    async with sessions() as session, session.begin():
+        assert await review.expire_records(session, None) == 1  # type: ignore[arg-type]
+    async with sessions() as session, session.begin():
+        assert await review.expire_records(session, None) == 0  # type: ignore[arg-type]
+    async with sessions() as session:
+        record = (await session.scalars(select(IprRecord))).one()
+        events = (await session.scalars(select(OutboxEvent.payload))).all()
+    assert record.status == "expired"
+    assert [json.loads(e)["data"]["status"] for e in events] == ["active", "expired"]

@@ -3,7 +3,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from customs_shared.background import periodic
 from ipr_svc.applications.api import router as applications_router
+from ipr_svc.applications.review import expire_records
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
@@ -18,4 +20,11 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
         routers=[router, records_router, applications_router],
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
+        background=[
+            periodic(
+                "ipr-record-expiry",
+                expire_records,
+                interval_seconds=settings.record_expiry_interval_seconds,
+            )
+        ],
     )

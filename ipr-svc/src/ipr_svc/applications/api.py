@@ -16,14 +16,21 @@ from customs_shared.auth import (
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from ipr_svc.applications import review, service
-from ipr_svc.applications.errors import ApplicationNotFound, RightExpired, WrongStatus
+from ipr_svc.applications.errors import (
+    ApplicationNotFound,
+    RenewalTooLate,
+    RightExpired,
+    WrongStatus,
+)
 from ipr_svc.applications.schemas import (
     ApplicationIn,
     ApplicationList,
     ApplicationOut,
     ApprovalIn,
     DecisionIn,
+    ExtensionIn,
     Gaps,
+    RenewalIn,
 )
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
@@ -137,5 +144,44 @@ async def revoke_application(
 ) -> ApplicationOut:
     row = await review.revoke(
         session=session, principal=principal, application_id=application_id, reason=body.reason
+    )
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/renewal",
+    response_model=ApplicationOut,
+    responses=problem_responses(
+        Unauthorized, Forbidden, ApplicationNotFound, WrongStatus, RenewalTooLate
+    ),
+    summary="The holder asks to extend an approved application (at least 20 days ahead).",
+)
+async def file_renewal(
+    application_id: uuid.UUID, body: RenewalIn, principal: Applicant, session: DbSession
+) -> ApplicationOut:
+    row = await review.file_renewal(
+        session=session,
+        principal=principal,
+        application_id=application_id,
+        valid_until=body.valid_until,
+    )
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/extend",
+    response_model=ApplicationOut,
+    responses=DECISION_PROBLEMS,
+    summary="Extend an approved application's validity, never past the right's term.",
+)
+async def extend_application(
+    application_id: uuid.UUID, body: ExtensionIn, principal: Reviewer, session: DbSession
+) -> ApplicationOut:
+    row = await review.extend(
+        session=session,
+        principal=principal,
+        application_id=application_id,
+        valid_until=body.valid_until,
+        reason=body.reason,
     )
     return ApplicationOut.model_validate(row)

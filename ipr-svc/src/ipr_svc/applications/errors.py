@@ -18,3 +18,8 @@ class RightExpired(UnprocessableContent):
 class WrongStatus(Conflict):
     slug = "ipr-application-wrong-status"
     title = "The application is not in a state that allows this decision"
+
+
+class RenewalTooLate(UnprocessableContent):
+    slug = "ipr-renewal-too-late"
+    title = "A renewal is filed at least 20 days before the validity ends"

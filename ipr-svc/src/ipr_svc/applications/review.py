@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared.app import Runtime
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.messaging.outbox import add_event
-from ipr_svc.applications.errors import ApplicationNotFound, WrongStatus
+from ipr_svc.applications.errors import ApplicationNotFound, RenewalTooLate, WrongStatus
 from ipr_svc.applications.models import IprApplication, IprDecision
 from ipr_svc.applications.repository import ApplicationRepository
 from ipr_svc.records.repository import RecordRepository
@@ -151,3 +153,80 @@ async def revoke(
         )
     _audit(session, application, principal, "revoke", reason)
     return application
+
+
+RENEWAL_NOTICE_DAYS = 20  # a renewal is filed at least this long before expiry
+
+
+async def file_renewal(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    application_id: uuid.UUID,
+    valid_until: date,
+    today: date | None = None,
+) -> IprApplication:
+    """The holder asks to extend an approved application; an officer decides on it."""
+    today = today or utcnow().date()
+    application = await _application(session, principal, application_id, "approved")
+    if (application.valid_until - today).days < RENEWAL_NOTICE_DAYS:
+        raise RenewalTooLate(
+            f"A renewal is filed at least {RENEWAL_NOTICE_DAYS} days before the validity "
+            f"ends ({application.valid_until})."
+        )
+    if valid_until <= application.valid_until:
+        raise WrongStatus("A renewal extends the validity past its current end.")
+    _audit(
+        session, application, principal, "renewal-filed", "", (application.valid_from, valid_until)
+    )
+    return application
+
+
+async def extend(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    application_id: uuid.UUID,
+    valid_until: date,
+    reason: str,
+) -> IprApplication:
+    """The officer's extension: the record's validity moves on, never past the term."""
+    application = await _application(session, principal, application_id, "approved")
+    valid_until = min(valid_until, application.right_valid_until)
+    if valid_until <= application.valid_until:
+        raise WrongStatus("The extension ends no later than the current validity.")
+    application.valid_until = valid_until
+    records = RecordRepository(session)
+    record = (await records.by_registration_numbers([application.registration_number])).get(
+        application.registration_number
+    )
+    if record is not None:
+        record.valid_until = _at(valid_until)
+        record.updated_at = utcnow()
+        add_event(
+            session,
+            catalog.IPR_RECORD_CHANGED,
+            source=SOURCE,
+            key=str(record.id),
+            data=state(record),
+        )
+    _audit(session, application, principal, "extend", reason, (application.valid_from, valid_until))
+    return application
+
+
+async def expire_records(session: AsyncSession, _runtime: Runtime[Any]) -> int:
+    """Periodic: active records past their validity become expired, and say so on the
+    compacted topic, so every replica drops them."""
+    now = utcnow()
+    expired = await RecordRepository(session).lapsed(now)
+    for record in expired:
+        record.status = "expired"
+        record.updated_at = now
+        add_event(
+            session,
+            catalog.IPR_RECORD_CHANGED,
+            source=SOURCE,
+            key=str(record.id),
+            data=state(record),
+        )
+    return len(expired)

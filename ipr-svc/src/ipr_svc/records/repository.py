@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,3 +22,12 @@ class RecordRepository(RepositoryBase[IprRecord]):
         statement = select(IprRecord).where(IprRecord.registration_number.in_(wanted))
         rows = (await self.session.scalars(statement)).all()
         return {r.registration_number: r for r in rows if r.registration_number is not None}
+
+    async def lapsed(self, now: datetime) -> Sequence[IprRecord]:
+        statement = (
+            select(IprRecord)
+            .where(IprRecord.status == "active", IprRecord.valid_until <= now)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()
