@@ -10,6 +10,8 @@ from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
 from ipr_svc.settings import IprSettings
+from ipr_svc.suspension.api import router as suspensions_router
+from ipr_svc.suspension.service import release_lapsed
 
 
 def create_app(settings: IprSettings | None = None) -> FastAPI:
@@ -17,7 +19,7 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="IPR service",
-        routers=[router, records_router, applications_router],
+        routers=[router, records_router, applications_router, suspensions_router],
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
         background=[
@@ -25,6 +27,11 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
                 "ipr-record-expiry",
                 expire_records,
                 interval_seconds=settings.record_expiry_interval_seconds,
-            )
+            ),
+            periodic(
+                "ipr-suspension-release",
+                release_lapsed,
+                interval_seconds=settings.record_expiry_interval_seconds,
+            ),
         ],
     )

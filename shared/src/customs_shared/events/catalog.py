@@ -108,6 +108,15 @@ IPR_RECORD_CHANGED = EventType(
     "ipr-svc",
     (),
 )
+# Routing is to hold the declaration while suspended and declaration-svc to show each step
+# in its timeline; until they subscribe nothing consumes it.
+IPR_SUSPENSION_CHANGED = EventType(
+    "customs.ipr.suspension-changed.v1",
+    IPR,
+    schemas.IprSuspensionChanged,
+    "ipr-svc",
+    (),
+)
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",
     LANES,
@@ -125,6 +134,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     IPR_RECORD_CHANGED,
+    IPR_SUSPENSION_CHANGED,
     LANE_ASSIGNED,
 )
 
