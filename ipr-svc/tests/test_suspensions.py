@@ -19,6 +19,7 @@ from ipr_svc.screening import service as screening
 from ipr_svc.suspension import service
 from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionNotFound
 from tests.support.factories import declaration_submitted, item_facts
+from tests.support.ipr_index import index_from_table
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -67,8 +68,9 @@ async def hit(sessions: Sessions) -> tuple[uuid.UUID, str]:
     async with sessions() as session, session.begin():
         report = await records.import_records(session, [row])
     data = declaration_submitted(items=[item_facts(brand="N1KE", hs_code="64041100")])
+    index = await index_from_table(sessions)
     async with sessions() as session, session.begin():
-        await screening.screen_declaration(session, data)
+        await screening.screen_declaration(session, data, index)
     record_id = report.rows[0].record_id
     assert record_id is not None
     return data.declaration_id, record_id

@@ -9,6 +9,7 @@ from ipr_svc.applications.review import expire_records
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
+from ipr_svc.screening.replica import records_feed
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension.api import router as suspensions_router
 from ipr_svc.suspension.service import release_lapsed
@@ -23,6 +24,7 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
         background=[
+            records_feed,
             periodic(
                 "ipr-record-expiry",
                 expire_records,
