@@ -148,3 +148,19 @@ async def test_no_answer_by_the_deadline_releases(sessions: Sessions) -> None:
         (str(suspension_id), "suspended"),
         (str(suspension_id), "released"),
     ]
+
+
+async def test_a_holder_sees_the_hits_on_its_own_rights_only(sessions: Sessions) -> None:
+    declaration_id, record_id = await hit(sessions)
+    async with sessions() as session:
+        [own] = await screening.hits(session=session, principal=HOLDER, limit=50)
+        others = await screening.hits(session=session, principal=OTHER_HOLDER, limit=50)
+        every = await screening.hits(session=session, principal=OFFICER, limit=50)
+    assert (own.declaration_id, own.record_id, own.text, own.why) == (
+        declaration_id,
+        record_id,
+        "N1KE",
+        "alias",
+    )
+    assert others == []
+    assert [h.id for h in every] == [own.id]

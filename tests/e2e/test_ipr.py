@@ -65,6 +65,8 @@ def test_import_screen_suspend_and_the_holder_confirms(cluster: Cluster) -> None
         assert response.status_code == 201, response.text
         suspension = response.json()
     with cluster.client("demo-right-holder") as holder:
+        hits = holder.get("/api/v1/ipr/hits").json()["items"]
+        assert (declaration_id, record_id) in {(h["declaration_id"], h["record_id"]) for h in hits}
         listed = holder.get("/api/v1/ipr/suspensions").json()["items"]
         assert suspension["id"] in {s["id"] for s in listed}
         response = holder.post(f"/api/v1/ipr/suspensions/{suspension['id']}/confirm")

@@ -2,19 +2,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal
+from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.screening.errors import ScreeningNotFound
 from ipr_svc.screening.index import RecordIndex
 from ipr_svc.screening.matching import screen
-from ipr_svc.screening.models import IprScreening
+from ipr_svc.screening.models import IprHitRow, IprScreening
 from ipr_svc.screening.replica import ACTIVE
-from ipr_svc.screening.repository import IprScreeningRepository
+from ipr_svc.screening.repository import IprHitRepository, IprScreeningRepository
 
 SOURCE = "/customs/ipr-svc"
 READY_TIMEOUT_SECONDS = 30.0
@@ -44,7 +46,7 @@ async def rescreen(
 async def screen_declaration(
     session: AsyncSession, submitted: DeclarationSubmitted, index: RecordIndex
 ) -> None:
-    hits = screen(index, submitted)
+    matches, hits = screen(index, submitted)
     if not len(index):
         outcome = IprOutcome.NO_RECORDS
     else:
@@ -58,6 +60,22 @@ async def screen_declaration(
     )
     if not first:
         return  # a re-sent submission keeps its first screening
+    holders = {m.record.record_id: m.record.holder for m in matches}
+    for hit in hits:
+        session.add(
+            IprHitRow(
+                declaration_id=submitted.declaration_id,
+                version=submitted.version,
+                item_line=hit.item_line,
+                record_id=hit.record_id,
+                holder_tenant=holders[hit.record_id],
+                matched=hit.matched,
+                text=hit.text or "",
+                score=hit.score or 0.0,
+                why=hit.why or "",
+                screened_at=utcnow(),
+            )
+        )
     add_event(
         session,
         catalog.IPR_SCREENED,
@@ -82,3 +100,7 @@ async def get(
         principal,
         ScreeningNotFound(f"No IPR screening for declaration {declaration_id}."),
     )
+
+
+async def hits(*, session: AsyncSession, principal: Principal, limit: int) -> Sequence[IprHitRow]:
+    return await IprHitRepository(session).visible(principal, limit)
