@@ -164,3 +164,11 @@ async def test_a_holder_sees_the_hits_on_its_own_rights_only(sessions: Sessions)
     )
     assert others == []
     assert [h.id for h in every] == [own.id]
+
+
+async def test_a_holder_sees_its_own_records_only(sessions: Sessions) -> None:
+    _, record_id = await hit(sessions)
+    async with sessions() as session:
+        own = await records.listing(session=session, principal=HOLDER, limit=50)
+        others = await records.listing(session=session, principal=OTHER_HOLDER, limit=50)
+    assert ([str(r.id) for r in own], others) == ([record_id], [])

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from customs_shared.auth import Principal, tenant_scope
 from customs_shared.repository import RepositoryBase
 from ipr_svc.screening.models import IprRecord
 
@@ -31,3 +32,11 @@ class RecordRepository(RepositoryBase[IprRecord]):
             .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def visible(self, principal: Principal, limit: int) -> Sequence[IprRecord]:
+        """The holder's own records, newest change first; customs staff see every one."""
+        statement = select(IprRecord).order_by(IprRecord.updated_at.desc(), IprRecord.id)
+        tenant = tenant_scope(principal)
+        if tenant is not None:
+            statement = statement.where(IprRecord.holder_tenant == tenant)
+        return (await self.session.scalars(statement.limit(limit))).all()
