@@ -64,6 +64,13 @@ def test_import_screen_suspend_and_the_holder_confirms(cluster: Cluster) -> None
         )
         assert response.status_code == 201, response.text
         suspension = response.json()
+    with cluster.client("demo-declarant") as declarant:
+
+        def held() -> dict[str, Any] | None:
+            found: dict[str, Any] = declarant.get(f"/api/v1/declarations/{declaration_id}").json()
+            return found if found.get("status") == "HELD" else None
+
+        assert wait_for(held, 30.0)["status"] == "HELD"
     with cluster.client("demo-right-holder") as holder:
         hits = holder.get("/api/v1/ipr/hits").json()["items"]
         assert (declaration_id, record_id) in {(h["declaration_id"], h["record_id"]) for h in hits}

@@ -18,6 +18,7 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationSubmitted,
     IprScreened,
+    IprSuspensionChanged,
     ItemFacts,
     LaneAssigned,
     SignatureChecked,
@@ -307,6 +308,23 @@ async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
     hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
     detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
     _screened(session, declaration, "ipr-svc", "ipr_screened", detail)
+
+
+async def record_ipr_suspension(session: AsyncSession, data: IprSuspensionChanged) -> None:
+    """IPR suspensions show in the timeline; a suspension holds the declaration, and the
+    later steps (extended, confirmed, withdrawn, released) are recorded for the officer
+    who decides on it."""
+    declaration = await _locked(session, data.declaration_id)
+    why = (
+        f"line {data.item_line}, IPR record {data.record_id}: {data.status}, holder's "
+        f"deadline {data.deadline}{' (extended)' if data.extended else ''}: {data.reason}"
+    )
+    event = f"ipr_suspension_{data.status}"
+    held = DeclarationStatus.HELD
+    if data.status == "suspended" and lifecycle.allowed(declaration.status, held):
+        lifecycle.move(session, declaration, held, actor="ipr-svc", event=event, why=why)
+    else:
+        lifecycle.record(session, declaration, event, why, actor="ipr-svc")
 
 
 def _screened(

@@ -108,14 +108,14 @@ IPR_RECORD_CHANGED = EventType(
     "ipr-svc",
     (),
 )
-# Routing is to hold the declaration while suspended and declaration-svc to show each step
-# in its timeline; until they subscribe nothing consumes it.
+# declaration-svc holds the declaration and shows each step in its timeline; routing is
+# still to keep it red while suspended.
 IPR_SUSPENSION_CHANGED = EventType(
     "customs.ipr.suspension-changed.v1",
     IPR,
     schemas.IprSuspensionChanged,
     "ipr-svc",
-    (),
+    ("declaration-svc",),
 )
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",
