@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.auth import Principal, Role
 from customs_shared.events.schemas import IprSuspensionChanged, Lane, LaneAssigned, LaneReason
 from declaration_svc.declarations import service
-from declaration_svc.declarations.models import Declaration, TimelineEntry
+from declaration_svc.declarations.errors import IprSuspended
+from declaration_svc.declarations.models import Declaration, DeclarationStatus, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn
 from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
@@ -21,6 +22,13 @@ from tests.support.samples import sample
 pytestmark = pytest.mark.integration
 
 Sessions = async_sessionmaker[AsyncSession]
+OFFICER = Principal(
+    subject="demo-officer",
+    tenant="customs-hq",
+    roles=frozenset({Role.OFFICER}),
+    scopes=frozenset({"declarations:decide"}),
+    token_id="t2",
+)
 BROKER = Principal(
     subject="demo-broker",
     tenant="0312345673",
@@ -48,9 +56,8 @@ def step(declaration_id: uuid.UUID, suspension_id: uuid.UUID, status: str) -> Ip
     )
 
 
-async def test_a_suspension_holds_the_declaration_and_each_step_is_in_its_timeline(
-    sessions: Sessions,
-) -> None:
+async def laned(sessions: Sessions) -> uuid.UUID:
+    """A submitted declaration on the green lane."""
     async with sessions() as session, session.begin():
         submission = await service.submit(
             session=session,
@@ -72,12 +79,35 @@ async def test_a_suspension_holds_the_declaration_and_each_step_is_in_its_timeli
                 decided_at=datetime.now(UTC),
             ),
         )
+    return declaration_id
+
+
+async def apply(
+    sessions: Sessions, declaration_id: uuid.UUID, suspension: uuid.UUID, status: str
+) -> None:
+    async with sessions() as session, session.begin():
+        await service.record_ipr_suspension(session, step(declaration_id, suspension, status))
+
+
+async def release(sessions: Sessions, declaration_id: uuid.UUID) -> str:
+    async with sessions() as session, session.begin():
+        declaration = await service.change_status(
+            session=session,
+            principal=OFFICER,
+            declaration_id=declaration_id,
+            target=DeclarationStatus.RELEASED,
+            reason="cleared",
+        )
+        return declaration.status
+
+
+async def test_a_suspension_holds_the_declaration_and_each_step_is_in_its_timeline(
+    sessions: Sessions,
+) -> None:
+    declaration_id = await laned(sessions)
     suspension_id = uuid.uuid4()
     for status in ("suspended", "confirmed"):
-        async with sessions() as session, session.begin():
-            await service.record_ipr_suspension(
-                session, step(declaration_id, suspension_id, status)
-            )
+        await apply(sessions, declaration_id, suspension_id, status)
     async with sessions() as session:
         declaration = await session.get(Declaration, declaration_id)
         entries = (
@@ -91,3 +121,18 @@ async def test_a_suspension_holds_the_declaration_and_each_step_is_in_its_timeli
     assert declaration.status == "HELD"
     events = [e.event for e in entries]
     assert events[-2:] == ["ipr_suspension_suspended", "ipr_suspension_confirmed"]
+
+
+async def test_no_release_while_a_suspension_is_open(sessions: Sessions) -> None:
+    declaration_id = await laned(sessions)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await apply(sessions, declaration_id, first, "suspended")
+    await apply(sessions, declaration_id, first, "confirmed")  # goods held: still no release
+    with pytest.raises(IprSuspended):
+        await release(sessions, declaration_id)
+    await apply(sessions, declaration_id, second, "suspended")
+    await apply(sessions, declaration_id, first, "released")
+    with pytest.raises(IprSuspended):  # the second one is still open
+        await release(sessions, declaration_id)
+    await apply(sessions, declaration_id, second, "withdrawn")
+    assert await release(sessions, declaration_id) == "RELEASED"

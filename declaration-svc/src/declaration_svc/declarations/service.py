@@ -32,6 +32,7 @@ from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
     IdempotentRequestInFlight,
+    IprSuspended,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.metrics import LANES, SUBMISSION_TO_LANE
@@ -382,9 +383,17 @@ async def change_status(
 ) -> Declaration:
     """An officer's decision: inspect, hold, release or reject (409 when the
     declaration's status does not allow it)."""
-    declaration = await DeclarationRepository(session).get_visible_for_update_or_404(
+    repository = DeclarationRepository(session)
+    declaration = await repository.get_visible_for_update_or_404(
         declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
     )
+    if target == DeclarationStatus.RELEASED and await repository.open_ipr_suspensions(
+        declaration_id
+    ):
+        raise IprSuspended(
+            "Clearance is suspended on an IPR hit: no release until the holder withdraws "
+            "or the deadline passes."
+        )
     lifecycle.move(
         session,
         declaration,
