@@ -17,7 +17,7 @@ from ipr_svc.records.schemas import ImportReport
 from ipr_svc.screening import service as screening
 from ipr_svc.screening.models import IprRecord, IprScreening
 from tests.support.factories import declaration_submitted, item_facts
-from tests.support.postgres import MigratedSessions
+from tests.support.ipr_index import index_from_table
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +51,6 @@ ROWS: list[dict[str, Any]] = [
         "offices": ["01B1", "02CI"],
     },
 ]
-
-
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("ipr_svc:migrations")
 
 
 async def run(
@@ -159,8 +154,9 @@ async def test_imported_records_screen_submitted_declarations(
         declarant_tax_code=importer,
         items=[item_facts(brand=brand, hs_code=hs_code, description="Sports shoes")],
     )
+    index = await index_from_table(sessions)
     async with sessions() as session, session.begin():
-        await screening.screen_declaration(session, data)
+        await screening.screen_declaration(session, data, index)
     async with sessions() as session:
         screened = await session.get(IprScreening, data.declaration_id)
     assert screened is not None

@@ -13,14 +13,16 @@ from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.screening import service
 from ipr_svc.screening.models import IprRecord, IprScreening
 from tests.support.factories import declaration_submitted, item_facts
+from tests.support.ipr_index import index_from_table
 
 pytestmark = pytest.mark.integration
 
 
 async def screen(sessions: async_sessionmaker[AsyncSession], brand: str) -> IprScreening:
     data = declaration_submitted(items=[item_facts(brand=brand)])
+    index = await index_from_table(sessions)
     async with sessions() as session, session.begin():
-        await service.screen_declaration(session, data)
+        await service.screen_declaration(session, data, index)
     async with sessions() as session:
         return (
             await session.scalars(
@@ -77,10 +79,11 @@ async def test_an_amended_version_is_screened_again(
         )
     original = declaration_submitted(items=[item_facts(brand="Acme")])
     amended = original.model_copy(update={"version": 2, "items": [item_facts(brand="Plain")]})
+    index = await index_from_table(sessions)
     async with sessions() as session, session.begin():
-        await service.screen_declaration(session, original)
+        await service.screen_declaration(session, original, index)
     async with sessions() as session, session.begin():
-        await service.rescreen_amended(session, amended)
+        await service.rescreen(session, amended, index)
     async with sessions() as session:
         screening = await session.get(IprScreening, original.declaration_id)
         payloads = (await session.scalars(select(OutboxEvent.payload))).all()

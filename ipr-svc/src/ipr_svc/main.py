@@ -3,11 +3,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from customs_shared.background import periodic
 from ipr_svc.applications.api import router as applications_router
+from ipr_svc.applications.review import expire_records
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
+from ipr_svc.screening.replica import records_feed
 from ipr_svc.settings import IprSettings
+from ipr_svc.suspension.api import router as suspensions_router
+from ipr_svc.suspension.service import release_lapsed
 
 
 def create_app(settings: IprSettings | None = None) -> FastAPI:
@@ -15,7 +20,20 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="IPR service",
-        routers=[router, records_router, applications_router],
+        routers=[router, records_router, applications_router, suspensions_router],
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
+        background=[
+            records_feed,
+            periodic(
+                "ipr-record-expiry",
+                expire_records,
+                interval_seconds=settings.record_expiry_interval_seconds,
+            ),
+            periodic(
+                "ipr-suspension-release",
+                release_lapsed,
+                interval_seconds=settings.record_expiry_interval_seconds,
+            ),
+        ],
     )

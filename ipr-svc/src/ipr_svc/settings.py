@@ -13,6 +13,9 @@ class IprSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix=IPR.prefix, extra="ignore")
 
     spec = IPR
+    record_expiry_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often records past their validity are expired."
+    )
     suspension_closed_days: list[date] = Field(
         default_factory=list,
         description="Extra days customs is closed (JSON list of ISO dates), skipped like "

@@ -33,6 +33,7 @@ from declaration_svc.declarations.errors import (
     IdempotentRequestInFlight,
     IfMatchRequired,
     IllegalTransition,
+    IprSuspended,
     NotYourEnterprise,
     StaleVersion,
     VersionNotFound,
@@ -293,9 +294,11 @@ async def list_declarations(
 @router.post(
     "/{declaration_id}/status",
     response_model=DeclarationOut,
-    responses=problem_responses(Unauthorized, Forbidden, DeclarationNotFound, IllegalTransition),
+    responses=problem_responses(
+        Unauthorized, Forbidden, DeclarationNotFound, IllegalTransition, IprSuspended
+    ),
     summary="An officer's decision: inspect, hold, release or reject; 409 if the status "
-    "does not allow it.",
+    "does not allow it or an IPR suspension forbids release.",
 )
 async def change_status(
     declaration_id: uuid.UUID, body: StatusChange, principal: Officer, session: DbSession

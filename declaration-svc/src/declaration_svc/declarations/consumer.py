@@ -12,6 +12,7 @@ from declaration_svc.documents import service as documents
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(catalog.SIGNATURE_CHECKED, service.record_signature_result),
     Subscription(catalog.IPR_SCREENED, service.record_ipr_result),
+    Subscription(catalog.IPR_SUSPENSION_CHANGED, service.record_ipr_suspension),
     Subscription(catalog.LANE_ASSIGNED, service.record_lane),
     Subscription(catalog.DOCUMENT_SIGNATURE_CHECKED, documents.record_signature_check),
 )

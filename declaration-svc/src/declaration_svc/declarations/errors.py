@@ -49,3 +49,8 @@ class IfMatchRequired(ProblemError):
 class VersionNotFound(NotFound):
     slug = "declaration-version-not-found"
     title = "Declaration version not found"
+
+
+class IprSuspended(Conflict):
+    slug = "ipr-suspended"
+    title = "Clearance is suspended on an IPR hit"

@@ -18,6 +18,7 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationSubmitted,
     IprScreened,
+    IprSuspensionChanged,
     ItemFacts,
     LaneAssigned,
     SignatureChecked,
@@ -31,6 +32,7 @@ from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
     IdempotentRequestInFlight,
+    IprSuspended,
     NotYourEnterprise,
 )
 from declaration_svc.declarations.metrics import LANES, SUBMISSION_TO_LANE
@@ -324,6 +326,23 @@ async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
     _screened(session, declaration, "ipr-svc", "ipr_screened", detail)
 
 
+async def record_ipr_suspension(session: AsyncSession, data: IprSuspensionChanged) -> None:
+    """IPR suspensions show in the timeline; a suspension holds the declaration, and the
+    later steps (extended, confirmed, withdrawn, released) are recorded for the officer
+    who decides on it."""
+    declaration = await _locked(session, data.declaration_id)
+    why = (
+        f"line {data.item_line}, IPR record {data.record_id}: {data.status}, holder's "
+        f"deadline {data.deadline}{' (extended)' if data.extended else ''}: {data.reason}"
+    )
+    event = f"ipr_suspension_{data.status}"
+    held = DeclarationStatus.HELD
+    if data.status == "suspended" and lifecycle.allowed(declaration.status, held):
+        lifecycle.move(session, declaration, held, actor="ipr-svc", event=event, why=why)
+    else:
+        lifecycle.record(session, declaration, event, why, actor="ipr-svc")
+
+
 def _screened(
     session: AsyncSession, declaration: Declaration, actor: str, event: str, why: str
 ) -> None:
@@ -379,9 +398,17 @@ async def change_status(
 ) -> Declaration:
     """An officer's decision: inspect, hold, release or reject (409 when the
     declaration's status does not allow it)."""
-    declaration = await DeclarationRepository(session).get_visible_for_update_or_404(
+    repository = DeclarationRepository(session)
+    declaration = await repository.get_visible_for_update_or_404(
         declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
     )
+    if target == DeclarationStatus.RELEASED and await repository.open_ipr_suspensions(
+        declaration_id
+    ):
+        raise IprSuspended(
+            "Clearance is suspended on an IPR hit: no release until the holder withdraws "
+            "or the deadline passes."
+        )
     lifecycle.move(
         session,
         declaration,

@@ -5,17 +5,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from customs_shared.auth import RIGHT_HOLDERS, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
+from customs_shared.auth import (
+    CUSTOMS_STAFF,
+    RIGHT_HOLDERS,
+    RIGHT_HOLDERS_AND_CUSTOMS,
+    Principal,
+    Scope,
+    allow,
+)
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
-from ipr_svc.applications import service
-from ipr_svc.applications.errors import ApplicationNotFound, RightExpired
-from ipr_svc.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
+from ipr_svc.applications import review, service
+from ipr_svc.applications.errors import (
+    ApplicationNotFound,
+    RenewalTooLate,
+    RightExpired,
+    WrongStatus,
+)
+from ipr_svc.applications.schemas import (
+    ApplicationIn,
+    ApplicationList,
+    ApplicationOut,
+    ApprovalIn,
+    DecisionIn,
+    ExtensionIn,
+    Gaps,
+    RenewalIn,
+)
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
 Applicant = Annotated[Principal, allow(Scope.IPR_WRITE, RIGHT_HOLDERS)]
 Reader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
+Reviewer = Annotated[Principal, allow(Scope.IPR_REVIEW, CUSTOMS_STAFF)]
+DECISION_PROBLEMS = problem_responses(Unauthorized, Forbidden, ApplicationNotFound, WrongStatus)
 
 
 @router.post(
@@ -57,4 +80,108 @@ async def get_application(
     application_id: uuid.UUID, principal: Reader, session: DbSession
 ) -> ApplicationOut:
     row = await service.get(session=session, principal=principal, application_id=application_id)
+    return ApplicationOut.model_validate(row)
+
+
+@router.get(
+    "/applications/{application_id}/gaps",
+    response_model=Gaps,
+    responses=problem_responses(Unauthorized, Forbidden, ApplicationNotFound),
+    summary="The completeness check: what the applicant must still give.",
+)
+async def application_gaps(
+    application_id: uuid.UUID, principal: Reader, session: DbSession
+) -> Gaps:
+    row = await service.get(session=session, principal=principal, application_id=application_id)
+    found = review.gaps(row)
+    return Gaps(complete=not found, gaps=found)
+
+
+@router.post(
+    "/applications/{application_id}/approve",
+    response_model=ApplicationOut,
+    responses=DECISION_PROBLEMS,
+    summary="Approve: the application becomes an active record for the validity given.",
+)
+async def approve_application(
+    application_id: uuid.UUID, body: ApprovalIn, principal: Reviewer, session: DbSession
+) -> ApplicationOut:
+    await review.approve(
+        session=session,
+        principal=principal,
+        application_id=application_id,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        reason=body.reason,
+    )
+    row = await service.get(session=session, principal=principal, application_id=application_id)
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/reject",
+    response_model=ApplicationOut,
+    responses=DECISION_PROBLEMS,
+    summary="Reject a filed application, with the reason.",
+)
+async def reject_application(
+    application_id: uuid.UUID, body: DecisionIn, principal: Reviewer, session: DbSession
+) -> ApplicationOut:
+    row = await review.reject(
+        session=session, principal=principal, application_id=application_id, reason=body.reason
+    )
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/revoke",
+    response_model=ApplicationOut,
+    responses=DECISION_PROBLEMS,
+    summary="Revoke an approved application: its record is screened against no more.",
+)
+async def revoke_application(
+    application_id: uuid.UUID, body: DecisionIn, principal: Reviewer, session: DbSession
+) -> ApplicationOut:
+    row = await review.revoke(
+        session=session, principal=principal, application_id=application_id, reason=body.reason
+    )
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/renewal",
+    response_model=ApplicationOut,
+    responses=problem_responses(
+        Unauthorized, Forbidden, ApplicationNotFound, WrongStatus, RenewalTooLate
+    ),
+    summary="The holder asks to extend an approved application (at least 20 days ahead).",
+)
+async def file_renewal(
+    application_id: uuid.UUID, body: RenewalIn, principal: Applicant, session: DbSession
+) -> ApplicationOut:
+    row = await review.file_renewal(
+        session=session,
+        principal=principal,
+        application_id=application_id,
+        valid_until=body.valid_until,
+    )
+    return ApplicationOut.model_validate(row)
+
+
+@router.post(
+    "/applications/{application_id}/extend",
+    response_model=ApplicationOut,
+    responses=DECISION_PROBLEMS,
+    summary="Extend an approved application's validity, never past the right's term.",
+)
+async def extend_application(
+    application_id: uuid.UUID, body: ExtensionIn, principal: Reviewer, session: DbSession
+) -> ApplicationOut:
+    row = await review.extend(
+        session=session,
+        principal=principal,
+        application_id=application_id,
+        valid_until=body.valid_until,
+        reason=body.reason,
+    )
     return ApplicationOut.model_validate(row)

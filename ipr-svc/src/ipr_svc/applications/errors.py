@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customs_shared.problems import NotFound, UnprocessableContent
+from customs_shared.problems import Conflict, NotFound, UnprocessableContent
 
 
 class ApplicationNotFound(NotFound):
@@ -13,3 +13,13 @@ class ApplicationNotFound(NotFound):
 class RightExpired(UnprocessableContent):
     slug = "ipr-right-expired"
     title = "The right's protection term has ended"
+
+
+class WrongStatus(Conflict):
+    slug = "ipr-application-wrong-status"
+    title = "The application is not in a state that allows this decision"
+
+
+class RenewalTooLate(UnprocessableContent):
+    slug = "ipr-renewal-too-late"
+    title = "A renewal is filed at least 20 days before the validity ends"

@@ -33,3 +33,18 @@ class IprApplication(Base):
     contact: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notification_url: Mapped[str | None] = mapped_column(String(2000))
     filed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IprDecision(Base):
+    """Every decision on an application, kept: who, when, what and why."""
+
+    __tablename__ = "ipr_decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(Uuid(), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(2000), default="")
+    valid_from: Mapped[date | None] = mapped_column(Date())
+    valid_until: Mapped[date | None] = mapped_column(Date())
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -24,7 +24,7 @@ class Goods(BaseModel):
     )
 
 
-class Party(BaseModel):
+class SuspectedInfringer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Text
@@ -52,7 +52,7 @@ class ApplicationIn(BaseModel):
     right_valid_until: date = Field(description="End of the right's protection term.")
     goods: list[Goods] = Field(min_length=1, max_length=100)
     authorised_importers: TaxCodes = Field(default_factory=list, max_length=500)
-    suspected_infringers: list[Party] = Field(default_factory=list, max_length=100)
+    suspected_infringers: list[SuspectedInfringer] = Field(default_factory=list, max_length=100)
     offices: list[Text] = Field(
         default_factory=list, max_length=100, description="Empty: every customs office."
     )
@@ -77,7 +77,7 @@ class ApplicationOut(BaseModel):
     right_valid_until: date
     goods: list[Goods]
     authorised_importers: list[str]
-    suspected_infringers: list[Party]
+    suspected_infringers: list[SuspectedInfringer]
     offices: list[str]
     valid_from: date
     valid_until: date
@@ -88,3 +88,38 @@ class ApplicationOut(BaseModel):
 
 class ApplicationList(BaseModel):
     items: list[ApplicationOut]
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Gaps(BaseModel):
+    complete: bool
+    gaps: list[str] = Field(description="What the applicant must still give.")
+
+
+class ApprovalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: date
+    valid_until: date = Field(description="Capped at the end of the right's term.")
+    reason: Reason
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class RenewalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_until: date = Field(description="The validity asked for; never past the term.")
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    valid_until: date
+    reason: Reason

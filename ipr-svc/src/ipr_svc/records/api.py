@@ -2,18 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
-from customs_shared.auth import CUSTOMS_STAFF, Principal, Scope, allow
+from customs_shared.auth import CUSTOMS_STAFF, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
 from ipr_svc.records import service
 from ipr_svc.records.errors import MalformedImport
-from ipr_svc.records.schemas import ImportReport, ImportRequest
+from ipr_svc.records.schemas import ImportReport, ImportRequest, RecordList, RecordOut
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
 Reviewer = Annotated[Principal, allow(Scope.IPR_REVIEW, CUSTOMS_STAFF)]
+Reader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
 
 MAX_IMPORT_BYTES = 3 * 1024 * 1024  # the upload limit every file here has
 CSV_COLUMNS = (
@@ -58,3 +59,18 @@ async def import_records(request: Request, principal: Reviewer, session: DbSessi
     else:
         raise MalformedImport("Send application/json or text/csv.")
     return await service.import_records(session, rows)
+
+
+@router.get(
+    "/records",
+    response_model=RecordList,
+    responses=problem_responses(Unauthorized, Forbidden),
+    summary="The holder's own records (customs staff: every one), newest change first.",
+)
+async def list_records(
+    principal: Reader,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> RecordList:
+    rows = await service.listing(session=session, principal=principal, limit=limit)
+    return RecordList(items=[RecordOut.model_validate(r) for r in rows])

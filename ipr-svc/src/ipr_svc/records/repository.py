@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
+from customs_shared.auth import Principal, tenant_scope
 from customs_shared.repository import RepositoryBase
 from ipr_svc.screening.models import IprRecord
 
@@ -21,3 +23,20 @@ class RecordRepository(RepositoryBase[IprRecord]):
         statement = select(IprRecord).where(IprRecord.registration_number.in_(wanted))
         rows = (await self.session.scalars(statement)).all()
         return {r.registration_number: r for r in rows if r.registration_number is not None}
+
+    async def lapsed(self, now: datetime) -> Sequence[IprRecord]:
+        statement = (
+            select(IprRecord)
+            .where(IprRecord.status == "active", IprRecord.valid_until <= now)
+            .limit(1000)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def visible(self, principal: Principal, limit: int) -> Sequence[IprRecord]:
+        """The holder's own records, newest change first; customs staff see every one."""
+        statement = select(IprRecord).order_by(IprRecord.updated_at.desc(), IprRecord.id)
+        tenant = tenant_scope(principal)
+        if tenant is not None:
+            statement = statement.where(IprRecord.holder_tenant == tenant)
+        return (await self.session.scalars(statement.limit(limit))).all()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -98,3 +99,25 @@ class ImportReport(BaseModel):
     skipped: int
     rejected: int
     rows: list[RowReport]
+
+
+class RecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    registration_number: str | None
+    right_type: str
+    owner: str
+    brands: list[str]
+    hs_headings: list[str]
+    authorised_importers: list[str]
+    offices: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    status: str
+    source: str
+    updated_at: datetime
+
+
+class RecordList(BaseModel):
+    items: list[RecordOut]

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import IprRecordState
@@ -204,3 +205,9 @@ async def import_records(
         **{o.value: sum(r.outcome is o for r in ordered) for o in RowOutcome},
         rows=ordered,
     )
+
+
+async def listing(
+    *, session: AsyncSession, principal: Principal, limit: int
+) -> Sequence[IprRecord]:
+    return await RecordRepository(session).visible(principal, limit)

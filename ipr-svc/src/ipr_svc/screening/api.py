@@ -3,18 +3,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from customs_shared.auth import TRADERS_AND_CUSTOMS, Principal, Scope, allow
+from customs_shared.auth import (
+    RIGHT_HOLDERS_AND_CUSTOMS,
+    TRADERS_AND_CUSTOMS,
+    Principal,
+    Scope,
+    allow,
+)
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from ipr_svc.screening import service
 from ipr_svc.screening.errors import ScreeningNotFound
-from ipr_svc.screening.schemas import ScreeningOut
+from ipr_svc.screening.schemas import HitList, HitOut, ScreeningOut
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
 Reader = Annotated[Principal, allow(Scope.IPR_READ, TRADERS_AND_CUSTOMS)]
+HitReader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
 
 
 @router.get(
@@ -30,3 +37,18 @@ async def get_screening(
         session=session, principal=principal, declaration_id=declaration_id
     )
     return ScreeningOut.model_validate(screening)
+
+
+@router.get(
+    "/hits",
+    response_model=HitList,
+    responses=problem_responses(Unauthorized, Forbidden),
+    summary="Hits on the caller's own rights, newest first (customs staff: every one).",
+)
+async def list_hits(
+    principal: HitReader,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> HitList:
+    rows = await service.hits(session=session, principal=principal, limit=limit)
+    return HitList(items=[HitOut.model_validate(r) for r in rows])

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from customs_shared.events.schemas import DeclarationSubmitted, IprHit
-from ipr_svc.screening.index import ActiveRecord, RecordIndex
+from ipr_svc.screening.index import ActiveRecord, Match, RecordIndex
 
 
-def screen(index: RecordIndex, submitted: DeclarationSubmitted) -> list[IprHit]:
+def screen(index: RecordIndex, submitted: DeclarationSubmitted) -> tuple[list[Match], list[IprHit]]:
+    """The matches (with their records) and the hits the event carries, by item line."""
     matches = index.match(
         submitted.items, office=submitted.customs_office, importer=submitted.declarant_tax_code
     )
-    return sorted(
+    return matches, sorted(
         (
             IprHit(
                 record_id=m.record.record_id,

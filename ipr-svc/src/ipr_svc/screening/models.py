@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Uuid
+from sqlalchemy import JSON, Float, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime, utcnow
@@ -41,4 +41,22 @@ class IprScreening(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     records_checked: Mapped[int] = mapped_column(Integer)
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    screened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IprHitRow(Base):
+    """One hit, kept apart so a holder finds the hits on its own rights directly."""
+
+    __tablename__ = "ipr_hits"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    item_line: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str] = mapped_column(String(64))
+    holder_tenant: Mapped[str] = mapped_column(String(64), index=True)
+    matched: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(String(2000))
+    score: Mapped[float] = mapped_column(Float)
+    why: Mapped[str] = mapped_column(String(16))
     screened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,26 +1,28 @@
-"""All SQL of IPR screening: recorded rights and screening results."""
+"""All SQL of IPR screening results and hits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select
 
+from customs_shared.auth import Principal, tenant_scope
 from customs_shared.repository import RepositoryBase
-from ipr_svc.screening.models import IprRecord, IprScreening
-
-
-class IprRecordRepository(RepositoryBase[IprRecord]):
-    model = IprRecord
-    tenant_column = "holder_tenant"
-
-    async def active(self, at: datetime) -> Sequence[IprRecord]:
-        statement = select(IprRecord).where(
-            IprRecord.status == "active", IprRecord.valid_from <= at, IprRecord.valid_until > at
-        )
-        return (await self.session.scalars(statement)).all()
+from ipr_svc.screening.models import IprHitRow, IprScreening
 
 
 class IprScreeningRepository(RepositoryBase[IprScreening]):
     model = IprScreening
+
+
+class IprHitRepository(RepositoryBase[IprHitRow]):
+    model = IprHitRow
+    tenant_column = "holder_tenant"
+
+    async def visible(self, principal: Principal, limit: int) -> Sequence[IprHitRow]:
+        """Hits on the caller's own rights, newest first; customs staff see every one."""
+        statement = select(IprHitRow).order_by(IprHitRow.screened_at.desc(), IprHitRow.id)
+        tenant = tenant_scope(principal)
+        if tenant is not None:
+            statement = statement.where(IprHitRow.holder_tenant == tenant)
+        return (await self.session.scalars(statement.limit(limit))).all()

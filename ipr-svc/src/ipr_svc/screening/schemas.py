@@ -16,3 +16,21 @@ class ScreeningOut(BaseModel):
     records_checked: int
     hits: list[IprHit]
     screened_at: datetime
+
+
+class HitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    declaration_id: uuid.UUID
+    version: int
+    item_line: int
+    record_id: str
+    matched: str
+    text: str
+    score: float
+    why: str
+    screened_at: datetime
+
+
+class HitList(BaseModel):
+    items: list[HitOut]

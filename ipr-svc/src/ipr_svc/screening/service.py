@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,32 +12,42 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.screening.errors import ScreeningNotFound
-from ipr_svc.screening.index import ActiveRecord
-from ipr_svc.screening.matching import build_index, screen
-from ipr_svc.screening.models import IprRecord, IprScreening
-from ipr_svc.screening.repository import IprRecordRepository, IprScreeningRepository
+from ipr_svc.screening.index import RecordIndex
+from ipr_svc.screening.matching import screen
+from ipr_svc.screening.models import IprHitRow, IprScreening
+from ipr_svc.screening.replica import ACTIVE
+from ipr_svc.screening.repository import IprHitRepository, IprScreeningRepository
 
 SOURCE = "/customs/ipr-svc"
+READY_TIMEOUT_SECONDS = 30.0
 
 
-def active_record(row: IprRecord) -> ActiveRecord:
-    return ActiveRecord(
-        record_id=str(row.id),
-        holder=row.holder_tenant,
-        brands=tuple(row.brands),
-        hs_headings=frozenset(row.hs_headings),
-        authorised=frozenset(row.authorised_importers),
-        offices=frozenset(row.offices),
-    )
+async def screen_submitted(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
+    """The handler: screens against this replica's index once it has caught up."""
+    async with asyncio.timeout(READY_TIMEOUT_SECONDS):  # then retried: still loading
+        index = await ACTIVE.caught_up()
+    await screen_declaration(session, submitted, index)
 
 
-async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmitted) -> None:
-    records = await IprRecordRepository(session).active(utcnow())
-    # Interim: the index is built from the table per declaration; it is meant to live in
-    # memory, fed by the compacted records topic.
-    index = build_index(active_record(r) for r in records)
-    hits = screen(index, submitted)
-    if not records:
+async def rescreen_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
+    async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+        index = await ACTIVE.caught_up()
+    await rescreen(session, amended, index)
+
+
+async def rescreen(
+    session: AsyncSession, amended: DeclarationSubmitted, index: RecordIndex
+) -> None:
+    """An amendment is a new version of the declaration: its screening replaces the last."""
+    await IprScreeningRepository(session).delete(amended.declaration_id)
+    await screen_declaration(session, amended, index)
+
+
+async def screen_declaration(
+    session: AsyncSession, submitted: DeclarationSubmitted, index: RecordIndex
+) -> None:
+    matches, hits = screen(index, submitted)
+    if not len(index):
         outcome = IprOutcome.NO_RECORDS
     else:
         outcome = IprOutcome.HIT if hits else IprOutcome.CLEAR
@@ -43,11 +55,27 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
         declaration_id=submitted.declaration_id,
         tenant=submitted.tenant,
         outcome=outcome,
-        records_checked=len(records),
+        records_checked=len(index),
         hits=[h.model_dump() for h in hits],
     )
     if not first:
         return  # a re-sent submission keeps its first screening
+    holders = {m.record.record_id: m.record.holder for m in matches}
+    for hit in hits:
+        session.add(
+            IprHitRow(
+                declaration_id=submitted.declaration_id,
+                version=submitted.version,
+                item_line=hit.item_line,
+                record_id=hit.record_id,
+                holder_tenant=holders[hit.record_id],
+                matched=hit.matched,
+                text=hit.text or "",
+                score=hit.score or 0.0,
+                why=hit.why or "",
+                screened_at=utcnow(),
+            )
+        )
     add_event(
         session,
         catalog.IPR_SCREENED,
@@ -59,15 +87,9 @@ async def screen_declaration(session: AsyncSession, submitted: DeclarationSubmit
             tenant=submitted.tenant,
             outcome=outcome,
             hits=hits,
-            records_checked=len(records),
+            records_checked=len(index),
         ),
     )
-
-
-async def rescreen_amended(session: AsyncSession, amended: DeclarationSubmitted) -> None:
-    """An amendment is a new version of the declaration: its screening replaces the last."""
-    await IprScreeningRepository(session).delete(amended.declaration_id)
-    await screen_declaration(session, amended)
 
 
 async def get(
@@ -78,3 +100,7 @@ async def get(
         principal,
         ScreeningNotFound(f"No IPR screening for declaration {declaration_id}."),
     )
+
+
+async def hits(*, session: AsyncSession, principal: Principal, limit: int) -> Sequence[IprHitRow]:
+    return await IprHitRepository(session).visible(principal, limit)

@@ -124,6 +124,15 @@ IPR_RECORD_CHANGED = EventType(
     "ipr-svc",
     (),
 )
+# declaration-svc holds the declaration and shows each step in its timeline; routing is
+# still to keep it red while suspended.
+IPR_SUSPENSION_CHANGED = EventType(
+    "customs.ipr.suspension-changed.v1",
+    IPR,
+    schemas.IprSuspensionChanged,
+    "ipr-svc",
+    ("declaration-svc",),
+)
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",
     LANES,
@@ -168,6 +177,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     SIGNATURE_CHECKED,
     IPR_SCREENED,
     IPR_RECORD_CHANGED,
+    IPR_SUSPENSION_CHANGED,
     LANE_ASSIGNED,
     *PARTNER_EVENT_TYPES,
 )

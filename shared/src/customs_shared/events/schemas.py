@@ -205,6 +205,20 @@ class IprRecordState(_EventData):
     status: str = Field(description="`active`, `revoked` or `expired`.")
 
 
+class IprSuspensionChanged(_EventData):
+    """Clearance of a declaration's goods suspended on an IPR hit, or a later step of
+    it: extended, confirmed (goods held), withdrawn or released (no answer by the deadline)."""
+
+    suspension_id: UUID
+    declaration_id: UUID
+    item_line: int
+    record_id: str
+    status: str = Field(description="`suspended`, `confirmed`, `withdrawn` or `released`.")
+    deadline: date
+    extended: bool
+    reason: str
+
+
 class LaneReason(_EventData):
     rule: str
     lane: Lane

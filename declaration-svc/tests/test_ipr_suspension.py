@@ -1,0 +1,138 @@
+"""An IPR suspension holds the declaration and every step shows in its timeline, on a real
+PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from customs_shared.events.schemas import IprSuspensionChanged, Lane, LaneAssigned, LaneReason
+from declaration_svc.declarations import service
+from declaration_svc.declarations.errors import IprSuspended
+from declaration_svc.declarations.models import Declaration, DeclarationStatus, TimelineEntry
+from declaration_svc.declarations.schemas import DeclarationIn
+from tests.support.postgres import MigratedSessions
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.integration
+
+Sessions = async_sessionmaker[AsyncSession]
+OFFICER = Principal(
+    subject="demo-officer",
+    tenant="customs-hq",
+    roles=frozenset({Role.OFFICER}),
+    scopes=frozenset({"declarations:decide"}),
+    token_id="t2",
+)
+BROKER = Principal(
+    subject="demo-broker",
+    tenant="0312345673",
+    roles=frozenset({Role.BROKER}),
+    scopes=frozenset({"declarations:write"}),
+    token_id="t1",
+)
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> Sessions:
+    return await migrated_sessions("declaration_svc:migrations")
+
+
+def step(declaration_id: uuid.UUID, suspension_id: uuid.UUID, status: str) -> IprSuspensionChanged:
+    return IprSuspensionChanged(
+        suspension_id=suspension_id,
+        declaration_id=declaration_id,
+        item_line=1,
+        record_id="r1",
+        status=status,
+        deadline=date(2026, 9, 16),
+        extended=False,
+        reason="counterfeit phones",
+    )
+
+
+async def laned(sessions: Sessions) -> uuid.UUID:
+    """A submitted declaration on the green lane."""
+    async with sessions() as session, session.begin():
+        submission = await service.submit(
+            session=session,
+            principal=BROKER,
+            body=DeclarationIn.model_validate(sample("declaration-individual")),
+            idempotency_key=None,
+        )
+    declaration_id = submission.declaration_id
+    async with sessions() as session, session.begin():
+        await service.record_lane(
+            session,
+            LaneAssigned(
+                declaration_id=declaration_id,
+                tenant=BROKER.tenant,
+                lane=Lane.GREEN,
+                reasons=[LaneReason(rule="default", lane=Lane.GREEN, explanation="no risk")],
+                rule_set_version="test",
+                inputs={},
+                decided_at=datetime.now(UTC),
+            ),
+        )
+    return declaration_id
+
+
+async def apply(
+    sessions: Sessions, declaration_id: uuid.UUID, suspension: uuid.UUID, status: str
+) -> None:
+    async with sessions() as session, session.begin():
+        await service.record_ipr_suspension(session, step(declaration_id, suspension, status))
+
+
+async def release(sessions: Sessions, declaration_id: uuid.UUID) -> str:
+    async with sessions() as session, session.begin():
+        declaration = await service.change_status(
+            session=session,
+            principal=OFFICER,
+            declaration_id=declaration_id,
+            target=DeclarationStatus.RELEASED,
+            reason="cleared",
+        )
+        return declaration.status
+
+
+async def test_a_suspension_holds_the_declaration_and_each_step_is_in_its_timeline(
+    sessions: Sessions,
+) -> None:
+    declaration_id = await laned(sessions)
+    suspension_id = uuid.uuid4()
+    for status in ("suspended", "confirmed"):
+        await apply(sessions, declaration_id, suspension_id, status)
+    async with sessions() as session:
+        declaration = await session.get(Declaration, declaration_id)
+        entries = (
+            await session.scalars(
+                select(TimelineEntry)
+                .where(TimelineEntry.declaration_id == declaration_id)
+                .order_by(TimelineEntry.id)
+            )
+        ).all()
+    assert declaration is not None
+    assert declaration.status == "HELD"
+    events = [e.event for e in entries]
+    assert events[-2:] == ["ipr_suspension_suspended", "ipr_suspension_confirmed"]
+
+
+async def test_no_release_while_a_suspension_is_open(sessions: Sessions) -> None:
+    declaration_id = await laned(sessions)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await apply(sessions, declaration_id, first, "suspended")
+    await apply(sessions, declaration_id, first, "confirmed")  # goods held: still no release
+    with pytest.raises(IprSuspended):
+        await release(sessions, declaration_id)
+    await apply(sessions, declaration_id, second, "suspended")
+    await apply(sessions, declaration_id, first, "released")
+    with pytest.raises(IprSuspended):  # the second one is still open
+        await release(sessions, declaration_id)
+    await apply(sessions, declaration_id, second, "withdrawn")
+    assert await release(sessions, declaration_id) == "RELEASED"

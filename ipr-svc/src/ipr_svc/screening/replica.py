@@ -1,0 +1,134 @@
+"""The active records of this replica, held in memory: every replica reads the whole
+compacted records topic from its beginning (no consumer group: each needs every record),
+then follows it, so all screen against the same set without touching the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import ValidationError
+
+from customs_shared.app import Runtime
+from customs_shared.db import utcnow
+from customs_shared.events import catalog
+from customs_shared.events.envelope import RawCloudEvent
+from customs_shared.events.schemas import IprRecordState
+from ipr_svc.screening.index import ActiveRecord, RecordIndex
+
+log = logging.getLogger(__name__)
+
+
+def active_record(state: IprRecordState) -> ActiveRecord:
+    return ActiveRecord(
+        record_id=state.record_id,
+        holder=state.holder,
+        brands=tuple(state.brands),
+        hs_headings=frozenset(state.hs_headings),
+        authorised=frozenset(state.authorised_importers),
+        offices=frozenset(state.offices),
+    )
+
+
+class ActiveSet:
+    """The index and whether it has caught up with the topic as it stood at start."""
+
+    def __init__(self) -> None:
+        self.index = RecordIndex()
+        self.ready = asyncio.Event()
+
+    def reset(self) -> None:
+        self.index = RecordIndex()
+        self.ready.clear()
+
+    def apply(self, state: IprRecordState, now: datetime) -> None:
+        # A record not yet valid is held already: its validity starts within days, and
+        # nothing would bring it in later; one past its validity is dropped.
+        if state.status == "active" and state.valid_until > now:
+            self.index.put(active_record(state))
+        else:
+            self.index.remove(state.record_id)
+
+    def apply_raw(self, value: bytes | None) -> None:
+        try:
+            raw = RawCloudEvent.model_validate_json(value or b"")
+            if raw.type != catalog.IPR_RECORD_CHANGED.name:
+                return
+            self.apply(IprRecordState.model_validate(raw.data), utcnow())
+        except ValidationError:
+            log.exception("unreadable record state skipped")
+
+    async def caught_up(self) -> RecordIndex:
+        """The index once caught up; callers bound the wait (``asyncio.timeout``)."""
+        await self.ready.wait()
+        return self.index
+
+
+# One per process: the consumer's handlers and the topic follower share it.
+ACTIVE = ActiveSet()
+
+
+async def partitions_of(producer: AIOKafkaProducer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, from the producer's metadata (it waits for the topic)."""
+    return [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
+
+
+async def follow(
+    consumer: AIOKafkaConsumer, active: ActiveSet, partitions: list[TopicPartition]
+) -> None:
+    """Replays the partitions into ``active``, marks it ready once caught up, then follows."""
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    end = await consumer.end_offsets(partitions)
+    while True:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
+        for records in batch.values():
+            for record in records:
+                active.apply_raw(record.value)
+        if not active.ready.is_set():
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(p >= end[tp] for p, tp in zip(positions, partitions, strict=True)):
+                log.info("ipr records index ready", extra={"count": len(active.index)})
+                active.ready.set()
+
+
+def new_follower(bootstrap: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+
+
+@contextlib.asynccontextmanager
+async def records_feed(runtime: Runtime[Any]) -> AsyncIterator[None]:
+    async def forever() -> None:
+        while True:  # a broken connection starts the replay again, into a fresh index
+            consumer = new_follower(runtime.settings.kafka_bootstrap)
+            try:
+                await consumer.start()
+                partitions = await partitions_of(runtime.producer, catalog.IPR_RECORDS.name)
+                await follow(consumer, ACTIVE, partitions)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ipr records feed failed; replaying")
+                ACTIVE.reset()
+                await asyncio.sleep(1)
+            finally:
+                await consumer.stop()
+
+    task = asyncio.create_task(forever(), name="ipr-records-feed")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,107 @@
+"""A replica's in-memory index follows the compacted records topic on a real Kafka: the
+topic as it stood is replayed before the index is ready, later changes follow."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from customs_shared.events import catalog
+from customs_shared.events.envelope import new_event
+from customs_shared.events.schemas import IprRecordState
+from ipr_svc.screening.replica import ActiveSet, follow, new_follower, partitions_of
+from tests.support.ipr_labelled import CASES
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+
+
+def record(record_id: str, status: str = "active", brands: tuple[str, ...] = ("Nike",)) -> bytes:
+    data = IprRecordState(
+        record_id=record_id,
+        registration_number=f"VN-{record_id}",
+        right_type="trademark",
+        holder="0100109106",
+        brands=list(brands),
+        hs_headings=["6404"],
+        authorised_importers=[],
+        offices=[],
+        valid_from=NOW - timedelta(days=1),
+        valid_until=NOW + timedelta(days=365),
+        status=status,
+    )
+    return new_event(
+        event_type=catalog.IPR_RECORD_CHANGED.name,
+        source="/test",
+        subject=record_id,
+        data=data,
+    ).to_json()
+
+
+async def fresh_topic(bootstrap: str) -> str:
+    name = f"test.ipr-records.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=2,
+                    replication_factor=1,
+                    topic_configs={"cleanup.policy": "compact"},
+                )
+            ]
+        )
+    finally:
+        await admin.close()
+    return name
+
+
+async def test_the_index_is_ready_after_the_replay_and_follows_changes(
+    kafka_bootstrap: str,
+) -> None:
+    topic = await fresh_topic(kafka_bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for key, value in [
+            ("r1", record("r1")),
+            ("r2", record("r2", brands=("Adidas",))),
+            ("r2", record("r2", status="revoked")),
+        ]:
+            await producer.send_and_wait(topic, value=value, key=key.encode())
+        active = ActiveSet()
+        consumer = new_follower(kafka_bootstrap)
+        await consumer.start()
+        partitions = await partitions_of(producer, topic)
+        task = asyncio.create_task(follow(consumer, active, partitions))
+        try:
+            async with asyncio.timeout(30):
+                index = await active.caught_up()
+            assert len(index) == 1  # r2 was revoked before this replica started
+            nike = next(c for c in CASES if c.brand == "N1KE")
+            assert [
+                m.record.record_id for m in index.match([nike.item()], office="x", importer=None)
+            ] == ["r1"]
+
+            await producer.send_and_wait(topic, value=record("r1", "expired"), key=b"r1")
+            for _ in range(100):
+                if not len(active.index):
+                    break
+                await asyncio.sleep(0.1)
+            assert len(active.index) == 0
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await consumer.stop()
+    finally:
+        await producer.stop()

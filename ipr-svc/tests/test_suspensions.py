@@ -1,0 +1,168 @@
+"""Suspension on a hit, on a real PostgreSQL: the deadline in working days over a weekend
+and Vietnam's National Day, one extension, the holder's answer, release on no answer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Principal, Role
+from customs_shared.messaging.models import OutboxEvent
+from ipr_svc.records import service as records
+from ipr_svc.screening import service as screening
+from ipr_svc.suspension import service
+from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionNotFound
+from tests.support.factories import declaration_submitted, item_facts
+from tests.support.ipr_index import index_from_table
+
+pytestmark = pytest.mark.integration
+
+HOLDER = Principal(
+    subject="holder",
+    tenant="0100109106",
+    roles=frozenset({Role.RIGHT_HOLDER}),
+    scopes=frozenset({"ipr:read", "ipr:write"}),
+    token_id="h",
+)
+OTHER_HOLDER = Principal(
+    subject="other",
+    tenant="0104567890",
+    roles=frozenset({Role.RIGHT_HOLDER}),
+    scopes=frozenset({"ipr:read", "ipr:write"}),
+    token_id="o",
+)
+OFFICER = Principal(
+    subject="officer",
+    tenant="customs",
+    roles=frozenset({Role.OFFICER}),
+    scopes=frozenset({"ipr:read", "ipr:review"}),
+    token_id="c",
+)
+FRIDAY_BEFORE_NATIONAL_DAY = date(2026, 8, 28)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def hit(sessions: Sessions) -> tuple[uuid.UUID, str]:
+    row: dict[str, Any] = {
+        "registration_number": "VN-4-0123456",
+        "right_type": "trademark",
+        "owner": "Nike Innovate C.V.",
+        "brands": ["Nike"],
+        "hs_headings": ["6404"],
+        "valid_from": "2020-01-01",
+        "valid_until": "2035-01-01",
+        "holder_tax_code": HOLDER.tenant,
+    }
+    async with sessions() as session, session.begin():
+        report = await records.import_records(session, [row])
+    data = declaration_submitted(items=[item_facts(brand="N1KE", hs_code="64041100")])
+    index = await index_from_table(sessions)
+    async with sessions() as session, session.begin():
+        await screening.screen_declaration(session, data, index)
+    record_id = report.rows[0].record_id
+    assert record_id is not None
+    return data.declaration_id, record_id
+
+
+async def suspend(sessions: Sessions, declaration_id: uuid.UUID, record_id: str) -> uuid.UUID:
+    async with sessions() as session, session.begin():
+        suspension = await service.suspend(
+            session=session,
+            principal=OFFICER,
+            declaration_id=declaration_id,
+            record_id=record_id,
+            item_line=1,
+            reason="counterfeit Nike shoes",
+            today=FRIDAY_BEFORE_NATIONAL_DAY,
+        )
+    assert suspension.deadline == date(2026, 9, 16)  # weekends, 31 Aug, 1-2 Sept skipped
+    return suspension.id
+
+
+async def test_suspend_extend_once_and_the_holder_confirms(sessions: Sessions) -> None:
+    declaration_id, record_id = await hit(sessions)
+    with pytest.raises(HitNotFound):
+        async with sessions() as session, session.begin():
+            await service.suspend(
+                session=session,
+                principal=OFFICER,
+                declaration_id=declaration_id,
+                record_id=record_id,
+                item_line=2,
+                reason="no such line",
+            )
+    suspension_id = await suspend(sessions, declaration_id, record_id)
+    async with sessions() as session, session.begin():
+        extended = await service.extend(
+            session=session, principal=OFFICER, suspension_id=suspension_id
+        )
+    assert extended.deadline == date(2026, 9, 30)
+    with pytest.raises(SuspensionClosed):
+        async with sessions() as session, session.begin():
+            await service.extend(session=session, principal=OFFICER, suspension_id=suspension_id)
+    async with sessions() as session:
+        assert await service.listing(session=session, principal=OTHER_HOLDER, limit=50) == []
+        [own] = await service.listing(session=session, principal=HOLDER, limit=50)
+    assert own.id == suspension_id
+    with pytest.raises(SuspensionNotFound):
+        async with sessions() as session, session.begin():
+            await service.answer(
+                session=session, principal=OTHER_HOLDER, suspension_id=suspension_id, confirm=True
+            )
+    async with sessions() as session, session.begin():
+        answered = await service.answer(
+            session=session, principal=HOLDER, suspension_id=suspension_id, confirm=True
+        )
+    assert answered.status == "confirmed"
+
+
+async def test_no_answer_by_the_deadline_releases(sessions: Sessions) -> None:
+    declaration_id, record_id = await hit(sessions)
+    suspension_id = await suspend(sessions, declaration_id, record_id)
+    async with sessions() as session, session.begin():
+        released = await service.release_lapsed(session, None, date(2026, 9, 16))  # type: ignore[arg-type]
+    assert released == 0  # the deadline day itself is still the holder's
+    async with sessions() as session, session.begin():
+        released = await service.release_lapsed(session, None, date(2026, 9, 17))  # type: ignore[arg-type]
+    assert released == 1
+    async with sessions() as session:
+        payloads = (await session.scalars(select(OutboxEvent.payload))).all()
+    steps = [
+        json.loads(p)["data"]
+        for p in payloads
+        if json.loads(p)["type"] == "customs.ipr.suspension-changed.v1"
+    ]
+    assert [(s["suspension_id"], s["status"]) for s in steps] == [
+        (str(suspension_id), "suspended"),
+        (str(suspension_id), "released"),
+    ]
+
+
+async def test_a_holder_sees_the_hits_on_its_own_rights_only(sessions: Sessions) -> None:
+    declaration_id, record_id = await hit(sessions)
+    async with sessions() as session:
+        [own] = await screening.hits(session=session, principal=HOLDER, limit=50)
+        others = await screening.hits(session=session, principal=OTHER_HOLDER, limit=50)
+        every = await screening.hits(session=session, principal=OFFICER, limit=50)
+    assert (own.declaration_id, own.record_id, own.text, own.why) == (
+        declaration_id,
+        record_id,
+        "N1KE",
+        "alias",
+    )
+    assert others == []
+    assert [h.id for h in every] == [own.id]
+
+
+async def test_a_holder_sees_its_own_records_only(sessions: Sessions) -> None:
+    _, record_id = await hit(sessions)
+    async with sessions() as session:
+        own = await records.listing(session=session, principal=HOLDER, limit=50)
+        others = await records.listing(session=session, principal=OTHER_HOLDER, limit=50)
+    assert ([str(r.id) for r in own], others) == ([record_id], [])
