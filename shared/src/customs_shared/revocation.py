@@ -27,6 +27,8 @@ from customs_shared.events.catalog import TOKEN_REVOCATIONS
 log = logging.getLogger(__name__)
 
 _RETRY_SECONDS = 2.0
+_POLL_MS = 500  # how soon the reader notices it must stop
+_STOP_SECONDS = 5.0
 
 
 class RevocationKind(StrEnum):
@@ -81,12 +83,20 @@ class RevocationListener:
         self._revocations = revocations
         self._client_id = client_id
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="token-revocations")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Lets the reader close its consumer itself: cancelling it in the middle of
+        connecting would leave connections open. Cancels only a reader that hangs."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), _STOP_SECONDS)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -94,7 +104,7 @@ class RevocationListener:
     async def _run(self) -> None:
         # Kafka may come later than the service (or leave for a while): keep trying
         # until the service stops.
-        while True:
+        while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
                 TOKEN_REVOCATIONS.name,
                 bootstrap_servers=self._bootstrap,
@@ -105,13 +115,17 @@ class RevocationListener:
             )
             try:
                 await consumer.start()
-                async for record in consumer:
-                    self._apply(record.value)
+                while not self._stopping.is_set():
+                    batches = await consumer.getmany(timeout_ms=_POLL_MS)
+                    for records in batches.values():
+                        for record in records:
+                            self._apply(record.value)
             except KafkaError as exc:
                 log.warning("token revocations not readable", extra={"error": str(exc)})
             finally:
                 await consumer.stop()
-            await asyncio.sleep(_RETRY_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), _RETRY_SECONDS)
 
     def _apply(self, value: bytes | None) -> None:
         if value is None:  # a tombstone: nothing to add
