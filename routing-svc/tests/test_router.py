@@ -24,7 +24,7 @@ from customs_shared.messaging.models import OutboxEvent
 from routing_svc.lanes import service
 from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.models import LaneDecision
-from routing_svc.lanes.rules import RiskThresholds
+from routing_svc.lanes.rules import RuleSettings
 from routing_svc.lanes.service import LanePolicy
 from tests.support.factories import declaration_submitted
 from tests.support.postgres import MigratedSessions
@@ -61,7 +61,7 @@ async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_session
 
 
 def policy(*, seconds: float) -> LanePolicy:
-    return LanePolicy(RiskThresholds(Decimal(10**9)), timedelta(seconds=seconds))
+    return LanePolicy(RuleSettings(Decimal(10**9)), timedelta(seconds=seconds))
 
 
 async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:

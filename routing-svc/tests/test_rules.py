@@ -15,13 +15,13 @@ from customs_shared.events.schemas import (
 )
 from routing_svc.lanes.rules import (
     RULE_SET_VERSION,
-    RiskThresholds,
+    RuleSettings,
     ScreenedDeclaration,
     decide,
 )
 from tests.support.factories import declaration_submitted
 
-POLICY = RiskThresholds(high_value_threshold=Decimal("2000000000"))
+POLICY = RuleSettings(high_value_threshold=Decimal("2000000000"))
 
 
 def facts(total: str, currency: str) -> DeclarationSubmitted:
@@ -78,7 +78,7 @@ def test_a_verified_signature_decides_by_its_indication(
 
 @pytest.mark.parametrize("signature", list(SignatureStatus))
 def test_an_invalid_signature_rejects_only_where_configured(signature: SignatureStatus) -> None:
-    rejecting = RiskThresholds(Decimal("2000000000"), reject_invalid_signature=True)
+    rejecting = RuleSettings(Decimal("2000000000"), reject_invalid_signature=True)
     configured = decide(inputs(signature=signature), rejecting)
     default = decide(inputs(signature=signature), POLICY)
     assert configured.rejected is (signature is SignatureStatus.INVALID)

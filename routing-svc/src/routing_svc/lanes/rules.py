@@ -22,8 +22,9 @@ _SEVERITY = {Lane.GREEN: 0, Lane.YELLOW: 1, Lane.RED: 2}
 
 
 @dataclass(frozen=True, slots=True)
-class RiskThresholds:
-    """The configurable limits the rules compare against."""
+class RuleSettings:
+    """What the rules are configured with: the limits they compare against and the
+    outcomes operators chose."""
 
     high_value_threshold: Decimal
     # An enterprise's invalid signature rejects the declaration instead of sending it red.
@@ -48,7 +49,7 @@ def _value_in_vnd(facts: DeclarationSubmitted) -> Decimal | None:
     return facts.total_customs_value if facts.currency == "VND" else None
 
 
-def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdict:
+def decide(inputs: ScreenedDeclaration, settings: RuleSettings) -> LaneVerdict:
     facts = inputs.facts
     reasons: list[LaneReason] = []
     if inputs.ipr is IprOutcome.HIT:
@@ -99,7 +100,7 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
             )
         )
     value_vnd = _value_in_vnd(facts)
-    if value_vnd is not None and value_vnd >= thresholds.high_value_threshold:
+    if value_vnd is not None and value_vnd >= settings.high_value_threshold:
         declared = (
             f" ({facts.total_customs_value:,} {facts.currency} at {facts.exchange_rate:,})"
             if facts.currency != "VND" and facts.exchange_rate is not None
@@ -111,7 +112,7 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
                 lane=Lane.YELLOW,
                 explanation=(
                     f"Declared value {value_vnd:,} VND{declared} is at or above "
-                    f"{thresholds.high_value_threshold:,} VND."
+                    f"{settings.high_value_threshold:,} VND."
                 ),
             )
         )
@@ -127,7 +128,7 @@ def decide(inputs: ScreenedDeclaration, thresholds: RiskThresholds) -> LaneVerdi
     return LaneVerdict(
         lane=lane,
         rejected=(
-            thresholds.reject_invalid_signature and inputs.signature is SignatureStatus.INVALID
+            settings.reject_invalid_signature and inputs.signature is SignatureStatus.INVALID
         ),
         reasons=reasons,
         rule_set_version=RULE_SET_VERSION,

@@ -36,16 +36,16 @@ _LANE_EVENT_NAMESPACE = uuid.UUID("6f1d2a4e-3c55-4f0b-9a1e-7c2f8d9b0e11")
 
 @dataclass(frozen=True, slots=True)
 class LanePolicy:
-    """What deciding a lane depends on besides the events: the rules' thresholds and
+    """What deciding a lane depends on besides the events: the rules' settings and
     how long to wait for a screening result before deciding without it."""
 
-    thresholds: rules.RiskThresholds
+    rule_settings: rules.RuleSettings
     screening_timeout: timedelta
 
     @classmethod
     def from_settings(cls, settings: RoutingSettings) -> LanePolicy:
         return cls(
-            rules.RiskThresholds(
+            rules.RuleSettings(
                 high_value_threshold=settings.high_value_threshold,
                 reject_invalid_signature=settings.invalid_signature_outcome == "reject",
             ),
@@ -139,7 +139,7 @@ async def _decide_when_screened(
             ipr=IprOutcome(case.ipr_outcome) if case.ipr_outcome else None,
             ipr_hits=[IprHit.model_validate(h) for h in case.ipr_hits],
         ),
-        policy.thresholds,
+        policy.rule_settings,
     )
     assigned = LaneAssigned(
         **verdict.model_dump(),
