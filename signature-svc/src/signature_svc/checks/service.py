@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,28 +55,40 @@ def assess(submitted: DeclarationSubmitted) -> tuple[SignatureStatus, str] | Non
     return None
 
 
-async def _verify(
-    session: AsyncSession, verifier: Verifier, submitted: DeclarationSubmitted
-) -> Report:
-    return await _verify_digest(
-        session,
-        verifier,
-        cms_base64=submitted.signature_cms or "",
-        sha256_hex=submitted.signed_sha256,
-        tax_code=submitted.declarant_tax_code or "",
-    )
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A signature check's outcome as the check row and its event carry it."""
+
+    status: SignatureStatus
+    detail: str
+    indication: str | None = None
+    sub_indication: str | None = None
+    report_id: uuid.UUID | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "detail": self.detail[:1000],
+            "indication": self.indication,
+            "sub_indication": self.sub_indication,
+            "report_id": self.report_id,
+        }
 
 
-async def _verify_digest(
+async def _verify_and_report(
     session: AsyncSession,
     verifier: Verifier,
     *,
     cms_base64: str,
     sha256_hex: str | None,
-    tax_code: str | None,
-) -> Report:
-    """Verifies from the digest the event carries: the signed bytes never travel. With
-    ``tax_code``, the signer must be a certificate registered for that enterprise."""
+    binding_tax_code: str | None,
+    tenant: str,
+    declarant_tax_code: str | None,
+    declaration_id: uuid.UUID,
+) -> _Verdict:
+    """Verifies from the digest the event carries (the signed bytes never travel) and
+    stores the report. With ``binding_tax_code``, the signer must be a certificate
+    registered for that enterprise."""
     try:
         cms = base64.b64decode(cms_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -83,11 +97,28 @@ async def _verify_digest(
         digest = bytes.fromhex(sha256_hex) if sha256_hex else None
     except ValueError:
         digest = None
-    return await verifier.verify_signature(
+    report = await verifier.verify_signature(
         cms,
         sha256=digest,
-        tax_code=tax_code,
-        registered=await registered_fingerprints(session, tax_code) if tax_code else None,
+        tax_code=binding_tax_code,
+        registered=(
+            await registered_fingerprints(session, binding_tax_code) if binding_tax_code else None
+        ),
+    )
+    row = await reports.store(
+        session,
+        report,
+        tenant=tenant,
+        tax_code=declarant_tax_code,
+        declaration_id=declaration_id,
+        document_sha256=digest,
+    )
+    return _Verdict(
+        STATUS_OF[report.indication],
+        _detail(report, row.id),
+        report.indication,
+        report.sub_indication,
+        row.id,
     )
 
 
@@ -96,38 +127,31 @@ async def check_declaration(
 ) -> None:
     repository = SignatureCheckRepository(session)
     if await repository.get(submitted.declaration_id) is not None:
-        return  # an amended re-send of the same declaration keeps its first check
+        return  # verifying costs: a re-sent submission keeps its first check
     outcome = assess(submitted)
-    report_row = None
-    if outcome is None:
-        report = await _verify(session, verifier, submitted)
-        report_row = await reports.store(
+    verdict = (
+        _Verdict(*outcome)
+        if outcome is not None
+        else await _verify_and_report(
             session,
-            report,
+            verifier,
+            cms_base64=submitted.signature_cms or "",
+            sha256_hex=submitted.signed_sha256,
+            binding_tax_code=submitted.declarant_tax_code or "",
             tenant=submitted.tenant,
-            tax_code=submitted.declarant_tax_code,
+            declarant_tax_code=submitted.declarant_tax_code,
             declaration_id=submitted.declaration_id,
-            document_sha256=bytes.fromhex(submitted.signed_sha256)
-            if submitted.signed_sha256
-            else None,
         )
-        indication, sub = report.indication, report.sub_indication
-        status, detail = STATUS_OF[indication], _detail(report, report_row.id)
-    else:
-        (status, detail), indication, sub = outcome, None, None
+    )
     first = await repository.insert_if_absent(
         declaration_id=submitted.declaration_id,
         tenant=submitted.tenant,
         declarant_kind=submitted.declarant_kind,
         declarant_tax_code=submitted.declarant_tax_code,
-        status=status,
-        detail=detail[:1000],
-        indication=indication,
-        sub_indication=sub,
-        report_id=report_row.id if report_row else None,
+        **verdict.fields(),
     )
     if not first:
-        return  # a re-sent submission keeps its first check
+        return  # a concurrent check of the same submission won
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
@@ -137,11 +161,7 @@ async def check_declaration(
             declaration_id=submitted.declaration_id,
             version=submitted.version,
             tenant=submitted.tenant,
-            status=status,
-            detail=detail[:1000],
-            indication=indication,
-            sub_indication=sub,
-            report_id=report_row.id if report_row else None,
+            **verdict.fields(),
         ),
     )
 
@@ -153,33 +173,23 @@ async def check_document(
     enterprise's must be by a certificate registered for its tax code; an individual's
     may be unsigned, and a signature it carries is checked without that binding."""
     enterprise = attached.declarant_kind is DeclarantKind.ENTERPRISE
-    report_row = None
-    indication: str | None = None
-    sub: str | None = None
     if attached.signature is None:
-        status, detail = (
-            (SignatureStatus.MISSING, "An enterprise's document must carry its signature.")
+        verdict = (
+            _Verdict(SignatureStatus.MISSING, "An enterprise's document must carry its signature.")
             if enterprise
-            else (SignatureStatus.NOT_REQUIRED, "Individuals' documents may be unsigned.")
+            else _Verdict(SignatureStatus.NOT_REQUIRED, "Individuals' documents may be unsigned.")
         )
     else:
-        report = await _verify_digest(
+        verdict = await _verify_and_report(
             session,
             verifier,
             cms_base64=attached.signature,
             sha256_hex=attached.sha256,
-            tax_code=attached.declarant_tax_code if enterprise else None,
-        )
-        report_row = await reports.store(
-            session,
-            report,
+            binding_tax_code=attached.declarant_tax_code if enterprise else None,
             tenant=attached.tenant,
-            tax_code=attached.declarant_tax_code,
+            declarant_tax_code=attached.declarant_tax_code,
             declaration_id=attached.declaration_id,
-            document_sha256=bytes.fromhex(attached.sha256),
         )
-        indication, sub = report.indication, report.sub_indication
-        status, detail = STATUS_OF[report.indication], _detail(report, report_row.id)
     add_event(
         session,
         catalog.DOCUMENT_SIGNATURE_CHECKED,
@@ -189,11 +199,7 @@ async def check_document(
             declaration_id=attached.declaration_id,
             document_id=attached.document_id,
             tenant=attached.tenant,
-            status=status,
-            detail=detail[:1000],
-            indication=indication,
-            sub_indication=sub,
-            report_id=report_row.id if report_row else None,
+            **verdict.fields(),
         ),
     )
 
