@@ -29,31 +29,14 @@ from declaration_svc.declarations.errors import (
 )
 from declaration_svc.declarations.models import DeclarationStatus
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
-OTHER_BROKER = Principal(
-    subject="demo-broker-b",
-    tenant="0318765434",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t3",
-)
-OFFICER = Principal(
-    subject="demo-officer",
-    tenant="customs-hq",
-    roles=frozenset({Role.OFFICER}),
-    scopes=frozenset({"declarations:decide"}),
-    token_id="t2",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
+OTHER_BROKER = principal(Role.BROKER, "0318765434", "declarations:write", subject="demo-broker-b")
+OFFICER = principal(Role.OFFICER, "customs-hq", "declarations:decide", subject="demo-officer")
 Sessions = async_sessionmaker[AsyncSession]
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.events.schemas import (
     IprOutcome,
     IprScreened,
@@ -27,17 +27,12 @@ from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.models import Declaration, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
 
 
 def body(**changes: object) -> DeclarationIn:

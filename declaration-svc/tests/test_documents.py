@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
@@ -25,17 +25,12 @@ from declaration_svc.documents.errors import (
 from declaration_svc.documents.models import Document, DocumentBlob
 from declaration_svc.documents.schemas import DocumentType
 from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
 Sessions = async_sessionmaker[AsyncSession]
 DER_SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service
 from declaration_svc.declarations.models import Declaration
@@ -19,24 +19,13 @@ from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.rates import service as rates
 from declaration_svc.rates.errors import ExchangeRateMissing, ExchangeRateNotFound
 from declaration_svc.rates.schemas import RatesIn
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
-ADMIN = Principal(
-    subject="demo-admin",
-    tenant="customs-hq",
-    roles=frozenset({Role.ADMIN}),
-    scopes=frozenset({"admin"}),
-    token_id="t2",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
+ADMIN = principal(Role.ADMIN, "customs-hq", "admin", subject="demo-admin")
 
 
 def usd_declaration() -> DeclarationIn:

@@ -10,32 +10,21 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.events.schemas import IprSuspensionChanged, Lane, LaneAssigned, LaneReason
 from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import IprSuspended
 from declaration_svc.declarations.models import Declaration, DeclarationStatus, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn
+from tests.support.factories import principal
 from tests.support.postgres import MigratedSessions
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
 Sessions = async_sessionmaker[AsyncSession]
-OFFICER = Principal(
-    subject="demo-officer",
-    tenant="customs-hq",
-    roles=frozenset({Role.OFFICER}),
-    scopes=frozenset({"declarations:decide"}),
-    token_id="t2",
-)
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
+OFFICER = principal(Role.OFFICER, "customs-hq", "declarations:decide", subject="demo-officer")
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
 
 
 @pytest.fixture

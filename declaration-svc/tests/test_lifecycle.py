@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.events.schemas import Lane, LaneAssigned, LaneReason
 from declaration_svc.declarations import lifecycle, service
 from declaration_svc.declarations.errors import (
@@ -20,24 +20,13 @@ from declaration_svc.declarations.errors import (
 from declaration_svc.declarations.models import DeclarationStatus as S
 from declaration_svc.declarations.models import IdempotencyKey, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
-OFFICER = Principal(
-    subject="demo-officer",
-    tenant="customs-hq",
-    roles=frozenset({Role.OFFICER}),
-    scopes=frozenset({"declarations:decide"}),
-    token_id="t2",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
+OFFICER = principal(Role.OFFICER, "customs-hq", "declarations:decide", subject="demo-officer")
 
 
 def body(**changes: object) -> DeclarationIn:

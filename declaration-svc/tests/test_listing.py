@@ -16,23 +16,24 @@ from customs_shared.problems import InvalidCursor
 from declaration_svc.declarations import service
 from declaration_svc.declarations.repository import ListFilter
 from declaration_svc.declarations.schemas import DeclarationIn
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
+BROKER = principal(
+    Role.BROKER,
+    "0312345673",
+    "declarations:write",
+    "declarations:read",
     subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write", "declarations:read"}),
-    token_id="t1",
 )
-OTHER = Principal(
+OTHER = principal(
+    Role.BROKER,
+    "0318765434",
+    "declarations:read",
+    "declarations:write",
     subject="demo-broker-b",
-    tenant="0318765434",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:read", "declarations:write"}),
-    token_id="t2",
 )
 CURSORS = CursorCodec(b"k" * 32)
 Sessions = async_sessionmaker[AsyncSession]

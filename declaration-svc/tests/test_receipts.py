@@ -11,22 +11,17 @@ import jwt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.keys import KeyRing, load_key_ring
 from declaration_svc.declarations import amendments, service
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.receipts import service as receipts
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
-    subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write"}),
-    token_id="t1",
-)
+BROKER = principal(Role.BROKER, "0312345673", "declarations:write", subject="demo-broker")
 Sessions = async_sessionmaker[AsyncSession]
 
 

@@ -17,23 +17,24 @@ from declaration_svc.webhooks import service
 from declaration_svc.webhooks.errors import WebhookTargetRefused
 from declaration_svc.webhooks.models import WebhookSubscription
 from declaration_svc.webhooks.schemas import SubscriptionIn
+from tests.support.factories import principal
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
 
-BROKER = Principal(
+BROKER = principal(
+    Role.BROKER,
+    "0312345673",
+    "declarations:write",
+    "declarations:read",
     subject="demo-broker",
-    tenant="0312345673",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write", "declarations:read"}),
-    token_id="t1",
 )
-OTHER = Principal(
+OTHER = principal(
+    Role.BROKER,
+    "0318765434",
+    "declarations:write",
+    "declarations:read",
     subject="demo-broker-b",
-    tenant="0318765434",
-    roles=frozenset({Role.BROKER}),
-    scopes=frozenset({"declarations:write", "declarations:read"}),
-    token_id="t2",
 )
 Sessions = async_sessionmaker[AsyncSession]
 

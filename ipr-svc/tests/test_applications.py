@@ -26,6 +26,7 @@ from ipr_svc.applications.errors import (
 from ipr_svc.applications.models import IprDecision
 from ipr_svc.applications.schemas import ApplicationIn
 from ipr_svc.screening.models import IprRecord
+from tests.support.factories import principal
 
 pytestmark = pytest.mark.integration
 
@@ -42,13 +43,7 @@ def holder(tenant: str) -> Principal:
 
 HOLDER_A = holder("0100109106")
 HOLDER_B = holder("0104567890")
-OFFICER = Principal(
-    subject="officer",
-    tenant="customs",
-    roles=frozenset({Role.OFFICER}),
-    scopes=frozenset({"ipr:read", "ipr:review"}),
-    token_id="o",
-)
+OFFICER = principal(Role.OFFICER, "customs", "ipr:read", "ipr:review", subject="officer")
 Sessions = async_sessionmaker[AsyncSession]
 
 

@@ -12,38 +12,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from ipr_svc.records import service as records
 from ipr_svc.screening import service as screening
 from ipr_svc.suspension import service
 from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionNotFound
-from tests.support.factories import declaration_submitted, item_facts
+from tests.support.factories import declaration_submitted, item_facts, principal
 from tests.support.ipr_index import index_from_table
 
 pytestmark = pytest.mark.integration
 
-HOLDER = Principal(
-    subject="holder",
-    tenant="0100109106",
-    roles=frozenset({Role.RIGHT_HOLDER}),
-    scopes=frozenset({"ipr:read", "ipr:write"}),
-    token_id="h",
-)
-OTHER_HOLDER = Principal(
-    subject="other",
-    tenant="0104567890",
-    roles=frozenset({Role.RIGHT_HOLDER}),
-    scopes=frozenset({"ipr:read", "ipr:write"}),
-    token_id="o",
-)
-OFFICER = Principal(
-    subject="officer",
-    tenant="customs",
-    roles=frozenset({Role.OFFICER}),
-    scopes=frozenset({"ipr:read", "ipr:review"}),
-    token_id="c",
-)
+HOLDER = principal(Role.RIGHT_HOLDER, "0100109106", "ipr:read", "ipr:write", subject="holder")
+OTHER_HOLDER = principal(Role.RIGHT_HOLDER, "0104567890", "ipr:read", "ipr:write", subject="other")
+OFFICER = principal(Role.OFFICER, "customs", "ipr:read", "ipr:review", subject="officer")
 FRIDAY_BEFORE_NATIONAL_DAY = date(2026, 8, 28)
 Sessions = async_sessionmaker[AsyncSession]
 

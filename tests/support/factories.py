@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from customs_shared.auth import Principal, Role
 from customs_shared.events.schemas import DeclarantKind, DeclarationSubmitted, ItemFacts
 
 TAX_CODE = "0314409058"
@@ -43,3 +44,14 @@ def declaration_submitted(**overrides: Any) -> DeclarationSubmitted:
         "submitted_at": datetime.now(UTC),
     }
     return DeclarationSubmitted(**{**values, **overrides})
+
+
+def principal(role: Role, tenant: str, *scopes: str, subject: str | None = None) -> Principal:
+    """A caller as a verified token describes it: one role, its tenant, its scopes."""
+    return Principal(
+        subject=subject or f"{role.value}-{tenant}",
+        tenant=tenant,
+        roles=frozenset({role}),
+        scopes=frozenset(scopes),
+        token_id=f"{subject or role.value}-token",
+    )
