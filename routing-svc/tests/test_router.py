@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -24,8 +23,8 @@ from customs_shared.messaging.models import OutboxEvent
 from routing_svc.lanes import service
 from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.models import LaneDecision
-from routing_svc.lanes.rules import RuleSettings
 from routing_svc.lanes.service import LanePolicy
+from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted
 from tests.support.postgres import MigratedSessions
 
@@ -60,8 +59,11 @@ async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_session
     return await migrated_sessions("routing_svc:migrations")
 
 
+RULE_SETS = ActiveRuleSet()
+
+
 def policy(*, seconds: float) -> LanePolicy:
-    return LanePolicy(RuleSettings(Decimal(10**9)), timedelta(seconds=seconds))
+    return LanePolicy(RULE_SETS, timedelta(seconds=seconds), False, b"s" * 32)
 
 
 async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[LaneDecision]:
@@ -115,7 +117,8 @@ async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
     assert decision.declaration_id == overdue_id
     assert decision.lane == "yellow"
     assert [r["rule"] for r in decision.reasons] == ["screening-incomplete"]
-    assert decision.inputs["ipr"] == "missing-result"
+    assert decision.inputs["ipr"] == "no_result"
+    assert decision.screening_complete is False
     assert await lane_events(scratch_sessions) == 1
 
 

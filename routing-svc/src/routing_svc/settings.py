@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Literal
+import hashlib
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from customs_shared.services import ROUTING
 from customs_shared.settings import ServiceSettings
+
+_MIN_SEED = 32
+# Only a local run may do without a seed of its own; it still draws the same way on
+# every start, so a local replay shows the same selections.
+_LOCAL_SEED = hashlib.sha256(b"customs local random selection").hexdigest()
 
 
 class RoutingSettings(ServiceSettings):
@@ -18,12 +23,30 @@ class RoutingSettings(ServiceSettings):
         default=30.0, description="Decide without a missing screening result after this long."
     )
     sweep_interval_seconds: float = 1.0
-    high_value_threshold: Decimal = Field(
-        default=Decimal("2000000000"),
-        description="Declared total (VND) at or above which goods get a document check.",
-    )
     invalid_signature_outcome: Literal["red", "reject"] = Field(
         default="red",
         description="What an enterprise's invalid signature leads to: a red lane (physical "
         "inspection) or the declaration's rejection (it must be submitted again, signed).",
     )
+    random_selection_seed: SecretStr = Field(
+        default=SecretStr(""),
+        description="Secret key of random selection, at least 32 characters: with the "
+        "declaration id it fixes each draw (reproducible for audit, unknowable to traders). "
+        "Required unless environment is 'local'; every replica needs the same one.",
+    )
+    dry_run_max_declarations: int = Field(
+        default=5000, ge=1, le=100_000, description="Most declarations one dry run replays."
+    )
+
+    @model_validator(mode="after")
+    def _seed_present(self) -> Self:
+        seed = self.random_selection_seed.get_secret_value()
+        if not seed:
+            if self.environment != "local":
+                raise ValueError(
+                    "ROUTING_RANDOM_SELECTION_SEED is required outside the local environment"
+                )
+            self.random_selection_seed = SecretStr(_LOCAL_SEED)
+        elif len(seed.encode()) < _MIN_SEED:
+            raise ValueError(f"ROUTING_RANDOM_SELECTION_SEED needs at least {_MIN_SEED} characters")
+        return self

@@ -190,6 +190,9 @@ def submitted_facts(
         signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
         exchange_rate=declaration.exchange_rate,
         total_customs_value_vnd=declaration.total_customs_value_vnd,
+        containers=list(body.containers),
+        export_country=body.countries.export if body.countries else None,
+        transport_mode=body.transport.mode.value if body.transport else None,
     )
 
 

@@ -18,4 +18,7 @@ def subscriptions(policy: LanePolicy) -> tuple[Subscription[Any], ...]:
         Subscription(catalog.DECLARATION_CANCELLED, service.on_cancelled),
         Subscription(catalog.SIGNATURE_CHECKED, partial(service.on_signature, policy=policy)),
         Subscription(catalog.IPR_SCREENED, partial(service.on_ipr, policy=policy)),
+        Subscription(
+            catalog.IPR_SUSPENSION_CHANGED, partial(service.on_ipr_suspension, policy=policy)
+        ),
     )

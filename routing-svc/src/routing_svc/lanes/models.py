@@ -37,10 +37,15 @@ class RoutingCase(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A right holder's suspension of release on one of its items is in force.
+    ipr_suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LaneDecision(Base):
+    """The current decision of a declaration (its newest version, newest revision)."""
+
     __tablename__ = "lane_decisions"
+    __table_args__ = (Index("ix_lane_decisions_office_decided", "office", "decided_at"),)
 
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
     # The newest version's decision is the current one and replaces the earlier.
@@ -53,3 +58,20 @@ class LaneDecision(Base):
     rule_set_version: Mapped[str] = mapped_column(String(64))
     inputs: Mapped[dict[str, str]] = mapped_column(JSON)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # 1 for the version's first decision; each later one (intelligence, an override) adds 1.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    office: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    screening_complete: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
+    # The lane the rules gave, before any officer's override.
+    rules_lane: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    randomly_selected: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    rule_errors: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    # The rules' whole input (docs/routing-rules.md): a dry run replays it.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")

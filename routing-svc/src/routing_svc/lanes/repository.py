@@ -1,21 +1,20 @@
-"""All SQL of routing: cases waiting for screenings, and lane decisions."""
+"""All SQL of routing's cases and lane decisions."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent, upsert
+from customs_shared.db import insert_if_absent
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 
-async def _locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
+async def locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
     statement = (
         select(RoutingCase).where(RoutingCase.declaration_id == declaration_id).with_for_update()
     )
@@ -27,7 +26,7 @@ async def lock_or_create_case(
 ) -> RoutingCase:
     """The case row, locked for this transaction (created on the first event seen)."""
     await insert_if_absent(session, RoutingCase, declaration_id=declaration_id, tenant=tenant)
-    case = await _locked_case(session, declaration_id)
+    case = await locked_case(session, declaration_id)
     assert case is not None
     return case
 
@@ -43,10 +42,25 @@ async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Seq
     return (await session.scalars(statement)).all()
 
 
-async def store_decision(session: AsyncSession, decision: dict[str, Any]) -> None:
-    """Stores a version's decision; a newer version's replaces the one before."""
-    columns = [name for name in decision if name != "declaration_id"]
-    await upsert(session, LaneDecision, [decision], update=columns)
+async def current_decision(
+    session: AsyncSession, declaration_id: uuid.UUID, *, lock: bool = False
+) -> LaneDecision | None:
+    statement = select(LaneDecision).where(LaneDecision.declaration_id == declaration_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def store_decision(session: AsyncSession, decision: LaneDecision) -> LaneDecision:
+    """Stores a version's decision; a newer version's (or revision's) replaces the one
+    before, so there is one current decision per declaration."""
+    return await session.merge(decision)
+
+
+async def recent_decisions(session: AsyncSession, limit: int) -> Sequence[LaneDecision]:
+    """The newest decisions first: what a dry run replays."""
+    statement = select(LaneDecision).order_by(LaneDecision.decided_at.desc()).limit(limit)
+    return (await session.scalars(statement)).all()
 
 
 class LaneDecisionRepository(RepositoryBase[LaneDecision]):

@@ -1,10 +1,13 @@
-"""Routing: gather screening results per declaration, then decide its lane once."""
+"""Routing: gather screening results per declaration, decide its lane by the active rule
+set once they are in (or at the deadline), and decide again when something arrives that
+raises it: intelligence, a suspension of release."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,42 +17,52 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationCancelled,
     DeclarationSubmitted,
-    IprHit,
-    IprOutcome,
     IprScreened,
+    IprSuspensionChanged,
+    Lane,
     LaneAssigned,
+    LaneReason,
     SignatureChecked,
     SignatureStatus,
 )
 from customs_shared.messaging.outbox import add_event
-from routing_svc.lanes import repository, rules
+from routing_svc.intelligence import repository as intelligence
+from routing_svc.lanes import evidence, repository
 from routing_svc.lanes.errors import DecisionNotFound
+from routing_svc.lanes.metrics import observe_decision
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.repository import LaneDecisionRepository
+from routing_svc.officers import assignment
+from routing_svc.rules import engine, inputs
+from routing_svc.rules.active import ActiveRuleSet
 from routing_svc.settings import RoutingSettings
 
 SOURCE = "/customs/routing-svc"
-# Lane events get ids derived from the declaration, so any re-publication is
-# recognisably the same event to every consumer.
+# Lane events get ids derived from the declaration, version and revision, so any
+# re-publication is recognisably the same event to every consumer.
 _LANE_EVENT_NAMESPACE = uuid.UUID("6f1d2a4e-3c55-4f0b-9a1e-7c2f8d9b0e11")
+# Suspension states under which the goods stay held.
+_HOLDING = frozenset({"suspended", "confirmed"})
 
 
 @dataclass(frozen=True, slots=True)
 class LanePolicy:
-    """What deciding a lane depends on besides the events: the rules' settings and
-    how long to wait for a screening result before deciding without it."""
+    """What deciding a lane depends on besides the events: the rule sets, how long to wait
+    for a screening result, the outcome chosen for an invalid signature, and the secret
+    seed of random selection."""
 
-    rule_settings: rules.RuleSettings
+    rule_sets: ActiveRuleSet
     screening_timeout: timedelta
+    reject_invalid_signature: bool
+    selection_seed: bytes
 
     @classmethod
     def from_settings(cls, settings: RoutingSettings) -> LanePolicy:
         return cls(
-            rules.RuleSettings(
-                high_value_threshold=settings.high_value_threshold,
-                reject_invalid_signature=settings.invalid_signature_outcome == "reject",
-            ),
+            ActiveRuleSet(),
             timedelta(seconds=settings.screening_timeout_seconds),
+            settings.invalid_signature_outcome == "reject",
+            settings.random_selection_seed.get_secret_value().encode(),
         )
 
 
@@ -64,6 +77,7 @@ async def on_submitted(
     if case.facts is None:
         case.facts = data.model_dump(mode="json")
         case.deadline_at = utcnow() + policy.screening_timeout
+        await intelligence.remember_containers(session, data.declaration_id, data.containers)
     await _decide_when_screened(session, case, policy, deadline_passed=False)
 
 
@@ -86,12 +100,28 @@ async def on_ipr(session: AsyncSession, data: IprScreened, *, policy: LanePolicy
     await _decide_when_screened(session, case, policy, deadline_passed=False)
 
 
+async def on_ipr_suspension(
+    session: AsyncSession, data: IprSuspensionChanged, *, policy: LanePolicy
+) -> None:
+    """Goods held on a right holder's request go red and stay so while suspended."""
+    case = await repository.locked_case(session, data.declaration_id)
+    if case is None:
+        return  # not a declaration routing has seen
+    held = data.status in _HOLDING
+    if case.ipr_suspended == held:
+        return
+    case.ipr_suspended = held
+    if held:
+        await redecide(session, case, policy)
+
+
 async def on_cancelled(session: AsyncSession, data: DeclarationCancelled) -> None:
     """A cancelled declaration gets no lane; a pending case is closed."""
     case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
     if case.cancelled_at is None:
         case.cancelled_at = data.cancelled_at
         case.deadline_at = None  # nothing is overdue on it any more
+        await assignment.close(session, data.declaration_id)
 
 
 def _at_version(case: RoutingCase, version: int) -> bool:
@@ -118,9 +148,9 @@ async def decide_overdue(session: AsyncSession, *, policy: LanePolicy, limit: in
     return len(cases)
 
 
-def _lane_event_id(declaration_id: uuid.UUID, version: int) -> uuid.UUID:
+def lane_event_id(declaration_id: uuid.UUID, version: int, revision: int) -> uuid.UUID:
     name = str(declaration_id) if version == 1 else f"{declaration_id}/v{version}"
-    return uuid.uuid5(_LANE_EVENT_NAMESPACE, name)
+    return uuid.uuid5(_LANE_EVENT_NAMESPACE, name if revision == 1 else f"{name}/r{revision}")
 
 
 async def _decide_when_screened(
@@ -132,45 +162,132 @@ async def _decide_when_screened(
     complete = case.signature_status is not None and case.ipr_outcome is not None
     if not (complete or deadline_passed):
         return
-    verdict = rules.decide(
-        rules.ScreenedDeclaration(
-            facts=DeclarationSubmitted.model_validate(case.facts),
-            signature=SignatureStatus(case.signature_status) if case.signature_status else None,
-            ipr=IprOutcome(case.ipr_outcome) if case.ipr_outcome else None,
-            ipr_hits=[IprHit.model_validate(h) for h in case.ipr_hits],
-        ),
-        policy.rule_settings,
-    )
-    assigned = LaneAssigned(
-        **verdict.model_dump(),
+    now = utcnow()
+    verdict, values, rule_set = await _evaluate(session, case, policy, now, not complete)
+    case.decided_at = now
+    decision = LaneDecision(
         declaration_id=case.declaration_id,
         version=case.version,
         tenant=case.tenant,
-        decided_at=utcnow(),
+        revision=1,
+        office=str(values["declaration"]["office"]),
+        submitted_at=_submitted_at(case),
+        lane=verdict.lane,
+        rules_lane=verdict.lane,
+        rejected=policy.reject_invalid_signature
+        and case.signature_status == SignatureStatus.INVALID,
+        reasons=[r.model_dump(mode="json") for r in verdict.reasons],
+        rule_set_version=rule_set.version,
+        inputs=_summary(values),
+        score=verdict.score,
+        screening_complete=complete,
+        randomly_selected=verdict.randomly_selected,
+        overridden=False,
+        rule_errors=[{"rule": e.rule, "error": e.error} for e in verdict.errors],
+        evidence=_stored(values),
+        decided_at=now,
     )
-    case.decided_at = assigned.decided_at
-    await repository.store_decision(
-        session,
-        {
-            "declaration_id": assigned.declaration_id,
-            "version": assigned.version,
-            "tenant": assigned.tenant,
-            "lane": assigned.lane,
-            "rejected": assigned.rejected,
-            "reasons": [r.model_dump(mode="json") for r in assigned.reasons],
-            "rule_set_version": assigned.rule_set_version,
-            "inputs": assigned.inputs,
-            "decided_at": assigned.decided_at,
-        },
+    await publish(session, decision)
+    observe_decision(decision, verdict)
+
+
+async def redecide(session: AsyncSession, case: RoutingCase, policy: LanePolicy) -> bool:
+    """Decides a laned case again with what is known now; the new decision replaces the
+    current one only when it raises the lane. True when it did."""
+    if case.decided_at is None or case.facts is None or case.cancelled_at is not None:
+        return False
+    current = await repository.current_decision(session, case.declaration_id, lock=True)
+    if current is None or current.version != case.version:
+        return False
+    now = utcnow()
+    complete = case.signature_status is not None and case.ipr_outcome is not None
+    verdict, values, rule_set = await _evaluate(session, case, policy, now, not complete)
+    if engine.SEVERITY[verdict.lane] <= engine.SEVERITY[Lane(current.lane)]:
+        return False
+    current.revision += 1
+    current.lane = verdict.lane
+    current.rules_lane = verdict.lane
+    current.reasons = [r.model_dump(mode="json") for r in verdict.reasons]
+    current.rule_set_version = rule_set.version
+    current.inputs = _summary(values)
+    current.score = verdict.score
+    current.randomly_selected = verdict.randomly_selected
+    current.rule_errors = [{"rule": e.rule, "error": e.error} for e in verdict.errors]
+    current.evidence = _stored(values)
+    current.decided_at = now
+    await publish(session, current)
+    return True
+
+
+async def publish(session: AsyncSession, decision: LaneDecision) -> None:
+    """Stores ``decision`` as the current one, queues its event and (re)assigns it to an
+    officer of its office when it needs one."""
+    await repository.store_decision(session, decision)
+    assigned = LaneAssigned(
+        declaration_id=decision.declaration_id,
+        version=decision.version,
+        tenant=decision.tenant,
+        lane=Lane(decision.lane),
+        rejected=decision.rejected,
+        reasons=[LaneReason.model_validate(r) for r in decision.reasons],
+        rule_set_version=decision.rule_set_version,
+        inputs=decision.inputs,
+        score=decision.score,
+        screening_complete=decision.screening_complete,
+        revision=decision.revision,
+        decided_at=decision.decided_at,
     )
     add_event(
         session,
         catalog.LANE_ASSIGNED,
         source=SOURCE,
-        key=str(case.declaration_id),
-        event_id=_lane_event_id(case.declaration_id, case.version),
+        key=str(decision.declaration_id),
+        event_id=lane_event_id(decision.declaration_id, decision.version, decision.revision),
         data=assigned,
     )
+    await assignment.on_decision(session, decision)
+
+
+async def _evaluate(
+    session: AsyncSession, case: RoutingCase, policy: LanePolicy, now: datetime, timed_out: bool
+) -> tuple[engine.Verdict, dict[str, Any], engine.CompiledRuleSet]:
+    rule_set = await policy.rule_sets.current(session)
+    gathered = await evidence.gather(session, case, now=now, timed_out=timed_out)
+    values = inputs.build(gathered, now)
+    verdict = engine.evaluate(
+        rule_set,
+        values,
+        now=now,
+        draw=engine.random_draw(case.declaration_id, policy.selection_seed),
+        office=gathered.facts.customs_office,
+    )
+    return verdict, values, rule_set
+
+
+def _submitted_at(case: RoutingCase) -> datetime | None:
+    assert case.facts is not None
+    return datetime.fromisoformat(str(case.facts["submitted_at"]))
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """The input as JSON; ``now`` is the decision time, stored beside it."""
+    return {k: v for k, v in values.items() if k != "now"}
+
+
+def _summary(values: dict[str, Any]) -> dict[str, str]:
+    """A few headline inputs, for the event and a quick look; the rest is in ``evidence``."""
+    declaration, screening, trader = values["declaration"], values["screening"], values["trader"]
+    value_vnd = declaration.get("value_vnd")
+    return {
+        "signature": str(screening["signature"]),
+        "ipr": str(screening["ipr"]),
+        "declarant_kind": str(declaration["declarant_kind"]),
+        "total_customs_value": f"{declaration['value']} {declaration['currency']}",
+        "total_customs_value_vnd": "unknown" if value_vnd is None else f"{value_vnd:.0f}",
+        "items": str(declaration["item_count"]),
+        "trader_compliance": str(trader["compliance_level"]),
+        "containers": ",".join(declaration.get("containers", [])),
+    }
 
 
 async def get_decision(

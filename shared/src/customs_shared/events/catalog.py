@@ -131,7 +131,7 @@ IPR_SUSPENSION_CHANGED = EventType(
     IPR,
     schemas.IprSuspensionChanged,
     "ipr-svc",
-    ("declaration-svc",),
+    ("declaration-svc", "routing-svc"),
 )
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",

@@ -103,6 +103,11 @@ class DeclarationSubmitted(_EventData):
     # the total converted with it; absent from declarations submitted before conversion.
     exchange_rate: Decimal | None = None
     total_customs_value_vnd: Decimal | None = None
+    containers: list[str] = Field(
+        default_factory=list, description="ISO 6346 numbers of the containers carrying the goods."
+    )
+    export_country: str | None = Field(default=None, description="Country of export (dispatch).")
+    transport_mode: str | None = Field(default=None, description="Mode of transport at the border.")
 
 
 class DeclarationCancelled(_EventData):
@@ -223,6 +228,10 @@ class LaneReason(_EventData):
     rule: str
     lane: Lane
     explanation: str
+    saw: dict[str, str] = Field(
+        default_factory=dict,
+        description="The inputs the rule's expression reads, as they were when it fired.",
+    )
 
 
 class LaneVerdict(_EventData):
@@ -237,6 +246,16 @@ class LaneVerdict(_EventData):
         default=False,
         description="The declaration is refused outright (routing's configured outcome for an "
         "enterprise's invalid signature); the lane stays on record.",
+    )
+    score: int = Field(default=0, description="Sum of the weights of the rules that fired.")
+    screening_complete: bool = Field(
+        default=True,
+        description="False when the lane was decided at the deadline without every screening.",
+    )
+    revision: int = Field(
+        default=1,
+        description="1 for the version's first decision; higher when intelligence or an officer "
+        "changed the lane of the same version.",
     )
 
 

@@ -1,0 +1,88 @@
+"""Gathers what the rules see about one declaration version: its facts and screening
+results (from the case), the risk inputs that concern it and the intelligence in force."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from customs_shared.events.schemas import (
+    DeclarationSubmitted,
+    IprHit,
+    IprOutcome,
+    OriginCertificate,
+    RadiationAlarm,
+    RiskAlert,
+    SignatureStatus,
+)
+from routing_svc.intelligence import repository as intelligence
+from routing_svc.lanes.models import RoutingCase
+from routing_svc.risk import repository as risk
+from routing_svc.rules.inputs import Evidence, RiskListEntry, TraderProfile
+
+
+def _wanted_inputs(facts: DeclarationSubmitted) -> set[tuple[str, str]]:
+    wanted: set[tuple[str, str]] = set()
+    if facts.declarant_tax_code:
+        wanted.add((risk.TRADER, facts.declarant_tax_code))
+    if facts.export_country:
+        wanted.add((risk.COUNTRY, facts.export_country))
+    for item in facts.items:
+        wanted.add((risk.COUNTRY, item.origin_country))
+        for code in (item.hs_code, item.hs_code[:6], item.hs_code[:4]):
+            wanted.add((risk.HS, code))
+        for code in (item.hs_code, item.hs_code[:6]):
+            key = risk.reference_price_key(code, item.origin_country, item.unit)
+            wanted.add((risk.REFERENCE_PRICE, key))
+    return wanted
+
+
+async def gather(
+    session: AsyncSession, case: RoutingCase, *, now: datetime, timed_out: bool
+) -> Evidence:
+    assert case.facts is not None
+    facts = DeclarationSubmitted.model_validate(case.facts)
+    trader: TraderProfile | None = None
+    countries: dict[str, RiskListEntry] = {}
+    codes: dict[str, RiskListEntry] = {}
+    prices: dict[tuple[str, str, str], Decimal] = {}
+    for row in await risk.lookup(session, _wanted_inputs(facts)):
+        value = row.value
+        if row.kind == risk.TRADER:
+            trader = TraderProfile(
+                row.key,
+                str(value["compliance_level"]),
+                bool(value.get("priority", False)),
+                int(value.get("past_violations", 0)),
+            )
+        elif row.kind in (risk.COUNTRY, risk.HS):
+            entry = RiskListEntry(row.key, str(value["level"]), str(value.get("reason", "")))
+            (countries if row.kind == risk.COUNTRY else codes)[row.key] = entry
+        elif row.kind == risk.REFERENCE_PRICE:
+            hs_code, origin, unit = row.key.split("/")
+            prices[(hs_code, origin, unit)] = Decimal(str(value["unit_price_vnd"]))
+    claims = [
+        i.preferential_origin.certificate_number for i in facts.items if i.preferential_origin
+    ]
+    alarms = await intelligence.alarms_on(session, facts.containers, now)
+    alerts = await intelligence.alerts_in_force(session, now)
+    certificates = await intelligence.certificates(session, claims)
+    return Evidence(
+        facts=facts,
+        signature=SignatureStatus(case.signature_status) if case.signature_status else None,
+        ipr=IprOutcome(case.ipr_outcome) if case.ipr_outcome else None,
+        ipr_hits=[IprHit.model_validate(h) for h in case.ipr_hits],
+        ipr_suspended=case.ipr_suspended,
+        timed_out=timed_out,
+        trader=trader,
+        country_risks=countries,
+        hs_risks=codes,
+        reference_prices=prices,
+        radiation_alarms=[RadiationAlarm.model_validate(a.data) for a in alarms],
+        risk_alerts=[RiskAlert.model_validate(a.data) for a in alerts],
+        origin_certificates={
+            c.reference: OriginCertificate.model_validate(c.data) for c in certificates
+        },
+    )
