@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
-from customs_shared.events.schemas import Lane, LaneAssigned, LaneReason
+from customs_shared.events import catalog
+from customs_shared.events.schemas import (
+    DeclarationStatusChanged,
+    Lane,
+    LaneAssigned,
+    LaneReason,
+)
+from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import lifecycle, service
 from declaration_svc.declarations.errors import (
     IdempotencyKeyReused,
@@ -112,6 +120,24 @@ async def test_every_change_is_in_the_timeline_with_who_from_to_and_why(
     ]
     assert entries[-1].detail == "Documents checked, all in order."
     assert all(e.at is not None for e in entries)
+
+
+async def test_an_officers_decision_is_published_for_routing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = await submitted(sessions)
+    await lane(sessions, declaration_id)
+    await decide(sessions, declaration_id, S.RELEASED, "Documents checked, all in order.")
+    async with sessions() as session:
+        rows = (
+            await session.scalars(select(OutboxEvent).where(OutboxEvent.key == str(declaration_id)))
+        ).all()
+    envelopes = [json.loads(row.payload) for row in rows]
+    [decided] = [e for e in envelopes if e["type"] == catalog.DECLARATION_STATUS_CHANGED.name]
+    data = DeclarationStatusChanged.model_validate(decided["data"])
+    assert (data.status, data.previous_status) == ("RELEASED", "LANE_YELLOW")
+    assert (data.actor, data.reason) == ("demo-officer", "Documents checked, all in order.")
+    assert data.version == 1
 
 
 async def test_an_illegal_move_is_a_409_with_the_reason_and_changes_nothing(

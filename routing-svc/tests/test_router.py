@@ -4,7 +4,7 @@ decision per declaration, and the deadline path when a screening never comes."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.events.schemas import (
     DeclarantKind,
     DeclarationCancelled,
+    DeclarationStatusChanged,
     DeclarationSubmitted,
     IprOutcome,
     IprScreened,
+    IprSuspensionChanged,
     SignatureChecked,
     SignatureStatus,
 )
@@ -183,3 +185,76 @@ async def test_a_cancelled_declaration_gets_no_lane(
     async with scratch_sessions() as session, session.begin():
         assert await service.decide_overdue(session, policy=rules) == 0
     assert await decisions(scratch_sessions) == []
+
+
+def suspension(declaration_id: uuid.UUID, status: str) -> IprSuspensionChanged:
+    return IprSuspensionChanged(
+        suspension_id=uuid.uuid4(),
+        declaration_id=declaration_id,
+        item_line=1,
+        record_id="IPR-1",
+        status=status,
+        deadline=date(2026, 12, 10),
+        extended=False,
+        reason="Right holder asked to suspend release.",
+    )
+
+
+def status_changed(declaration_id: uuid.UUID, status: str) -> DeclarationStatusChanged:
+    return DeclarationStatusChanged(
+        declaration_id=declaration_id,
+        version=1,
+        tenant=TENANT,
+        status=status,
+        previous_status="LANE_GREEN",
+        actor="demo-officer",
+        reason="checked",
+        changed_at=datetime.now(UTC),
+    )
+
+
+async def green(
+    scratch_sessions: async_sessionmaker[AsyncSession], declaration_id: uuid.UUID
+) -> LanePolicy:
+    rules = policy(seconds=30)
+    async with scratch_sessions() as session, session.begin():
+        await service.on_submitted(session, submitted(declaration_id), policy=rules)
+        await service.on_signature(session, signature(declaration_id), policy=rules)
+        await service.on_ipr(session, ipr(declaration_id), policy=rules)
+    return rules
+
+
+async def test_a_suspension_of_release_sends_a_laned_declaration_red_as_a_new_revision(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    rules = await green(scratch_sessions, declaration_id)
+    async with scratch_sessions() as session, session.begin():
+        await service.on_ipr_suspension(
+            session, suspension(declaration_id, "suspended"), policy=rules
+        )
+        # The same news again (a confirmation) changes nothing more.
+        await service.on_ipr_suspension(
+            session, suspension(declaration_id, "confirmed"), policy=rules
+        )
+    [decision] = await decisions(scratch_sessions)
+    assert (decision.lane, decision.revision, decision.version) == ("red", 2, 1)
+    assert "ipr-suspended" in [r["rule"] for r in decision.reasons]
+    async with scratch_sessions() as session:
+        ids = (await session.scalars(select(OutboxEvent.event_id))).all()
+    assert len(set(ids)) == 2  # the green decision's event and the red revision's
+
+
+async def test_a_released_declaration_is_not_decided_again(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    rules = await green(scratch_sessions, declaration_id)
+    async with scratch_sessions() as session, session.begin():
+        await service.on_status_changed(session, status_changed(declaration_id, "RELEASED"))
+        await service.on_ipr_suspension(
+            session, suspension(declaration_id, "suspended"), policy=rules
+        )
+    [decision] = await decisions(scratch_sessions)
+    assert (decision.lane, decision.revision) == ("green", 1)
+    assert await lane_events(scratch_sessions) == 1

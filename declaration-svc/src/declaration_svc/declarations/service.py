@@ -16,6 +16,7 @@ from customs_shared.auth import Principal, Role, tenant_scope
 from customs_shared.db import try_advisory_xact_lock, utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
+    DeclarationStatusChanged,
     DeclarationSubmitted,
     IprScreened,
     IprSuspensionChanged,
@@ -412,6 +413,7 @@ async def change_status(
             "Clearance is suspended on an IPR hit: no release until the holder withdraws "
             "or the deadline passes."
         )
+    previous = declaration.status
     lifecycle.move(
         session,
         declaration,
@@ -419,6 +421,22 @@ async def change_status(
         actor=principal.subject,
         event=f"status_{target.lower()}",
         why=reason,
+    )
+    add_event(
+        session,
+        catalog.DECLARATION_STATUS_CHANGED,
+        source=SOURCE,
+        key=str(declaration.id),
+        data=DeclarationStatusChanged(
+            declaration_id=declaration.id,
+            version=declaration.version,
+            tenant=declaration.tenant,
+            status=target,
+            previous_status=previous,
+            actor=principal.subject,
+            reason=reason,
+            changed_at=utcnow(),
+        ),
     )
     await session.flush()  # sessions do not autoflush: a re-read must see the change
     return declaration

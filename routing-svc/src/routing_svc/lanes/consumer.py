@@ -16,6 +16,7 @@ def subscriptions(policy: LanePolicy) -> tuple[Subscription[Any], ...]:
         Subscription(catalog.DECLARATION_SUBMITTED, partial(service.on_submitted, policy=policy)),
         Subscription(catalog.DECLARATION_AMENDED, partial(service.on_submitted, policy=policy)),
         Subscription(catalog.DECLARATION_CANCELLED, service.on_cancelled),
+        Subscription(catalog.DECLARATION_STATUS_CHANGED, service.on_status_changed),
         Subscription(catalog.SIGNATURE_CHECKED, partial(service.on_signature, policy=policy)),
         Subscription(catalog.IPR_SCREENED, partial(service.on_ipr, policy=policy)),
         Subscription(

@@ -37,6 +37,9 @@ class RoutingCase(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Released or rejected by an officer: nothing about it is decided again.
+    closed_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # A right holder's suspension of release on one of its items is in force.
     ipr_suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

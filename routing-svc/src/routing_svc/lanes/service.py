@@ -16,6 +16,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationCancelled,
+    DeclarationStatusChanged,
     DeclarationSubmitted,
     IprScreened,
     IprSuspensionChanged,
@@ -43,6 +44,8 @@ SOURCE = "/customs/routing-svc"
 _LANE_EVENT_NAMESPACE = uuid.UUID("6f1d2a4e-3c55-4f0b-9a1e-7c2f8d9b0e11")
 # Suspension states under which the goods stay held.
 _HOLDING = frozenset({"suspended", "confirmed"})
+# Officers' decisions after which a lane never changes again.
+_CLOSING = frozenset({"RELEASED", "REJECTED"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,20 @@ async def on_cancelled(session: AsyncSession, data: DeclarationCancelled) -> Non
         await assignment.close(session, data.declaration_id)
 
 
+async def on_status_changed(session: AsyncSession, data: DeclarationStatusChanged) -> None:
+    """An officer released or rejected the declaration: its lane is final, and it leaves
+    the officers' queues."""
+    if data.status not in _CLOSING:
+        return
+    case = await repository.locked_case(session, data.declaration_id)
+    if case is None or case.closed_at is not None:
+        return
+    case.closed_status = data.status
+    case.closed_at = data.changed_at
+    case.deadline_at = None
+    await assignment.close(session, data.declaration_id)
+
+
 def _at_version(case: RoutingCase, version: int) -> bool:
     """True when an event about ``version`` belongs to the case. A newer version (an
     amendment, or a result that overtook it) starts the case anew; an older one is stale."""
@@ -158,6 +175,8 @@ async def _decide_when_screened(
 ) -> None:
     """Decides once both screenings are in, or at the deadline with what there is."""
     if case.decided_at is not None or case.facts is None or case.cancelled_at is not None:
+        return
+    if case.closed_at is not None:
         return
     complete = case.signature_status is not None and case.ipr_outcome is not None
     if not (complete or deadline_passed):
@@ -195,6 +214,8 @@ async def redecide(session: AsyncSession, case: RoutingCase, policy: LanePolicy)
     """Decides a laned case again with what is known now; the new decision replaces the
     current one only when it raises the lane. True when it did."""
     if case.decided_at is None or case.facts is None or case.cancelled_at is not None:
+        return False
+    if case.closed_at is not None:  # released or rejected: too late to change its lane
         return False
     current = await repository.current_decision(session, case.declaration_id, lock=True)
     if current is None or current.version != case.version:

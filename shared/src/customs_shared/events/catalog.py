@@ -85,6 +85,13 @@ DECLARATION_CANCELLED = EventType(
     "declaration-svc",
     ("routing-svc",),
 )
+DECLARATION_STATUS_CHANGED = EventType(
+    "customs.declaration.status-changed.v1",
+    DECLARATIONS,
+    schemas.DeclarationStatusChanged,
+    "declaration-svc",
+    ("routing-svc",),
+)
 # Verifying a document's signature against its digest is signature-svc's to add; until
 # then nothing consumes this type and the declaration topic's consumers skip it.
 DOCUMENT_ATTACHED = EventType(
@@ -124,8 +131,8 @@ IPR_RECORD_CHANGED = EventType(
     "ipr-svc",
     (),
 )
-# declaration-svc holds the declaration and shows each step in its timeline; routing is
-# still to keep it red while suspended.
+# declaration-svc holds the declaration and shows each step in its timeline; routing keeps
+# it red while suspended.
 IPR_SUSPENSION_CHANGED = EventType(
     "customs.ipr.suspension-changed.v1",
     IPR,
@@ -172,6 +179,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     DECLARATION_SUBMITTED,
     DECLARATION_AMENDED,
     DECLARATION_CANCELLED,
+    DECLARATION_STATUS_CHANGED,
     DOCUMENT_ATTACHED,
     DOCUMENT_SIGNATURE_CHECKED,
     SIGNATURE_CHECKED,

@@ -120,6 +120,20 @@ class DeclarationCancelled(_EventData):
     cancelled_at: datetime
 
 
+class DeclarationStatusChanged(_EventData):
+    """An officer's decision on a declaration: under inspection, held, released or
+    rejected. Routing stops re-deciding a released or rejected declaration."""
+
+    declaration_id: UUID
+    version: int
+    tenant: str
+    status: str = Field(description="`UNDER_INSPECTION`, `HELD`, `RELEASED` or `REJECTED`.")
+    previous_status: str
+    actor: str = Field(description="The officer (token subject) who decided.")
+    reason: str
+    changed_at: datetime
+
+
 class DocumentAttached(_EventData):
     """A document was attached to a declaration: its digest and detached signature,
     never its bytes, for the signature to be verified against the digest."""
