@@ -30,7 +30,8 @@ async def test_models_match_the_migrated_database(
 ) -> None:
     sessions = await migrated_sessions(f"{package}:migrations")
     assert sessions.kw["bind"] is not None
-    assert await schema_drift(sessions.kw["bind"], _metadata(package)) == []
+    shared = importlib.import_module(f"{package}.db").__dict__.get("SHARED_METADATA", ())
+    assert await schema_drift(sessions.kw["bind"], _metadata(package), *shared) == []
 
 
 async def test_a_drifted_column_is_reported(migrated_sessions: MigratedSessions) -> None:

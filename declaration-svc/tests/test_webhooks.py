@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Principal, Role
+from customs_shared.notifications import service
+from customs_shared.notifications.errors import WebhookTargetRefused
+from customs_shared.notifications.models import WebhookSubscription
+from customs_shared.notifications.schemas import SubscriptionIn
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
-from declaration_svc.webhooks import service
-from declaration_svc.webhooks.errors import WebhookTargetRefused
-from declaration_svc.webhooks.models import WebhookSubscription
-from declaration_svc.webhooks.schemas import SubscriptionIn
 from tests.support.factories import principal
 from tests.support.samples import sample
 
@@ -75,10 +75,18 @@ async def test_non_public_targets_are_refused_unless_allowed(sessions: Sessions,
     async with sessions() as session, session.begin():
         with pytest.raises(WebhookTargetRefused) as refused:
             await service.subscribe(
-                session=session, principal=BROKER, body=body, policy=policy(allow_private=False)
+                session=session,
+                principal=BROKER,
+                body=body,
+                policy=policy(allow_private=False),
+                area="declaration",
             )
         allowed = await service.subscribe(
-            session=session, principal=BROKER, body=body, policy=policy(allow_private=True)
+            session=session,
+            principal=BROKER,
+            body=body,
+            policy=policy(allow_private=True),
+            area="declaration",
         )
     assert refused.value.status == 422
     assert allowed.secret.startswith("whsec_")
@@ -117,7 +125,7 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
     rules = policy(allow_private=True, max_failures=2)
     async with sessions() as session, session.begin():
         subscription = await service.subscribe(
-            session=session, principal=BROKER, body=body, policy=rules
+            session=session, principal=BROKER, body=body, policy=rules, area="declaration"
         )
     await declare(sessions, BROKER)
     async with httpx.AsyncClient(timeout=2) as http:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.auth import Principal, Role
 from customs_shared.db import utcnow
 from customs_shared.messaging.models import OutboxEvent
+from customs_shared.notifications import service as notifications
 from ipr_svc.applications import review, service
 from ipr_svc.applications.errors import (
     ApplicationNotFound,
@@ -45,6 +46,13 @@ HOLDER_A = holder("0100109106")
 HOLDER_B = holder("0104567890")
 OFFICER = principal(Role.OFFICER, "customs", "ipr:read", "ipr:review", subject="officer")
 Sessions = async_sessionmaker[AsyncSession]
+NO_SETTLE = notifications.DeliveryPolicy(
+    allow_private_targets=False,
+    retry_base=timedelta(seconds=1),
+    retry_cap=timedelta(seconds=1),
+    max_failures=1,
+    settle=timedelta(0),
+)
 
 
 def application(**changes: Any) -> ApplicationIn:
@@ -163,6 +171,20 @@ async def test_review_gaps_approve_revoke_each_audited_and_published(
         ("revoke", "officer", "right cancelled"),
     ]
     assert [json.loads(e)["data"]["status"] for e in events] == ["active", "revoked"]
+    # The holder is told of each decision; the other holder of none.
+    async with sessions() as session:
+        told, _ = await notifications.pull(
+            session=session, principal=HOLDER_A, after=None, limit=100, policy=NO_SETTLE
+        )
+        other, _ = await notifications.pull(
+            session=session, principal=HOLDER_B, after=None, limit=100, policy=NO_SETTLE
+        )
+    about = [(n.type, n.data["reason"]) for n in told if n.data["application_id"] == str(filed)]
+    assert about == [
+        ("ipr.application_approve", "complete after the holder's reply"),
+        ("ipr.application_revoke", "right cancelled"),
+    ]
+    assert all(n.data.get("application_id") != str(filed) for n in other)
 
 
 async def test_a_holder_cannot_decide_on_another_holders_application(sessions: Sessions) -> None:

@@ -1,25 +1,36 @@
 """Suspension on a hit, on a real PostgreSQL: the deadline in working days over a weekend
-and Vietnam's National Day, one extension, the holder's answer, release on no answer."""
+and Vietnam's National Day, one extension, the holder's answer, release on no answer;
+the holder told of each step through the one notification mechanism (pulled, and pushed
+signed per Standard Webhooks)."""
 
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
 
 from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
+from customs_shared.notifications import service as notifications
+from customs_shared.notifications.errors import UnknownEventType
+from customs_shared.notifications.schemas import SubscriptionIn
 from ipr_svc.records import service as records
 from ipr_svc.screening import service as screening
 from ipr_svc.suspension import service
 from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionNotFound
 from tests.support.factories import declaration_submitted, item_facts, principal
 from tests.support.ipr_index import index_from_table
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +159,94 @@ async def test_a_holder_sees_its_own_records_only(sessions: Sessions) -> None:
         own = await records.listing(session=session, principal=HOLDER, limit=50)
         others = await records.listing(session=session, principal=OTHER_HOLDER, limit=50)
     assert ([str(r.id) for r in own], others) == ([record_id], [])
+
+
+POLICY = notifications.DeliveryPolicy(
+    allow_private_targets=True,
+    retry_base=timedelta(seconds=1),
+    retry_cap=timedelta(seconds=60),
+    max_failures=3,
+    settle=timedelta(0),
+)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[int, list[tuple[dict[str, str], bytes]]]]:
+    """A holder's endpoint on a free port: records the headers and body of each POST."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield port, received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_holder_gets_each_step_of_a_suspension_pulled_and_pushed_signed(
+    sessions: Sessions, receiver: tuple[int, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    port, received = receiver
+    body = SubscriptionIn.model_validate(
+        {
+            "url": f"http://127.0.0.1:{port}/ipr",
+            "event_types": ["ipr.suspension_opened", "ipr.suspension_extended"],
+        }
+    )
+    async with sessions() as session, session.begin():
+        subscription = await notifications.subscribe(
+            session=session, principal=HOLDER, body=body, policy=POLICY, area="ipr"
+        )
+    declaration_id, record_id = await hit(sessions)
+    suspension_id = await suspend(sessions, declaration_id, record_id)
+    async with sessions() as session, session.begin():
+        await service.extend(session=session, principal=OFFICER, suspension_id=suspension_id)
+
+    async with sessions() as session:
+        own, _ = await notifications.pull(
+            session=session, principal=HOLDER, after=None, limit=50, policy=POLICY
+        )
+        others, _ = await notifications.pull(
+            session=session, principal=OTHER_HOLDER, after=None, limit=50, policy=POLICY
+        )
+    mine = [n for n in own if n.data.get("suspension_id") == str(suspension_id)]
+    assert [n.type for n in mine] == ["ipr.suspension_opened", "ipr.suspension_extended"]
+    assert mine[0].data["declaration_id"] == str(declaration_id)
+    assert mine[0].data["deadline"] == "2026-09-16"
+    assert all(n.data.get("suspension_id") != str(suspension_id) for n in others)
+
+    async with httpx.AsyncClient(timeout=5) as http:
+        async with sessions() as session, session.begin():
+            delivered = await notifications.deliver_due(session, http=http, policy=POLICY)
+    assert delivered >= 2
+    verifier = Webhook(subscription.secret)
+    pushed = [json.loads(body) for headers, body in received]
+    for headers, raw in received:
+        verifier.verify(raw, headers)  # raises on a bad signature
+    ours = [p for p in pushed if p["data"].get("suspension_id") == str(suspension_id)]
+    assert [p["type"] for p in ours] == ["ipr.suspension_opened", "ipr.suspension_extended"]
+
+
+async def test_a_holder_cannot_subscribe_to_declaration_notifications(sessions: Sessions) -> None:
+    body = SubscriptionIn.model_validate(
+        {"url": "http://127.0.0.1:9/x", "event_types": ["declaration.lane_assigned"]}
+    )
+    with pytest.raises(UnknownEventType) as refused:
+        async with sessions() as session, session.begin():
+            await notifications.subscribe(
+                session=session, principal=HOLDER, body=body, policy=POLICY, area="ipr"
+            )
+    assert refused.value.status == 422
+    assert "declaration.lane_assigned" in str(refused.value.detail)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.app import Runtime, create_service_app
 from customs_shared.background import periodic
+from customs_shared.notifications.delivery import webhook_delivery
 from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.declarations.service import purge_idempotency_keys
@@ -14,19 +15,12 @@ from declaration_svc.documents.api import router as documents_router
 from declaration_svc.rates.api import router as rates_router
 from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
-from declaration_svc.webhooks import service as webhooks
 from declaration_svc.webhooks.api import router as webhooks_router
 
 
 async def purge_keys(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
     retention = timedelta(hours=runtime.settings.idempotency_key_retention_hours)
     return await purge_idempotency_keys(session, older_than=retention)
-
-
-async def deliver_webhooks(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
-    return await webhooks.deliver_due(
-        session, http=runtime.http, policy=runtime.settings.delivery_policy()
-    )
 
 
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
@@ -44,8 +38,6 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
                 purge_keys,
                 interval_seconds=settings.idempotency_purge_interval_seconds,
             ),
-            periodic(
-                "webhook-delivery", deliver_webhooks, interval_seconds=settings.webhook_poll_seconds
-            ),
+            webhook_delivery(settings),
         ],
     )

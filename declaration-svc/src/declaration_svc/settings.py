@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -9,16 +8,15 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from customs_shared.keys import KeyRing, load_key_ring
+from customs_shared.notifications.settings import NotifyingServiceSettings
 from customs_shared.pagination import CursorCodec
 from customs_shared.services import DECLARATION
-from customs_shared.settings import ServiceSettings
 from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
-from declaration_svc.webhooks.service import DeliveryPolicy
 
 _MIN_CURSOR_SECRET = 32
 
 
-class DeclarationSettings(ServiceSettings):
+class DeclarationSettings(NotifyingServiceSettings):
     # Errors never echo the input: it holds the secrets.
     model_config = SettingsConfigDict(
         env_prefix=DECLARATION.prefix, extra="ignore", hide_input_in_errors=True
@@ -48,23 +46,6 @@ class DeclarationSettings(ServiceSettings):
     document_directory: Path = Field(
         default=Path(".run/declaration-svc/documents"),
         description="Root of the directory store (document_storage=directory).",
-    )
-    webhook_allow_private_targets: bool | None = Field(
-        default=None,
-        description="Let webhooks call loopback, private and link-local addresses. "
-        "Unset: allowed only when environment is 'local'.",
-    )
-    webhook_retry_base_seconds: float = Field(default=1.0, gt=0)
-    webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)
-    webhook_max_failures: int = Field(
-        default=12, ge=1, description="Consecutive failed deliveries that disable a webhook."
-    )
-    webhook_poll_seconds: float = Field(default=0.5, gt=0)
-    notification_settle_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        description="Age a notification must reach before it is pulled or pushed, so one "
-        "whose transaction commits late is not passed over.",
     )
     receipt_signing_key_file: Path = Field(
         default=Path(".run/declaration-svc/receipt-key.pem"),
@@ -99,16 +80,6 @@ class DeclarationSettings(ServiceSettings):
 
     def cursor_codec(self) -> CursorCodec:
         return CursorCodec(self._cursor_key)
-
-    def delivery_policy(self) -> DeliveryPolicy:
-        allow = self.webhook_allow_private_targets
-        return DeliveryPolicy(
-            allow_private_targets=self.environment == "local" if allow is None else allow,
-            retry_base=timedelta(seconds=self.webhook_retry_base_seconds),
-            retry_cap=timedelta(seconds=self.webhook_retry_cap_seconds),
-            max_failures=self.webhook_max_failures,
-            settle=timedelta(seconds=self.notification_settle_seconds),
-        )
 
     def receipt_keys(self) -> KeyRing:
         """Loaded on first use, then kept (created first where allowed)."""

@@ -4,8 +4,10 @@ from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
 from customs_shared.background import periodic
+from customs_shared.notifications.delivery import webhook_delivery
 from ipr_svc.applications.api import router as applications_router
 from ipr_svc.applications.review import expire_records
+from ipr_svc.holders.api import router as holders_router
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
@@ -20,11 +22,12 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="IPR service",
-        routers=[router, records_router, applications_router, suspensions_router],
+        routers=[router, records_router, applications_router, suspensions_router, holders_router],
         migrations="ipr_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
         background=[
             records_feed,
+            webhook_delivery(settings),
             periodic(
                 "ipr-record-expiry",
                 expire_records,

@@ -5,11 +5,11 @@ from datetime import date
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.notifications.settings import NotifyingServiceSettings
 from customs_shared.services import IPR
-from customs_shared.settings import ServiceSettings
 
 
-class IprSettings(ServiceSettings):
+class IprSettings(NotifyingServiceSettings):
     model_config = SettingsConfigDict(env_prefix=IPR.prefix, extra="ignore")
 
     spec = IPR

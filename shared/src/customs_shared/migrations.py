@@ -14,16 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from customs_shared.messaging.models import MessagingBase
 
 
-def run_env(target_metadata: MetaData) -> None:
+def run_env(target_metadata: MetaData, *shared: MetaData) -> None:
     """Body of every service's ``env.py``: migrations run on a connection handed in
     by :func:`customs_shared.db.run_migrations` (online mode only). The target is the
-    service's own metadata plus the messaging tables."""
+    service's own metadata plus the messaging tables and the ``shared`` tables it uses
+    (its ``db.SHARED_METADATA``, e.g. the notification tables)."""
     connection: Connection | None = context.config.attributes.get("connection")
     if connection is None:
         raise RuntimeError("migrations run through customs_shared.db.run_migrations")
     context.configure(
         connection=connection,
-        target_metadata=[target_metadata, MessagingBase.metadata],
+        target_metadata=[target_metadata, MessagingBase.metadata, *shared],
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -40,14 +41,14 @@ def drop_messaging_tables() -> None:
     MessagingBase.metadata.drop_all(op.get_bind())
 
 
-async def schema_drift(engine: AsyncEngine, metadata: MetaData) -> list[Any]:
+async def schema_drift(engine: AsyncEngine, metadata: MetaData, *shared: MetaData) -> list[Any]:
     """What Alembic's autogenerate would change to make the migrated database match
     the service's models (plus the messaging tables): empty when the two agree."""
 
     def compare(connection: Connection) -> list[Any]:
         migration_context = MigrationContext.configure(connection, opts={"compare_type": True})
         # Alembic takes a sequence of MetaData wherever it takes one (target_metadata).
-        targets = cast(MetaData, [metadata, MessagingBase.metadata])
+        targets = cast(MetaData, [metadata, MessagingBase.metadata, *shared])
         return list(compare_metadata(migration_context, targets))
 
     async with engine.connect() as connection:

@@ -11,10 +11,10 @@ from typing import NoReturn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import utcnow
+from customs_shared.notifications.service import notify
 from declaration_svc.declarations.errors import IllegalTransition
 from declaration_svc.declarations.models import Declaration, DeclarationStatus, TimelineEntry
 from declaration_svc.declarations.repository import DeclarationRepository
-from declaration_svc.webhooks.service import notify
 
 S = DeclarationStatus
 LANES = frozenset({S.LANE_GREEN, S.LANE_YELLOW, S.LANE_RED})
@@ -108,7 +108,7 @@ def notify_entry(session: AsyncSession, declaration: Declaration, entry: Timelin
     notify(
         session,
         tenant=declaration.tenant,
-        event=entry.event,
+        type=f"declaration.{entry.event}",
         data={
             "declaration_id": str(declaration.id),
             "version": declaration.version,

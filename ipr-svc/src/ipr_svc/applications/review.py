@@ -17,6 +17,7 @@ from customs_shared.messaging.outbox import add_event
 from ipr_svc.applications.errors import ApplicationNotFound, RenewalTooLate, WrongStatus
 from ipr_svc.applications.models import IprApplication, IprDecision
 from ipr_svc.applications.repository import ApplicationRepository
+from ipr_svc.holders import notices
 from ipr_svc.records.repository import RecordRepository
 from ipr_svc.records.service import SOURCE, state
 from ipr_svc.screening.models import IprRecord
@@ -57,6 +58,7 @@ def _audit(
             decided_at=utcnow(),
         )
     )
+    notices.application_decided(session, application, action, reason, valid)
 
 
 async def _application(

@@ -16,6 +16,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import IprSuspensionChanged
 from customs_shared.messaging.outbox import add_event
+from ipr_svc.holders import notices
 from ipr_svc.records.repository import RecordRepository
 from ipr_svc.screening.models import IprScreening
 from ipr_svc.suspension.deadlines import deadline
@@ -27,6 +28,7 @@ SOURCE = "/customs/ipr-svc"
 
 
 def _publish(session: AsyncSession, suspension: IprSuspension) -> None:
+    notices.suspension_changed(session, suspension)
     add_event(
         session,
         catalog.IPR_SUSPENSION_CHANGED,

@@ -1,3 +1,7 @@
+"""The two tables of notifications, defined once. A service that notifies lists
+``NotificationsBase.metadata`` beside its own (its ``db.METADATA``) and creates them in one
+of its migrations with :func:`create_notification_tables`."""
+
 from __future__ import annotations
 
 import uuid
@@ -5,15 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from customs_shared.db import UtcDateTime, utcnow
-from declaration_svc.db import Base
+from customs_shared.db import UtcDateTime, new_metadata, utcnow
 
 
-class Notification(Base):
-    """One change of a declaration, as brokers are told of it: pulled from the queue
-    or pushed to their webhooks. ``seq`` orders a tenant's notifications."""
+class NotificationsBase(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Notification(NotificationsBase):
+    """One change, as a tenant is told of it: pulled from the queue or pushed to its
+    webhooks. ``seq`` orders a tenant's notifications."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_tenant_seq", "tenant", "seq"),)
@@ -28,7 +35,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class WebhookSubscription(Base):
+class WebhookSubscription(NotificationsBase):
     """Where a client wants its tenant's notifications pushed, and how far it got."""
 
     __tablename__ = "webhook_subscriptions"

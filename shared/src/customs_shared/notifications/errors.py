@@ -11,3 +11,8 @@ class WebhookTargetRefused(UnprocessableContent):
 class SubscriptionNotFound(NotFound):
     slug = "webhook-subscription-not-found"
     title = "Webhook subscription not found"
+
+
+class UnknownEventType(UnprocessableContent):
+    slug = "webhook-event-type-unknown"
+    title = "The subscription names events this service does not send"

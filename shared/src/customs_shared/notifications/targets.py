@@ -7,7 +7,7 @@ import asyncio
 import ipaddress
 import socket
 
-from declaration_svc.webhooks.errors import WebhookTargetRefused
+from customs_shared.notifications.errors import WebhookTargetRefused
 
 
 async def check_target(host: str, port: int, *, allow_private: bool) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-EVENT_TYPE_PATTERN = r"^(\*|declaration\.[a-z_]{1,40})$"
+# "<area>.<event>", e.g. declaration.lane_assigned or ipr.suspension_opened; "*" for all.
+EVENT_TYPE_PATTERN = r"^(\*|[a-z]{1,20}\.[a-z_]{1,40})$"
 
 
 class SubscriptionIn(BaseModel):
@@ -17,7 +18,7 @@ class SubscriptionIn(BaseModel):
         default=["*"],
         min_length=1,
         max_length=50,
-        description='e.g. "declaration.lane_assigned"; "*" for all.',
+        description='e.g. "declaration.lane_assigned" or "ipr.suspension_opened"; "*" for all.',
         json_schema_extra={"items": {"pattern": EVENT_TYPE_PATTERN}},
     )
 

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from customs_shared.notifications.models import Notification, WebhookSubscription
 from customs_shared.repository import RepositoryBase
-from declaration_svc.webhooks.models import Notification, WebhookSubscription
 
 
 class NotificationRepository(RepositoryBase[Notification]):

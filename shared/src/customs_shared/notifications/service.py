@@ -1,7 +1,4 @@
-"""Notifications to brokers: every change of a declaration goes to a pull queue and to
-the webhooks subscribed to it, signed per Standard Webhooks, retried with exponential
-backoff and jitter until delivered; a target failing persistently is disabled until
-its client enables it again, and nothing is skipped meanwhile."""
+"""Queueing, subscribing, pulling and delivering notifications (see the package's doc)."""
 
 from __future__ import annotations
 
@@ -23,12 +20,16 @@ from standardwebhooks import Webhook
 
 from customs_shared.auth import Principal, tenant_scope
 from customs_shared.db import utcnow
+from customs_shared.notifications.errors import (
+    SubscriptionNotFound,
+    UnknownEventType,
+    WebhookTargetRefused,
+)
+from customs_shared.notifications.models import Notification, WebhookSubscription
+from customs_shared.notifications.repository import NotificationRepository, SubscriptionRepository
+from customs_shared.notifications.schemas import SubscriptionIn
+from customs_shared.notifications.targets import check_target
 from customs_shared.problems import BadRequest
-from declaration_svc.webhooks.errors import SubscriptionNotFound, WebhookTargetRefused
-from declaration_svc.webhooks.models import Notification, WebhookSubscription
-from declaration_svc.webhooks.repository import NotificationRepository, SubscriptionRepository
-from declaration_svc.webhooks.schemas import SubscriptionIn
-from declaration_svc.webhooks.targets import check_target
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,13 @@ def notify(
     session: AsyncSession,
     *,
     tenant: str,
-    event: str,
+    type: str,
     data: dict[str, Any],
 ) -> None:
-    """Queues one notification, in the transaction of the change it reports."""
+    """Queues one notification of ``type`` ("<area>.<event>") for ``tenant``, in the
+    transaction of the change it reports."""
     NotificationRepository(session).add(
-        Notification(id=uuid.uuid4(), tenant=tenant, type=f"declaration.{event}", data=data)
+        Notification(id=uuid.uuid4(), tenant=tenant, type=type, data=data)
     )
 
 
@@ -63,8 +65,19 @@ async def _target(url: str, policy: DeliveryPolicy) -> None:
 
 
 async def subscribe(
-    *, session: AsyncSession, principal: Principal, body: SubscriptionIn, policy: DeliveryPolicy
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    body: SubscriptionIn,
+    policy: DeliveryPolicy,
+    area: str,
 ) -> WebhookSubscription:
+    """Subscribes to the notifications of ``area`` (``declaration``, ``ipr``) the body names."""
+    foreign = sorted(t for t in body.event_types if t != "*" and not t.startswith(f"{area}."))
+    if foreign:
+        raise UnknownEventType(
+            f"This service sends {area}.* notifications only; not {', '.join(foreign)}."
+        )
     await _target(str(body.url), policy)
     subscription = WebhookSubscription(
         id=uuid.uuid4(),

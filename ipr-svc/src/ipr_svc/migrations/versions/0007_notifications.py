@@ -1,0 +1,27 @@
+"""Notifications to right holders: the pull queue and webhook subscriptions, created from
+their one definition in customs_shared.notifications.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+from customs_shared.notifications.migrations import (
+    create_notification_tables,
+    drop_notification_tables,
+)
+
+revision: str = "0007"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_notification_tables()
+
+
+def downgrade() -> None:
+    drop_notification_tables()
