@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
@@ -25,6 +26,7 @@ from customs_shared.logs import configure_logging
 from customs_shared.messaging.consumer import EventConsumer, Subscription
 from customs_shared.messaging.kafka import check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
+from customs_shared.messaging.pruning import MessagingPruner
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
 from customs_shared.revocation import RevocationList, RevocationListener
@@ -190,6 +192,15 @@ def create_service_app(
                 stack.push_async_callback(consumer.stop)
                 runtime.consumer = consumer
                 checks["consumer"] = _running(consumer)
+            if consumes:
+                pruner = MessagingPruner(
+                    sessions,
+                    outbox_retention=timedelta(hours=settings.outbox_retention_hours),
+                    processed_retention=timedelta(days=settings.processed_event_retention_days),
+                    interval_seconds=settings.messaging_prune_interval_seconds,
+                )
+                pruner.start()
+                stack.push_async_callback(pruner.stop)
             for factory in background if consumes else ():
                 await stack.enter_async_context(factory(runtime))
             log.info("service started", extra={"service": settings.service_name})

@@ -53,3 +53,18 @@ async def schema_drift(engine: AsyncEngine, metadata: MetaData, *shared: MetaDat
 
     async with engine.connect() as connection:
         return await connection.run_sync(compare)
+
+
+def add_processed_events_age_index() -> None:
+    """The index the prune deletes by; a database created after it was added to the
+    model already has it (create_messaging_tables builds today's definition)."""
+    op.create_index(
+        "ix_processed_events_processed_at",
+        "processed_events",
+        ["processed_at"],
+        if_not_exists=True,
+    )
+
+
+def drop_processed_events_age_index() -> None:
+    op.drop_index("ix_processed_events_processed_at", "processed_events", if_exists=True)

@@ -118,5 +118,20 @@ class ServiceSettings(ServerSettings):
     jwks_cache_seconds: int = 300
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 200
+    outbox_retention_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Published outbox rows are deleted after this long (kept meanwhile to "
+        "look into what was sent).",
+    )
+    processed_event_retention_days: float = Field(
+        default=8,
+        gt=0,
+        description="Handled event ids are forgotten after this long: keep it above the "
+        "topics' retention (Kafka's default is 7 days), the furthest a redelivery can reach.",
+    )
+    messaging_prune_interval_seconds: float = Field(
+        default=300, gt=0, description="How often both are pruned."
+    )
     consumer_max_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2

@@ -48,6 +48,8 @@ class ProcessedEvent(MessagingBase):
     """Event ids a consumer has handled, so a redelivery is a no-op."""
 
     __tablename__ = "processed_events"
+    # The prune deletes by age.
+    __table_args__ = (Index("ix_processed_events_processed_at", "processed_at"),)
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)

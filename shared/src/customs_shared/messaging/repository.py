@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import insert_if_absent, utcnow
@@ -43,3 +44,37 @@ async def remember_processed(session: AsyncSession, consumer: str, event_id: str
     Of two replicas racing on the same event, one inserts and handles it, the other
     waits for that insert to commit and then skips the event."""
     return await insert_if_absent(session, ProcessedEvent, consumer=consumer, event_id=event_id)
+
+
+async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:
+    """Deletes up to ``limit`` outbox rows published before the cutoff, oldest first:
+    the primary key leads straight to them, so a pass reads little more than it deletes."""
+    oldest = (
+        select(OutboxEvent.seq)
+        .where(OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < published_before)
+        .order_by(OutboxEvent.seq)
+        .limit(limit)
+    )
+    result = await session.execute(delete(OutboxEvent).where(OutboxEvent.seq.in_(oldest)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def prune_processed(session: AsyncSession, processed_before: datetime, limit: int) -> int:
+    """Forgets up to ``limit`` handled event ids older than the cutoff."""
+    oldest = (
+        select(ProcessedEvent.consumer, ProcessedEvent.event_id)
+        .where(ProcessedEvent.processed_at < processed_before)
+        .order_by(ProcessedEvent.processed_at)
+        .limit(limit)
+    )
+    keys = (await session.execute(oldest)).all()
+    if not keys:
+        return 0
+    result = await session.execute(
+        delete(ProcessedEvent).where(
+            tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(
+                [(k.consumer, k.event_id) for k in keys]
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
