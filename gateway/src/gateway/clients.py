@@ -19,6 +19,7 @@ import re
 import secrets
 import sys
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -38,6 +39,7 @@ from pydantic import (
 from stdnum.vn import mst
 
 from customs_shared.auth import Role
+from customs_shared.db import utcnow
 from customs_shared.events.catalog import PARTNER_EVENT_TYPES
 from gateway import keyed_secrets
 from gateway.slots import BoundedSlots
@@ -72,10 +74,18 @@ class OAuthClient(BaseModel):
     partner_event_types: tuple[str, ...] = ()
     partner_event_source: str | None = Field(default=None, min_length=1, max_length=500)
     description: str = ""
+    rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="API calls per minute; unset: the default."
+    )
+    # After a rotation the previous secret still works until then (the overlap).
+    previous_secret_hash: str | None = Field(default=None, repr=False)
+    previous_secret_expires_at: datetime | None = None
 
-    @field_validator("client_secret_hash")
+    @field_validator("client_secret_hash", "previous_secret_hash")
     @classmethod
-    def _known_hash(cls, value: str) -> str:
+    def _known_hash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if keyed_secrets.is_keyed(value):
             if re.fullmatch(r"[0-9a-f]{64}", value.removeprefix(keyed_secrets.PREFIX)) is None:
                 raise ValueError("a $hmac-sha256$ hash is 64 lowercase hex digits")
@@ -158,6 +168,18 @@ class ClientRegistry:
     def __len__(self) -> int:
         return len(self._clients)
 
+    def replace(self, clients: Iterable[OAuthClient]) -> None:
+        """Swaps in the current clients (registered, changed, disabled ones gone)."""
+        fresh = {client.client_id: client for client in clients}
+        keyed = [c.client_id for c in fresh.values() if _keyed_hashes(c)]
+        if keyed and self._pepper is None:
+            log.error(
+                "clients with generated secrets need GATEWAY_SECRET_PEPPER; they cannot "
+                "authenticate",
+                extra={"client_ids": keyed},
+            )
+        self._clients = fresh
+
     def get(self, client_id: str) -> OAuthClient | None:
         return self._clients.get(client_id)
 
@@ -165,23 +187,47 @@ class ClientRegistry:
         """The client if ``secret`` is its secret, else None (same cost either way).
         Raises :class:`~gateway.errors.Busy` when no check slot is free soon enough."""
         client = self._clients.get(client_id)
-        if client is not None and client.has_keyed_secret and self._pepper is not None:
-            # Microseconds: no slot, no thread.
-            if keyed_secrets.matches(client.client_secret_hash, secret, self._pepper):
-                return client
+        if client is None:
+            await self._argon2(self._dummy_hash, secret)
             return None
-        stored = client.client_secret_hash if client is not None else self._dummy_hash
+        for stored in _current_hashes(client, utcnow()):
+            if keyed_secrets.is_keyed(stored):
+                # Microseconds: no slot, no thread.
+                if self._pepper is not None and keyed_secrets.matches(stored, secret, self._pepper):
+                    return client
+            elif await self._argon2(stored, secret):
+                return client
+        return None
+
+    async def _argon2(self, stored: str, secret: str) -> bool:
         async with self.slots.slot():
-            matches = await anyio.to_thread.run_sync(
+            return await anyio.to_thread.run_sync(
                 self._verify, stored, secret, limiter=self._threads
             )
-        return client if matches and client is not None else None
 
     def _verify(self, stored: str, secret: str) -> bool:
         try:
             return self._hasher.verify(stored, secret)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _current_hashes(client: OAuthClient, now: datetime) -> list[str]:
+    """The hashes a secret may match now: the current one, and the previous one during
+    the overlap after a rotation."""
+    hashes = [client.client_secret_hash]
+    expires = client.previous_secret_expires_at
+    if client.previous_secret_hash is not None and expires is not None and now < expires:
+        hashes.append(client.previous_secret_hash)
+    return hashes
+
+
+def _keyed_hashes(client: OAuthClient) -> bool:
+    return any(
+        keyed_secrets.is_keyed(h)
+        for h in (client.client_secret_hash, client.previous_secret_hash)
+        if h is not None
+    )
 
 
 def parse_clients(raw: str | bytes) -> list[OAuthClient]:
@@ -222,12 +268,20 @@ def new_client_secret(pepper: bytes) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m gateway.clients new-secret``: prints a generated secret and its
-    ``$hmac-sha256$`` hash under ``GATEWAY_SECRET_PEPPER``."""
+    """``python -m gateway.clients``: ``new-secret`` prints a generated secret and its
+    ``$hmac-sha256$`` hash under ``GATEWAY_SECRET_PEPPER`` (for a clients file);
+    ``register``, ``list``, ``rotate``, ``disable``, ``enable`` and ``set-rate-limit``
+    work on the gateway's database, as the admin API does."""
+    # Imported here: the commands use the database layer, which imports this module.
+    from gateway.client_admin import cli
+
     parser = argparse.ArgumentParser(prog="python -m gateway.clients")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("new-secret", help="generate a client secret (256 bits) and its hash")
-    parser.parse_args(argv)
+    cli.add_commands(commands)
+    args = parser.parse_args(argv)
+    if args.command != "new-secret":
+        return cli.run(args)
     pepper = os.environ.get("GATEWAY_SECRET_PEPPER", "")
     if len(pepper) < MIN_PEPPER_LENGTH:
         sys.stderr.write(f"set GATEWAY_SECRET_PEPPER (at least {MIN_PEPPER_LENGTH} characters)\n")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from customs_shared import tracing
@@ -21,7 +24,10 @@ from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.services import GATEWAY
 from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
-from gateway.clients import ClientRegistry, load_clients
+from gateway.client_admin import service as client_admin
+from gateway.client_admin.api import router as clients_router
+from gateway.client_admin.sync import ClientSync
+from gateway.clients import ClientRegistry, ClientsFileError, OAuthClient, parse_clients
 from gateway.partner_events import api as partner_events_api
 from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
@@ -31,6 +37,8 @@ from gateway.slots import BoundedSlots
 from gateway.state import GatewayState
 from gateway.token_limits import TokenLimits
 from gateway.tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
 
 
 def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
@@ -50,6 +58,18 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
         follow_redirects=False,
         trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services
     )
+
+
+def seed_clients(path: Path) -> list[OAuthClient]:
+    """The clients file's clients, to add to the database where missing; none when the
+    deployment keeps no file (clients then live in the database only)."""
+    if not path.exists():
+        log.info("no clients file to seed from", extra={"path": str(path)})
+        return []
+    try:
+        return parse_clients(path.read_bytes())
+    except (ValidationError, ValueError) as exc:
+        raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
 
 
 def verification_slots(settings: GatewaySettings) -> BoundedSlots:
@@ -95,11 +115,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             previous_public_keys_dir=settings.previous_public_keys_dir,
         )
         pepper = settings.secret_pepper
-        clients = load_clients(
-            settings.clients_file,
+        # Filled from the database below; the file only seeds it.
+        clients = ClientRegistry(
+            [],
             slots=verification_slots(settings),
             pepper=pepper.get_secret_value().encode() if pepper else None,
         )
+        seed = seed_clients(settings.clients_file)
         revocations = RevocationList()
         listener = RevocationListener(
             settings.kafka_bootstrap, revocations, client_id=f"{settings.service_name}-revocations"
@@ -116,12 +138,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
         )
         await run_migrations(engine, GATEWAY.migrations)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        if seed:
+            async with sessions() as session, session.begin():
+                added = await client_admin.seed(session, seed)
+            log.info("oauth clients seeded from the clients file", extra={"added": added})
+        client_sync = ClientSync(
+            sessions, clients, interval_seconds=settings.clients_refresh_seconds
+        )
+        await client_sync.refresh()
         publisher = KafkaPublisher(
             settings.kafka_bootstrap,
             settings.service_name,
             timeout_seconds=settings.partner_publish_timeout_seconds,
         )
         listener.start()
+        client_sync.start()
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients = keys, clients
@@ -143,7 +175,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     ),
                     http=http,
                     upstreams=settings.upstreams,
-                    sessions=async_sessionmaker(engine, expire_on_commit=False),
+                    sessions=sessions,
                     publisher=publisher,
                     breakers=Breakers(
                         list(settings.upstreams),
@@ -153,6 +185,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 )
             finally:
                 loaded.keys = loaded.clients = None
+                await client_sync.stop()
                 await publisher.close()
                 await listener.stop()
                 await engine.dispose()
@@ -173,6 +206,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)
     app.include_router(revocations_api.router)
+    app.include_router(clients_router)
     app.include_router(proxy.proxy_router(settings.upstreams))
     api_document.install(app)
     return app

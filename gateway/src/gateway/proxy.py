@@ -33,7 +33,7 @@ from customs_shared.text import is_visible_ascii
 from gateway.breaker import CircuitBreaker
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.state import ApiLimiter, HttpClient, UpstreamBreakers, Upstreams
+from gateway.state import ApiLimiter, Clients, HttpClient, UpstreamBreakers, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +228,16 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
         rest: str,
         principal: CurrentPrincipal,
         limiter: ApiLimiter,
+        clients: Clients,
         http: HttpClient,
         upstreams: Upstreams,
         breakers: UpstreamBreakers,
     ) -> StreamingResponse:
         _check_path(service, rest)
         try:
-            await limiter.check(principal.subject)
+            client = clients.get(principal.subject)
+            own = client.rate_limit_per_minute if client is not None else None
+            await limiter.check(principal.subject, limit=own)
         except TooManyRequests:
             RATE_LIMITED.labels("api").inc()
             raise

@@ -38,13 +38,24 @@ class RateLimiter:
         self.namespace = namespace
         self.counts = counts
         self._item = RateLimitItemPerMinute(limit, namespace=namespace)
+        self._items: dict[int, RateLimitItemPerMinute] = {}
         self._strategy = MovingWindowRateLimiter(storage)
 
-    async def check(self, *key: str) -> None:
+    async def check(self, *key: str, limit: int | None = None) -> None:
         """Counts one request; raises a 429 problem (with ``Retry-After``) when ``key``
-        is over its limit, and then does not count it."""
-        if not await self._strategy.hit(self._item, *_parts(key)):
-            raise await self._exceeded(key)
+        is over its limit (``limit`` when given: a client's own), and then does not
+        count it."""
+        item = self._item_for(limit)
+        if not await self._strategy.hit(item, *_parts(key)):
+            raise await self._exceeded(key, item)
+
+    def _item_for(self, limit: int | None) -> RateLimitItemPerMinute:
+        if limit is None or limit == self.limit:
+            return self._item
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = RateLimitItemPerMinute(limit, namespace=self.namespace)
+        return item
 
     async def ensure_room(self, *key: str) -> None:
         """Raises the 429 problem if ``key`` has no room left; counts nothing."""
@@ -55,10 +66,13 @@ class RateLimiter:
         """Counts one event, if the window has room for it (a full window stays full)."""
         await self._strategy.hit(self._item, *_parts(key))
 
-    async def _exceeded(self, key: tuple[str, ...]) -> TooManyRequests:
-        window = await self._strategy.get_window_stats(self._item, *_parts(key))
+    async def _exceeded(
+        self, key: tuple[str, ...], item: RateLimitItemPerMinute | None = None
+    ) -> TooManyRequests:
+        item = item or self._item
+        window = await self._strategy.get_window_stats(item, *_parts(key))
         return TooManyRequests(
-            f"Rate limit of {self.limit} {self.counts} per minute exceeded.",
+            f"Rate limit of {item.amount} {self.counts} per minute exceeded.",
             retry_after=max(1, math.ceil(window.reset_time - time.time())),
         )
 

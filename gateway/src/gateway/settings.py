@@ -47,7 +47,15 @@ class GatewaySettings(ServerSettings):
     )
     clients_file: Path = Field(
         default=Path("deploy/local/clients.json"),
-        description="JSON file of registered OAuth2 clients (argon2id secret hashes only).",
+        description="JSON file of OAuth2 clients (secret hashes only) that seeds the "
+        "database: clients it lists that the database lacks are added at start; the "
+        "database's are never overwritten. Optional: without it clients live in the "
+        "database only (admin API, python -m gateway.clients).",
+    )
+    clients_refresh_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often each replica looks for changed clients in the database.",
     )
     database_url: SecretStr = Field(
         default=SecretStr("sqlite+aiosqlite:///./.run/gateway.db"),

@@ -14,6 +14,8 @@ from argon2 import PasswordHasher
 
 from gateway.settings import GatewaySettings
 from gateway_tests.support import (
+    ADMIN_ID,
+    ADMIN_SECRET,
     BROKER_ID,
     BROKER_SECRET,
     BROKER_TENANT,
@@ -32,7 +34,7 @@ from gateway_tests.support import (
 
 @pytest.fixture(scope="session")
 def clients_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two clients with real argon2id hashes."""
+    """The test clients, with real argon2id hashes."""
     hasher = PasswordHasher()
     data = {
         "_comment": "test clients",
@@ -60,6 +62,13 @@ def clients_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "scopes": ["partner-events:write"],
                 "partner_event_types": ["customs.partner.radiation-alarm.v1"],
                 "partner_event_source": PARTNER_SOURCE,
+            },
+            {
+                "client_id": ADMIN_ID,
+                "client_secret_hash": hasher.hash(ADMIN_SECRET),
+                "roles": ["admin"],
+                "tenant": "customs-hq",
+                "scopes": ["admin"],
             },
         ],
     }

@@ -33,6 +33,8 @@ OFFICER_SECRET = "test-officer-secret-0123456789"
 PARTNER_ID = "test-partner"
 PARTNER_SECRET = "test-partner-secret-0123456789"
 PARTNER_SOURCE = "urn:customs:partner:test-radiation"
+ADMIN_ID = "test-admin"
+ADMIN_SECRET = "test-admin-secret-0123456789"
 
 
 def free_port() -> int:

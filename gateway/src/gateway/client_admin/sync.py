@@ -1,0 +1,61 @@
+"""Keeps a replica's client registry equal to the table: a cheap fingerprint query every
+few seconds, and a reload when it changed (a client registered, changed, rotated,
+disabled) — so every replica follows an admin's change within that interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.client_admin import repository, service
+from gateway.clients import ClientRegistry
+
+log = logging.getLogger(__name__)
+
+
+class ClientSync:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: ClientRegistry,
+        *,
+        interval_seconds: float,
+    ) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._interval = interval_seconds
+        self._seen: tuple[int, datetime | None, int] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> bool:
+        """Reloads the registry if the table changed; True when it did."""
+        async with self._sessions() as session:
+            seen = await repository.fingerprint(session)
+            if seen == self._seen:
+                return False
+            clients = await service.enabled_clients(session)
+        self._registry.replace(clients)
+        self._seen = seen
+        log.info("oauth clients loaded", extra={"count": len(clients)})
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception:  # the next pass retries; the registry stays as it was
+                log.exception("client refresh failed")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="client-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
