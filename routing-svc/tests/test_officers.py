@@ -36,7 +36,7 @@ from routing_svc.main import ROUTERS
 from routing_svc.officers.models import Assignment, InspectionOutcome, LaneOverride
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, principal
-from tests.support.inprocess import Tokens, api_client, service_app
+from tests.support.inprocess import Caller, Tokens, api_client, service_app
 
 pytestmark = pytest.mark.integration
 
@@ -53,22 +53,11 @@ POLICY = LanePolicy(ActiveRuleSet(), timedelta(seconds=30), False, b"s" * 32)
 
 
 @pytest.fixture
-async def api(sessions: Sessions) -> AsyncIterator[Api]:
+async def api(sessions: Sessions) -> AsyncIterator[Caller]:
     tokens = Tokens()
     app = service_app(ROUTERS, lambda a: dependencies.install(a, POLICY, CursorCodec(b"c" * 32)))
     async with api_client(app, sessions, tokens) as client:
-        yield Api(client, tokens)
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
-        self.client, self.tokens = client, tokens
-
-    async def call(self, method: str, path: str, who: Any | None, **kwargs: Any) -> httpx.Response:
-        headers = self.tokens.headers(who) if who is not None else {}
-        return await self.client.request(
-            method, f"/api/v1/routing{path}", headers=headers, **kwargs
-        )
+        yield Caller(client, tokens, "/api/v1/routing")
 
 
 async def declare(
@@ -108,7 +97,7 @@ async def declare(
     return data.declaration_id
 
 
-async def register(api: Api, who: str, office: str) -> None:
+async def register(api: Caller, who: str, office: str) -> None:
     response = await api.call("PUT", f"/officers/{who}", ADMIN, json={"office": office})
     assert response.status_code == 200, response.text
 
@@ -127,7 +116,7 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def test_officers_are_registered_by_admins_only(api: Api) -> None:
+async def test_officers_are_registered_by_admins_only(api: Caller) -> None:
     await register(api, "officer-a", "02CI")
     problem(await api.call("PUT", "/officers/x", None, json={"office": "02CI"}), 401)
     problem(await api.call("PUT", "/officers/x", OFFICER_A, json={"office": "02CI"}), 403)
@@ -141,7 +130,7 @@ async def test_officers_are_registered_by_admins_only(api: Api) -> None:
 
 
 async def test_work_goes_to_the_least_loaded_officer_of_the_office(
-    api: Api, sessions: Sessions
+    api: Caller, sessions: Sessions
 ) -> None:
     await register(api, "officer-a", "02CI")
     await register(api, "officer-b", "02CI")
@@ -191,7 +180,7 @@ async def test_work_goes_to_the_least_loaded_officer_of_the_office(
 
 
 async def test_an_override_needs_a_reason_and_respects_an_ipr_suspension(
-    api: Api, sessions: Sessions
+    api: Caller, sessions: Sessions
 ) -> None:
     await register(api, "officer-a", "02CI")
     held = await declare(sessions, ipr_hit=True)
@@ -299,7 +288,7 @@ async def test_an_override_needs_a_reason_and_respects_an_ipr_suspension(
 
 
 async def test_an_override_to_green_takes_the_declaration_off_the_queue(
-    api: Api, sessions: Sessions
+    api: Caller, sessions: Sessions
 ) -> None:
     await register(api, "officer-a", "02CI")
     declaration_id = await declare(sessions, signature=SignatureStatus.MISSING)
@@ -321,11 +310,11 @@ async def test_an_override_to_green_takes_the_declaration_off_the_queue(
     assert problem(inspect, 409)["type"].endswith("inspection-not-applicable")
 
 
-async def inspect(api: Api, declaration_id: uuid.UUID, **body: Any) -> httpx.Response:
+async def inspect(api: Caller, declaration_id: uuid.UUID, **body: Any) -> httpx.Response:
     return await api.call("POST", f"/decisions/{declaration_id}/inspection", OFFICER_A, json=body)
 
 
-async def test_inspection_outcomes_make_the_hit_rates(api: Api, sessions: Sessions) -> None:
+async def test_inspection_outcomes_make_the_hit_rates(api: Caller, sessions: Sessions) -> None:
     await register(api, "officer-a", "02CI")
     missing = SignatureStatus.MISSING
     two_rules = await declare(sessions, signature=missing, total="3000000000")

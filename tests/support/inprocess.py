@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import jwt
@@ -85,3 +86,16 @@ async def api_client(
     transport = httpx.ASGITransport(app=served)
     async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
         yield client
+
+
+class Caller:
+    """Requests as one caller or another (None: no token at all)."""
+
+    def __init__(self, client: httpx.AsyncClient, tokens: Tokens, prefix: str) -> None:
+        self.client, self.tokens, self.prefix = client, tokens, prefix
+
+    async def call(
+        self, method: str, path: str, who: Principal | None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = self.tokens.headers(who) if who is not None else {}
+        return await self.client.request(method, self.prefix + path, headers=headers, **kwargs)
