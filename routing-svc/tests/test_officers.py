@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,6 +59,10 @@ async def api(sessions: Sessions) -> AsyncIterator[Caller]:
     app = service_app(ROUTERS, lambda a: dependencies.install(a, POLICY, CursorCodec(b"c" * 32)))
     async with api_client(app, sessions, tokens) as client:
         yield Caller(client, tokens, "/api/v1/routing")
+
+
+def counted(metric: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
 async def declare(
@@ -232,6 +237,7 @@ async def test_an_override_needs_a_reason_and_respects_an_ipr_suspension(
     )
 
     reason = "Right holder's sample shows the goods are genuine; documents suffice."
+    overrides = counted("routing_lane_overrides_total", from_lane="red", to_lane="yellow")
     done = await api.call(
         "POST", path, OFFICER_A, json={"lane": "yellow", "reason": f"  {reason} "}
     )
@@ -243,6 +249,9 @@ async def test_an_override_needs_a_reason_and_respects_an_ipr_suspension(
         "from_lane": "red",
         "to_lane": "yellow",
     }
+    assert counted("routing_lane_overrides_total", from_lane="red", to_lane="yellow") == (
+        overrides + 1
+    )
     row = await decision(sessions, held)
     assert (row.lane, row.rules_lane, row.overridden, row.revision) == ("yellow", "red", True, 2)
     assert row.reasons[-1]["rule"] == "officer-override"
@@ -333,12 +342,15 @@ async def test_inspection_outcomes_make_the_hit_rates(api: Caller, sessions: Ses
     )
     problem(forbidden, 403)
 
+    hits = counted("routing_inspection_outcomes_total", rule="high-value", found="true")
     found = await inspect(api, two_rules, result="found", findings="Undeclared second pallet")
     assert found.status_code == 201, found.text
     assert found.json()["rules_fired"] == ["enterprise-signature-missing", "high-value"]
     again = await inspect(api, two_rules, result="found", findings="Undeclared second pallet")
     assert again.status_code == 200  # the same outcome again: answered with the stored one
     assert again.json() == found.json()
+    # Counted once, though sent twice.
+    assert counted("routing_inspection_outcomes_total", rule="high-value", found="true") == hits + 1
     other = await inspect(api, two_rules, result="nothing_found")
     assert problem(other, 409)["type"].endswith("inspection-already-recorded")
     assert (await inspect(api, one_rule, result="nothing_found")).status_code == 201
