@@ -3,21 +3,28 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from routing_svc.lanes import dependencies
 from routing_svc.lanes.api import router
 from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.lanes.sweeper import overdue_sweeper
+from routing_svc.officers.api import router as officers_router
 from routing_svc.settings import RoutingSettings
+from routing_svc.statistics.api import router as statistics_router
+
+ROUTERS = (router, officers_router, statistics_router)
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     policy = LanePolicy.from_settings(settings)
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         title="Routing service",
-        routers=[router],
+        routers=ROUTERS,
         migrations="routing_svc:migrations",
         subscriptions=subscriptions(policy),
         background=[overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds)],
     )
+    dependencies.install(app, policy, settings.cursor_codec())
+    return app

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.pagination import CursorCodec
 from customs_shared.services import ROUTING
 from customs_shared.settings import ServiceSettings
 
@@ -50,3 +52,10 @@ class RoutingSettings(ServiceSettings):
         elif len(seed.encode()) < _MIN_SEED:
             raise ValueError(f"ROUTING_RANDOM_SELECTION_SEED needs at least {_MIN_SEED} characters")
         return self
+
+    def cursor_codec(self) -> CursorCodec:
+        """Signs listing cursors. Every replica already shares the selection seed; a key
+        derived from it under its own label keeps cursors and draws independent without
+        one more secret to deploy."""
+        seed = self.random_selection_seed.get_secret_value().encode()
+        return CursorCodec(hmac.new(seed, b"routing listing cursors", hashlib.sha256).digest())

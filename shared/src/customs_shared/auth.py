@@ -59,6 +59,8 @@ class Scope(StrEnum):
 # Who works on declarations: the trade side only sees its own tenant's, customs staff all.
 TRADERS = frozenset({Role.BROKER, Role.DECLARANT})
 CUSTOMS_STAFF = frozenset({Role.OFFICER, Role.ADMIN})
+# Who works declarations of an office: queues, overrides, inspections.
+OFFICERS = frozenset({Role.OFFICER})
 TRADERS_AND_CUSTOMS = TRADERS | CUSTOMS_STAFF
 # Who asks customs to protect a right: its holder or representative, seeing only its own.
 RIGHT_HOLDERS = frozenset({Role.RIGHT_HOLDER})

@@ -26,6 +26,18 @@ RANDOM_SELECTIONS = Counter(
     "routing_random_selections_total", "Declarations raised by random selection.", ["lane"]
 )
 
+INSPECTIONS = Counter(
+    "routing_inspection_outcomes_total",
+    "Inspection outcomes by a rule that had fired on the decision (random-selection for a "
+    "random check) and whether something was found: the hit rate, live.",
+    ["rule", "found"],
+)
+OVERRIDES = Counter(
+    "routing_lane_overrides_total",
+    "Officers' lane overrides by lane before and after.",
+    ["from_lane", "to_lane"],
+)
+
 
 def observe_decision(decision: LaneDecision, verdict: Verdict) -> None:
     DECISIONS.labels(decision.office, decision.lane).inc()

@@ -71,5 +71,8 @@ class InspectionOutcome(Base):
     seized: Mapped[bool] = mapped_column(Boolean, default=False)
     # The ids of the rules that had fired on the decision inspected.
     rules_fired: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The lane random selection raised the decision to, if it did: what random checks
+    # catch is the baseline a rule's hit rate is compared with.
+    randomly_selected: Mapped[str | None] = mapped_column(String(8), nullable=True)
     officer: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.officers.models import Assignment, Officer
+from customs_shared.db import UtcDateTime
+from customs_shared.pagination import KeysetPosition
+from routing_svc.lanes.models import LaneDecision
+from routing_svc.officers.models import Assignment, InspectionOutcome, Officer
 
 
 async def least_loaded_officer(session: AsyncSession, office: str) -> str | None:
@@ -37,13 +40,37 @@ async def assignment(
     return (await session.scalars(statement)).one_or_none()
 
 
-async def open_assignments(
-    session: AsyncSession, officer: str, *, limit: int
-) -> Sequence[Assignment]:
+async def officer(session: AsyncSession, subject: str) -> Officer | None:
+    return await session.get(Officer, subject)
+
+
+async def officers(session: AsyncSession, *, office: str | None, limit: int) -> Sequence[Officer]:
+    statement = select(Officer).order_by(Officer.office, Officer.subject).limit(limit)
+    if office is not None:
+        statement = statement.where(Officer.office == office)
+    return (await session.scalars(statement)).all()
+
+
+async def queue(
+    session: AsyncSession, officer: str, *, after: KeysetPosition | None, limit: int
+) -> Sequence[tuple[Assignment, LaneDecision]]:
+    """The officer's open assignments, oldest first, each with its current decision."""
     statement = (
-        select(Assignment)
+        select(Assignment, LaneDecision)
+        .join(LaneDecision, LaneDecision.declaration_id == Assignment.declaration_id)
         .where(Assignment.officer == officer, Assignment.closed_at.is_(None))
-        .order_by(Assignment.assigned_at)
+        .order_by(Assignment.assigned_at, Assignment.declaration_id)
         .limit(limit)
     )
-    return (await session.scalars(statement)).all()
+    if after is not None:
+        statement = statement.where(
+            tuple_(Assignment.assigned_at, Assignment.declaration_id)
+            > tuple_(literal(after.created_at, UtcDateTime()), literal(after.id, Uuid()))
+        )
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def inspection(
+    session: AsyncSession, declaration_id: uuid.UUID, version: int
+) -> InspectionOutcome | None:
+    return await session.get(InspectionOutcome, (declaration_id, version))

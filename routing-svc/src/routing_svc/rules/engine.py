@@ -141,12 +141,15 @@ class Verdict:
 
     @property
     def fired(self) -> list[str]:
-        return [r.rule for r in self.reasons if r.rule not in _NOT_RULES]
+        return [r.rule for r in self.reasons if r.rule not in NOT_RULES]
 
 
 RANDOM_SELECTION = "random-selection"
 NO_RISK = "no-risk-found"
-_NOT_RULES = frozenset({RANDOM_SELECTION, NO_RISK})
+# An officer's lane change, recorded among the reasons of the decision it changed.
+OFFICER_OVERRIDE = "officer-override"
+# Reasons that are not a risk rule firing: they have no selection or hit rate.
+NOT_RULES = frozenset({RANDOM_SELECTION, NO_RISK, OFFICER_OVERRIDE})
 
 
 def random_draw(declaration_id: uuid.UUID, seed: bytes) -> float:
