@@ -1,7 +1,7 @@
 """Inspection outcomes remember random selection; hit rates are read by period.
 
 Revision ID: 0005b
-Revises: 0004
+Revises: 0005p
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005b"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
