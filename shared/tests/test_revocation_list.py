@@ -30,3 +30,20 @@ def test_record_keys_follow_the_topic_key() -> None:
     revocation = Revocation(kind=RevocationKind.CLIENT, value="c", revoked_at=REVOKED_AT)
     assert revocation.key == "client:c"
     assert Revocation.model_validate_json(revocation.model_dump_json()) == revocation
+
+
+def test_old_revocations_are_listed_and_forgotten_by_key() -> None:
+    revocations = RevocationList()
+    later = REVOKED_AT.replace(hour=13)
+    revocations.add(Revocation(kind=RevocationKind.TOKEN, value="old", revoked_at=REVOKED_AT))
+    revocations.add(Revocation(kind=RevocationKind.CLIENT, value="c", revoked_at=REVOKED_AT))
+    revocations.add(Revocation(kind=RevocationKind.TOKEN, value="new", revoked_at=later))
+
+    assert sorted(revocations.older_than(later)) == ["client:c", "jti:old"]
+    for key in revocations.older_than(later):
+        revocations.forget(key)
+    assert len(revocations) == 1
+    assert not revocations.is_revoked({"jti": "old", "sub": "c", "iat": 0})
+    assert revocations.is_revoked({"jti": "new", "sub": "c", "iat": 0})
+    revocations.forget("nonsense")  # a key of no kind changes nothing
+    assert len(revocations) == 1

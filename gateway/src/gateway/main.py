@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from gateway.clients import ClientRegistry, ClientsFileError, OAuthClient, parse
 from gateway.partner_events import api as partner_events_api
 from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
+from gateway.revocation_expiry import RevocationExpiry
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
@@ -86,6 +88,7 @@ class _LoadedForReadiness:
 
     keys: KeyRing | None = None
     clients: ClientRegistry | None = None
+    revocations: RevocationListener | None = None
 
 
 def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
@@ -97,7 +100,12 @@ def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
         if loaded.clients is None or len(loaded.clients) == 0:
             raise RuntimeError("no oauth clients loaded")
 
-    return {"keys": keys, "clients": clients}
+    async def revocations() -> None:
+        if loaded.revocations is None:
+            raise RuntimeError("token revocations not read")
+        await loaded.revocations.check_caught_up()
+
+    return {"keys": keys, "clients": clients, "revocations": revocations}
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -154,9 +162,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         listener.start()
         client_sync.start()
+        expiry = RevocationExpiry(
+            revocations,
+            publisher,
+            token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+            interval_seconds=settings.revocation_expiry_interval_seconds,
+        )
+        expiry.start()
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
-            loaded.keys, loaded.clients = keys, clients
+            loaded.keys, loaded.clients, loaded.revocations = keys, clients, listener
             try:
                 yield GatewayState(
                     settings=settings,
@@ -184,7 +199,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     ),
                 )
             finally:
-                loaded.keys = loaded.clients = None
+                loaded.keys = loaded.clients = loaded.revocations = None
+                await expiry.stop()
                 await client_sync.stop()
                 await publisher.close()
                 await listener.stop()

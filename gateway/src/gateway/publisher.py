@@ -69,6 +69,15 @@ class KafkaPublisher:
             log.warning("record not acknowledged", extra={"error": str(exc)})
             raise self.unavailable() from exc
 
+    async def tombstone(self, key: str, *, topic: str) -> None:
+        """A record without a value: compaction then drops every record of ``key``."""
+        producer = await self._started()
+        try:
+            await producer.send_and_wait(topic, value=None, key=key.encode())
+        except KafkaError as exc:
+            log.warning("tombstone not acknowledged", extra={"error": str(exc)})
+            raise self.unavailable() from exc
+
     async def close(self) -> None:
         async with self._lock:
             if self._producer is not None:

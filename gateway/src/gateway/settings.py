@@ -80,6 +80,12 @@ class GatewaySettings(ServerSettings):
         "secrets ($hmac-sha256$…); required when the clients list has such secrets.",
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    revocation_expiry_interval_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="How often revocations older than a token's lifetime (plus 5 minutes) "
+        "are dropped from the revocation topic.",
+    )
     # jwt_issuer and jwt_audience (GATEWAY_JWT_ISSUER / _JWT_AUDIENCE, from ServerSettings)
     # go into every token; the services require the same values.
 

@@ -3,6 +3,8 @@ docs at the public edge only when GATEWAY_PUBLIC_API_DOCS says so."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from gateway_tests.support import Gateway, GatewayFactory, internal_url
@@ -17,7 +19,8 @@ async def test_internal_paths_are_404_at_the_public_edge(gateway: Gateway, path:
 
     assert public.status_code == 404
     assert public.headers["content-type"] == "application/problem+json"
-    assert internal.status_code == 200
+    # This gateway has no Kafka: it is not ready (see the readiness tests), but answers.
+    assert internal.status_code == (503 if path == "/readyz" else 200)
 
 
 async def test_the_api_is_not_served_on_the_internal_port(gateway: Gateway) -> None:
@@ -42,3 +45,21 @@ async def test_responses_are_not_cached_unless_the_endpoint_says_so(gateway: Gat
     assert problem.status_code == 401
     assert problem.headers["cache-control"] == "no-store"
     assert jwks.headers["cache-control"] == "public, max-age=300"
+
+
+@pytest.mark.integration
+async def test_ready_only_once_the_revocations_are_read(
+    gateway: Gateway, gateway_factory: GatewayFactory, kafka_bootstrap: str
+) -> None:
+    # Without Kafka the revocation topic cannot be read: a revoked token might pass.
+    unread = (await gateway.client.get(internal_url(gateway, "/readyz"))).json()
+    assert unread["checks"]["revocations"] != "ok"
+    assert unread["checks"]["keys"] == "ok"
+    async with gateway_factory(kafka_bootstrap=kafka_bootstrap) as with_kafka:
+        for _ in range(100):
+            ready = await with_kafka.client.get(internal_url(with_kafka, "/readyz"))
+            if ready.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["revocations"] == "ok"

@@ -172,6 +172,7 @@ def create_service_app(
                 batch_size=settings.outbox_batch_size,
             )
             runtime = Runtime(settings, engine, sessions, producer, relay, http, verifier)
+            checks["revocations"] = listener.check_caught_up
             checks["database"] = lambda: check_database(engine)
             checks["kafka"] = lambda: check_kafka(producer)
             # Closed in reverse: the consumer stops taking records, then the relay

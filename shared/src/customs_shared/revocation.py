@@ -53,16 +53,37 @@ class RevocationList:
     """What this process knows to be revoked."""
 
     def __init__(self) -> None:
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, datetime] = {}
         self._clients: dict[str, datetime] = {}
+
+    def __len__(self) -> int:
+        return len(self._tokens) + len(self._clients)
 
     def add(self, revocation: Revocation) -> None:
         if revocation.kind is RevocationKind.TOKEN:
-            self._tokens.add(revocation.value)
+            self._tokens[revocation.value] = revocation.revoked_at
         else:
             known = self._clients.get(revocation.value)
             if known is None or revocation.revoked_at > known:
                 self._clients[revocation.value] = revocation.revoked_at
+
+    def forget(self, key: str) -> None:
+        """Drops a revocation (its tombstone arrived: every token it refused has expired)."""
+        kind, _, value = key.partition(":")
+        if kind == RevocationKind.TOKEN.value:
+            self._tokens.pop(value, None)
+        elif kind == RevocationKind.CLIENT.value:
+            self._clients.pop(value, None)
+
+    def older_than(self, cutoff: datetime) -> list[str]:
+        """Keys of the revocations made before ``cutoff``."""
+        tokens = [
+            f"{RevocationKind.TOKEN.value}:{v}" for v, at in self._tokens.items() if at < cutoff
+        ]
+        clients = [
+            f"{RevocationKind.CLIENT.value}:{v}" for v, at in self._clients.items() if at < cutoff
+        ]
+        return tokens + clients
 
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         if claims.get("jti") in self._tokens:
@@ -84,6 +105,14 @@ class RevocationListener:
         self._client_id = client_id
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # Set once the topic has been read up to where it ended when the reader started:
+        # until then a revoked token might still pass, so readiness waits for it.
+        self.caught_up = asyncio.Event()
+
+    async def check_caught_up(self) -> None:
+        """A readiness check."""
+        if not self.caught_up.is_set():
+            raise RuntimeError("token revocations not read up to date yet")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="token-revocations")
@@ -115,11 +144,21 @@ class RevocationListener:
             )
             try:
                 await consumer.start()
+                ends: dict[Any, int] | None = None
                 while not self._stopping.is_set():
                     batches = await consumer.getmany(timeout_ms=_POLL_MS)
                     for records in batches.values():
                         for record in records:
-                            self._apply(record.value)
+                            self._apply(record.key, record.value)
+                    if self.caught_up.is_set():
+                        continue
+                    ends = ends or await self._ends(consumer)
+                    if ends is not None and await self._reached(consumer, ends):
+                        self.caught_up.set()
+                        log.info(
+                            "token revocations read up to date",
+                            extra={"count": len(self._revocations)},
+                        )
             except KafkaError as exc:
                 log.warning("token revocations not readable", extra={"error": str(exc)})
             finally:
@@ -127,8 +166,25 @@ class RevocationListener:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _RETRY_SECONDS)
 
-    def _apply(self, value: bytes | None) -> None:
-        if value is None:  # a tombstone: nothing to add
+    @staticmethod
+    async def _ends(consumer: AIOKafkaConsumer) -> dict[Any, int] | None:
+        """Where each partition ended when first asked; None before the assignment."""
+        partitions = consumer.assignment()
+        if not partitions:
+            return None
+        return dict(await consumer.end_offsets(list(partitions)))
+
+    @staticmethod
+    async def _reached(consumer: AIOKafkaConsumer, ends: dict[Any, int]) -> bool:
+        for partition, end in ends.items():
+            if await consumer.position(partition) < end:
+                return False
+        return True
+
+    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:  # a tombstone: the revocation has served its time
+            if key is not None:
+                self._revocations.forget(key.decode(errors="replace"))
             return
         try:
             revocation = Revocation.model_validate_json(value)
