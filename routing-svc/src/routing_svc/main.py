@@ -3,10 +3,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
-from routing_svc.lanes.api import router
+from routing_svc.audit.api import router as audit_router
+from routing_svc.lanes.api import router as lanes_router
 from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.lanes.sweeper import overdue_sweeper
+from routing_svc.risk.api import router as risk_router
+from routing_svc.rules.api import router as rules_router
 from routing_svc.settings import RoutingSettings
 
 
@@ -16,7 +19,7 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="Routing service",
-        routers=[router],
+        routers=[lanes_router, rules_router, risk_router, audit_router],
         migrations="routing_svc:migrations",
         subscriptions=subscriptions(policy),
         background=[overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds)],
