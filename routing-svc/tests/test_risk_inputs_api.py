@@ -4,6 +4,7 @@ input's version and the audit trail holds the value before and after."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -224,3 +225,22 @@ async def test_traders_and_officers_may_not_change_risk_inputs(api: RoutingApi) 
     officer = api.as_role(Role.OFFICER, "customs-hq", Scope.ROUTING_RULES.value)
     assert (await api.http.get(path, headers=officer)).status_code == 403
     assert (await api.http.get(path, headers=api.as_risk_manager())).status_code == 404
+
+
+async def test_concurrent_first_writes_create_once_and_version_each_change(
+    api: RoutingApi,
+) -> None:
+    path = f"{BASE}/risk-lists/countries/KP"
+    responses = await asyncio.gather(
+        *(
+            api.http.put(path, json={"level": level}, headers=api.as_risk_manager())
+            for level in ("low", "medium", "high", "low", "medium")
+        )
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert sorted(r.json()["version"] for r in responses) == [1, 2, 3, 4, 5]
+    trail = await api.http.get(
+        f"{BASE}/audit", params={"subject_prefix": "country/KP"}, headers=api.as_risk_manager()
+    )
+    assert [e["detail"]["version"] for e in trail.json()["items"]] == [5, 4, 3, 2, 1]

@@ -4,6 +4,7 @@ decides with and is audited, and a dry run names exactly the declarations it cha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -246,3 +247,26 @@ async def test_only_risk_managers_and_admins_with_the_scope_get_in(api: RoutingA
         assert refused.headers["content-type"] == PROBLEM
     admin = await api.http.get(RULE_SETS, headers=api.as_role(Role.ADMIN, "customs-hq", rules))
     assert admin.status_code == 200
+
+
+async def test_concurrent_activations_leave_exactly_one_active_version(api: RoutingApi) -> None:
+    versions = [
+        await create(api, with_builtin(rule(f"rule-{n}", "items.size() > 0"))) for n in range(4)
+    ]
+
+    responses = await asyncio.gather(
+        *(
+            api.http.post(f"{RULE_SETS}/{v}/activation", headers=api.as_risk_manager())
+            for v in versions
+        )
+    )
+
+    assert {r.status_code for r in responses} <= {200, 409}
+    won = [v for v, r in zip(versions, responses, strict=True) if r.status_code == 200]
+    assert won
+    listing = (await api.http.get(RULE_SETS, headers=api.as_risk_manager())).json()["items"]
+    active = [s["version"] for s in listing if s["status"] == "active"]
+    assert len(active) == 1
+    assert active[0] in won
+    activations = [e for e in await audit(api, "rule-set/") if e["action"] == "rule-set.activated"]
+    assert len(activations) == len(won)
