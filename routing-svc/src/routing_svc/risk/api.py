@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel
 
 from customs_shared.auth import RISK_MANAGERS, Principal, Scope, allow
 from customs_shared.db import DbSession
@@ -42,9 +43,16 @@ IfMatch = Annotated[
 After = Annotated[str | None, Query(max_length=64, description="next_after of the last page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 READ = problem_responses(Unauthorized, Forbidden, RiskInputNotFound)
-WRITE = problem_responses(Unauthorized, Forbidden, VersionMismatch)
 DELETE = problem_responses(Unauthorized, Forbidden, RiskInputNotFound, VersionMismatch)
 LIST = problem_responses(Unauthorized, Forbidden)
+
+
+def _written(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """A PUT's answers: 200 with the next version, or 201 when it created the input."""
+    return {
+        status.HTTP_201_CREATED: {"model": model, "description": "Created, at version 1."},
+        **problem_responses(Unauthorized, Forbidden, VersionMismatch),
+    }
 
 
 def _version(if_match: str | None) -> int | None:
@@ -105,7 +113,7 @@ def _trader(row: RiskInput) -> TraderProfileOut:
 @router.put(
     "/trader-profiles/{tax_code}",
     response_model=TraderProfileOut,
-    responses=WRITE,
+    responses=_written(TraderProfileOut),
     summary="Set a trader's compliance class, priority (AEO) status and past violations.",
 )
 async def put_trader_profile(
@@ -170,7 +178,7 @@ def _country(row: RiskInput) -> CountryRiskOut:
 @router.put(
     "/risk-lists/countries/{code}",
     response_model=CountryRiskOut,
-    responses=WRITE,
+    responses=_written(CountryRiskOut),
     summary="Put a country (origin or export) on the risk list.",
 )
 async def put_country_risk(
@@ -233,7 +241,7 @@ def _hs(row: RiskInput) -> HsRiskOut:
 @router.put(
     "/risk-lists/hs-codes/{code}",
     response_model=HsRiskOut,
-    responses=WRITE,
+    responses=_written(HsRiskOut),
     summary="Put an HS heading, subheading or tariff line on the risk list.",
 )
 async def put_hs_risk(
@@ -299,7 +307,7 @@ def _price(row: RiskInput) -> ReferencePriceOut:
 @router.put(
     "/reference-prices/{hs_code}/{origin_country}/{unit}",
     response_model=ReferencePriceOut,
-    responses=WRITE,
+    responses=_written(ReferencePriceOut),
     summary="Set the reference unit price of goods of an HS code and origin, per unit.",
 )
 async def put_reference_price(
