@@ -32,6 +32,7 @@ Sessions = async_sessionmaker[AsyncSession]
 OFFICER = principal(Role.OFFICER, "customs-hq", "routing:read", subject="officer-a")
 ADMIN = principal(Role.ADMIN, "customs-hq", "routing:read", "admin", subject="admin-1")
 BROKER = principal(Role.BROKER, "0312345673", "routing:read")
+RISK_MANAGER = principal(Role.RISK_MANAGER, "customs-hq", "routing:read", "routing:rules")
 NOW = utcnow()
 
 
@@ -211,3 +212,5 @@ async def test_only_customs_staff_see_statistics(api: Caller) -> None:
     assert (await statistics(api, BROKER)).status_code == 403
     assert (await statistics(api, None)).status_code == 401
     assert (await statistics(api, ADMIN)).status_code == 200
+    # Risk managers tune the rules by these figures.
+    assert (await statistics(api, RISK_MANAGER)).status_code == 200

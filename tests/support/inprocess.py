@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from customs_shared.auth import Principal, TokenVerifier
 from customs_shared.problems import install_problem_handlers
+from customs_shared.settings import ServiceSettings
 
 _ISSUER = "customs-gateway-test"
 _AUDIENCE = "customs-api"
@@ -71,21 +73,35 @@ def service_app(
     return app
 
 
+def client(
+    app: FastAPI,
+    sessions: async_sessionmaker[AsyncSession],
+    tokens: Tokens,
+    settings: ServiceSettings | None = None,
+) -> httpx.AsyncClient:
+    """A client of ``app`` whose requests see the lifespan state a service builds
+    (with ``settings``, the runtime's too: ``service_runtime(request).settings``)."""
+    state: dict[str, Any] = {"sessions": sessions, "token_verifier": tokens.verifier}
+    if settings is not None:
+        state["runtime"] = SimpleNamespace(settings=settings)
+
+    async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "state": dict(state)}
+        await app(scope, receive, send)
+
+    served: ASGIApp = with_state
+    transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://service.test")
+
+
 @asynccontextmanager
 async def api_client(
     app: FastAPI, sessions: async_sessionmaker[AsyncSession], tokens: Tokens
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of ``app`` whose requests see the lifespan state a service builds."""
-
-    async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "state": {"sessions": sessions, "token_verifier": tokens.verifier}}
-        await app(scope, receive, send)
-
-    served: ASGIApp = with_state
-    transport = httpx.ASGITransport(app=served)
-    async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
-        yield client
+    """:func:`client`, closed at the end of the block."""
+    async with client(app, sessions, tokens) as http:
+        yield http
 
 
 class Caller:

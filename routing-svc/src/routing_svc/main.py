@@ -3,16 +3,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from routing_svc.audit.api import router as audit_router
 from routing_svc.lanes import dependencies
-from routing_svc.lanes.api import router
+from routing_svc.lanes.api import router as lanes_router
 from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.lanes.sweeper import overdue_sweeper
 from routing_svc.officers.api import router as officers_router
+from routing_svc.risk.api import router as risk_router
+from routing_svc.rules.api import router as rules_router
 from routing_svc.settings import RoutingSettings
 from routing_svc.statistics.api import router as statistics_router
 
-ROUTERS = (router, officers_router, statistics_router)
+ROUTERS = (
+    lanes_router,
+    rules_router,
+    risk_router,
+    audit_router,
+    officers_router,
+    statistics_router,
+)
 
 
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:

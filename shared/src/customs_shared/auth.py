@@ -35,6 +35,7 @@ class Role(StrEnum):
     RIGHT_HOLDER = "right_holder"
     OFFICER = "officer"
     PARTNER_AGENCY = "partner_agency"
+    RISK_MANAGER = "risk_manager"
     ADMIN = "admin"
 
 
@@ -52,6 +53,7 @@ class Scope(StrEnum):
     IPR_REVIEW = "ipr:review"
     ROUTING_READ = "routing:read"
     ROUTING_WRITE = "routing:write"
+    ROUTING_RULES = "routing:rules"
     PARTNER_EVENTS_WRITE = "partner-events:write"
     ADMIN = "admin"
 
@@ -67,6 +69,9 @@ RIGHT_HOLDERS = frozenset({Role.RIGHT_HOLDER})
 RIGHT_HOLDERS_AND_CUSTOMS = RIGHT_HOLDERS | CUSTOMS_STAFF
 # Who sets reference data every tenant relies on (exchange rates, trust anchors).
 ADMINS = frozenset({Role.ADMIN})
+# Who writes what routing decides with (rule sets, trader profiles, risk lists, reference
+# prices): customs risk management, and admins.
+RISK_MANAGERS = frozenset({Role.RISK_MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

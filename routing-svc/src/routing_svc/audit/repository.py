@@ -31,7 +31,7 @@ async def entries(
 ) -> Sequence[AuditEntry]:
     statement = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if subject_prefix is not None:
-        statement = statement.where(AuditEntry.subject.startswith(subject_prefix))
+        statement = statement.where(AuditEntry.subject.startswith(subject_prefix, autoescape=True))
     if before_id is not None:
         statement = statement.where(AuditEntry.id < before_id)
     return (await session.scalars(statement)).all()

@@ -44,3 +44,11 @@ async def page(
     if after is not None:
         statement = statement.where(RiskInput.key > after)
     return (await session.scalars(statement)).all()
+
+
+def add(session: AsyncSession, row: RiskInput) -> None:
+    session.add(row)
+
+
+async def remove(session: AsyncSession, row: RiskInput) -> None:
+    await session.delete(row)

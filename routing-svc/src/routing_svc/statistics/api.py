@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from customs_shared.auth import CUSTOMS_STAFF, Principal, Scope, allow
+from customs_shared.auth import CUSTOMS_STAFF, RISK_MANAGERS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.problems import (
     BadRequest,
@@ -21,7 +21,8 @@ from routing_svc.statistics.schemas import RoutingRuleHitRates, RoutingStatistic
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing statistics"])
 
-Staff = Annotated[Principal, allow(Scope.ROUTING_READ, CUSTOMS_STAFF)]
+# Risk managers too: hit rates are what they tune the rules by.
+Staff = Annotated[Principal, allow(Scope.ROUTING_READ, CUSTOMS_STAFF | RISK_MANAGERS)]
 From = Annotated[
     AwareDatetime | None,
     Query(alias="from", description="Start of the period (inclusive); default `to` - 30 days."),
