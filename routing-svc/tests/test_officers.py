@@ -184,6 +184,33 @@ async def test_work_goes_to_the_least_loaded_officer_of_the_office(
     problem(await api.call("GET", "/queue", BROKER), 403)
 
 
+async def test_work_waits_for_an_officer_and_follows_one_who_leaves_duty(
+    api: Caller, sessions: Sessions
+) -> None:
+    missing = SignatureStatus.MISSING  # yellow
+    waiting = [await declare(sessions, office="04HN", signature=missing) for _ in range(3)]
+
+    async def owners() -> dict[uuid.UUID, str | None]:
+        async with sessions() as session:
+            rows = (await session.scalars(select(Assignment))).all()
+        return {a.declaration_id: a.officer for a in rows if a.declaration_id in waiting}
+
+    assert set((await owners()).values()) == {None}  # nobody on duty at 04HN yet
+    await register(api, "officer-h1", "04HN")
+    assert set((await owners()).values()) == {"officer-h1"}  # the backlog is taken up
+    await register(api, "officer-h2", "04HN")
+    assert set((await owners()).values()) == {"officer-h1"}  # work in hand stays in hand
+    later = await declare(sessions, office="04HN", signature=missing)
+    waiting.append(later)
+    assert (await owners())[later] == "officer-h2"  # the least loaded gets new work
+
+    off = await api.call(
+        "PUT", "/officers/officer-h1", ADMIN, json={"office": "04HN", "on_duty": False}
+    )
+    assert off.status_code == 200
+    assert set((await owners()).values()) == {"officer-h2"}  # handed over, nothing dropped
+
+
 async def test_an_override_needs_a_reason_and_respects_an_ipr_suspension(
     api: Caller, sessions: Sessions
 ) -> None:

@@ -52,3 +52,30 @@ async def close(session: AsyncSession, declaration_id: uuid.UUID) -> None:
     current = await repository.assignment(session, declaration_id, lock=True)
     if current is not None and current.closed_at is None:
         current.closed_at = utcnow()
+
+
+# Bounded per call: a large backlog is taken up over several registrations or passes.
+_REBALANCE_LIMIT = 500
+
+
+async def hand_over(session: AsyncSession, officer: str) -> int:
+    """The officer's open work goes to the on-duty officers of each assignment's office
+    by workload (or to nobody, until one comes on duty)."""
+    moved = 0
+    for row in await repository.open_of_officer(session, officer, limit=_REBALANCE_LIMIT):
+        row.officer = await repository.least_loaded_officer(session, row.office)
+        await session.flush()  # the next pick counts this one
+        moved += 1
+    return moved
+
+
+async def take_up_unowned(session: AsyncSession, office: str) -> int:
+    """Open work of ``office`` that no officer had is shared out by workload."""
+    taken = 0
+    for row in await repository.unowned(session, office, limit=_REBALANCE_LIMIT):
+        row.officer = await repository.least_loaded_officer(session, office)
+        if row.officer is None:
+            break
+        await session.flush()
+        taken += 1
+    return taken

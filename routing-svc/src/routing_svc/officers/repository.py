@@ -74,3 +74,31 @@ async def inspection(
     session: AsyncSession, declaration_id: uuid.UUID, version: int
 ) -> InspectionOutcome | None:
     return await session.get(InspectionOutcome, (declaration_id, version))
+
+
+async def open_of_officer(
+    session: AsyncSession, officer: str, *, limit: int
+) -> Sequence[Assignment]:
+    statement = (
+        select(Assignment)
+        .where(Assignment.officer == officer, Assignment.closed_at.is_(None))
+        .order_by(Assignment.assigned_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def unowned(session: AsyncSession, office: str, *, limit: int) -> Sequence[Assignment]:
+    statement = (
+        select(Assignment)
+        .where(
+            Assignment.office == office,
+            Assignment.officer.is_(None),
+            Assignment.closed_at.is_(None),
+        )
+        .order_by(Assignment.assigned_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()

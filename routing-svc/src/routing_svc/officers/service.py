@@ -38,13 +38,20 @@ def _subject(declaration_id: uuid.UUID) -> str:
 async def register(
     *, session: AsyncSession, principal: Principal, subject: str, office: str, on_duty: bool
 ) -> Officer:
-    """Adds an officer to an office, moves them, or puts them on or off duty. Work
-    already assigned stays with them; only new work follows ``on_duty``."""
+    """Adds an officer to an office, moves them, or puts them on or off duty. An officer
+    who leaves duty or the office hands their open work to the office's other on-duty
+    officers (by workload); an officer coming on duty takes up work nobody had."""
     row = await repository.officer(session, subject)
     if row is None:
         row = Officer(subject=subject)
         session.add(row)
+    leaving = row.office is not None and (row.office != office or not on_duty)
     row.office, row.on_duty, row.updated_at = office, on_duty, utcnow()
+    await session.flush()  # the workload queries below must see the change
+    if leaving:
+        await assignment.hand_over(session, subject)
+    if on_duty:
+        await assignment.take_up_unowned(session, office)
     audit.record(
         session,
         principal,
