@@ -3,8 +3,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from routing_svc.intelligence import consumer as intelligence
+from routing_svc.intelligence.service import IntelligencePolicy
+from routing_svc.lanes import consumer as lanes
 from routing_svc.lanes.api import router
-from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.lanes.sweeper import overdue_sweeper
 from routing_svc.settings import RoutingSettings
@@ -18,6 +20,9 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         title="Routing service",
         routers=[router],
         migrations="routing_svc:migrations",
-        subscriptions=subscriptions(policy),
+        subscriptions=(
+            *lanes.subscriptions(policy),
+            *intelligence.subscriptions(IntelligencePolicy.from_settings(settings, policy)),
+        ),
         background=[overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds)],
     )
