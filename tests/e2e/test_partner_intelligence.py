@@ -4,25 +4,20 @@ declaration-svc shows the new lane and its timeline."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from stdnum import iso6346
 
-from customs_shared.events.catalog import PARTNER_EVENTS
 from tests.support.cluster import Cluster, wait_for
+from tests.support.partners import PARTNER, SOURCE, push, push_and_wait_until_handled
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
 
-PARTNER = "demo-partner-agency"
-SOURCE = "urn:customs:partner:vn-port-radiation"  # deploy/local/clients.json
-CLOUDEVENT = {"Content-Type": "application/cloudevents+json"}
 DECLARANT = "demo-declarant"  # an individual: no signature needed, green without risk
 TIMEOUT = 20.0
 
@@ -43,35 +38,6 @@ def cloudevent(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "datacontenttype": "application/json",
         "data": data,
     }
-
-
-def push(cluster: Cluster, event: dict[str, Any]) -> None:
-    with cluster.client(PARTNER) as partner:
-        response = partner.post(
-            "/api/v1/partner-events", content=json.dumps(event), headers=CLOUDEVENT
-        )
-    assert response.status_code == 202, response.text
-    assert response.json()["outcome"] == "accepted"
-
-
-def partner_events_handled(cluster: Cluster) -> float:
-    """Partner events routing-svc has handled, from its own metrics."""
-    page = httpx.get(f"{cluster.internal_url('routing-svc')}/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(page)
-        if family.name == "events_consumed"
-        for sample in family.samples
-        if sample.name == "events_consumed_total"
-        and sample.labels.get("topic") == PARTNER_EVENTS.name
-        and sample.labels.get("outcome") == "handled"
-    )
-
-
-def push_and_wait_until_handled(cluster: Cluster, event: dict[str, Any]) -> None:
-    before = partner_events_handled(cluster)
-    push(cluster, event)
-    wait_for(lambda: partner_events_handled(cluster) > before, TIMEOUT)
 
 
 def declaration(**changes: Any) -> dict[str, Any]:
@@ -107,20 +73,19 @@ def test_a_radiation_alarm_sends_the_containers_declarations_red(cluster: Cluste
         green = wait_for_status(client, green_id, "LANE_GREEN", "LANE_YELLOW", "LANE_RED")
         assert green["status"] == "LANE_GREEN", green["lane_reasons"]
 
-        push(
-            cluster,
-            cloudevent(
-                "customs.partner.radiation-alarm.v1",
-                {
-                    "container_number": container,
-                    "port": "VNHPH",
-                    "monitor_id": "RPM-HP-07",
-                    "detected_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                    "level": "alarm",
-                    "nuclide": "Cs-137",
-                },
-            ),
+        alarm = cloudevent(
+            "customs.partner.radiation-alarm.v1",
+            {
+                "container_number": container,
+                "port": "VNHPH",
+                "monitor_id": "RPM-HP-07",
+                "detected_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+                "level": "alarm",
+                "nuclide": "Cs-137",
+            },
         )
+        with cluster.client(PARTNER) as partner:
+            assert push(partner, alarm) == "accepted"
         red = wait_for_status(client, green_id, "LANE_RED")
         decision = client.get(f"/api/v1/routing/decisions/{green_id}").json()
 
@@ -153,22 +118,21 @@ def test_a_preferential_claim_needs_an_e_co_from_the_exporting_country(
 ) -> None:
     proven_reference = f"AK-{uuid.uuid4().hex[:10].upper()}"
     # The sample's item: a smartphone (8517.13) of Korean origin, imported by an individual.
-    push_and_wait_until_handled(
-        cluster,
-        cloudevent(
-            "customs.partner.origin-certificate.v1",
-            {
-                "reference": proven_reference,
-                "form": "AK",
-                "exporting_country": "KR",
-                "importing_country": "VN",
-                "exporter_name": "Seoul Mobile Export Co",
-                "hs_subheadings": ["851713"],
-                "issued_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
-                "status": "issued",
-            },
-        ),
+    certificate = cloudevent(
+        "customs.partner.origin-certificate.v1",
+        {
+            "reference": proven_reference,
+            "form": "AK",
+            "exporting_country": "KR",
+            "importing_country": "VN",
+            "exporter_name": "Seoul Mobile Export Co",
+            "hs_subheadings": ["851713"],
+            "issued_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+            "status": "issued",
+        },
     )
+    with cluster.client(PARTNER) as partner:
+        push_and_wait_until_handled(partner, certificate, cluster.internal_url("routing-svc"))
     with cluster.client(DECLARANT) as client:
         unproven_id = submit(client, claiming(f"AK-{uuid.uuid4().hex[:10].upper()}"))
         proven_id = submit(client, claiming(proven_reference))
