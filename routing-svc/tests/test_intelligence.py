@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum import iso6346
@@ -106,6 +107,13 @@ async def lane_events(sessions: Sessions, declaration_id: uuid.UUID) -> list[dic
         return [json.loads(row.payload)["data"] for row in rows]
 
 
+def raised_count(cause: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "routing_intelligence_redecisions_total", {"cause": cause, "raised": "true"}
+    )
+    return value or 0.0
+
+
 def rules(found: LaneDecision) -> list[str]:
     return [r["rule"] for r in found.reasons]
 
@@ -165,6 +173,7 @@ async def test_an_alarm_sends_a_green_declaration_red_once(sessions: Sessions) -
     other = await decide(sessions, facts(containers=[container()]))
     assert green.lane == "green"
 
+    counted = raised_count("radiation alarm")
     raised = alarm(number)
     # The same alarm redelivered, and again under another CloudEvent (same reading).
     relayed = alarm(number, detected_at=raised.detected_at.astimezone(timezone(timedelta(hours=7))))
@@ -178,6 +187,7 @@ async def test_an_alarm_sends_a_green_declaration_red_once(sessions: Sessions) -
     events = await lane_events(sessions, green.declaration_id)
     assert [(e["lane"], e["revision"]) for e in events] == [("green", 1), ("red", 2)]
     assert (await decision(sessions, other.declaration_id)).lane == "green"
+    assert raised_count("radiation alarm") == counted + 1
     async with sessions() as session:
         kept = await session.scalar(
             select(func.count())

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import utcnow
@@ -43,6 +44,13 @@ from routing_svc.rules.inputs import alarm_valid_until, matching_alert_targets
 from routing_svc.settings import RoutingSettings
 
 log = logging.getLogger(__name__)
+
+REDECISIONS = Counter(
+    "routing_intelligence_redecisions_total",
+    "Laned declarations re-decided on partner intelligence, by what caused it and whether "
+    "the lane rose.",
+    ["cause", "raised"],
+)
 
 # Alarms get ids from what identifies the reading itself, so the same alarm sent twice
 # (two CloudEvent ids, or two agencies relaying one monitor) is kept once.
@@ -162,6 +170,8 @@ async def _redecide_matching(
 def _report(
     kind: str, name: str, found: int, raised: Sequence[uuid.UUID], policy: IntelligencePolicy
 ) -> None:
+    REDECISIONS.labels(kind, "true").inc(len(raised))
+    REDECISIONS.labels(kind, "false").inc(found - len(raised))
     if found >= policy.max_redecisions:
         log.warning(
             "%s %s concerns more than %d declarations; the rest keep their lane",
