@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum import iso6346
 
@@ -33,9 +33,9 @@ from customs_shared.events.schemas import (
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.intelligence import consumer as intelligence
 from routing_svc.intelligence.models import OriginCertificateRecord, RadiationAlarmRecord
-from routing_svc.intelligence.service import IntelligencePolicy
+from routing_svc.intelligence.service import IntelligencePolicy, on_radiation_alarm
 from routing_svc.lanes import consumer as lanes
-from routing_svc.lanes.models import LaneDecision
+from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, item_facts
@@ -355,3 +355,28 @@ async def test_a_newer_issue_replaces_an_older_one_but_not_the_reverse(
     await deliver(sessions, older, newer, older)
     found = await decide(sessions, facts(items=[claim(reference)]))
     assert "preferential-origin-unproven" not in rules(found)
+
+
+async def test_one_event_re_decides_within_its_bounds(sessions: Sessions) -> None:
+    number = container()
+    old, first, second = [await decide(sessions, facts(containers=[number])) for _ in range(3)]
+    async with sessions() as session, session.begin():
+        # Decided 40 days ago: past the lookback, taken as cleared (containers are reused).
+        await session.execute(
+            update(RoutingCase)
+            .where(RoutingCase.declaration_id == old.declaration_id)
+            .values(decided_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    bounded = IntelligencePolicy(LANES, timedelta(days=30), max_redecisions=1, max_candidates=10)
+    async with sessions() as session, session.begin():
+        await on_radiation_alarm(session, alarm(number), policy=bounded)
+
+    lanes_now = {
+        d.declaration_id: (await decision(sessions, d.declaration_id)).lane
+        for d in (old, first, second)
+    }
+    assert lanes_now[old.declaration_id] == "green"
+    assert sorted([lanes_now[first.declaration_id], lanes_now[second.declaration_id]]) == [
+        "green",
+        "red",
+    ]
