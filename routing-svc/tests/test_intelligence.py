@@ -32,8 +32,16 @@ from customs_shared.events.schemas import (
 )
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.intelligence import consumer as intelligence
-from routing_svc.intelligence.models import OriginCertificateRecord, RadiationAlarmRecord
-from routing_svc.intelligence.service import IntelligencePolicy, on_radiation_alarm
+from routing_svc.intelligence.models import (
+    OriginCertificateRecord,
+    RadiationAlarmRecord,
+    RiskAlertRecord,
+)
+from routing_svc.intelligence.service import (
+    IntelligencePolicy,
+    on_radiation_alarm,
+    open_alert_windows,
+)
 from routing_svc.lanes import consumer as lanes
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
@@ -380,3 +388,28 @@ async def test_one_event_re_decides_within_its_bounds(sessions: Sessions) -> Non
         "green",
         "red",
     ]
+
+
+async def test_an_alert_re_decides_when_its_window_opens(sessions: Sessions) -> None:
+    number = container()
+    laned = await decide(sessions, facts(containers=[number]))
+    waiting = risk_alert(
+        targets={"containers": [number]}, valid_from=datetime.now(UTC) + timedelta(days=1)
+    )
+    await deliver(sessions, waiting)
+    async with sessions() as session, session.begin():
+        assert await open_alert_windows(session, policy=POLICY) == 0  # not yet open
+    assert (await decision(sessions, laned.declaration_id)).lane == "green"
+
+    async with sessions() as session, session.begin():  # a day later
+        await session.execute(
+            update(RiskAlertRecord)
+            .where(RiskAlertRecord.alert_id == waiting.alert_id)
+            .values(valid_from=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    for expected in (1, 0):  # the window opens once
+        async with sessions() as session, session.begin():
+            assert await open_alert_windows(session, policy=POLICY) == expected
+    opened = await decision(sessions, laned.declaration_id)
+    assert (opened.lane, opened.revision) == ("red", 2)
+    assert any(waiting.alert_id in r["explanation"] for r in opened.reasons)

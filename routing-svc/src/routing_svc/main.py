@@ -3,8 +3,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from customs_shared.app import create_service_app
+from customs_shared.background import periodic
 from routing_svc.intelligence import consumer as intelligence
-from routing_svc.intelligence.service import IntelligencePolicy
+from routing_svc.intelligence.service import IntelligencePolicy, open_alert_windows
 from routing_svc.lanes import consumer as lanes
 from routing_svc.lanes.api import router
 from routing_svc.lanes.service import LanePolicy
@@ -15,6 +16,7 @@ from routing_svc.settings import RoutingSettings
 def create_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     policy = LanePolicy.from_settings(settings)
+    intelligence_policy = IntelligencePolicy.from_settings(settings, policy)
     return create_service_app(
         settings=settings,
         title="Routing service",
@@ -22,7 +24,14 @@ def create_app(settings: RoutingSettings | None = None) -> FastAPI:
         migrations="routing_svc:migrations",
         subscriptions=(
             *lanes.subscriptions(policy),
-            *intelligence.subscriptions(IntelligencePolicy.from_settings(settings, policy)),
+            *intelligence.subscriptions(intelligence_policy),
         ),
-        background=[overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds)],
+        background=[
+            overdue_sweeper(policy, interval_seconds=settings.sweep_interval_seconds),
+            periodic(
+                "alert-window-sweeper",
+                lambda session, _runtime: open_alert_windows(session, policy=intelligence_policy),
+                interval_seconds=settings.intelligence_sweep_interval_seconds,
+            ),
+        ],
     )

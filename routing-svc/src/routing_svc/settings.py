@@ -57,6 +57,12 @@ class RoutingSettings(ServiceSettings):
         description="Most recently decided declarations an alert or a revoked certificate is "
         "matched against, newest first.",
     )
+    intelligence_sweep_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often alerts whose validity window has opened since they arrived "
+        "are looked for (they then re-decide the declarations they match).",
+    )
 
     @model_validator(mode="after")
     def _seed_present(self) -> Self:

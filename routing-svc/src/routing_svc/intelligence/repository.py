@@ -116,8 +116,11 @@ async def store_certificate(session: AsyncSession, certificate: OriginCertificat
     return True
 
 
-async def store_alert(session: AsyncSession, alert: RiskAlert) -> None:
-    """Keeps the newest state of an alert (a partner may shorten or extend its window)."""
+async def store_alert(
+    session: AsyncSession, alert: RiskAlert, *, activated_at: datetime | None
+) -> None:
+    """Keeps the newest state of an alert (a partner may shorten or extend its window);
+    ``activated_at`` None leaves it to the sweep at its window's start."""
     await upsert(
         session,
         RiskAlertRecord,
@@ -128,10 +131,30 @@ async def store_alert(session: AsyncSession, alert: RiskAlert) -> None:
                 "valid_until": alert.valid_until,
                 "data": alert.model_dump(mode="json", by_alias=True),
                 "received_at": utcnow(),
+                "activated_at": activated_at,
             }
         ],
-        update=["valid_from", "valid_until", "data", "received_at"],
+        update=["valid_from", "valid_until", "data", "received_at", "activated_at"],
     )
+
+
+async def alerts_opening(
+    session: AsyncSession, at: datetime, limit: int
+) -> Sequence[RiskAlertRecord]:
+    """Alerts whose window has opened by ``at`` and that have not re-decided anything
+    yet, locked; another replica's sweep skips them."""
+    statement = (
+        select(RiskAlertRecord)
+        .where(
+            RiskAlertRecord.activated_at.is_(None),
+            RiskAlertRecord.valid_from <= at,
+            RiskAlertRecord.valid_until > at,
+        )
+        .order_by(RiskAlertRecord.valid_from)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
 
 
 def _open_since(since: datetime) -> ColumnElement[bool]:

@@ -5,8 +5,9 @@ officer's override is the only way down. Declarations not yet decided need nothi
 here: their decision reads the intelligence in force (``lanes.evidence.gather``).
 
 - A radiation alarm re-decides every open declaration carrying its container.
-- A risk alert in force re-decides the recently decided declarations it matches
-  (trader, HS heading, container, route).
+- A risk alert re-decides the recently decided declarations it matches (trader, HS
+  heading, container, route): on arrival when its window is open, otherwise when it opens
+  (``open_alert_windows``, a periodic sweep).
 - An issued e-C/O only counts for decisions still to come (a first decision, an
   amended version): a lane already decided is never lowered by it. Its revocation
   re-decides the recently decided declarations claiming it, which then go yellow.
@@ -110,18 +111,36 @@ async def on_radiation_alarm(
 async def on_risk_alert(
     session: AsyncSession, data: RiskAlert, *, policy: IntelligencePolicy
 ) -> None:
-    """Keeps the alert's newest state and, while it is in force, re-decides the recently
-    decided declarations it matches. A redelivery re-decides nothing new: a lane already
-    raised by it does not rise again."""
-    await repository.store_alert(session, data)
+    """Keeps the alert's newest state and, when it is in force, re-decides the recently
+    decided declarations it matches (otherwise the sweep does when its window opens). A
+    redelivery re-decides nothing new: a lane already raised by it does not rise again."""
     now = utcnow()
-    if not data.valid_from <= now < data.valid_until:
-        return  # not in force now: decisions inside its window will see it
+    in_force = data.valid_from <= now < data.valid_until
+    await repository.store_alert(session, data, activated_at=now if in_force else None)
+    if in_force:
+        await _redecide_alerted(session, data, policy)
 
+
+async def open_alert_windows(
+    session: AsyncSession, *, policy: IntelligencePolicy, limit: int = 10
+) -> int:
+    """Re-decides for the alerts whose window opened since they arrived (the sweep);
+    a few per pass, each pass one transaction."""
+    now = utcnow()
+    records = await repository.alerts_opening(session, now, limit)
+    for record in records:
+        record.activated_at = now
+        await _redecide_alerted(session, RiskAlert.model_validate(record.data), policy)
+    return len(records)
+
+
+async def _redecide_alerted(
+    session: AsyncSession, alert: RiskAlert, policy: IntelligencePolicy
+) -> None:
     def targeted(facts: DeclarationSubmitted) -> bool:
-        return bool(matching_alert_targets(data, facts))
+        return bool(matching_alert_targets(alert, facts))
 
-    await _redecide_matching(session, "risk alert", data.alert_id, policy, targeted)
+    await _redecide_matching(session, "risk alert", alert.alert_id, policy, targeted)
 
 
 async def on_origin_certificate(
