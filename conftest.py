@@ -13,6 +13,7 @@ from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from customs_shared.services import SERVICES
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
+from tests.support.partners import PARTNER, push_and_wait_until_handled, sample_origin_certificate
 from tests.support.pki import Pki, build_pki
 from tests.support.postgres import MigratedSessions, PostgresServer
 from tests.support.redis import redis_server
@@ -92,6 +93,12 @@ def cluster(
         },
     )
     try:
+        # The exporting country's e-C/O for the preferential origin the enterprise sample
+        # claims, as a partner pushes it: that sample then carries no origin risk.
+        with running.client(PARTNER) as partner:
+            push_and_wait_until_handled(
+                partner, sample_origin_certificate(), running.internal_url("routing-svc")
+            )
         yield running
     finally:
         for process in reversed(list(running.processes.values())):

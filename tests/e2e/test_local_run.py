@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
+from customs_shared.services import GATEWAY, ROUTING
 from deploy.local.cluster import REPO
 from tests.support.cluster import wait_for
+from tests.support.partners import PARTNER, push_and_wait_until_handled, sample_origin_certificate
 
 pytestmark = pytest.mark.e2e
 
@@ -67,6 +69,20 @@ def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path)
         assert f"Internal: http://127.0.0.1:{internal_base}/metrics" in output.read_text()
         assert httpx.get(f"{gateway}/metrics").status_code == 404
         assert httpx.get(f"http://127.0.0.1:{internal_base}/metrics").status_code == 200
+
+        # The README's step 0: the e-C/O the enterprise sample's preferential claim needs.
+        partner_token = httpx.post(
+            f"{gateway}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(PARTNER, f"{PARTNER}-secret"),
+        ).json()["access_token"]
+        routing = ROUTING.internal_port - GATEWAY.internal_port + internal_base
+        with httpx.Client(
+            base_url=gateway, headers={"Authorization": f"Bearer {partner_token}"}
+        ) as partner:
+            push_and_wait_until_handled(
+                partner, sample_origin_certificate(), f"http://127.0.0.1:{routing}"
+            )
 
         token = httpx.post(
             f"{gateway}/oauth/token",

@@ -39,6 +39,32 @@ class RoutingSettings(ServiceSettings):
     dry_run_max_declarations: int = Field(
         default=5000, ge=1, le=100_000, description="Most declarations one dry run replays."
     )
+    intelligence_lookback_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Partner intelligence re-decides declarations decided within this many "
+        "days (older ones are taken as cleared; containers are reused).",
+    )
+    intelligence_max_redecisions: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most declarations one partner event re-decides, in its one transaction.",
+    )
+    intelligence_max_candidates: int = Field(
+        default=20_000,
+        ge=1,
+        le=200_000,
+        description="Most recently decided declarations an alert or a revoked certificate is "
+        "matched against, newest first.",
+    )
+    intelligence_sweep_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often alerts whose validity window has opened since they arrived "
+        "are looked for (they then re-decide the declarations they match).",
+    )
 
     @model_validator(mode="after")
     def _seed_present(self) -> Self:

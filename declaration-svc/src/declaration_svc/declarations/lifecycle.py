@@ -1,6 +1,7 @@
 """A declaration's lifecycle: which status may follow which, and every move recorded.
 
-Screening and routing move a declaration to its lane; officers then release, hold,
+Screening and routing move a declaration to its lane (and to another one when routing
+re-decides it before release); officers then release, hold,
 reject or inspect it; the trader may cancel it, or amend it (back to screening), until
 it is released. Anything else is refused with the reason."""
 
@@ -26,11 +27,34 @@ AMENDABLE = frozenset({S.RECEIVED, S.SCREENING, *LANES, S.HELD})
 _NEXT: dict[DeclarationStatus, frozenset[DeclarationStatus]] = {
     S.RECEIVED: frozenset({S.SCREENING, *LANES, S.CANCELLED, S.RECEIVED}),
     S.SCREENING: frozenset({*LANES, S.CANCELLED, S.RECEIVED}),
-    S.LANE_GREEN: frozenset({S.RELEASED, S.HELD, S.CANCELLED, S.RECEIVED}),
-    S.LANE_YELLOW: frozenset(
-        {S.RELEASED, S.HELD, S.REJECTED, S.UNDER_INSPECTION, S.CANCELLED, S.RECEIVED}
+    # Routing re-decides a lane before release: intelligence raises it, an officer's
+    # override may also lower it.
+    S.LANE_GREEN: frozenset(
+        {S.LANE_YELLOW, S.LANE_RED, S.RELEASED, S.HELD, S.CANCELLED, S.RECEIVED}
     ),
-    S.LANE_RED: frozenset({S.UNDER_INSPECTION, S.HELD, S.REJECTED, S.CANCELLED, S.RECEIVED}),
+    S.LANE_YELLOW: frozenset(
+        {
+            S.LANE_RED,
+            S.LANE_GREEN,
+            S.RELEASED,
+            S.HELD,
+            S.REJECTED,
+            S.UNDER_INSPECTION,
+            S.CANCELLED,
+            S.RECEIVED,
+        }
+    ),
+    S.LANE_RED: frozenset(
+        {
+            S.LANE_YELLOW,
+            S.LANE_GREEN,
+            S.UNDER_INSPECTION,
+            S.HELD,
+            S.REJECTED,
+            S.CANCELLED,
+            S.RECEIVED,
+        }
+    ),
     S.UNDER_INSPECTION: frozenset({S.RELEASED, S.HELD, S.REJECTED}),
     S.HELD: frozenset({S.RELEASED, S.REJECTED, S.UNDER_INSPECTION, S.CANCELLED, S.RECEIVED}),
     S.AMENDED: frozenset(),  # kept for rows written before amendments were versions

@@ -68,6 +68,9 @@ class Declaration(Base):
     lane: Mapped[str | None] = mapped_column(String(8), nullable=True)
     lane_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     rule_set_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Routing's revision of this version's lane: a re-decision (intelligence, an officer's
+    # override) comes with a higher one and replaces the lane; a lower or equal one is stale.
+    lane_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
     # The richer WCO-aligned parts, optional: stored as validated, shown as stored.

@@ -21,6 +21,7 @@ from customs_shared.events.schemas import (
     IprScreened,
     IprSuspensionChanged,
     ItemFacts,
+    Lane,
     LaneAssigned,
     SignatureChecked,
 )
@@ -361,22 +362,71 @@ def _screened(
 
 
 async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
+    """Routing's lane for the current version. The first one moves the declaration to its
+    lane; a re-decision of the same version (a higher ``revision``: intelligence raised it,
+    or an officer overrode it) replaces it. Anything older changes nothing."""
     declaration = await _locked(session, data.declaration_id)
-    if data.version != declaration.version or declaration.lane is not None:
-        return  # one lane per version; a re-sent or superseded decision changes nothing
+    if data.version != declaration.version:
+        return  # a replaced version's lane: the newest version's is the current one
+    if declaration.lane is None:
+        _first_lane(session, declaration, data)
+    elif data.revision > declaration.lane_revision:
+        _lane_redecided(session, declaration, data)
+    # else: a redelivered or overtaken decision of this version changes nothing
+
+
+def _take_lane(declaration: Declaration, data: LaneAssigned) -> str:
+    """Stores the verdict on the declaration; the timeline's why."""
     declaration.lane = data.lane
     declaration.lane_reasons = [r.model_dump(mode="json") for r in data.reasons]
     declaration.rule_set_version = data.rule_set_version
-    reasons = "; ".join(r.explanation for r in data.reasons)
-    why = f"{data.lane}: {reasons}"
-    lane_status = DeclarationStatus(f"LANE_{data.lane.upper()}")
+    declaration.lane_revision = data.revision
+    return f"{data.lane}: " + "; ".join(r.explanation for r in data.reasons)
+
+
+def _first_lane(session: AsyncSession, declaration: Declaration, data: LaneAssigned) -> None:
+    why = _take_lane(declaration, data)
     if declaration.status in _SCREENABLE:
         lifecycle.move(
-            session, declaration, lane_status, actor="routing-svc", event="lane_assigned", why=why
+            session,
+            declaration,
+            _lane_status(data.lane),
+            actor="routing-svc",
+            event="lane_assigned",
+            why=why,
         )
     else:
         lifecycle.record(session, declaration, "lane_assigned", why, actor="routing-svc")
+    _reject_if_decided(session, declaration, data)
+    # Counted once: a redelivered decision returns above. (A batch rolled back after this
+    # and retried would count twice; rare, and only ever over.)
+    LANES.labels(data.lane).inc()
+    latency = (declaration.updated_at - declaration.created_at).total_seconds()
+    SUBMISSION_TO_LANE.labels(data.lane).observe(latency)
+
+
+def _lane_redecided(session: AsyncSession, declaration: Declaration, data: LaneAssigned) -> None:
+    """A declaration still in a lane moves to the new one; one further on (inspected,
+    held, released…) keeps its status, and the timeline says what routing decided."""
+    was = declaration.lane
+    why = f"revision {data.revision}, was {was}; " + _take_lane(declaration, data)
+    target = _lane_status(data.lane)
+    if declaration.status in lifecycle.LANES and declaration.status != target:
+        lifecycle.move(
+            session, declaration, target, actor="routing-svc", event="lane_redecided", why=why
+        )
+    else:
+        lifecycle.record(session, declaration, "lane_redecided", why, actor="routing-svc")
+    _reject_if_decided(session, declaration, data)
+
+
+def _lane_status(lane: Lane) -> DeclarationStatus:
+    return DeclarationStatus(f"LANE_{lane.upper()}")
+
+
+def _reject_if_decided(session: AsyncSession, declaration: Declaration, data: LaneAssigned) -> None:
     if data.rejected and lifecycle.allowed(declaration.status, DeclarationStatus.REJECTED):
+        reasons = "; ".join(r.explanation for r in data.reasons)
         lifecycle.move(
             session,
             declaration,
@@ -385,11 +435,6 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
             event="rejected",
             why=f"Rejected: {reasons}",
         )
-    # Counted once: a redelivered decision returns above. (A batch rolled back after this
-    # and retried would count twice; rare, and only ever over.)
-    LANES.labels(data.lane).inc()
-    latency = (declaration.updated_at - declaration.created_at).total_seconds()
-    SUBMISSION_TO_LANE.labels(data.lane).observe(latency)
 
 
 async def change_status(

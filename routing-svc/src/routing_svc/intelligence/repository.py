@@ -5,17 +5,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent
+from customs_shared.db import insert_if_absent, upsert, utcnow
+from customs_shared.events.schemas import (
+    CertificateStatus,
+    OriginCertificate,
+    RadiationAlarm,
+    RiskAlert,
+)
 from routing_svc.intelligence.models import (
     CaseContainer,
     OriginCertificateRecord,
     RadiationAlarmRecord,
     RiskAlertRecord,
 )
+from routing_svc.lanes.models import RoutingCase
 
 
 async def alarms_on(
@@ -67,3 +75,126 @@ async def declarations_carrying(session: AsyncSession, container: str) -> Sequen
         CaseContainer.container_number == container
     )
     return (await session.scalars(statement)).all()
+
+
+async def store_alarm(
+    session: AsyncSession, alarm_id: uuid.UUID, alarm: RadiationAlarm, valid_until: datetime
+) -> bool:
+    """Keeps an alarm once; True when it is new (the same alarm again is not)."""
+    return await insert_if_absent(
+        session,
+        RadiationAlarmRecord,
+        event_id=alarm_id,
+        container_number=alarm.container_number,
+        valid_until=valid_until,
+        data=alarm.model_dump(mode="json"),
+        received_at=utcnow(),
+    )
+
+
+async def store_certificate(session: AsyncSession, certificate: OriginCertificate) -> bool:
+    """Keeps the newest state of a certificate; True when it changed. A revocation is
+    final: nothing issued later (a late or replayed event) brings the certificate back,
+    and an older issue does not replace a newer one."""
+    data = certificate.model_dump(mode="json")
+    stored = await session.get(OriginCertificateRecord, certificate.reference, with_for_update=True)
+    if stored is None:
+        return await insert_if_absent(
+            session,
+            OriginCertificateRecord,
+            reference=certificate.reference,
+            data=data,
+            received_at=utcnow(),
+        )
+    current = OriginCertificate.model_validate(stored.data)
+    if current.status is CertificateStatus.REVOKED or current == certificate:
+        return False
+    if certificate.status is CertificateStatus.ISSUED and certificate.issued_at < current.issued_at:
+        return False
+    stored.data = data
+    stored.received_at = utcnow()
+    return True
+
+
+async def store_alert(
+    session: AsyncSession, alert: RiskAlert, *, activated_at: datetime | None
+) -> None:
+    """Keeps the newest state of an alert (a partner may shorten or extend its window);
+    ``activated_at`` None leaves it to the sweep at its window's start."""
+    await upsert(
+        session,
+        RiskAlertRecord,
+        [
+            {
+                "alert_id": alert.alert_id,
+                "valid_from": alert.valid_from,
+                "valid_until": alert.valid_until,
+                "data": alert.model_dump(mode="json", by_alias=True),
+                "received_at": utcnow(),
+                "activated_at": activated_at,
+            }
+        ],
+        update=["valid_from", "valid_until", "data", "received_at", "activated_at"],
+    )
+
+
+async def alerts_opening(
+    session: AsyncSession, at: datetime, limit: int
+) -> Sequence[RiskAlertRecord]:
+    """Alerts whose window has opened by ``at`` and that have not re-decided anything
+    yet, locked; another replica's sweep skips them."""
+    statement = (
+        select(RiskAlertRecord)
+        .where(
+            RiskAlertRecord.activated_at.is_(None),
+            RiskAlertRecord.valid_from <= at,
+            RiskAlertRecord.valid_until > at,
+        )
+        .order_by(RiskAlertRecord.valid_from)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+def _open_since(since: datetime) -> ColumnElement[bool]:
+    """Not cancelled, and decided since ``since`` or not decided yet."""
+    return and_(
+        RoutingCase.cancelled_at.is_(None),
+        or_(RoutingCase.decided_at.is_(None), RoutingCase.decided_at >= since),
+    )
+
+
+async def cases_carrying(
+    session: AsyncSession, container: str, *, since: datetime, limit: int
+) -> Sequence[RoutingCase]:
+    """The open cases of declarations carrying ``container``, locked in id order (so two
+    alarms never deadlock). Undecided ones are locked too: a decision in flight is waited
+    for, and the row then read again shows it decided."""
+    statement = (
+        select(RoutingCase)
+        .join(CaseContainer, CaseContainer.declaration_id == RoutingCase.declaration_id)
+        .where(CaseContainer.container_number == container, _open_since(since))
+        .order_by(RoutingCase.declaration_id)
+        .limit(limit)
+        .with_for_update(of=RoutingCase)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def recently_decided(
+    session: AsyncSession, *, since: datetime, limit: int
+) -> Sequence[tuple[uuid.UUID, dict[str, Any]]]:
+    """Ids and facts of the cases decided since ``since`` and not cancelled, newest first:
+    the candidates an alert or a revoked certificate may concern."""
+    statement = (
+        select(RoutingCase.declaration_id, RoutingCase.facts)
+        .where(
+            RoutingCase.decided_at >= since,
+            RoutingCase.cancelled_at.is_(None),
+            RoutingCase.facts.is_not(None),
+        )
+        .order_by(RoutingCase.decided_at.desc())
+        .limit(limit)
+    )
+    return [(row.declaration_id, row.facts) for row in await session.execute(statement)]

@@ -23,6 +23,8 @@ class RoutingCase(Base):
             postgresql_where=text("decided_at IS NULL"),
             sqlite_where=text("decided_at IS NULL"),
         ),
+        # Intelligence re-decides recently decided cases: a range on decided_at.
+        Index("ix_routing_cases_decided", "decided_at"),
     )
 
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)

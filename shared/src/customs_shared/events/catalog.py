@@ -147,27 +147,28 @@ LANE_ASSIGNED = EventType(
     "routing-svc",
     ("declaration-svc",),
 )
-# Partner events: the gateway validates and produces them; routing-svc is to consume them.
+# Partner events: the gateway validates and produces them; routing-svc keeps them as
+# intelligence and re-decides the laned declarations they concern.
 PARTNER_RADIATION_ALARM = EventType(
     "customs.partner.radiation-alarm.v1",
     PARTNER_EVENTS,
     schemas.RadiationAlarm,
     "gateway",
-    (),
+    ("routing-svc",),
 )
 PARTNER_ORIGIN_CERTIFICATE = EventType(
     "customs.partner.origin-certificate.v1",
     PARTNER_EVENTS,
     schemas.OriginCertificate,
     "gateway",
-    (),
+    ("routing-svc",),
 )
 PARTNER_RISK_ALERT = EventType(
     "customs.partner.risk-alert.v1",
     PARTNER_EVENTS,
     schemas.RiskAlert,
     "gateway",
-    (),
+    ("routing-svc",),
 )
 PARTNER_EVENT_TYPES: tuple[EventType[Any], ...] = (
     PARTNER_RADIATION_ALARM,

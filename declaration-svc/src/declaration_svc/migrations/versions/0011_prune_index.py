@@ -1,7 +1,7 @@
 """Handled event ids indexed by age, for the messaging prune.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-26
 """
 
@@ -12,8 +12,8 @@ from customs_shared.migrations import (
     drop_processed_events_age_index,
 )
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
