@@ -96,9 +96,7 @@ def cluster(
         # The exporting country's e-C/O for the preferential origin the enterprise sample
         # claims, as a partner pushes it: that sample then carries no origin risk.
         with running.client(PARTNER) as partner:
-            push_and_wait_until_handled(
-                partner, sample_origin_certificate(), running.internal_url("routing-svc")
-            )
+            push_and_wait_until_handled(partner, sample_origin_certificate())
         yield running
     finally:
         for process in reversed(list(running.processes.values())):

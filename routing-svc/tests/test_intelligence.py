@@ -30,6 +30,7 @@ from customs_shared.events.schemas import (
     SignatureChecked,
     SignatureStatus,
 )
+from customs_shared.messaging.consumer import handling
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.intelligence import consumer as intelligence
 from routing_svc.intelligence.models import (
@@ -46,7 +47,7 @@ from routing_svc.lanes import consumer as lanes
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
-from tests.support.factories import declaration_submitted, item_facts
+from tests.support.factories import declaration_submitted, envelope, item_facts
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,8 @@ async def deliver(sessions: Sessions, *events: Any) -> None:
     """Each event in a transaction of its own, as the consumer handles it."""
     for data in events:
         async with sessions() as session, session.begin():
-            await HANDLERS[type(data)](session, data)
+            with handling(envelope(data)):
+                await HANDLERS[type(data)](session, data)
 
 
 def facts(**overrides: Any) -> DeclarationSubmitted:
@@ -203,6 +205,37 @@ async def test_an_alarm_sends_a_green_declaration_red_once(sessions: Sessions) -
             .where(RadiationAlarmRecord.container_number == number)
         )
     assert kept == 1
+
+
+async def reports(sessions: Sessions, source: str) -> list[dict[str, Any]]:
+    """What routing told the gateway about the partner events of ``source``."""
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxEvent.payload))).all()
+    envelopes = [json.loads(row) for row in rows]
+    return [
+        e["data"]
+        for e in envelopes
+        if e["type"] == "customs.routing.partner-event-handled.v1" and e["data"]["source"] == source
+    ]
+
+
+async def test_the_partner_is_told_what_routing_did_with_each_event(sessions: Sessions) -> None:
+    number = container()
+    await decide(sessions, facts(containers=[number]))
+    source = f"urn:customs:partner:test-{uuid.uuid4().hex[:8]}"
+    first = again = alarm(number)  # the same reading, sent twice under two ids
+    pushed = [envelope(first, source=source), envelope(again, source=source)]
+    for data, sent in zip((first, again), pushed, strict=True):
+        async with sessions() as session, session.begin():
+            with handling(sent):
+                await HANDLERS[type(data)](session, data)
+    told = {r["event_id"]: r for r in await reports(sessions, source)}
+    applied, duplicate = (told[e.id] for e in pushed)
+    assert (applied["outcome"], applied["declarations_checked"]) == ("applied", 1)
+    assert applied["declarations_raised"] == 1
+    assert applied["type"] == "customs.partner.radiation-alarm.v1"
+    assert number in applied["detail"]
+    assert (duplicate["outcome"], duplicate["declarations_raised"]) == ("duplicate", 0)
 
 
 async def test_a_declaration_decided_after_the_alarm_is_red_from_the_start(
@@ -376,8 +409,10 @@ async def test_one_event_re_decides_within_its_bounds(sessions: Sessions) -> Non
             .values(decided_at=datetime.now(UTC) - timedelta(days=40))
         )
     bounded = IntelligencePolicy(LANES, timedelta(days=30), max_redecisions=1, max_candidates=10)
+    signal = alarm(number)
     async with sessions() as session, session.begin():
-        await on_radiation_alarm(session, alarm(number), policy=bounded)
+        with handling(envelope(signal)):
+            await on_radiation_alarm(session, signal, policy=bounded)
 
     lanes_now = {
         d.declaration_id: (await decision(sessions, d.declaration_id)).lane

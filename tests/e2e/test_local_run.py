@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from customs_shared.services import GATEWAY, ROUTING
 from deploy.local.cluster import REPO
 from tests.support.cluster import wait_for
 from tests.support.partners import PARTNER, push_and_wait_until_handled, sample_origin_certificate
@@ -76,13 +75,10 @@ def test_local_run_serves_the_readme_session_and_stops_on_ctrl_c(tmp_path: Path)
             data={"grant_type": "client_credentials"},
             auth=(PARTNER, f"{PARTNER}-secret"),
         ).json()["access_token"]
-        routing = ROUTING.internal_port - GATEWAY.internal_port + internal_base
         with httpx.Client(
             base_url=gateway, headers={"Authorization": f"Bearer {partner_token}"}
         ) as partner:
-            push_and_wait_until_handled(
-                partner, sample_origin_certificate(), f"http://127.0.0.1:{routing}"
-            )
+            push_and_wait_until_handled(partner, sample_origin_certificate())
 
         token = httpx.post(
             f"{gateway}/oauth/token",

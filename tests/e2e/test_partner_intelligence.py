@@ -86,6 +86,8 @@ def test_a_radiation_alarm_sends_the_containers_declarations_red(cluster: Cluste
         )
         with cluster.client(PARTNER) as partner:
             assert push(partner, alarm) == "accepted"
+            # The partner reads back what routing did with its alarm.
+            report = push_and_wait_until_handled(partner, alarm)
         red = wait_for_status(client, green_id, "LANE_RED")
         decision = client.get(f"/api/v1/routing/decisions/{green_id}").json()
 
@@ -101,6 +103,9 @@ def test_a_radiation_alarm_sends_the_containers_declarations_red(cluster: Cluste
     assert redecided["actor"] == "routing-svc"
     assert container in redecided["detail"]
     assert (decision["lane"], decision["revision"]) == ("red", 2)
+    assert report["outcome"] == "applied"
+    assert report["declarations_raised"] >= 1
+    assert container in report["detail"]
     # A declaration carrying the container after the alarm is red from its first decision.
     assert later["status"] == "LANE_RED"
     assert "radiation-alarm" in rules(later)
@@ -132,7 +137,7 @@ def test_a_preferential_claim_needs_an_e_co_from_the_exporting_country(
         },
     )
     with cluster.client(PARTNER) as partner:
-        push_and_wait_until_handled(partner, certificate, cluster.internal_url("routing-svc"))
+        push_and_wait_until_handled(partner, certificate)
     with cluster.client(DECLARANT) as client:
         unproven_id = submit(client, claiming(f"AK-{uuid.uuid4().hex[:10].upper()}"))
         proven_id = submit(client, claiming(proven_reference))

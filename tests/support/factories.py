@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
 from customs_shared.auth import Principal, Role
+from customs_shared.events import catalog
+from customs_shared.events.envelope import RawCloudEvent, new_event
 from customs_shared.events.schemas import DeclarantKind, DeclarationSubmitted, ItemFacts
 
 TAX_CODE = "0314409058"
@@ -55,3 +59,11 @@ def principal(role: Role, tenant: str, *scopes: str, subject: str | None = None)
         scopes=frozenset(scopes),
         token_id=f"{subject or role.value}-token",
     )
+
+
+def envelope(data: BaseModel, *, source: str = "urn:customs:partner:test") -> RawCloudEvent:
+    """The CloudEvent a consumer would have decoded ``data`` from (type by its catalog
+    entry, a fresh id), for handlers that read :func:`current_event`."""
+    event_type = next(t for t in catalog.EVENT_TYPES if t.data is type(data))
+    event = new_event(event_type=event_type.name, source=source, subject="test", data=data)
+    return RawCloudEvent.model_validate(event.model_dump(mode="json"))

@@ -1,15 +1,14 @@
 """Partner events pushed through the gateway as a partner agency sends them, and a wait
-until routing-svc has handled them (its own metrics count the records it handled)."""
+until routing-svc has reported what it did with them (the partner's read-back)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
-from customs_shared.events.catalog import PARTNER_EVENTS
 from tests.support.cluster import wait_for
 from tests.support.samples import sample
 
@@ -24,19 +23,6 @@ def sample_origin_certificate() -> dict[str, Any]:
     return sample("partner-origin-certificate")
 
 
-def partner_events_handled(routing_internal_url: str) -> float:
-    page = httpx.get(f"{routing_internal_url}/metrics", timeout=10).text
-    return sum(
-        metric.value
-        for family in text_string_to_metric_families(page)
-        if family.name == "events_consumed"
-        for metric in family.samples
-        if metric.name == "events_consumed_total"
-        and metric.labels.get("topic") == PARTNER_EVENTS.name
-        and metric.labels.get("outcome") == "handled"
-    )
-
-
 def push(partner: httpx.Client, event: dict[str, Any]) -> str:
     """Pushes one CloudEvent; its outcome (``accepted`` or ``duplicate``)."""
     response = partner.post("/api/v1/partner-events", content=json.dumps(event), headers=CLOUDEVENT)
@@ -45,11 +31,29 @@ def push(partner: httpx.Client, event: dict[str, Any]) -> str:
     return outcome
 
 
+def routing_report(partner: httpx.Client, event: dict[str, Any]) -> dict[str, Any] | None:
+    """What routing reported on ``event``, from the partner's read-back; None before."""
+    response = partner.get(
+        f"/api/v1/partner-events/{quote(event['source'], safe='')}/{event['id']}"
+    )
+    assert response.status_code == 200, response.text
+    report: dict[str, Any] | None = response.json()["routing"]
+    return report
+
+
 def push_and_wait_until_handled(
-    partner: httpx.Client, event: dict[str, Any], routing_internal_url: str, timeout: float = 20
-) -> None:
-    """Pushes ``event`` and waits until routing-svc has handled one more partner event (a
-    duplicate was handled when it was first pushed)."""
-    before = partner_events_handled(routing_internal_url)
-    if push(partner, event) == "accepted":
-        wait_for(lambda: partner_events_handled(routing_internal_url) > before, timeout)
+    partner: httpx.Client, event: dict[str, Any], timeout: float = 20
+) -> dict[str, Any]:
+    """Pushes ``event`` and waits until routing-svc reported what it did with it (the
+    partner's read-back); the report. A duplicate's report is the first push's."""
+    push(partner, event)
+    report: dict[str, Any] | None = None
+
+    def reported() -> bool:
+        nonlocal report
+        report = routing_report(partner, event)
+        return report is not None
+
+    wait_for(reported, timeout)
+    assert report is not None
+    return report

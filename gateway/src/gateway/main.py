@@ -30,6 +30,7 @@ from gateway.client_admin.api import router as clients_router
 from gateway.client_admin.sync import ClientSync
 from gateway.clients import ClientRegistry, ClientsFileError, OAuthClient, parse_clients
 from gateway.partner_events import api as partner_events_api
+from gateway.partner_events.reports import RoutingReports
 from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.revocation_expiry import RevocationExpiry
@@ -169,6 +170,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             interval_seconds=settings.revocation_expiry_interval_seconds,
         )
         expiry.start()
+        reports = RoutingReports(settings.kafka_bootstrap, sessions, group_id=settings.service_name)
+        reports.start()
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients, loaded.revocations = keys, clients, listener
@@ -200,6 +203,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 )
             finally:
                 loaded.keys = loaded.clients = loaded.revocations = None
+                await reports.stop()
                 await expiry.stop()
                 await client_sync.stop()
                 await publisher.close()

@@ -13,6 +13,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from customs_shared.events.catalog import PARTNER_EVENTS
+from customs_shared.events.schemas import PartnerEventHandled
+from gateway.partner_events.consumer import on_routing_report
 from gateway_tests.support import (
     BROKER_ID,
     BROKER_SECRET,
@@ -116,6 +118,28 @@ async def test_event_accepted_published_and_read_back(
     assert read.status_code == 200
     assert read.json()["offset"] == published["offset"]
     assert read.json()["type"] == ALARM
+    assert read.json()["routing"] is None  # routing has not reported yet
+
+    # Routing's report, as the gateway's consumer hands it over, shows in the read-back.
+    report = PartnerEventHandled(
+        source=PARTNER_SOURCE,
+        event_id=event["id"],
+        type=ALARM,
+        outcome="applied",
+        declarations_checked=2,
+        declarations_raised=1,
+        detail="container CSQU3054383: red",
+        handled_at=datetime.now(UTC),
+    )
+    async with partner_gateway.state["sessions"]() as session, session.begin():
+        await on_routing_report(session, report)
+        # A report on an event this gateway never took changes nothing and fails nothing.
+        await on_routing_report(session, report.model_copy(update={"event_id": "unknown"}))
+    routing = (
+        await client.get(f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=headers)
+    ).json()["routing"]
+    assert (routing["outcome"], routing["declarations_raised"]) == ("applied", 1)
+    assert routing["detail"] == "container CSQU3054383: red"
 
 
 async def test_duplicate_accepted_once_and_reused_id_refused(partner_gateway: Gateway) -> None:

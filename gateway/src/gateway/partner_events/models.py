@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime
@@ -27,3 +28,5 @@ class PartnerEventRecord(Base):
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     partition: Mapped[int | None] = mapped_column(Integer)
     offset: Mapped[int | None] = mapped_column(BigInteger)
+    # What routing did with the event (customs.routing.partner-event-handled.v1), once known.
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

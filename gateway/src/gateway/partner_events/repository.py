@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,3 +46,15 @@ async def mark_published(
         .where(PartnerEventRecord.source == source, PartnerEventRecord.event_id == event_id)
         .values(published_at=published_at, partition=partition, offset=offset)
     )
+
+
+async def record_routing(
+    session: AsyncSession, source: str, event_id: str, routing: dict[str, Any]
+) -> bool:
+    """Keeps routing's report on the event; False if the gateway has no such event."""
+    result = await session.execute(
+        update(PartnerEventRecord)
+        .where(PartnerEventRecord.source == source, PartnerEventRecord.event_id == event_id)
+        .values(routing=routing)
+    )
+    return bool(getattr(result, "rowcount", 0))

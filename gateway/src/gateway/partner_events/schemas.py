@@ -30,8 +30,11 @@ class PartnerEventView(BaseModel):
     topic: str = PARTNER_EVENTS.name
     partition: int | None
     offset: int | None
-    # What routing did with the event; routing does not report it back yet.
-    routing: dict[str, Any] | None = None
+    routing: dict[str, Any] | None = Field(
+        default=None,
+        description="What routing did with the event, once it reported: outcome (applied, "
+        "stored, scheduled, duplicate, expired), declarations re-decided and raised, when.",
+    )
 
 
 class PartnerEventResult(BaseModel):

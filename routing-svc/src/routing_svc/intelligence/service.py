@@ -44,7 +44,7 @@ from customs_shared.events.schemas import (
     RadiationAlarm,
     RiskAlert,
 )
-from routing_svc.intelligence import repository
+from routing_svc.intelligence import reporting, repository
 from routing_svc.lanes import repository as lanes_repository
 from routing_svc.lanes.service import LanePolicy, redecide
 from routing_svc.rules.inputs import alarm_valid_until, matching_alert_targets
@@ -94,10 +94,14 @@ async def on_radiation_alarm(
     force; later ones see the alarm when they are decided."""
     valid_until = alarm_valid_until(data)
     if not await repository.store_alarm(session, alarm_id(data), data, valid_until):
-        return  # the same alarm again: the declarations were re-decided with it
+        # The same alarm again: the declarations were re-decided with it.
+        reporting.report(session, "duplicate", detail="the same reading arrived before")
+        return
     now = utcnow()
     if valid_until <= now:
-        return  # over before it arrived: kept on record, it concerns no decision
+        # Over before it arrived: kept on record, it concerns no decision.
+        reporting.report(session, "expired", detail=f"valid until {valid_until.isoformat()}")
+        return
     cases = await repository.cases_carrying(
         session,
         data.container_number,
@@ -106,6 +110,13 @@ async def on_radiation_alarm(
     )
     raised = [case.declaration_id for case in cases if await redecide(session, case, policy.lanes)]
     _report("radiation alarm", data.container_number, len(cases), raised, policy)
+    reporting.report(
+        session,
+        "applied",
+        checked=len(cases),
+        raised=len(raised),
+        detail=f"container {data.container_number}: red until {valid_until.isoformat()}",
+    )
 
 
 async def on_risk_alert(
@@ -118,7 +129,14 @@ async def on_risk_alert(
     in_force = data.valid_from <= now < data.valid_until
     await repository.store_alert(session, data, activated_at=now if in_force else None)
     if in_force:
-        await _redecide_alerted(session, data, policy)
+        checked, raised = await _redecide_alerted(session, data, policy)
+        reporting.report(session, "applied", checked=checked, raised=raised)
+    elif data.valid_until <= now:
+        reporting.report(session, "expired", detail=f"valid until {data.valid_until.isoformat()}")
+    else:
+        reporting.report(
+            session, "scheduled", detail=f"in force from {data.valid_from.isoformat()}"
+        )
 
 
 async def open_alert_windows(
@@ -136,11 +154,11 @@ async def open_alert_windows(
 
 async def _redecide_alerted(
     session: AsyncSession, alert: RiskAlert, policy: IntelligencePolicy
-) -> None:
+) -> tuple[int, int]:
     def targeted(facts: DeclarationSubmitted) -> bool:
         return bool(matching_alert_targets(alert, facts))
 
-    await _redecide_matching(session, "risk alert", alert.alert_id, policy, targeted)
+    return await _redecide_matching(session, "risk alert", alert.alert_id, policy, targeted)
 
 
 async def on_origin_certificate(
@@ -149,7 +167,11 @@ async def on_origin_certificate(
     """Keeps the certificate's newest state. An issued one serves decisions still to
     come; a revocation re-decides the recently decided declarations claiming it."""
     changed = await repository.store_certificate(session, data)
-    if not changed or data.status is not CertificateStatus.REVOKED:
+    if not changed:
+        reporting.report(session, "duplicate", detail="this state or a newer one is known")
+        return
+    if data.status is not CertificateStatus.REVOKED:
+        reporting.report(session, "stored", detail="serves the declarations decided from now")
         return
 
     def claims(facts: DeclarationSubmitted) -> bool:
@@ -159,7 +181,10 @@ async def on_origin_certificate(
             for item in facts.items
         )
 
-    await _redecide_matching(session, "revoked certificate", data.reference, policy, claims)
+    checked, raised = await _redecide_matching(
+        session, "revoked certificate", data.reference, policy, claims
+    )
+    reporting.report(session, "applied", checked=checked, raised=raised)
 
 
 async def _redecide_matching(
@@ -168,7 +193,8 @@ async def _redecide_matching(
     name: str,
     policy: IntelligencePolicy,
     concerns: Callable[[DeclarationSubmitted], bool],
-) -> None:
+) -> tuple[int, int]:
+    """Re-decides the recent declarations ``concerns`` picks: (how many, how many rose)."""
     candidates = await repository.recently_decided(
         session, since=utcnow() - policy.lookback, limit=policy.max_candidates
     )
@@ -190,6 +216,7 @@ async def _redecide_matching(
         if case is not None and await redecide(session, case, policy.lanes):
             raised.append(declaration_id)
     _report(kind, name, len(matched), raised, policy)
+    return len(matched), len(raised)
 
 
 def _report(

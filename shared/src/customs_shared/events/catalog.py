@@ -26,7 +26,11 @@ class Topic:
 DECLARATIONS = Topic("customs.declarations.v1", "declaration id", "Declaration lifecycle facts.")
 SIGNATURES = Topic("customs.signatures.v1", "declaration id", "Signature verification results.")
 IPR = Topic("customs.ipr.v1", "declaration id", "IPR screening results and suspensions.")
-LANES = Topic("customs.lanes.v1", "declaration id", "Lane decisions with their reasons.")
+LANES = Topic(
+    "customs.lanes.v1",
+    "declaration id (a partner event's report: its subject)",
+    "Lane decisions with their reasons; what routing did with each partner event.",
+)
 PARTNER_EVENTS = Topic("customs.partner-events.v1", "subject", "Events pushed by partner agencies.")
 IPR_RECORDS = Topic("customs.ipr-records.v1", "record id", "Current IPR records.", compacted=True)
 # Not CloudEvents of the catalog's types: every process of every service reads the whole
@@ -170,6 +174,13 @@ PARTNER_RISK_ALERT = EventType(
     "gateway",
     ("routing-svc",),
 )
+ROUTING_PARTNER_EVENT_HANDLED = EventType(
+    "customs.routing.partner-event-handled.v1",
+    LANES,
+    schemas.PartnerEventHandled,
+    "routing-svc",
+    ("gateway",),
+)
 PARTNER_EVENT_TYPES: tuple[EventType[Any], ...] = (
     PARTNER_RADIATION_ALARM,
     PARTNER_ORIGIN_CERTIFICATE,
@@ -188,6 +199,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     IPR_RECORD_CHANGED,
     IPR_SUSPENSION_CHANGED,
     LANE_ASSIGNED,
+    ROUTING_PARTNER_EVENT_HANDLED,
     *PARTNER_EVENT_TYPES,
 )
 

@@ -437,3 +437,20 @@ class RiskAlert(PartnerEventData):
     @property
     def subject(self) -> str:
         return self.alert_id
+
+
+class PartnerEventHandled(_EventData):
+    """What routing did with a partner's event, for the partner's read-back at the gateway."""
+
+    source: str = Field(description="The partner event's CloudEvents source.")
+    event_id: str = Field(description="The partner event's CloudEvents id.")
+    type: str
+    outcome: str = Field(
+        description="`applied` (in force: declarations re-decided), `stored` (kept for "
+        "decisions to come), `scheduled` (an alert whose window opens later), `duplicate` "
+        "(the same reading or state again), `expired` (over before it arrived)."
+    )
+    declarations_checked: int = Field(default=0, description="Declarations re-decided.")
+    declarations_raised: int = Field(default=0, description="Of those, lanes raised.")
+    detail: str = ""
+    handled_at: datetime

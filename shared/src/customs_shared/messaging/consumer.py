@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -66,6 +67,28 @@ class _Unfinished(Exception):
 class _Poison:
     record: ConsumerRecord[bytes, bytes]
     error: str
+
+
+_current_event: ContextVar[RawCloudEvent | None] = ContextVar("current_event", default=None)
+
+
+@contextlib.contextmanager
+def handling(event: RawCloudEvent) -> Iterator[None]:
+    """Makes ``event`` the one :func:`current_event` returns inside the block."""
+    token = _current_event.set(event)
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def current_event() -> RawCloudEvent:
+    """The envelope of the event a handler is handling (its id, source, type), for a
+    handler that reports back on it."""
+    event = _current_event.get()
+    if event is None:
+        raise RuntimeError("current_event() is only known inside an event handler")
+    return event
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +245,8 @@ class EventConsumer:
             adopt_traceparent(event.raw.traceparent)
             if not await repository.remember_processed(session, self._group_id, event.raw.id):
                 return "duplicate"
-            await event.handler(session, event.data)
+            with handling(event.raw):
+                await event.handler(session, event.data)
             return "handled"
 
     async def _handle_alone(self, item: _Event | _Poison) -> None:
