@@ -261,6 +261,11 @@ def test_the_batch_gives_exactly_the_outcomes_of_one_by_one_evaluation() -> None
         assert batch.evaluate(cel.activation(given), everything) == expected
         some = everything[::3]
         assert batch.evaluate(cel.activation(given), some) == [expected[n] for n in some]
+        # Only what held or failed, in order.
+        notable = [(n, o) for n, o in enumerate(expected) if o.fired or o.error is not None]
+        assert batch.notable(cel.activation(given)) == notable
+        assert batch.notable(cel.activation(given), some) == [p for p in notable if p[0] in some]
+        assert len(notable) > 10
     assert batch.evaluate(cel.activation(values()), []) == []
     fired = batch.evaluate(cel.activation(values()), everything)
     assert [o.fired for o in fired[:4]] == [False, False, True, False]

@@ -84,6 +84,10 @@ class _Chunk:
     end: int
     program: Any  # None: its expressions are evaluated one by one
 
+    @property
+    def everything(self) -> int:
+        return (1 << (self.end - self.start)) - 1
+
 
 class Batch:
     """Evaluates many expressions in one call into the engine instead of one call each
@@ -141,6 +145,36 @@ class Batch:
             else:
                 outcomes += [self.expressions[n].evaluate(activation) for n in wanted]
         return outcomes
+
+    def notable(
+        self, activation: Any, indexes: Sequence[int] | None = None
+    ) -> list[tuple[int, Outcome]]:
+        """The expressions among ``indexes`` (ascending; all by default) that held or
+        failed, with their outcomes, in order. Most expressions do not hold on most
+        inputs: only the bits that are set are visited."""
+        found: list[tuple[int, Outcome]] = []
+        for chunk in self._chunks:
+            if indexes is None:
+                wanted: Sequence[int] = range(chunk.start, chunk.end)
+                mask = chunk.everything
+            else:
+                wanted = [n for n in indexes if chunk.start <= n < chunk.end]
+                mask = sum(1 << (n - chunk.start) for n in wanted)
+                if not wanted:
+                    continue
+            bits = chunk.program.eval(activation).value() if chunk.program is not None else None
+            if type(bits) is int:
+                held = bits & mask
+                while held:
+                    lowest = held & -held
+                    found.append((chunk.start + lowest.bit_length() - 1, FIRED))
+                    held ^= lowest
+                continue
+            for n in wanted:
+                outcome = self.expressions[n].evaluate(activation)
+                if outcome is not NOT_FIRED:
+                    found.append((n, outcome))
+        return found
 
 
 def activation(values: Mapping[str, Any]) -> Any:

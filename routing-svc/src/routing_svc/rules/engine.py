@@ -9,7 +9,7 @@ import hmac
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -217,23 +217,26 @@ def _saw(rule: CompiledRule, shown: _Shown) -> dict[str, str]:
     return {path: shown(path) for path in rule.paths}
 
 
-def _fired(
+def _notable(
     rule_set: CompiledRuleSet, values: Mapping[str, Any], now: datetime
-) -> Iterator[tuple[CompiledRule, cel.Outcome]]:
+) -> list[tuple[CompiledRule, cel.Outcome]]:
+    """The rules in force that fired or failed, in order (all others were evaluated too)."""
     activation = cel.activation(values)
     rules = rule_set.rules
     if rule_set.batch is None:
+        found: list[tuple[CompiledRule, cel.Outcome]] = []
         for rule in rules:
             if rule.definition.in_force(now):
-                yield rule, rule.expression.evaluate(activation)
-        return
-    if rule_set.windowed:
-        in_force = [n for n, rule in enumerate(rules) if rule.definition.in_force(now)]
-    else:
-        in_force = list(range(len(rules)))
-    outcomes = rule_set.batch.evaluate(activation, in_force)
-    for n, outcome in zip(in_force, outcomes, strict=True):
-        yield rules[n], outcome
+                outcome = rule.expression.evaluate(activation)
+                if outcome.fired or outcome.error is not None:
+                    found.append((rule, outcome))
+        return found
+    in_force = (
+        [n for n, rule in enumerate(rules) if rule.definition.in_force(now)]
+        if rule_set.windowed
+        else None
+    )
+    return [(rules[n], outcome) for n, outcome in rule_set.batch.notable(activation, in_force)]
 
 
 def evaluate(
@@ -248,7 +251,7 @@ def evaluate(
     errors: list[RuleError] = []
     score = 0
     shown = _Shown(values)
-    for rule, outcome in _fired(rule_set, values, now):
+    for rule, outcome in _notable(rule_set, values, now):
         if outcome.error is not None:
             errors.append(RuleError(rule.definition.id, outcome.error))
         elif outcome.fired:
