@@ -201,7 +201,7 @@ _NOT_RULES = frozenset({RANDOM_SELECTION, NO_RISK})
 def random_draw(declaration_id: uuid.UUID, seed: bytes) -> float:
     """A number in [0, 1) fixed by the declaration id and the secret seed: the same draw
     on every replay (audit), unknowable to a trader without the seed."""
-    digest = hmac.digest(seed, declaration_id.bytes, hashlib.sha256)
+    digest = hmac.new(seed, declaration_id.bytes, hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
@@ -283,10 +283,8 @@ def evaluate(
         selected = None
     if not reasons:
         reasons.append(
-            LaneReason(
-                rule=NO_RISK,
-                lane=Lane.GREEN,
-                explanation="No risk rule fired.",
+            LaneReason.model_construct(
+                rule=NO_RISK, lane=Lane.GREEN, explanation="No risk rule fired."
             )
         )
     return Verdict(lane, score, reasons, errors, selected)
