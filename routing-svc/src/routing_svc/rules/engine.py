@@ -256,10 +256,8 @@ def evaluate(
             errors.append(RuleError(rule.definition.id, outcome.error))
         elif outcome.fired:
             score += rule.definition.weight
-            # Built from the rule's own validated definition: validating again costs more
-            # than the rest of the reason.
             reasons.append(
-                LaneReason.model_construct(
+                LaneReason(
                     rule=rule.definition.id,
                     lane=rule.definition.lane,
                     explanation=shown.render(rule.definition.reason),
@@ -283,8 +281,10 @@ def evaluate(
         selected = None
     if not reasons:
         reasons.append(
-            LaneReason.model_construct(
-                rule=NO_RISK, lane=Lane.GREEN, explanation="No risk rule fired."
+            LaneReason(
+                rule=NO_RISK,
+                lane=Lane.GREEN,
+                explanation="No risk rule fired.",
             )
         )
     return Verdict(lane, score, reasons, errors, selected)
