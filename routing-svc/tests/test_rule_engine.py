@@ -285,6 +285,30 @@ def test_a_rule_set_without_a_batch_evaluates_one_by_one_alike() -> None:
     assert [e.rule for e in verdict.errors] == ["errs"]
 
 
+def test_a_large_windowed_rule_set_decides_as_one_by_one_evaluation_would() -> None:
+    rules = [
+        rule(
+            f"rule-{n:02d}",
+            f"declaration.item_count == {n % 3} || items.exists(i, i.line == {n % 5})",
+            lane="red" if n % 7 == 0 else "yellow",
+            weight=n,
+            reason=f"rule {n} saw {{items.line}}",
+            **({"valid_until": "2026-11-01T00:00:00Z"} if n % 4 == 0 else {}),
+        )
+        for n in range(70)
+    ]
+    rules.append(rule("needs-export", "declaration.export_country == 'CN'"))
+    compiled = rule_set(*rules)
+    plain = CompiledRuleSet(compiled.version, compiled.definition, compiled.rules)
+    for given in (values(), values(export_country="CN"), values(items=[item_facts()])):
+        batched = decide(compiled, given)
+        assert batched == decide(plain, given)
+        assert batched.fired
+        windowed = [r for r in batched.fired if r.startswith("rule-")]
+        assert not any(int(r.removeprefix("rule-")) % 4 == 0 for r in windowed)
+    assert decide(compiled, values()).errors[0].rule == "needs-export"
+
+
 def test_money_reaches_the_rules_as_numbers() -> None:
     given = values(items=[item_facts(customs_value=Decimal("1000000"), quantity=Decimal(8))])
     [item] = given["items"]
