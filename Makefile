@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # After `pip install uv` the shim may not be on PATH yet; the module form always works.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 KAFKA := deploy/local/kafka/kafka.sh
-BENCH_PARTS := e2e signatures declarations ipr gateway
+BENCH_PARTS := e2e signatures declarations ipr routing gateway
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm

@@ -5,6 +5,7 @@ exposed, partitions enough for the consumers, values in step with the code)."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -368,14 +369,39 @@ def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
         "gateway-signing-key.pem": "pem",
         "gateway-clients.json": "{}",
         "declaration-svc-cursor-secret": "x" * 32,
+        "routing-svc-random-selection-seed": "s" * 32,
     }
     [secret] = of_kind(render(values={"secrets": {"existingSecret": "", "data": data}}), "Secret")
     assert secret["stringData"] == data
     # Made before the migration Jobs, which read the database URLs from it.
     assert secret["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
-    del data["declaration-svc-cursor-secret"]
-    with pytest.raises(RenderError, match=r"secrets\.data\.declaration-svc-cursor-secret"):
-        render(values={"secrets": {"existingSecret": "", "data": data}})
+    for key in ("declaration-svc-cursor-secret", "routing-svc-random-selection-seed"):
+        missing = {k: v for k, v in data.items() if k != key}
+        with pytest.raises(RenderError, match=rf"secrets\.data\.{re.escape(key)}"):
+            render(values={"secrets": {"existingSecret": "", "data": missing}})
+
+
+# Settings that are required outside the local environment and come from the Secret.
+_SECRET_SETTINGS = {
+    "declaration-svc": ("DECLARATION_CURSOR_SECRET", "declaration-svc-cursor-secret"),
+    "routing-svc": ("ROUTING_RANDOM_SELECTION_SEED", "routing-svc-random-selection-seed"),
+}
+
+
+def test_every_workload_of_a_service_gets_its_required_secret_settings(
+    manifests: list[Manifest],
+) -> None:
+    seen = set()
+    for deployment in of_kind(manifests, "Deployment"):
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        if service not in _SECRET_SETTINGS:
+            continue
+        name, key = _SECRET_SETTINGS[service]
+        [container] = _pod_spec(deployment)["containers"]
+        [env] = [e for e in container["env"] if e["name"] == name]
+        assert env["valueFrom"]["secretKeyRef"] == {"name": "customs-secrets", "key": key}
+        seen.add(service)
+    assert seen == set(_SECRET_SETTINGS)
 
 
 def test_more_consumer_replicas_than_partitions_fails_rendering_with_a_clear_message() -> None:

@@ -18,6 +18,7 @@ import yaml
 
 from customs_shared.services import DATABASE_SERVICES, GATEWAY, SERVICES, ServiceSpec
 from customs_shared.settings import ServerSettings
+from routing_svc.settings import RoutingSettings
 from tests.support.manifests import ROOT, of_kind, render
 
 COMPOSE = ROOT / "deploy" / "compose"
@@ -290,6 +291,18 @@ def test_every_setting_compose_and_the_chart_give_is_one_the_service_reads() -> 
     assert checked > 40
     with pytest.raises(AssertionError, match="no setting"):
         _check_names({"ROUTING_SCREENING_TIMEOUT": "1"}, known)
+
+
+def test_compose_gives_routing_a_random_selection_seed_its_settings_accept() -> None:
+    environment = _compose()["services"]["routing-svc"]["environment"]
+    assert environment["ROUTING_ENVIRONMENT"] != "local"  # so the seed is required
+    settings = RoutingSettings.model_validate(
+        {
+            "environment": environment["ROUTING_ENVIRONMENT"],
+            "random_selection_seed": environment["ROUTING_RANDOM_SELECTION_SEED"],
+        }
+    )
+    assert settings.random_selection_seed.get_secret_value().startswith("compose-demo-")
 
 
 def test_the_dockerfile_parser_sees_continuations_and_args() -> None:

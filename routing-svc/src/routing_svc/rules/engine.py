@@ -9,9 +9,10 @@ import hmac
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from customs_shared.events.schemas import Lane, LaneReason
@@ -59,11 +60,18 @@ def referenced_paths(expression: str) -> tuple[str, ...]:
     return tuple(p for p in found if not any(q.startswith(p + ".") for q in found))
 
 
+@lru_cache(maxsize=4096)
+def _names(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def resolve(values: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path; a list on the way maps over its elements."""
     current: Any = values
-    for name in path.split("."):
-        if isinstance(current, list):
+    for name in _names(path):
+        if type(current) is dict:  # the input is plain dicts: skip the ABC checks
+            current = current.get(name)
+        elif isinstance(current, list):
             current = [e.get(name) for e in current if isinstance(e, Mapping) and name in e]
         elif isinstance(current, Mapping):
             current = current.get(name)
@@ -73,6 +81,8 @@ def resolve(values: Mapping[str, Any], path: str) -> Any:
 
 
 def _shown(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, list):
         head = [_shown(v) for v in value[:_MAX_SHOWN]]
         more = f" and {len(value) - _MAX_SHOWN} more" if len(value) > _MAX_SHOWN else ""
@@ -84,8 +94,37 @@ def _shown(value: Any) -> str:
     return "unknown" if value is None else str(value)
 
 
+@lru_cache(maxsize=4096)
+def _template(template: str) -> tuple[str, ...]:
+    """Text, path, text, path, ..., text: parsed once per reason template."""
+    return tuple(_PLACEHOLDER.split(template))
+
+
+class _Shown:
+    """The inputs as reasons show them, each path resolved once per decision (the reason
+    and the saw of several rules often name the same paths)."""
+
+    __slots__ = ("_done", "_values")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+        self._done: dict[str, str] = {}
+
+    def __call__(self, path: str) -> str:
+        shown = self._done.get(path)
+        if shown is None:
+            shown = self._done[path] = _shown(resolve(self._values, path))
+        return shown
+
+    def render(self, template: str) -> str:
+        parts = _template(template)
+        if len(parts) == 1:
+            return template
+        return "".join(self(part) if n % 2 else part for n, part in enumerate(parts))
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
-    return _PLACEHOLDER.sub(lambda m: _shown(resolve(values, m.group(1))), template)
+    return _Shown(values).render(template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +139,10 @@ class CompiledRuleSet:
     version: str
     definition: RuleSetDefinition
     rules: tuple[CompiledRule, ...]
+    # All the rules' expressions, evaluated together (None: one by one).
+    batch: cel.Batch | None = field(default=None, compare=False)
+    # Whether any rule has a validity window (else every rule is always in force).
+    windowed: bool = True
 
     @classmethod
     def compile(
@@ -122,7 +165,13 @@ class CompiledRuleSet:
                 if placeholder.split(".")[0] not in _VARIABLES:
                     raise RuleInvalid(rule.id, f"reason names an unknown input {{{placeholder}}}")
             compiled.append(CompiledRule(rule, expression, referenced_paths(rule.expression)))
-        return cls(version, definition, tuple(compiled))
+        return cls(
+            version,
+            definition,
+            tuple(compiled),
+            cel.Batch([c.expression for c in compiled]),
+            any(r.valid_from or r.valid_until for r in definition.rules),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +216,30 @@ def random_lane(draw: float, rates: SelectionRates) -> Lane | None:
     return None
 
 
-def _saw(rule: CompiledRule, values: Mapping[str, Any]) -> dict[str, str]:
-    return {path: _shown(resolve(values, path)) for path in rule.paths}
+def _saw(rule: CompiledRule, shown: _Shown) -> dict[str, str]:
+    return {path: shown(path) for path in rule.paths}
 
 
-def _fired(
+def _notable(
     rule_set: CompiledRuleSet, values: Mapping[str, Any], now: datetime
-) -> Iterator[tuple[CompiledRule, cel.Outcome]]:
+) -> list[tuple[CompiledRule, cel.Outcome]]:
+    """The rules in force that fired or failed, in order (all others were evaluated too)."""
     activation = cel.activation(values)
-    for rule in rule_set.rules:
-        if rule.definition.in_force(now):
-            yield rule, rule.expression.evaluate(activation)
+    rules = rule_set.rules
+    if rule_set.batch is None:
+        found: list[tuple[CompiledRule, cel.Outcome]] = []
+        for rule in rules:
+            if rule.definition.in_force(now):
+                outcome = rule.expression.evaluate(activation)
+                if outcome.fired or outcome.error is not None:
+                    found.append((rule, outcome))
+        return found
+    in_force = (
+        [n for n, rule in enumerate(rules) if rule.definition.in_force(now)]
+        if rule_set.windowed
+        else None
+    )
+    return [(rules[n], outcome) for n, outcome in rule_set.batch.notable(activation, in_force)]
 
 
 def evaluate(
@@ -191,7 +253,8 @@ def evaluate(
     reasons: list[LaneReason] = []
     errors: list[RuleError] = []
     score = 0
-    for rule, outcome in _fired(rule_set, values, now):
+    shown = _Shown(values)
+    for rule, outcome in _notable(rule_set, values, now):
         if outcome.error is not None:
             errors.append(RuleError(rule.definition.id, outcome.error))
         elif outcome.fired:
@@ -200,8 +263,8 @@ def evaluate(
                 LaneReason(
                     rule=rule.definition.id,
                     lane=rule.definition.lane,
-                    explanation=render(rule.definition.reason, values),
-                    saw=_saw(rule, values),
+                    explanation=shown.render(rule.definition.reason),
+                    saw=_saw(rule, shown),
                 )
             )
     lane = max((r.lane for r in reasons), key=SEVERITY.__getitem__, default=Lane.GREEN)
