@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar
@@ -33,9 +32,14 @@ class CloudEvent(BaseModel, Generic[DataT]):
 
     def to_json(self) -> bytes:
         """Structured-mode JSON. Unset optional attributes are left out (CloudEvents
-        has no nulls), while ``data`` keeps its nulls: they are part of its schema."""
-        body = self.model_dump(mode="json")
-        return json.dumps({k: v for k, v in body.items() if v is not None}).encode()
+        has no nulls), while ``data`` keeps its nulls: they are part of its schema.
+        Serialised by pydantic's core in one pass: every event of every service goes
+        through here, and a dict round trip through ``json`` costs twice as much."""
+        unset = {name for name in _OPTIONAL if getattr(self, name) is None}
+        return self.model_dump_json(exclude=unset).encode()
+
+
+_OPTIONAL = ("subject", "dataschema", "traceparent")
 
 
 class RawCloudEvent(CloudEvent[BaseModel]):
