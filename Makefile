@@ -14,12 +14,12 @@ IMAGE_REGISTRY ?= customs
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_SERVICES := $(patsubst %/Dockerfile,%,$(wildcard */Dockerfile))
 
-.PHONY: help setup setup-python setup-kafka setup-postgres setup-redis setup-helm run test test-unit lint format bench images clean
+.PHONY: help setup setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node run test test-unit lint format bench images clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-setup: setup-python setup-kafka setup-postgres setup-redis setup-helm ## Install everything the cluster and tests need
+setup: setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node ## Install everything the cluster and tests need
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
@@ -35,6 +35,10 @@ setup-postgres: ## PostgreSQL server binaries (Debian package) for the tests
 setup-redis: ## Redis server (Debian package) for the shared rate-limit tests
 	@command -v redis-server >/dev/null 2>&1 || deploy/local/install-debian-packages.sh redis-server
 
+setup-node: ## Node (Debian's if missing) and the Strimzi schema check's npm packages (from its lock)
+	@command -v npm >/dev/null 2>&1 || deploy/local/install-debian-packages.sh nodejs npm
+	@npm ci --prefix tests/deploy/strimzi --no-audit --no-fund --silent
+
 setup-helm: ## Helm (for the chart tests) into .cache/bin: Debian's, or built with Go
 	@if [ -x $(HELM) ]; then :; \
 	elif command -v helm >/dev/null; then mkdir -p $(dir $(HELM)) && ln -sf "$$(command -v helm)" $(HELM); \
@@ -48,7 +52,7 @@ run: setup-python setup-kafka ## Start Kafka and all services (SQLite); Ctrl-C s
 test: setup ## Run the whole suite on its own Kafka and PostgreSQL
 	@$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-test-unit: setup-python setup-helm ## Only the unit tests (no Kafka, no database): seconds
+test-unit: setup-python setup-helm setup-node ## Only the unit tests (no Kafka, no database): seconds
 	@$(UV) run --no-sync pytest -m unit $(PYTEST_ARGS)
 
 lint: setup-python ## ruff, ruff format --check, mypy --strict

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,8 +39,9 @@ from tests.support.manifests import (
 
 # Kinds whose schemas Kubernetes does not ship. KEDA's and the Prometheus Operator's are
 # checked against models generated from their published CRDs (cloudcoil-models-keda 2.16,
-# cloudcoil-models-prometheus-operator 0.80, pinned in the dev dependencies); Strimzi has
-# no such package, so its KafkaTopic is checked by hand below.
+# cloudcoil-models-prometheus-operator 0.80, pinned in the dev dependencies); Strimzi's
+# KafkaTopic against the validators kubernetes-models compiles from Strimzi's CRDs (an npm
+# package, tests/deploy/strimzi, installed by `make setup-node`).
 CRD_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("keda.sh/v1alpha1", "ScaledObject"): ScaledObject,
     ("monitoring.coreos.com/v1", "ServiceMonitor"): ServiceMonitor,
@@ -478,6 +481,45 @@ def test_one_workload_per_service_runs_everything_when_asked() -> None:
     assert {"name": "IPR_ROLE", "value": "all"} in container["env"]
     scaled = {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(manifests, "ScaledObject")}
     assert "customs-ipr-svc" in scaled
+
+
+STRIMZI_CHECK = Path(__file__).with_name("strimzi")
+
+
+def strimzi_schema_errors(manifests: list[Manifest]) -> dict[str, list[str]]:
+    """Each manifest's errors against Strimzi's published CRD schema, by name."""
+    if not (STRIMZI_CHECK / "node_modules").is_dir():
+        pytest.fail("the Strimzi schema check is not installed: run `make setup-node`")
+    node = shutil.which("node")
+    assert node is not None, "node is missing: run `make setup-node`"
+    done = subprocess.run(
+        [node, str(STRIMZI_CHECK / "check.mjs")],
+        input=json.dumps(manifests),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {r["name"]: r["errors"] for r in json.loads(done.stdout)}
+
+
+def test_kafka_topics_match_strimzis_published_crd_schema(manifests: list[Manifest]) -> None:
+    topics = of_kind(manifests, "KafkaTopic")
+    if not topics:  # the default values leave topics to the services' own creation
+        topics = of_kind(list(_production()), "KafkaTopic")
+    errors = strimzi_schema_errors(topics)
+    assert set(errors) == {t["metadata"]["name"] for t in topics}
+    assert {name: problems for name, problems in errors.items() if problems} == {}
+
+
+def test_the_strimzi_schema_check_refuses_a_broken_topic() -> None:
+    [topic] = of_kind(list(_production()), "KafkaTopic")[:1]
+    broken = json.loads(json.dumps(topic))
+    broken["spec"]["partitions"] = 0
+    broken["spec"]["replicas"] = "three"
+    [problems] = strimzi_schema_errors([broken]).values()
+    assert any("partitions must be >= 1" in p for p in problems)
+    assert any("replicas must be integer" in p for p in problems)
 
 
 def test_strimzi_topics_are_the_event_catalogs_with_their_dead_letter_twins() -> None:
