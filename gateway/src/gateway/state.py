@@ -40,47 +40,47 @@ def _state(request: Request) -> GatewayState:
     return cast(GatewayState, request.scope["state"])
 
 
-def _settings(request: Request) -> GatewaySettings:
+async def _settings(request: Request) -> GatewaySettings:
     return _state(request)["settings"]
 
 
-def _keys(request: Request) -> KeyRing:
+async def _keys(request: Request) -> KeyRing:
     return _state(request)["keys"]
 
 
-def _clients(request: Request) -> ClientRegistry:
+async def _clients(request: Request) -> ClientRegistry:
     return _state(request)["clients"]
 
 
-def _token_issuer(request: Request) -> TokenIssuer:
+async def _token_issuer(request: Request) -> TokenIssuer:
     return _state(request)["token_issuer"]
 
 
-def _token_limits(request: Request) -> TokenLimits:
+async def _token_limits(request: Request) -> TokenLimits:
     return _state(request)["token_limits"]
 
 
-def _api_limiter(request: Request) -> RateLimiter:
+async def _api_limiter(request: Request) -> RateLimiter:
     return _state(request)["api_limiter"]
 
 
-def _http(request: Request) -> httpx.AsyncClient:
+async def _http(request: Request) -> httpx.AsyncClient:
     return _state(request)["http"]
 
 
-def _upstreams(request: Request) -> dict[str, str]:
+async def _upstreams(request: Request) -> dict[str, str]:
     return _state(request)["upstreams"]
 
 
-def _breakers(request: Request) -> Breakers:
+async def _breakers(request: Request) -> Breakers:
     return _state(request)["breakers"]
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return _state(request)["sessions"]
 
 
-def _publisher(request: Request) -> KafkaPublisher:
+async def _publisher(request: Request) -> KafkaPublisher:
     return _state(request)["publisher"]
 
 

@@ -104,7 +104,7 @@ async def load_uploaded(session: AsyncSession) -> list[asn1_crl.CertificateList]
     return [load_crl(der) for der in await CrlRepository(session).newest_per_issuer()]
 
 
-def trust_runtime(request: Request) -> TrustRuntime:
+async def trust_runtime(request: Request) -> TrustRuntime:
     runtime: TrustRuntime = request.app.state.trust
     return runtime
 

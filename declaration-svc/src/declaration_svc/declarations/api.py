@@ -85,7 +85,7 @@ def _settings(request: Request) -> DeclarationSettings:
     return settings
 
 
-def _cursor_codec(request: Request) -> CursorCodec:
+async def _cursor_codec(request: Request) -> CursorCodec:
     return _settings(request).cursor_codec()
 
 

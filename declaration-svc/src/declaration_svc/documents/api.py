@@ -27,7 +27,7 @@ Submitter = Annotated[Principal, allow(Scope.DECLARATIONS_WRITE, TRADERS)]
 Reader = Annotated[Principal, allow(Scope.DECLARATIONS_READ, TRADERS_AND_CUSTOMS)]
 
 
-def _store(request: Request) -> DocumentStore:
+async def _store(request: Request) -> DocumentStore:
     settings: DeclarationSettings = service_runtime(request).settings
     return settings.document_store()
 

@@ -18,12 +18,12 @@ def install(app: FastAPI, policy: LanePolicy, cursors: CursorCodec) -> None:
     app.state.cursors = cursors
 
 
-def _policy(request: Request) -> LanePolicy:
+async def _policy(request: Request) -> LanePolicy:
     policy: LanePolicy = request.app.state.lane_policy
     return policy
 
 
-def _cursors(request: Request) -> CursorCodec:
+async def _cursors(request: Request) -> CursorCodec:
     cursors: CursorCodec = request.app.state.cursors
     return cursors
 

@@ -33,7 +33,7 @@ class _Notifying(Protocol):
     def delivery_policy(self) -> DeliveryPolicy: ...
 
 
-def _policy(request: Request) -> DeliveryPolicy:
+async def _policy(request: Request) -> DeliveryPolicy:
     settings: _Notifying = service_runtime(request).settings
     return settings.delivery_policy()
 
