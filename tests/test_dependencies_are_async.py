@@ -34,7 +34,9 @@ def _routes(routes: list[Any]) -> Iterator[APIRoute]:
 
 def _is_async(call: Callable[..., Any]) -> bool:
     # A security scheme is an instance whose __call__ is the coroutine.
-    target: Any = call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
+    target: Any = (
+        call if inspect.isfunction(call) or inspect.ismethod(call) else type(call).__call__
+    )
     return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
 
 
