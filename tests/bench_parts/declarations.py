@@ -3,8 +3,7 @@ PostgreSQL and Kafka. 5-item declarations accepted per second (p50/p99), against
 FastAPI endpoint inserting one row in the same run. The other domain services are
 stopped first, so only declaration-svc (and the idle gateway serving its JWKS) runs.
 
-The load comes from a raw asyncio HTTP/1.1 keep-alive client: about 0.04 ms of CPU per
-request, where httpx costs 1-3 ms and would be measured instead of the service."""
+The load comes from tests/bench_parts/rawload.py (a raw HTTP/1.1 keep-alive client)."""
 
 from __future__ import annotations
 
@@ -14,12 +13,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from customs_shared.services import SERVICES
-from tests.bench_parts import results
+from tests.bench_parts import rawload, results
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
 from tests.support.ports import free_port
@@ -27,7 +25,6 @@ from tests.support.samples import sample
 
 CONNECTIONS = 16
 SECONDS = 15.0
-WARM_UP_SECONDS = 3.0
 
 
 def five_items() -> dict[str, Any]:
@@ -39,66 +36,14 @@ def five_items() -> dict[str, Any]:
 
 
 def request_bytes(host: str, port: int, path: str, token: str | None, body: bytes) -> bytes:
-    head = [
-        f"POST {path} HTTP/1.1",
-        f"Host: {host}:{port}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-    ]
+    headers = {"Content-Type": "application/json"}
     if token:
-        head.append(f"Authorization: Bearer {token}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-async def _connection(
-    host: str, port: int, request: bytes, until: float, latencies: list[float], bad: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while time.perf_counter() < until:
-            started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            if status >= 300:
-                bad.append(status)
-    finally:
-        writer.close()
-
-
-async def load(host: str, port: int, request: bytes, seconds: float) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    bad: list[int] = []
-    until = time.perf_counter() + seconds
-    await asyncio.gather(
-        *(_connection(host, port, request, until, latencies, bad) for _ in range(CONNECTIONS))
-    )
-    return latencies, len(bad)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+        headers["Authorization"] = f"Bearer {token}"
+    return rawload.request_bytes("POST", host, port, path, headers, body)
 
 
 async def measure(host: str, port: int, request: bytes) -> dict[str, float]:
-    await load(host, port, request, WARM_UP_SECONDS)
-    cpu_before = time.process_time()
-    latencies, bad = await load(host, port, request, SECONDS)
-    if bad:
-        raise RuntimeError(f"{bad} requests were refused")
-    return {
-        "per_s": len(latencies) / SECONDS,
-        "p50_ms": pct(latencies, 0.5),
-        "p99_ms": pct(latencies, 0.99),
-        "client_cpu_ms": (time.process_time() - cpu_before) / len(latencies) * 1000,
-    }
+    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS)
 
 
 def bare_insert(database_url: str) -> tuple[subprocess.Popen[bytes], int]:

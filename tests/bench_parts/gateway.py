@@ -12,8 +12,8 @@ endpoint, and partner event ingress, on the running cluster (real Kafka and Post
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -21,17 +21,18 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from customs_shared.services import DATABASE_SERVICES
 from gateway.clients import new_client_secret
-from tests.bench_parts import results
+from tests.bench_parts import rawload, results
 from tests.support import infra
 from tests.support.cluster import CLIENTS_FILE, Cluster, demo_secret, start_cluster
 
 SECONDS = 8.0
-CONCURRENCY = 16
+CONNECTIONS = 16
 PARTNER = "demo-partner-agency"
 PARTNER_SOURCE = "urn:customs:partner:vn-port-radiation"
 BATCH = 100
@@ -40,40 +41,34 @@ PEPPER = "bench-pepper-" + "0" * 32
 PARTNER_BATCHES = 20
 
 
-async def _load(client: httpx.AsyncClient, path: str) -> tuple[float, list[float]]:
-    """Requests per second and latencies (ms) of CONCURRENCY workers for SECONDS."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + SECONDS
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            response = await client.get(path)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return len(latencies) / (time.perf_counter() - started), latencies
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
 
 
-async def _tokens(gateway: str, client_id: str, secret: str, n: int) -> float:
-    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+async def _get(url: str, path: str, token: str) -> dict[str, float]:
+    """The same GET, CONNECTIONS at a time for SECONDS."""
+    host, port = _address(url)
+    request = rawload.request_bytes("GET", host, port, path, {"Authorization": f"Bearer {token}"})
+    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS)
 
-        async def one() -> None:
-            response = await client.post(
-                "/oauth/token",
-                data={"grant_type": "client_credentials"},
-                auth=(client_id, secret),
-            )
-            if response.status_code != 200:
-                raise RuntimeError(f"token: {response.status_code} {response.text[:200]}")
 
-        started = time.perf_counter()
-        for _ in range(n // 4):
-            await asyncio.gather(*(one() for _ in range(4)))
-        return (n // 4 * 4) / (time.perf_counter() - started)
+async def _tokens(url: str, client_id: str, secret: str, seconds: float) -> dict[str, float]:
+    """Client-credentials token requests (HTTP Basic), CONNECTIONS at a time."""
+    host, port = _address(url)
+    credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    request = rawload.request_bytes(
+        "POST",
+        host,
+        port,
+        "/oauth/token",
+        {
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        b"grant_type=client_credentials",
+    )
+    return await rawload.measure(host, port, request, seconds, CONNECTIONS)
 
 
 def _alarm() -> dict[str, Any]:
@@ -115,58 +110,41 @@ async def _partner_events(cluster: Cluster) -> float:
         return sum(counts) / (time.perf_counter() - started)
 
 
-def _pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1]
-
-
 async def run(cluster: Cluster, machine_secret: str) -> dict[str, dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {cluster.token('demo-broker')}"}
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
+    token = cluster.token("demo-broker")
     path = "/api/v1/declarations?limit=1"
-    async with (
-        httpx.AsyncClient(base_url=cluster.gateway, headers=headers, limits=limits) as gw,
-        httpx.AsyncClient(
-            base_url=cluster.url("declaration-svc"), headers=headers, limits=limits
-        ) as direct,
-    ):
-        for client in (gw, direct):  # warm-up: pools, JWKS, caches
-            for _ in range(50):
-                (await client.get(path)).raise_for_status()
-        direct_rate, direct_ms = await _load(direct, path)
-        gateway_rate, gateway_ms = await _load(gw, path)
-    argon2_rate = await _tokens(cluster.gateway, "demo-broker", demo_secret("demo-broker"), 100)
-    tokens_rate = await _tokens(cluster.gateway, MACHINE, machine_secret, 4000)
+    direct = await _get(cluster.url("declaration-svc"), path, token)
+    through = await _get(cluster.gateway, path, token)
+    argon2 = await _tokens(cluster.gateway, "demo-broker", demo_secret("demo-broker"), 3.0)
+    tokens = await _tokens(cluster.gateway, MACHINE, machine_secret, SECONDS)
     partner_rate = await _partner_events(cluster)
 
-    rows = (
-        ("baseline: GET straight to declaration-svc", direct_rate, direct_ms),
-        ("GET through the gateway", gateway_rate, gateway_ms),
-    )
     print()  # noqa: T201
-    for name, rate, ms in rows:
-        print(  # noqa: T201
-            f"{name:<46} {rate:8.1f} /s  p50 {_pct(ms, 50):6.1f} ms  p99 {_pct(ms, 99):6.1f} ms"
-            f"  ({CONCURRENCY} clients)"
-        )
-    ratio = gateway_rate / direct_rate
-    for text in (
-        f"{'gateway / direct (goal >= 0.7)':<46} {ratio:8.3f}",
-        f"{'tokens issued, generated secret (4 at once)':<46} {tokens_rate:8.1f} /s",
-        f"{'tokens issued, argon2id demo secret (4 at once)':<46} {argon2_rate:8.1f} /s",
-        f"{'partner events accepted (batches of 100)':<46} {partner_rate:8.1f} /s",
+    for name, figures in (
+        ("baseline: GET straight to declaration-svc", direct),
+        ("GET through the gateway", through),
+        ("tokens issued, generated secret", tokens),
+        ("tokens issued, argon2id demo secret", argon2),
     ):
-        print(text)  # noqa: T201
+        print(  # noqa: T201
+            f"{name:<44} {figures['per_s']:8.1f} /s  p50 {figures['p50_ms']:6.1f} ms"
+            f"  p99 {figures['p99_ms']:6.1f} ms  load generator {figures['client_cpu_ms']:.3f}"
+            f" ms CPU/request  ({CONNECTIONS} connections)"
+        )
+    ratio = through["per_s"] / direct["per_s"]
+    print(f"{'gateway / direct (goal >= 0.7)':<44} {ratio:8.3f}")  # noqa: T201
+    print(f"{'partner events accepted (batches of 100)':<44} {partner_rate:8.1f} /s")  # noqa: T201
     return {
         "gateway.ratio_to_direct": {
             "value": round(ratio, 4), "unit": "ratio", "baseline": None, "ratio": None,
         },
         "gateway.requests_per_s": {
-            "value": round(gateway_rate, 1), "unit": "per_s",
-            "baseline": round(direct_rate, 1), "ratio": round(ratio, 4),
+            "value": round(through["per_s"], 1), "unit": "per_s",
+            "baseline": round(direct["per_s"], 1), "ratio": round(ratio, 4),
         },
         "gateway.tokens_per_s": {
-            "value": round(tokens_rate, 1), "unit": "per_s", "baseline": 2000.0,
-            "ratio": round(tokens_rate / 2000.0, 4),
+            "value": round(tokens["per_s"], 1), "unit": "per_s", "baseline": 2000.0,
+            "ratio": round(tokens["per_s"] / 2000.0, 4),
         },
         "gateway.partner_events_per_s": {
             "value": round(partner_rate, 1), "unit": "per_s", "baseline": None, "ratio": None,
