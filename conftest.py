@@ -73,6 +73,7 @@ def cluster(
     test_pki: Pki,
 ) -> Iterator[Cluster]:
     tmp: Path = tmp_path_factory.mktemp("cluster")
+    infra.fresh_topics(kafka_bootstrap)
     running = start_cluster(
         tmp=tmp,
         kafka_bootstrap=kafka_bootstrap,

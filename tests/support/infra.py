@@ -3,6 +3,7 @@ testcontainers where ``CUSTOMS_TEST_INFRA=containers`` and a Docker engine answe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -10,6 +11,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
+from customs_shared.events.catalog import TOPICS
 from deploy.local.cluster import create_topics, start_kafka, stop_kafka
 from tests.support.postgres import PostgresServer, postgres_server
 
@@ -55,3 +59,29 @@ def postgres(databases: list[str]) -> Iterator[PostgresServer]:
         return
     with postgres_server(databases) as server:
         yield server
+
+
+def fresh_topics(bootstrap: str) -> None:
+    """Deletes every catalog topic (and its DLQ twin) and creates them again, empty: the
+    cluster then starts on no events but its own. Integration tests share the broker and
+    leave events behind (partner alerts, IPR records…) that the cluster's consumers would
+    otherwise read from the beginning."""
+    asyncio.run(_fresh_topics(bootstrap))
+    create_topics(bootstrap, PARTITIONS)
+
+
+async def _fresh_topics(bootstrap: str) -> None:
+    names = {name for topic in TOPICS for name in (topic.name, topic.dlq)}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-topic-reset")
+    await admin.start()
+    try:
+        present = names & set(await admin.list_topics())
+        if present:
+            await admin.delete_topics(sorted(present))
+        for _ in range(300):  # deletion is asynchronous; bounded at 30 s
+            if not names & set(await admin.list_topics()):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError("Kafka did not delete the topics in 30 s")
+    finally:
+        await admin.close()
