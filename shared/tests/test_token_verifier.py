@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 import pytest
@@ -11,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from customs_shared.auth import TokenVerifier
 from customs_shared.problems import Unauthorized
+from customs_shared.revocation import Revocation, RevocationKind, RevocationList
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -85,3 +88,70 @@ async def test_whitespace_and_extra_segments_are_refused(
         with pytest.raises(Unauthorized):
             await verifier.verify(variant)
     assert json.loads(jwt.utils.base64url_decode(token.split(".")[0]))["kid"] == "k1"
+
+
+class _Keys:
+    """A key source whose keys a test can remove, counting lookups."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        public = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        self.keys = {"k1": jwt.PyJWK({**public, "kid": "k1"}, algorithm="EdDSA")}
+
+    async def get(self, kid: str) -> jwt.PyJWK | None:
+        return self.keys.get(kid)
+
+
+async def test_a_verified_token_is_not_verified_again_but_revocation_still_counts(
+    key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    revocations = RevocationList()
+    verifier = TokenVerifier(
+        _Keys(key), issuer="gw", audience="api", algorithms=["EdDSA"], revocations=revocations
+    )
+    token = _token(key)
+    first = await verifier.verify(token)
+    decodes = 0
+    original = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    assert await verifier.verify(token) == first
+    assert decodes == 0  # served from what was verified
+    revocations.add(Revocation(kind=RevocationKind.TOKEN, value="j", revoked_at=datetime.now(UTC)))
+    with pytest.raises(Unauthorized, match="revoked"):
+        await verifier.verify(token)
+
+
+async def test_a_cached_token_of_a_removed_key_is_refused_and_one_past_exp_is_checked_again(
+    key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = _Keys(key)
+    verifier = TokenVerifier(keys, issuer="gw", audience="api", algorithms=["EdDSA"])
+    token = _token(key)
+    await verifier.verify(token)
+    removed = keys.keys.pop("k1")
+    with pytest.raises(Unauthorized, match="unknown key"):
+        await verifier.verify(token)
+    keys.keys["k1"] = removed
+    await verifier.verify(token)
+    # Past its exp (and the leeway) the token is not served from the cache: it is
+    # decoded again, where PyJWT's own clock decides (an expired token gets 401 there).
+    decodes = 0
+    original = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    await verifier.verify(token)
+    assert decodes == 0
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    await verifier.verify(token)
+    assert decodes == 1

@@ -8,6 +8,7 @@ import binascii
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 # Unknown-kid refetches are rate-limited so a flood of forged tokens cannot
 # turn every request into a JWKS download.
 _MIN_REFRESH_INTERVAL_SECONDS = 10.0
+_LEEWAY_SECONDS = 5
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 class Role(StrEnum):
@@ -158,8 +161,32 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._algorithms = algorithms
+        # Tokens already verified, for their lifetime: a client sends the same bearer
+        # token for minutes, and parsing and checking it again (PyJWT's base64 checks
+        # and the signature) was a fifth of a proxied request's CPU.
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and time.time() < known.expires_at:
+            # Still signed by a key in force (a key removed since is not trusted) and
+            # not revoked since (the revocation list is checked every time).
+            if await self._jwks.get(known.kid) is known.key:
+                self._revoked(known.claims)
+                self._verified.move_to_end(token)
+                return known.principal
+        self._verified.pop(token, None)
+        principal, verified = await self._verify(token)
+        self._verified[token] = verified
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _revoked(self, claims: dict[str, Any]) -> None:
+        if self._revocations is not None and self._revocations.is_revoked(claims):
+            raise Unauthorized("The bearer token was revoked.")
+
+    async def _verify(self, token: str) -> tuple[Principal, _Verified]:
         if not _canonical_compact_jws(token):
             raise Unauthorized("The bearer token is malformed.")
         try:
@@ -180,15 +207,26 @@ class TokenVerifier:
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
-                leeway=5,
+                leeway=_LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The bearer token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is not valid.") from exc
-        if self._revocations is not None and self._revocations.is_revoked(claims):
-            raise Unauthorized("The bearer token was revoked.")
-        return _principal(claims)
+        self._revoked(claims)
+        principal = _principal(claims)
+        # Trusted until exp plus the same leeway the decode allowed.
+        expires_at = float(claims["exp"]) + _LEEWAY_SECONDS
+        return principal, _Verified(principal, claims, kid, key, expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    claims: dict[str, Any]
+    kid: str
+    key: jwt.PyJWK
+    expires_at: float
 
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
