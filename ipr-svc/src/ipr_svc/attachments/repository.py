@@ -1,0 +1,48 @@
+"""All SQL of application attachments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from customs_shared.repository import RepositoryBase
+from ipr_svc.attachments.models import IprAttachment, IprAttachmentBlob
+
+
+class AttachmentRepository(RepositoryBase[IprAttachment]):
+    model = IprAttachment
+
+    async def add_with_content(self, attachment: IprAttachment, content: bytes) -> None:
+        self.session.add(attachment)
+        await self.session.flush()  # the row the bytes refer to goes first
+        self.session.add(IprAttachmentBlob(attachment_id=attachment.id, content=content))
+
+    async def of_application(self, application_id: uuid.UUID) -> Sequence[IprAttachment]:
+        statement = (
+            select(IprAttachment)
+            .where(IprAttachment.application_id == application_id)
+            .order_by(IprAttachment.uploaded_at, IprAttachment.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def types_of(self, application_id: uuid.UUID) -> set[str]:
+        statement = select(IprAttachment.attachment_type).where(
+            IprAttachment.application_id == application_id
+        )
+        return set((await self.session.scalars(statement)).all())
+
+    async def one(
+        self, application_id: uuid.UUID, attachment_id: uuid.UUID, *, for_update: bool = False
+    ) -> IprAttachment | None:
+        statement = select(IprAttachment).where(
+            IprAttachment.id == attachment_id, IprAttachment.application_id == application_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def content(self, attachment_id: uuid.UUID) -> bytes | None:
+        blob = await self.session.get(IprAttachmentBlob, attachment_id)
+        return None if blob is None else blob.content
