@@ -74,7 +74,7 @@ class DecisionRepository(RepositoryBase[IprDecision]):
             statement = statement.where(
                 tuple_(IprDecision.decided_at, IprDecision.id) > (after.decided_at, after.id)
             )
-        rows = (await self.session.execute(statement)).tuples().all()
+        rows = (await self.session.execute(statement)).all()
         return [(decision, application) for decision, application in rows]
 
     async def by_id(self, decision_id: uuid.UUID) -> IprDecision | None:
