@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +30,9 @@ from ipr_svc.attachments import service as attachments
 from ipr_svc.attachments.api import router as attachments_router
 from ipr_svc.attachments.models import IprAttachment, IprAttachmentBlob
 from ipr_svc.attachments.schemas import IprAttachmentType
+from ipr_svc.settings import IprSettings
 from tests.support.factories import principal
-from tests.support.inprocess import Caller, Tokens, api_client, service_app
+from tests.support.inprocess import Caller, Tokens, client, service_app
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +61,8 @@ async def outbox(sessions: Sessions, event_type: str) -> list[tuple[str, dict[st
 async def api(sessions: Sessions) -> AsyncIterator[Caller]:
     tokens = Tokens()
     app = service_app([applications_router, attachments_router])
-    async with api_client(app, sessions, tokens) as client:
-        yield Caller(client, tokens, "/api/v1/ipr")
+    async with client(app, sessions, tokens, IprSettings()) as http:
+        yield Caller(http, tokens, "/api/v1/ipr")
 
 
 def application(**changes: Any) -> dict[str, Any]:
@@ -220,6 +222,7 @@ async def test_an_upload_broken_midway_stores_nothing(api: Caller, sessions: Ses
             await attachments.attach(
                 session=session,
                 principal=ENTERPRISE,
+                store=IprSettings().attachment_store(),
                 application_id=uuid.UUID(application_id),
                 upload=attachments.Upload(
                     IprAttachmentType.OTHER, "a.pdf", "application/pdf", b"%PDF", SIGNATURE
@@ -380,3 +383,23 @@ async def test_the_renewal_queue_holds_undecided_renewals_oldest_first(
     assert entry["valid_until"] == (today + timedelta(days=365)).isoformat()
     assert entry["applicant_tenant"] == ENTERPRISE.tenant
     assert bad_cursor.status_code == 400
+
+
+async def test_the_directory_store_keeps_the_bytes_as_files(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    tokens = Tokens()
+    settings = IprSettings(attachment_storage="directory", attachment_directory=tmp_path)
+    app = service_app([applications_router, attachments_router])
+    async with client(app, sessions, tokens, settings) as http:
+        api = Caller(http, tokens, "/api/v1/ipr")
+        application_id = await file(api, ENTERPRISE)
+        added = await attach(api, ENTERPRISE, application_id, b"%PDF on disk")
+        downloaded = await api.call(
+            "GET", added.headers["location"].removeprefix("/api/v1/ipr"), OFFICER
+        )
+    assert added.status_code == 201, added.text
+    assert downloaded.content == b"%PDF on disk"
+    key = uuid.UUID(added.json()["id"]).hex
+    assert (tmp_path / key[:2] / key).read_bytes() == b"%PDF on disk"
+    assert await count(sessions, IprAttachmentBlob) == 0

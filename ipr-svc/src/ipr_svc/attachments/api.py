@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 
 from customs_shared import uploads
+from customs_shared.app import service_runtime
 from customs_shared.auth import RIGHT_HOLDERS, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
+from customs_shared.filestore import FileStore
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
 from ipr_svc.applications.errors import ApplicationNotFound, WrongStatus
 from ipr_svc.attachments import service
@@ -18,11 +20,20 @@ from ipr_svc.attachments.errors import (
     IprAttachmentTooLarge,
 )
 from ipr_svc.attachments.schemas import IprAttachmentList, IprAttachmentOut, IprAttachmentType
+from ipr_svc.settings import IprSettings
 
 router = APIRouter(prefix="/api/v1/ipr/applications", tags=["ipr"])
 
 Applicant = Annotated[Principal, allow(Scope.IPR_WRITE, RIGHT_HOLDERS)]
 Reader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
+
+
+def _store(request: Request) -> FileStore:
+    settings: IprSettings = service_runtime(request).settings
+    return settings.attachment_store()
+
+
+Store = Annotated[FileStore, Depends(_store)]
 
 
 def _too_large(limit: int) -> IprAttachmentTooLarge:
@@ -54,6 +65,7 @@ async def add_attachment(
     application_id: uuid.UUID,
     principal: Applicant,
     session: DbSession,
+    store: Store,
     response: Response,
     file: Annotated[UploadFile, File(description="The file, at most 3 MiB.")],
     attachment_type: Annotated[IprAttachmentType, Form()],
@@ -70,6 +82,7 @@ async def add_attachment(
     attachment = await service.attach(
         session=session,
         principal=principal,
+        store=store,
         application_id=application_id,
         upload=service.Upload(
             attachment_type=attachment_type,
@@ -115,10 +128,12 @@ async def download_attachment(
     attachment_id: uuid.UUID,
     principal: Reader,
     session: DbSession,
+    store: Store,
 ) -> Response:
     attachment, content = await service.download(
         session=session,
         principal=principal,
+        store=store,
         application_id=application_id,
         attachment_id=attachment_id,
     )

@@ -12,7 +12,8 @@ from ipr_svc.db import Base
 
 class IprAttachment(Base):
     """A file attached to an application: what it is, its digest, its signature and
-    signature-svc's verdict on it. The bytes are in ``ipr_attachment_blobs``."""
+    signature-svc's verdict on it. The bytes live in the configured store under
+    ``storage_key``."""
 
     __tablename__ = "ipr_attachments"
     __table_args__ = (Index("ix_ipr_attachments_application", "application_id", "uploaded_at"),)
@@ -28,6 +29,8 @@ class IprAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     signature: Mapped[bytes | None] = mapped_column(LargeBinary(), nullable=True)
+    storage: Mapped[str] = mapped_column(String(16))
+    storage_key: Mapped[str] = mapped_column(String(255))
     uploaded_by: Mapped[str] = mapped_column(String(128))
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
@@ -39,12 +42,9 @@ class IprAttachment(Base):
 
 
 class IprAttachmentBlob(Base):
-    """An attachment's bytes, written in the upload's transaction: a request that fails
-    stores nothing."""
+    """An attachment's bytes when the database is the store (the default)."""
 
     __tablename__ = "ipr_attachment_blobs"
 
-    attachment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("ipr_attachments.id", ondelete="CASCADE"), primary_key=True
-    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary())

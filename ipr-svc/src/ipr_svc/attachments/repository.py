@@ -8,16 +8,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from customs_shared.repository import RepositoryBase
-from ipr_svc.attachments.models import IprAttachment, IprAttachmentBlob
+from ipr_svc.attachments.models import IprAttachment
 
 
 class AttachmentRepository(RepositoryBase[IprAttachment]):
     model = IprAttachment
-
-    async def add_with_content(self, attachment: IprAttachment, content: bytes) -> None:
-        self.session.add(attachment)
-        await self.session.flush()  # the row the bytes refer to goes first
-        self.session.add(IprAttachmentBlob(attachment_id=attachment.id, content=content))
 
     async def of_application(self, application_id: uuid.UUID) -> Sequence[IprAttachment]:
         statement = (
@@ -42,7 +37,3 @@ class AttachmentRepository(RepositoryBase[IprAttachment]):
         if for_update:
             statement = statement.with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
-
-    async def content(self, attachment_id: uuid.UUID) -> bytes | None:
-        blob = await self.session.get(IprAttachmentBlob, attachment_id)
-        return None if blob is None else blob.content

@@ -1,6 +1,6 @@
-"""Files attached to an IPR application: checked, digested, stored in the request's
-transaction (a request that breaks stores nothing), announced for signature-svc, and
-the verdict it answers kept on the attachment."""
+"""Files attached to an IPR application: checked, digested, stored (the database store
+writes in the request's transaction: a request that breaks stores nothing), announced for
+signature-svc, and the verdict it answers kept on the attachment."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from customs_shared.events.schemas import (
     IprAttachmentAdded,
     IprAttachmentSignatureChecked,
 )
+from customs_shared.filestore import FileStore
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from ipr_svc.applications.errors import ApplicationNotFound, WrongStatus
@@ -70,6 +71,7 @@ async def attach(
     *,
     session: AsyncSession,
     principal: Principal,
+    store: FileStore,
     application_id: uuid.UUID,
     upload: Upload,
 ) -> IprAttachment:
@@ -89,8 +91,10 @@ async def attach(
     )
     digest = hashlib.sha256(upload.content).hexdigest()
     now = utcnow()
+    attachment_id = uuid.uuid4()
+    await store.put(session, attachment_id.hex, upload.content)
     attachment = IprAttachment(
-        id=uuid.uuid4(),
+        id=attachment_id,
         application_id=application.id,
         tenant=application.applicant_tenant,
         attachment_type=upload.attachment_type.value,
@@ -99,10 +103,12 @@ async def attach(
         size=len(upload.content),
         sha256=digest,
         signature=signature,
+        storage=store.name,
+        storage_key=attachment_id.hex,
         uploaded_by=principal.subject,
         uploaded_at=now,
     )
-    await AttachmentRepository(session).add_with_content(attachment, upload.content)
+    AttachmentRepository(session).add(attachment)
     enterprise = _enterprise(application)
     add_event(
         session,
@@ -139,13 +145,13 @@ async def download(
     *,
     session: AsyncSession,
     principal: Principal,
+    store: FileStore,
     application_id: uuid.UUID,
     attachment_id: uuid.UUID,
 ) -> tuple[IprAttachment, bytes]:
     await _application(session, principal, application_id)
-    repository = AttachmentRepository(session)
-    attachment = await repository.one(application_id, attachment_id)
-    content = None if attachment is None else await repository.content(attachment.id)
+    attachment = await AttachmentRepository(session).one(application_id, attachment_id)
+    content = None if attachment is None else await store.get(session, attachment.storage_key)
     if attachment is None or content is None:
         raise IprAttachmentNotFound(
             f"No attachment {attachment_id} on application {application_id}."

@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("signature", sa.LargeBinary(), nullable=True),
+        sa.Column("storage", sa.String(16), nullable=False),
+        sa.Column("storage_key", sa.String(255), nullable=False),
         sa.Column("uploaded_by", sa.String(128), nullable=False),
         sa.Column("uploaded_at", UtcDateTime(), nullable=False),
         sa.Column("signature_status", sa.String(24), nullable=True),
@@ -51,12 +53,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "ipr_attachment_blobs",
-        sa.Column(
-            "attachment_id",
-            sa.Uuid(),
-            sa.ForeignKey("ipr_attachments.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("content", sa.LargeBinary(), nullable=False),
     )
 
