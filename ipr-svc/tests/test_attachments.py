@@ -280,13 +280,31 @@ async def test_signature_verdict_is_kept_once_and_told_to_the_holder(
     listed = await api.call("GET", f"/applications/{application_id}/attachments", OFFICER)
     (item,) = listed.json()["items"]
     assert (item["signature_status"], item["signature_report_id"]) == ("valid", str(report_id))
+    assert (await api.call("GET", f"/applications/{application_id}/gaps", OFFICER)).json() == {
+        "complete": True,
+        "gaps": [],
+    }
+    # A file whose signature is invalid is a gap the applicant must mend.
+    forged = (await attach(api, ENTERPRISE, application_id, b"%PDF 2")).json()
+    async with sessions() as session, session.begin():
+        await attachments.record_signature_check(
+            session,
+            verdict(SignatureStatus.INVALID).model_copy(
+                update={"attachment_id": uuid.UUID(forged["id"])}
+            ),
+        )
+    gaps = (await api.call("GET", f"/applications/{application_id}/gaps", ENTERPRISE)).json()
+    assert gaps["gaps"] == [
+        "attachments: certificate.pdf (registration-certificate): the signature is invalid; "
+        "attach it again, signed with the registered certificate"
+    ]
     async with sessions() as session:
         told = (
             await session.scalars(
                 select(Notification).where(Notification.type == "ipr.attachment_signature_checked")
             )
         ).all()
-    assert [n.tenant for n in told] == [ENTERPRISE.tenant]
+    assert [n.tenant for n in told] == [ENTERPRISE.tenant, ENTERPRISE.tenant]
 
 
 async def test_a_representative_is_shown_and_needs_a_power_of_attorney(api: Caller) -> None:

@@ -107,7 +107,12 @@ def test_signed_attachments_are_verified_by_signature_svc(cluster: Cluster, test
     assert attachments["poa.pdf"]["signature_status"] == "invalid"
     assert report.status_code == 200, report.text
     assert report.json()["sub_indication"] == "HASH_FAILURE"
-    assert not any("power of attorney" in gap for gap in gaps["gaps"])
+    # The power of attorney is there (no gap for it), but its signature must be mended.
+    assert not any("representative's power of attorney" in gap for gap in gaps["gaps"])
+    assert (
+        "attachments: poa.pdf (power-of-attorney): the signature is invalid; attach it "
+        "again, signed with the registered certificate"
+    ) in gaps["gaps"]
     assert downloaded.content == certificate
     assert downloaded.headers["etag"] == f'"{hashlib.sha256(certificate).hexdigest()}"'
 

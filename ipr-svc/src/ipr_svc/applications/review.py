@@ -4,7 +4,7 @@ revocation. Each decision is audited; a record's every change goes to the compac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -14,6 +14,7 @@ from customs_shared.app import Runtime
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
+from customs_shared.events.schemas import SignatureStatus
 from customs_shared.messaging.outbox import add_event
 from customs_shared.problems import InvalidCursor
 from ipr_svc.applications.errors import ApplicationNotFound, RenewalTooLate, WrongStatus
@@ -23,6 +24,7 @@ from ipr_svc.applications.repository import (
     ApplicationRepository,
     DecisionRepository,
 )
+from ipr_svc.attachments.models import IprAttachment
 from ipr_svc.attachments.repository import AttachmentRepository
 from ipr_svc.holders import notices
 from ipr_svc.records.repository import RecordRepository
@@ -32,9 +34,9 @@ from ipr_svc.screening.models import IprRecord
 POWER_OF_ATTORNEY = "power-of-attorney"
 
 
-def gaps(application: IprApplication, attachment_types: Collection[str]) -> list[str]:
+def gaps(application: IprApplication, attachments: Sequence[IprAttachment]) -> list[str]:
     """What the applicant must still give before customs can act (the EU's AFA as the
-    reference for completeness); ``attachment_types``: the types of the files attached."""
+    reference for completeness), given the files attached so far."""
     found: list[str] = []
     for n, goods in enumerate(application.goods, start=1):
         if not str(goods.get("distinguishing_features", "")).strip():
@@ -45,15 +47,25 @@ def gaps(application: IprApplication, attachment_types: Collection[str]) -> list
         found.append("contact.phone: a number reachable during a suspension")
     if not application.suspected_infringers and not application.authorised_importers:
         found.append("authorised importers or suspected infringers: at least one party")
-    if application.representative and POWER_OF_ATTORNEY not in attachment_types:
+    if application.representative and all(
+        a.attachment_type != POWER_OF_ATTORNEY for a in attachments
+    ):
         found.append(
             f"attachments: the representative's power of attorney (type {POWER_OF_ATTORNEY})"
         )
+    # An invalid signature is the applicant's to mend; an indeterminate one (no current
+    # CRL, say) is customs' to check again, not a gap.
+    found.extend(
+        f"attachments: {a.filename} ({a.attachment_type}): the signature is invalid; attach "
+        "it again, signed with the registered certificate"
+        for a in attachments
+        if a.signature_status == SignatureStatus.INVALID
+    )
     return found
 
 
 async def completeness(session: AsyncSession, application: IprApplication) -> list[str]:
-    return gaps(application, await AttachmentRepository(session).types_of(application.id))
+    return gaps(application, await AttachmentRepository(session).of_application(application.id))
 
 
 async def decisions(

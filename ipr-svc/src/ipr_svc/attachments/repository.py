@@ -22,12 +22,6 @@ class AttachmentRepository(RepositoryBase[IprAttachment]):
         )
         return (await self.session.scalars(statement)).all()
 
-    async def types_of(self, application_id: uuid.UUID) -> set[str]:
-        statement = select(IprAttachment.attachment_type).where(
-            IprAttachment.application_id == application_id
-        )
-        return set((await self.session.scalars(statement)).all())
-
     async def one(
         self, application_id: uuid.UUID, attachment_id: uuid.UUID, *, for_update: bool = False
     ) -> IprAttachment | None:
