@@ -13,7 +13,7 @@ from ipr_svc.holders.api import router as holders_router
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
-from ipr_svc.screening.replica import records_feed
+from ipr_svc.screening.replica import ACTIVE, records_feed
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension.api import router as suspensions_router
 from ipr_svc.suspension.service import release_lapsed
@@ -48,4 +48,5 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
                 interval_seconds=settings.record_expiry_interval_seconds,
             ),
         ],
+        readiness={"ipr-records-index": ACTIVE.check_caught_up},
     )
