@@ -91,6 +91,8 @@ def cluster(
             "{P}BODY_TOTAL_TIMEOUT_SECONDS": "6",
             # signature-svc trusts the test PKI (tests/support/pki.py) and nothing else.
             **test_pki.signature_env(),
+            # Lets a test register a client of its own through the admin API.
+            "GATEWAY_SECRET_PEPPER": "e2e-pepper-" + "0" * 32,
         },
     )
     try:

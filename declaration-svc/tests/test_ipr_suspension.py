@@ -45,8 +45,8 @@ def step(declaration_id: uuid.UUID, suspension_id: uuid.UUID, status: str) -> Ip
     )
 
 
-async def laned(sessions: Sessions) -> uuid.UUID:
-    """A submitted declaration on the green lane."""
+async def submitted(sessions: Sessions) -> uuid.UUID:
+    """A submitted declaration, not yet laned."""
     async with sessions() as session, session.begin():
         submission = await service.submit(
             session=session,
@@ -54,7 +54,15 @@ async def laned(sessions: Sessions) -> uuid.UUID:
             body=DeclarationIn.model_validate(sample("declaration-individual")),
             idempotency_key=None,
         )
-    declaration_id = submission.declaration_id
+    return submission.declaration_id
+
+
+async def laned(sessions: Sessions) -> uuid.UUID:
+    """A submitted declaration on the green lane."""
+    return await green(sessions, await submitted(sessions))
+
+
+async def green(sessions: Sessions, declaration_id: uuid.UUID) -> uuid.UUID:
     async with sessions() as session, session.begin():
         await service.record_lane(
             session,
@@ -125,3 +133,45 @@ async def test_no_release_while_a_suspension_is_open(sessions: Sessions) -> None
         await release(sessions, declaration_id)
     await apply(sessions, declaration_id, second, "withdrawn")
     assert await release(sessions, declaration_id) == "RELEASED"
+
+
+async def status_and_events(sessions: Sessions, declaration_id: uuid.UUID) -> tuple[str, list[str]]:
+    async with sessions() as session:
+        declaration = await session.get(Declaration, declaration_id)
+        events = (
+            await session.scalars(
+                select(TimelineEntry.event)
+                .where(TimelineEntry.declaration_id == declaration_id)
+                .order_by(TimelineEntry.id)
+            )
+        ).all()
+    assert declaration is not None
+    return declaration.status, list(events)
+
+
+async def test_a_suspension_during_screening_holds_the_declaration_once_laned(
+    sessions: Sessions,
+) -> None:
+    declaration_id = await submitted(sessions)
+    suspension_id = uuid.uuid4()
+    await apply(sessions, declaration_id, suspension_id, "suspended")
+    assert (await status_and_events(sessions, declaration_id))[0] == "RECEIVED"
+    await green(sessions, declaration_id)
+    status, events = await status_and_events(sessions, declaration_id)
+    assert status == "HELD"
+    assert events[-2:] == ["lane_assigned", "ipr_suspension_held"]
+    with pytest.raises(IprSuspended):
+        await release(sessions, declaration_id)
+    await apply(sessions, declaration_id, suspension_id, "withdrawn")
+    assert await release(sessions, declaration_id) == "RELEASED"
+
+
+async def test_a_suspension_lifted_before_the_lane_holds_nothing(sessions: Sessions) -> None:
+    declaration_id = await submitted(sessions)
+    suspension_id = uuid.uuid4()
+    await apply(sessions, declaration_id, suspension_id, "suspended")
+    await apply(sessions, declaration_id, suspension_id, "withdrawn")
+    await green(sessions, declaration_id)
+    status, events = await status_and_events(sessions, declaration_id)
+    assert status == "LANE_GREEN"
+    assert "ipr_suspension_held" not in events

@@ -137,7 +137,7 @@ async def test_review_gaps_approve_revoke_each_audited_and_published(
     )
     async with sessions() as session:
         row = await service.get(session=session, principal=OFFICER, application_id=filed)
-    assert review.gaps(row) == [
+    assert review.gaps(row, ()) == [
         "notification_url: where customs notifies suspensions",
         "contact.phone: a number reachable during a suspension",
     ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -107,3 +108,15 @@ def test_precision_and_recall_on_the_labelled_set() -> None:
     assert scores.misses == ()
     assert scores.false_alarms == ()
     assert (scores.precision, scores.recall) == (1.0, 1.0)
+
+
+def test_a_record_past_its_validity_hits_nothing_before_the_expiry_job_runs() -> None:
+    ends = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+    index = build_index(
+        [ActiveRecord("lv", "LV-VN", ("Louis Vuitton",), frozenset({"4202"}), valid_until=ends)]
+    )
+    handbags = [item("Handbags", brand="Louis Vuitton")]
+    before = index.match(handbags, office="01B1", importer=None, at=ends - timedelta(seconds=1))
+    after = index.match(handbags, office="01B1", importer=None, at=ends)
+    assert [m.record.record_id for m in before] == ["lv"]
+    assert after == []

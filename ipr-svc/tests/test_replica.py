@@ -79,6 +79,8 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
         ]:
             await producer.send_and_wait(topic, value=value, key=key.encode())
         active = ActiveSet()
+        with pytest.raises(RuntimeError, match="not caught up"):
+            await active.check_caught_up()  # /readyz fails until the replay is done
         consumer = new_follower(kafka_bootstrap)
         await consumer.start()
         partitions = await partitions_of(producer, topic)
@@ -87,6 +89,7 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
             async with asyncio.timeout(30):
                 index = await active.caught_up()
             assert len(index) == 1  # r2 was revoked before this replica started
+            await active.check_caught_up()
             nike = next(c for c in CASES if c.brand == "N1KE")
             assert [
                 m.record.record_id for m in index.match([nike.item()], office="x", importer=None)
@@ -105,3 +108,12 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
             await consumer.stop()
     finally:
         await producer.stop()
+
+
+async def test_a_replay_after_a_broken_connection_makes_the_replica_unready() -> None:
+    active = ActiveSet()
+    active.ready.set()
+    await active.check_caught_up()
+    active.reset()
+    with pytest.raises(RuntimeError, match="not caught up"):
+        await active.check_caught_up()

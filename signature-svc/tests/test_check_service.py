@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import uuid
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.events.schemas import DeclarantKind
+from customs_shared.auth import Role
+from customs_shared.db import utcnow
+from customs_shared.events.schemas import DeclarantKind, IprAttachmentAdded
 from customs_shared.messaging.models import OutboxEvent
+from signature_svc.certificates.service import register
 from signature_svc.checks import service
 from signature_svc.checks.models import SignatureCheck
-from signature_svc.verification.trust import TrustMaterial
+from signature_svc.reports.models import VerificationReport
+from signature_svc.verification.trust import TrustMaterial, load_certificates, load_crl
 from signature_svc.verification.verifier import Verifier
-from tests.support.factories import declaration_submitted
+from tests.support.factories import declaration_submitted, principal
+from tests.support.pki import TAX_CODE_A, Pki
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +62,72 @@ async def test_an_amended_version_is_checked_again(
     assert check.status == "present"
     published = [json.loads(p)["data"] for p in payloads]
     assert [(d["version"], d["status"]) for d in published] == [(1, "missing"), (2, "present")]
+
+
+async def test_an_ipr_attachment_is_checked_as_a_document_is(
+    sessions: async_sessionmaker[AsyncSession], test_pki: Pki
+) -> None:
+    """One verify-and-report path for declaration documents and IPR attachments: a
+    signature by the enterprise's registered certificate over the file is valid, the same
+    over other bytes invalid (HASH_FAILURE); an unsigned file is missing for an
+    enterprise, not required of an individual."""
+    trust = TrustMaterial.build(
+        load_certificates(test_pki.anchors.read_bytes()),
+        load_certificates(test_pki.intermediates.read_bytes()),
+        [load_crl(p.read_bytes()) for p in test_pki.crls],
+    )
+    verifier = Verifier(trust)
+    officer = principal(Role.OFFICER, "customs", "signatures:write")
+    async with sessions() as session, session.begin():
+        await register(
+            session=session,
+            verifier=verifier,
+            principal=officer,
+            tax_code=TAX_CODE_A,
+            certificate_pem=test_pki.enterprise_a.cert.read_text(),
+        )
+    content = b"%PDF-1.7 certificate of registration"
+    signature = test_pki.sign_bytes(content, test_pki.enterprise_a)
+
+    def added(body: bytes, cms: bytes | None, kind: DeclarantKind) -> IprAttachmentAdded:
+        return IprAttachmentAdded(
+            application_id=uuid.uuid4(),
+            attachment_id=uuid.uuid4(),
+            tenant=TAX_CODE_A,
+            applicant_kind=kind,
+            applicant_tax_code=TAX_CODE_A if kind is DeclarantKind.ENTERPRISE else None,
+            attachment_type="registration-certificate",
+            filename="c.pdf",
+            content_type="application/pdf",
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            signature=None if cms is None else base64.b64encode(cms).decode(),
+            added_at=utcnow(),
+        )
+
+    cases = {
+        "valid": added(content, signature, DeclarantKind.ENTERPRISE),
+        "other bytes": added(b"%PDF-1.7 something else", signature, DeclarantKind.ENTERPRISE),
+        "unsigned enterprise": added(content, None, DeclarantKind.ENTERPRISE),
+        "unsigned individual": added(content, None, DeclarantKind.INDIVIDUAL),
+    }
+    for data in cases.values():
+        async with sessions() as session, session.begin():
+            await service.check_ipr_attachment(session, data, verifier=verifier)
+    async with sessions() as session:
+        payloads = (await session.scalars(select(OutboxEvent.payload))).all()
+        reports = {r.id: r for r in await session.scalars(select(VerificationReport))}
+    events = [json.loads(p) for p in payloads]
+    assert {e["type"] for e in events} == {"customs.ipr.attachment-signature-checked.v1"}
+    verdicts = {e["data"]["attachment_id"]: e["data"] for e in events}
+    got = {name: verdicts[str(data.attachment_id)] for name, data in cases.items()}
+    assert {name: v["status"] for name, v in got.items()} == {
+        "valid": "valid",
+        "other bytes": "invalid",
+        "unsigned enterprise": "missing",
+        "unsigned individual": "not_required",
+    }
+    assert got["other bytes"]["sub_indication"] == "HASH_FAILURE"
+    report = reports[uuid.UUID(got["valid"]["report_id"])]
+    assert (report.tenant, report.declaration_id) == (TAX_CODE_A, None)
+    assert got["unsigned individual"]["report_id"] is None

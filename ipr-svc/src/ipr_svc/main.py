@@ -7,11 +7,13 @@ from customs_shared.background import periodic
 from customs_shared.notifications.delivery import webhook_delivery
 from ipr_svc.applications.api import router as applications_router
 from ipr_svc.applications.review import expire_records
+from ipr_svc.attachments.api import router as attachments_router
+from ipr_svc.attachments.consumer import SUBSCRIPTIONS as ATTACHMENT_SUBSCRIPTIONS
 from ipr_svc.holders.api import router as holders_router
 from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router
 from ipr_svc.screening.consumer import SUBSCRIPTIONS
-from ipr_svc.screening.replica import records_feed
+from ipr_svc.screening.replica import ACTIVE, records_feed
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension.api import router as suspensions_router
 from ipr_svc.suspension.service import release_lapsed
@@ -22,9 +24,16 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings,
         title="IPR service",
-        routers=[router, records_router, applications_router, suspensions_router, holders_router],
+        routers=[
+            router,
+            records_router,
+            applications_router,
+            attachments_router,
+            suspensions_router,
+            holders_router,
+        ],
         migrations="ipr_svc:migrations",
-        subscriptions=SUBSCRIPTIONS,
+        subscriptions=(*SUBSCRIPTIONS, *ATTACHMENT_SUBSCRIPTIONS),
         background=[
             records_feed,
             webhook_delivery(settings),
@@ -39,4 +48,5 @@ def create_app(settings: IprSettings | None = None) -> FastAPI:
                 interval_seconds=settings.record_expiry_interval_seconds,
             ),
         ],
+        readiness={"ipr-records-index": ACTIVE.check_caught_up},
     )

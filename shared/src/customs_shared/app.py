@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
@@ -129,9 +129,12 @@ def create_service_app(
     migrations: str,
     subscriptions: Sequence[Subscription[Any]] = (),
     background: Sequence[BackgroundFactory[SettingsT]] = (),
+    readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
     """The service's app. Its lifespan builds the resources in order and closes them in
-    the reverse order; a failure half-way through start closes what was built."""
+    the reverse order; a failure half-way through start closes what was built.
+    ``readiness``: the service's own checks of what its background tasks keep, added to
+    /readyz of the processes that run them (not of an API-only one)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[ServiceState]:
@@ -204,6 +207,8 @@ def create_service_app(
                 stack.push_async_callback(pruner.stop)
             for factory in background if consumes else ():
                 await stack.enter_async_context(factory(runtime))
+            if consumes:
+                checks.update(readiness or {})
             log.info("service started", extra={"service": settings.service_name})
             try:
                 yield ServiceState(runtime=runtime, sessions=sessions, token_verifier=verifier)

@@ -370,9 +370,27 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
         return  # a replaced version's lane: the newest version's is the current one
     if declaration.lane is None:
         _first_lane(session, declaration, data)
+        await _hold_if_suspended(session, declaration)
     elif data.revision > declaration.lane_revision:
         _lane_redecided(session, declaration, data)
     # else: a redelivered or overtaken decision of this version changes nothing
+
+
+async def _hold_if_suspended(session: AsyncSession, declaration: Declaration) -> None:
+    """A suspension that came while the declaration was still being screened (only
+    recorded then: there was no lane to leave) holds it as soon as it has its lane."""
+    held = DeclarationStatus.HELD
+    if declaration.status not in lifecycle.LANES or not lifecycle.allowed(declaration.status, held):
+        return
+    if await DeclarationRepository(session).open_ipr_suspensions(declaration.id) > 0:
+        lifecycle.move(
+            session,
+            declaration,
+            held,
+            actor="ipr-svc",
+            event="ipr_suspension_held",
+            why="An IPR suspension of release, recorded during screening, holds the goods.",
+        )
 
 
 def _take_lane(declaration: Declaration, data: LaneAssigned) -> str:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 
+from customs_shared import uploads
 from customs_shared.app import service_runtime
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
@@ -33,18 +34,14 @@ async def _store(request: Request) -> DocumentStore:
 
 
 Store = Annotated[DocumentStore, Depends(_store)]
-MEBIBYTE = 1024 * 1024
 
 
-async def _read_at_most(upload: UploadFile, limit: int, what: str) -> bytes:
-    content = await upload.read(limit + 1)
-    if len(content) > limit:
-        raise DocumentTooLarge(
-            f"The {what} is over {limit} bytes ({limit // MEBIBYTE} MiB); split the document "
-            "into parts of at most that size and attach each part as a document.",
-            max_bytes=limit,
-        )
-    return content
+def _too_large(limit: int) -> DocumentTooLarge:
+    return DocumentTooLarge(
+        f"The part is over {limit} bytes ({limit // uploads.MEBIBYTE} MiB); split the "
+        "document into parts of at most that size and attach each part as a document.",
+        max_bytes=limit,
+    )
 
 
 @router.post(
@@ -76,11 +73,11 @@ async def attach_document(
         UploadFile | None, File(description="Detached CMS signature of the file (.p7s).")
     ] = None,
 ) -> DocumentOut:
-    content = await _read_at_most(file, service.DOCUMENT_MAX_BYTES, "file")
+    content = await uploads.read_at_most(file, service.DOCUMENT_MAX_BYTES, _too_large)
     signature_bytes = (
         None
         if signature is None
-        else await _read_at_most(signature, service.SIGNATURE_MAX_BYTES, "signature")
+        else await uploads.read_at_most(signature, service.SIGNATURE_MAX_BYTES, _too_large)
     )
     document = await service.attach(
         session=session,

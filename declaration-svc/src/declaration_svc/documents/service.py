@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared import uploads
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
@@ -33,11 +32,8 @@ from declaration_svc.documents.repository import DocumentRepository
 from declaration_svc.documents.schemas import DocumentType
 from declaration_svc.documents.storage import DocumentStore
 
-# One upload; a larger document is sent in parts (one document each).
-DOCUMENT_MAX_BYTES = 3 * 1024 * 1024
-SIGNATURE_MAX_BYTES = 256 * 1024
-_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
-_DER_SEQUENCE = 0x30
+DOCUMENT_MAX_BYTES = uploads.FILE_MAX_BYTES
+SIGNATURE_MAX_BYTES = uploads.SIGNATURE_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +47,7 @@ class Upload:
 
 def signature_der(raw: bytes) -> bytes:
     """A detached CMS signature as DER, from DER or PEM (PKCS7 / CMS armour)."""
-    pem = _PEM.search(raw)
-    if pem is not None:
-        try:
-            raw = base64.b64decode(b"".join(pem.group(2).split()), validate=True)
-        except binascii.Error as exc:
-            raise InvalidDocumentSignature("The PEM signature's base64 is broken.") from exc
-    if not raw or raw[0] != _DER_SEQUENCE:
-        raise InvalidDocumentSignature(
-            "The signature is neither DER (an ASN.1 SEQUENCE) nor PEM; send the .p7s file."
-        )
-    return raw
+    return uploads.signature_der(raw, InvalidDocumentSignature)
 
 
 async def _declaration(

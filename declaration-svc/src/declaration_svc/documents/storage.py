@@ -1,64 +1,16 @@
-"""Where document bytes live, behind one small interface.
-
-The database store (the default) writes in the request's transaction, so a request
-that fails stores nothing. The directory store writes a temporary file and renames it
-into place, so a file is either whole or absent; a transaction that then fails leaves
-an unreferenced file behind, never a reference to a missing one."""
+"""Where document bytes live: the shared file stores (customs_shared.filestore), the
+database one writing to this service's ``document_blobs``."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
-from pathlib import Path
-from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from customs_shared import filestore
+from customs_shared.filestore import DirectoryStore
+from customs_shared.filestore import FileStore as DocumentStore
 from declaration_svc.documents.models import DocumentBlob
 
-
-class DocumentStore(Protocol):
-    name: str
-
-    async def put(self, session: AsyncSession, key: str, content: bytes) -> None: ...
-
-    async def get(self, session: AsyncSession, key: str) -> bytes | None: ...
+__all__ = ["DatabaseStore", "DirectoryStore", "DocumentStore"]
 
 
-class DatabaseStore:
-    name = "database"
-
-    async def put(self, session: AsyncSession, key: str, content: bytes) -> None:
-        session.add(DocumentBlob(key=key, content=content))
-
-    async def get(self, session: AsyncSession, key: str) -> bytes | None:
-        blob = await session.get(DocumentBlob, key)
-        return None if blob is None else blob.content
-
-
-class DirectoryStore:
-    name = "directory"
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, key: str) -> Path:
-        # Keys are made by the service (uuid hex), never by the caller.
-        return self.root / key[:2] / key
-
-    async def put(self, session: AsyncSession, key: str, content: bytes) -> None:
-        await asyncio.to_thread(self._write, self._path(key), content)
-
-    async def get(self, session: AsyncSession, key: str) -> bytes | None:
-        path = self._path(key)
-        return await asyncio.to_thread(path.read_bytes) if path.exists() else None
-
-    @staticmethod
-    def _write(path: Path, content: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        Path(file.name).replace(path)
+class DatabaseStore(filestore.DatabaseStore):
+    def __init__(self) -> None:
+        super().__init__(DocumentBlob)

@@ -14,9 +14,10 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
-from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.applications import review, service
 from ipr_svc.applications.errors import (
+    ApplicantNotEnterprise,
     ApplicationNotFound,
     RenewalTooLate,
     RightExpired,
@@ -30,8 +31,13 @@ from ipr_svc.applications.schemas import (
     DecisionIn,
     ExtensionIn,
     Gaps,
+    IprDecisionList,
+    IprDecisionOut,
+    IprPendingRenewal,
+    IprRenewalQueue,
     RenewalIn,
 )
+from ipr_svc.records.schemas import RightType
 
 router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 
@@ -45,7 +51,7 @@ DECISION_PROBLEMS = problem_responses(Unauthorized, Forbidden, ApplicationNotFou
     "/applications",
     response_model=ApplicationOut,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(Unauthorized, Forbidden, RightExpired),
+    responses=problem_responses(Unauthorized, Forbidden, RightExpired, ApplicantNotEnterprise),
     summary="File an application for customs action on a right.",
 )
 async def file_application(
@@ -93,8 +99,57 @@ async def application_gaps(
     application_id: uuid.UUID, principal: Reader, session: DbSession
 ) -> Gaps:
     row = await service.get(session=session, principal=principal, application_id=application_id)
-    found = review.gaps(row)
+    found = await review.completeness(session, row)
     return Gaps(complete=not found, gaps=found)
+
+
+@router.get(
+    "/applications/{application_id}/decisions",
+    response_model=IprDecisionList,
+    responses=problem_responses(Unauthorized, Forbidden, ApplicationNotFound),
+    summary="The audit trail: every decision on the application (who, when, what, why), "
+    "oldest first.",
+)
+async def application_decisions(
+    application_id: uuid.UUID, principal: Reader, session: DbSession
+) -> IprDecisionList:
+    rows = await review.decisions(
+        session=session, principal=principal, application_id=application_id
+    )
+    return IprDecisionList(items=[IprDecisionOut.model_validate(r) for r in rows])
+
+
+@router.get(
+    "/renewals",
+    response_model=IprRenewalQueue,
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
+    summary="Officers' queue: renewals filed and not yet decided, oldest first.",
+)
+async def renewal_queue(
+    principal: Reviewer,
+    session: DbSession,
+    after: Annotated[uuid.UUID | None, Query(description="next_after of the last page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> IprRenewalQueue:
+    rows, next_after = await review.renewal_queue(session=session, after=after, limit=limit)
+    return IprRenewalQueue(
+        items=[
+            IprPendingRenewal(
+                renewal_id=decision.id,
+                application_id=application.id,
+                applicant_tenant=application.applicant_tenant,
+                registration_number=application.registration_number,
+                right_type=RightType(application.right_type),
+                owner=application.owner,
+                valid_until=application.valid_until,
+                requested_valid_until=decision.valid_until,
+                right_valid_until=application.right_valid_until,
+                filed_at=decision.decided_at,
+            )
+            for decision, application in rows
+        ],
+        next_after=next_after,
+    )
 
 
 @router.post(

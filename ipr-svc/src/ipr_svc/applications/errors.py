@@ -23,3 +23,8 @@ class WrongStatus(Conflict):
 class RenewalTooLate(UnprocessableContent):
     slug = "ipr-renewal-too-late"
     title = "A renewal is filed at least 20 days before the validity ends"
+
+
+class ApplicantNotEnterprise(UnprocessableContent):
+    slug = "ipr-applicant-not-enterprise"
+    title = "An enterprise applicant's tenant must be its tax code"

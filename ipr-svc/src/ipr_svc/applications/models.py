@@ -18,6 +18,12 @@ class IprApplication(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
     applicant_tenant: Mapped[str] = mapped_column(String(64), index=True)
+    # enterprise (its tenant is its tax code) or individual
+    applicant_kind: Mapped[str] = mapped_column(
+        String(16), default="enterprise", server_default="enterprise"
+    )
+    # who files on the holder's behalf: name, tax_code or id_number; none when the holder does
+    representative: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="filed")
     right_type: Mapped[str] = mapped_column(String(32))
     registration_number: Mapped[str] = mapped_column(String(64))

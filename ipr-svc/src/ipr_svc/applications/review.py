@@ -4,6 +4,7 @@ revocation. Each decision is audited; a record's every change goes to the compac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -13,19 +14,29 @@ from customs_shared.app import Runtime
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
+from customs_shared.events.schemas import SignatureStatus
 from customs_shared.messaging.outbox import add_event
+from customs_shared.problems import InvalidCursor
 from ipr_svc.applications.errors import ApplicationNotFound, RenewalTooLate, WrongStatus
 from ipr_svc.applications.models import IprApplication, IprDecision
-from ipr_svc.applications.repository import ApplicationRepository
+from ipr_svc.applications.repository import (
+    RENEWAL_FILED,
+    ApplicationRepository,
+    DecisionRepository,
+)
+from ipr_svc.attachments.models import IprAttachment
+from ipr_svc.attachments.repository import AttachmentRepository
 from ipr_svc.holders import notices
 from ipr_svc.records.repository import RecordRepository
 from ipr_svc.records.service import SOURCE, state
 from ipr_svc.screening.models import IprRecord
 
+POWER_OF_ATTORNEY = "power-of-attorney"
 
-def gaps(application: IprApplication) -> list[str]:
+
+def gaps(application: IprApplication, attachments: Sequence[IprAttachment]) -> list[str]:
     """What the applicant must still give before customs can act (the EU's AFA as the
-    reference for completeness)."""
+    reference for completeness), given the files attached so far."""
     found: list[str] = []
     for n, goods in enumerate(application.goods, start=1):
         if not str(goods.get("distinguishing_features", "")).strip():
@@ -36,7 +47,52 @@ def gaps(application: IprApplication) -> list[str]:
         found.append("contact.phone: a number reachable during a suspension")
     if not application.suspected_infringers and not application.authorised_importers:
         found.append("authorised importers or suspected infringers: at least one party")
+    if application.representative and all(
+        a.attachment_type != POWER_OF_ATTORNEY for a in attachments
+    ):
+        found.append(
+            f"attachments: the representative's power of attorney (type {POWER_OF_ATTORNEY})"
+        )
+    # An invalid signature is the applicant's to mend; an indeterminate one (no current
+    # CRL, say) is customs' to check again, not a gap.
+    found.extend(
+        f"attachments: {a.filename} ({a.attachment_type}): the signature is invalid; attach "
+        "it again, signed with the registered certificate"
+        for a in attachments
+        if a.signature_status == SignatureStatus.INVALID
+    )
     return found
+
+
+async def completeness(session: AsyncSession, application: IprApplication) -> list[str]:
+    return gaps(application, await AttachmentRepository(session).of_application(application.id))
+
+
+async def decisions(
+    *, session: AsyncSession, principal: Principal, application_id: uuid.UUID
+) -> Sequence[IprDecision]:
+    """An application's audit trail: the applicant's own, or any for customs staff."""
+    await ApplicationRepository(session).get_visible_or_404(
+        application_id, principal, ApplicationNotFound(f"No IPR application {application_id}.")
+    )
+    return await DecisionRepository(session).of_application(application_id)
+
+
+async def renewal_queue(
+    *, session: AsyncSession, after: uuid.UUID | None, limit: int
+) -> tuple[Sequence[tuple[IprDecision, IprApplication]], uuid.UUID | None]:
+    """Renewals awaiting an officer, oldest first; the id to pass as ``after`` for the
+    next page (none on the last)."""
+    repository = DecisionRepository(session)
+    position = None
+    if after is not None:
+        position = await repository.by_id(after)
+        if position is None or position.action != RENEWAL_FILED:
+            raise InvalidCursor("Use the next_after of a previous page of the renewal queue.")
+    rows = await repository.pending_renewals(after=position, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1][0].id if more else None)
 
 
 def _audit(
@@ -179,7 +235,7 @@ async def file_renewal(
     if valid_until <= application.valid_until:
         raise WrongStatus("A renewal extends the validity past its current end.")
     _audit(
-        session, application, principal, "renewal-filed", "", (application.valid_from, valid_until)
+        session, application, principal, RENEWAL_FILED, "", (application.valid_from, valid_until)
     )
     return application
 

@@ -5,13 +5,18 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum.vn import mst
 
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
-from ipr_svc.applications.errors import ApplicationNotFound, RightExpired
+from ipr_svc.applications.errors import ApplicantNotEnterprise, ApplicationNotFound, RightExpired
 from ipr_svc.applications.models import IprApplication
 from ipr_svc.applications.repository import ApplicationRepository
-from ipr_svc.applications.schemas import DEFAULT_VALIDITY_YEARS, ApplicationIn
+from ipr_svc.applications.schemas import (
+    DEFAULT_VALIDITY_YEARS,
+    ApplicationIn,
+    IprApplicantKind,
+)
 
 
 def _years_after(day: date, years: int) -> date:
@@ -31,10 +36,21 @@ async def file(
     *, session: AsyncSession, principal: Principal, application: ApplicationIn
 ) -> IprApplication:
     today = utcnow().date()
+    if application.applicant_kind is IprApplicantKind.ENTERPRISE and not mst.is_valid(
+        principal.tenant
+    ):
+        raise ApplicantNotEnterprise(
+            f"Your tenant {principal.tenant} is not a Vietnamese tax code: file as an "
+            "individual (applicant_kind individual), or from the enterprise's own account."
+        )
     if application.right_valid_until <= today:
         raise RightExpired(f"The right ended on {application.right_valid_until}.")
     row = IprApplication(
         applicant_tenant=principal.tenant,
+        applicant_kind=application.applicant_kind.value,
+        representative=None
+        if application.representative is None
+        else application.representative.model_dump(),
         status="filed",
         right_type=application.right_type.value,
         registration_number=application.registration_number,

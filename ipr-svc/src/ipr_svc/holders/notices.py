@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.notifications.service import notify
 from ipr_svc.applications.models import IprApplication
+from ipr_svc.attachments.models import IprAttachment
 from ipr_svc.suspension.models import IprSuspension
 
 
@@ -56,5 +57,28 @@ def application_decided(
             "reason": reason,
             "valid_from": valid[0].isoformat() if valid else None,
             "valid_until": valid[1].isoformat() if valid else None,
+        },
+    )
+
+
+def attachment_checked(
+    session: AsyncSession, application: IprApplication, attachment: IprAttachment
+) -> None:
+    """signature-svc's verdict on an attachment's signature."""
+    notify(
+        session,
+        tenant=application.applicant_tenant,
+        type="ipr.attachment_signature_checked",
+        data={
+            "application_id": str(application.id),
+            "attachment_id": str(attachment.id),
+            "attachment_type": attachment.attachment_type,
+            "filename": attachment.filename,
+            "signature_status": attachment.signature_status,
+            "signature_report_id": (
+                None
+                if attachment.signature_report_id is None
+                else str(attachment.signature_report_id)
+            ),
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import chain
 
 from rapidfuzz.distance import OSA
@@ -33,6 +34,10 @@ class ActiveRecord:
     hs_headings: frozenset[str] = frozenset()  # 4-digit; empty: all goods
     authorised: frozenset[str] = frozenset()  # tax codes whose goods are genuine
     offices: frozenset[str] = frozenset()  # empty: every office
+    valid_until: datetime | None = None  # none: until the topic says otherwise
+
+    def in_force(self, at: datetime) -> bool:
+        return self.valid_until is None or at < self.valid_until
 
     def covers(self, hs_code: str, office: str, importer: str | None) -> bool:
         return (
@@ -126,9 +131,16 @@ class RecordIndex:
                     del self._keys[k]
 
     def match(
-        self, items: Iterable[ItemFacts], *, office: str, importer: str | None
+        self,
+        items: Iterable[ItemFacts],
+        *,
+        office: str,
+        importer: str | None,
+        at: datetime | None = None,
     ) -> list[Match]:
-        """The best match per (record, item line): an exact alias beats a fuzzy one."""
+        """The best match per (record, item line): an exact alias beats a fuzzy one. With
+        ``at``, a record whose validity has ended by then matches nothing, even before the
+        expiry job has taken it out of the index."""
         found: dict[tuple[str, int], Match] = {}
         for item in items:
             for text, key in _queries(item, self._longest):
@@ -136,7 +148,7 @@ class RecordIndex:
                     slot = (match.record.record_id, match.item_line)
                     if slot not in found or match.score > found[slot].score:
                         found[slot] = match
-        return list(found.values())
+        return [m for m in found.values() if at is None or m.record.in_force(at)]
 
     def _match_key(
         self, key: str, text: str, item: ItemFacts, office: str, importer: str | None

@@ -32,6 +32,7 @@ def active_record(state: IprRecordState) -> ActiveRecord:
         hs_headings=frozenset(state.hs_headings),
         authorised=frozenset(state.authorised_importers),
         offices=frozenset(state.offices),
+        valid_until=state.valid_until,
     )
 
 
@@ -62,6 +63,12 @@ class ActiveSet:
             self.apply(IprRecordState.model_validate(raw.data), utcnow())
         except ValidationError:
             log.exception("unreadable record state skipped")
+
+    async def check_caught_up(self) -> None:
+        """A readiness check: a replica that has not replayed the records topic would
+        screen against an incomplete set."""
+        if not self.ready.is_set():
+            raise RuntimeError("ipr records index not caught up with the topic yet")
 
     async def caught_up(self) -> RecordIndex:
         """The index once caught up; callers bound the wait (``asyncio.timeout``)."""

@@ -24,8 +24,16 @@ class Topic:
 
 
 DECLARATIONS = Topic("customs.declarations.v1", "declaration id", "Declaration lifecycle facts.")
-SIGNATURES = Topic("customs.signatures.v1", "declaration id", "Signature verification results.")
-IPR = Topic("customs.ipr.v1", "declaration id", "IPR screening results and suspensions.")
+SIGNATURES = Topic(
+    "customs.signatures.v1",
+    "declaration id (an IPR application attachment's check: the application id)",
+    "Signature verification results.",
+)
+IPR = Topic(
+    "customs.ipr.v1",
+    "declaration id (an IPR application attachment: the application id)",
+    "IPR screening results and suspensions; attachments of IPR applications.",
+)
 LANES = Topic(
     "customs.lanes.v1",
     "declaration id (a partner event's report: its subject)",
@@ -144,6 +152,21 @@ IPR_SUSPENSION_CHANGED = EventType(
     "ipr-svc",
     ("declaration-svc", "routing-svc"),
 )
+# An IPR application's attachment: signature-svc verifies its signature as a document's.
+IPR_ATTACHMENT_ADDED = EventType(
+    "customs.ipr.attachment-added.v1",
+    IPR,
+    schemas.IprAttachmentAdded,
+    "ipr-svc",
+    ("signature-svc",),
+)
+IPR_ATTACHMENT_SIGNATURE_CHECKED = EventType(
+    "customs.ipr.attachment-signature-checked.v1",
+    SIGNATURES,
+    schemas.IprAttachmentSignatureChecked,
+    "signature-svc",
+    ("ipr-svc",),
+)
 LANE_ASSIGNED = EventType(
     "customs.lane.assigned.v1",
     LANES,
@@ -198,6 +221,8 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     IPR_SCREENED,
     IPR_RECORD_CHANGED,
     IPR_SUSPENSION_CHANGED,
+    IPR_ATTACHMENT_ADDED,
+    IPR_ATTACHMENT_SIGNATURE_CHECKED,
     LANE_ASSIGNED,
     ROUTING_PARTNER_EVENT_HANDLED,
     *PARTNER_EVENT_TYPES,

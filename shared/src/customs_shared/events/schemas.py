@@ -185,6 +185,41 @@ class DocumentSignatureChecked(_EventData):
     )
 
 
+class IprAttachmentAdded(_EventData):
+    """A file was attached to an IPR application: its digest and detached signature,
+    never its bytes, for the signature to be verified against the digest."""
+
+    application_id: UUID
+    attachment_id: UUID
+    tenant: str
+    applicant_kind: DeclarantKind
+    applicant_tax_code: str | None = Field(
+        description="An enterprise applicant's tax code (its tenant): the signer's must match."
+    )
+    attachment_type: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    signature: str | None = Field(description="Detached CMS signature, DER, base64; or none.")
+    added_at: datetime
+
+
+class IprAttachmentSignatureChecked(_EventData):
+    """The outcome of checking an IPR application attachment's detached signature."""
+
+    application_id: UUID
+    attachment_id: UUID
+    tenant: str
+    status: SignatureStatus
+    detail: str
+    indication: str | None = None
+    sub_indication: str | None = None
+    report_id: UUID | None = Field(
+        default=None, description="GET /api/v1/signatures/reports/{report_id}."
+    )
+
+
 class IprHit(_EventData):
     record_id: str
     item_line: int

@@ -5,7 +5,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.events import catalog
-from customs_shared.events.schemas import DeclarationSubmitted, DocumentAttached
+from customs_shared.events.schemas import (
+    DeclarationSubmitted,
+    DocumentAttached,
+    IprAttachmentAdded,
+)
 from customs_shared.messaging.consumer import Subscription
 from signature_svc.checks import service
 from signature_svc.trust_runtime import TrustRuntime
@@ -23,8 +27,12 @@ def subscriptions(trust: TrustRuntime) -> tuple[Subscription[Any], ...]:
     async def check_document(session: AsyncSession, attached: DocumentAttached) -> None:
         await service.check_document(session, attached, verifier=trust.verifier)
 
+    async def check_ipr_attachment(session: AsyncSession, added: IprAttachmentAdded) -> None:
+        await service.check_ipr_attachment(session, added, verifier=trust.verifier)
+
     return (
         Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),
         Subscription(catalog.DECLARATION_AMENDED, recheck_amended),
         Subscription(catalog.DOCUMENT_ATTACHED, check_document),
+        Subscription(catalog.IPR_ATTACHMENT_ADDED, check_ipr_attachment),
     )

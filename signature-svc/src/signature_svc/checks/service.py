@@ -19,6 +19,8 @@ from customs_shared.events.schemas import (
     DeclarationSubmitted,
     DocumentAttached,
     DocumentSignatureChecked,
+    IprAttachmentAdded,
+    IprAttachmentSignatureChecked,
     SignatureChecked,
     SignatureStatus,
 )
@@ -84,7 +86,7 @@ async def _verify_and_report(
     binding_tax_code: str | None,
     tenant: str,
     declarant_tax_code: str | None,
-    declaration_id: uuid.UUID,
+    declaration_id: uuid.UUID | None,
 ) -> _Verdict:
     """Verifies from the digest the event carries (the signed bytes never travel) and
     stores the report. With ``binding_tax_code``, the signer must be a certificate
@@ -166,30 +168,52 @@ async def check_declaration(
     )
 
 
+async def _attached_file_verdict(
+    session: AsyncSession,
+    verifier: Verifier,
+    *,
+    enterprise: bool,
+    signature: str | None,
+    sha256_hex: str,
+    tax_code: str | None,
+    tenant: str,
+    declaration_id: uuid.UUID | None,
+) -> _Verdict:
+    """An attached file's signature (a declaration's document, an IPR application's
+    attachment), verified from the digest its event carries: an enterprise's must be by a
+    certificate registered for its tax code; an individual's may be unsigned, and a
+    signature it carries is checked without that binding."""
+    if signature is None:
+        return (
+            _Verdict(SignatureStatus.MISSING, "An enterprise's file must carry its signature.")
+            if enterprise
+            else _Verdict(SignatureStatus.NOT_REQUIRED, "Individuals' files may be unsigned.")
+        )
+    return await _verify_and_report(
+        session,
+        verifier,
+        cms_base64=signature,
+        sha256_hex=sha256_hex,
+        binding_tax_code=tax_code if enterprise else None,
+        tenant=tenant,
+        declarant_tax_code=tax_code,
+        declaration_id=declaration_id,
+    )
+
+
 async def check_document(
     session: AsyncSession, attached: DocumentAttached, *, verifier: Verifier
 ) -> None:
-    """An attached document's signature, verified from the digest the event carries: an
-    enterprise's must be by a certificate registered for its tax code; an individual's
-    may be unsigned, and a signature it carries is checked without that binding."""
-    enterprise = attached.declarant_kind is DeclarantKind.ENTERPRISE
-    if attached.signature is None:
-        verdict = (
-            _Verdict(SignatureStatus.MISSING, "An enterprise's document must carry its signature.")
-            if enterprise
-            else _Verdict(SignatureStatus.NOT_REQUIRED, "Individuals' documents may be unsigned.")
-        )
-    else:
-        verdict = await _verify_and_report(
-            session,
-            verifier,
-            cms_base64=attached.signature,
-            sha256_hex=attached.sha256,
-            binding_tax_code=attached.declarant_tax_code if enterprise else None,
-            tenant=attached.tenant,
-            declarant_tax_code=attached.declarant_tax_code,
-            declaration_id=attached.declaration_id,
-        )
+    verdict = await _attached_file_verdict(
+        session,
+        verifier,
+        enterprise=attached.declarant_kind is DeclarantKind.ENTERPRISE,
+        signature=attached.signature,
+        sha256_hex=attached.sha256,
+        tax_code=attached.declarant_tax_code,
+        tenant=attached.tenant,
+        declaration_id=attached.declaration_id,
+    )
     add_event(
         session,
         catalog.DOCUMENT_SIGNATURE_CHECKED,
@@ -199,6 +223,34 @@ async def check_document(
             declaration_id=attached.declaration_id,
             document_id=attached.document_id,
             tenant=attached.tenant,
+            **verdict.fields(),
+        ),
+    )
+
+
+async def check_ipr_attachment(
+    session: AsyncSession, added: IprAttachmentAdded, *, verifier: Verifier
+) -> None:
+    """An IPR application's attachment, checked as a declaration's document is."""
+    verdict = await _attached_file_verdict(
+        session,
+        verifier,
+        enterprise=added.applicant_kind is DeclarantKind.ENTERPRISE,
+        signature=added.signature,
+        sha256_hex=added.sha256,
+        tax_code=added.applicant_tax_code,
+        tenant=added.tenant,
+        declaration_id=None,
+    )
+    add_event(
+        session,
+        catalog.IPR_ATTACHMENT_SIGNATURE_CHECKED,
+        source=SOURCE,
+        key=str(added.application_id),
+        data=IprAttachmentSignatureChecked(
+            application_id=added.application_id,
+            attachment_id=added.attachment_id,
+            tenant=added.tenant,
             **verdict.fields(),
         ),
     )

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
-from customs_shared.auth import CUSTOMS_STAFF, TRADERS_AND_CUSTOMS, Principal, Scope, allow
+from customs_shared.auth import (
+    CUSTOMS_STAFF,
+    RIGHT_HOLDERS,
+    TRADERS_AND_CUSTOMS,
+    Principal,
+    Scope,
+    allow,
+)
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from signature_svc.reports import service
@@ -24,6 +31,10 @@ from signature_svc.trust_runtime import TrustRuntime, trust_runtime
 router = APIRouter(prefix="/api/v1/signatures", tags=["signatures"])
 
 Reader = Annotated[Principal, allow(Scope.SIGNATURES_READ, TRADERS_AND_CUSTOMS)]
+# A right holder reads the reports on its IPR application's attachments (its tenant's).
+ReportReader = Annotated[
+    Principal, allow(Scope.SIGNATURES_READ, TRADERS_AND_CUSTOMS | RIGHT_HOLDERS)
+]
 Trust = Annotated[TrustRuntime, Depends(trust_runtime)]
 
 
@@ -87,7 +98,9 @@ async def verify(
     responses=problem_responses(Unauthorized, Forbidden, ReportNotFound),
     summary="One stored signature report.",
 )
-async def get_report(report_id: uuid.UUID, principal: Reader, session: DbSession) -> ReportOut:
+async def get_report(
+    report_id: uuid.UUID, principal: ReportReader, session: DbSession
+) -> ReportOut:
     return service.to_out(
         await service.get(session=session, principal=principal, report_id=report_id)
     )
