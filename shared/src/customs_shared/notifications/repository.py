@@ -63,3 +63,27 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
             .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def leased(
+        self, subscription_id: uuid.UUID, lease_until: datetime
+    ) -> WebhookSubscription | None:
+        """The subscription if it is still under the lease that ends at ``lease_until``."""
+        statement = (
+            select(WebhookSubscription)
+            .where(
+                WebhookSubscription.id == subscription_id,
+                WebhookSubscription.next_attempt_at == lease_until,
+            )
+            .with_for_update()
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def not_sealed_with(self, prefix: str, limit: int) -> Sequence[WebhookSubscription]:
+        statement = (
+            select(WebhookSubscription)
+            .where(WebhookSubscription.secret.not_like(prefix + "%"))
+            .order_by(WebhookSubscription.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()
