@@ -17,7 +17,7 @@ from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
-from declaration_svc.documents import service
+from declaration_svc.documents import service, storage
 from declaration_svc.documents.errors import (
     DocumentSignatureRequired,
     InvalidDocumentSignature,
@@ -144,3 +144,24 @@ async def test_a_failed_request_stores_nothing(sessions: Sessions) -> None:
         documents = await session.scalar(select(func.count()).select_from(Document))
         blobs = await session.scalar(select(func.count()).select_from(DocumentBlob))
     assert (documents, blobs) == (0, 0)
+
+
+async def test_a_failed_request_leaves_no_file_in_the_directory_store(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    store = DirectoryStore(tmp_path)
+    declaration_id = await declared(sessions, "declaration-individual")
+    async with sessions() as session:
+        await session.begin()
+        document = await service.attach(
+            session=session,
+            principal=BROKER,
+            store=store,
+            declaration_id=declaration_id,
+            upload=upload(b"half", None),
+        )
+        written = tmp_path / document.storage_key[:2] / document.storage_key
+        assert written.read_bytes() == b"half"  # the file first, then the row
+        await session.rollback()
+    await storage.discards_done()
+    assert not written.exists()
