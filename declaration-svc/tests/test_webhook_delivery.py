@@ -244,8 +244,10 @@ async def test_a_secret_stored_in_clear_is_delivered_with_and_then_sealed(
 
 
 async def test_an_unreadable_secret_fails_the_delivery_and_says_why(sessions: Sessions) -> None:
+    """Sealed with a key the deliverer does not have: an error on the subscription."""
     rules = policy(SecretSealer(OLD_KEY))
     created = await subscribe(sessions, "0104567890", "http://127.0.0.1:9/x", rules)
+    await queue(sessions, "0104567890", 1)
     async with httpx.AsyncClient() as http:
         sent = await service.deliver_due(sessions, http=http, policy=policy())
     async with sessions() as session:
@@ -254,3 +256,22 @@ async def test_an_unreadable_secret_fails_the_delivery_and_says_why(sessions: Se
     assert row is not None
     assert row.consecutive_failures == 1
     assert "unreadable" in (row.last_error or "")
+
+
+async def test_an_idle_subscription_is_not_claimed(
+    sessions: Sessions, receivers: list[Receiver]
+) -> None:
+    receiver = Receiver()
+    receivers.append(receiver)
+    rules = policy()
+    created = await subscribe(sessions, "0305555555", receiver.url, rules)
+    async with sessions() as session:
+        before = await session.get(WebhookSubscription, created.subscription.id)
+    async with httpx.AsyncClient() as http:
+        assert await service.deliver_due(sessions, http=http, policy=rules) == 0
+    async with sessions() as session:
+        after = await session.get(WebhookSubscription, created.subscription.id)
+    assert before is not None
+    assert after is not None
+    assert after.next_attempt_at == before.next_attempt_at  # no lease taken
+    assert receiver.received == []

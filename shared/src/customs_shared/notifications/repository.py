@@ -52,11 +52,26 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def due(self, now: datetime, limit: int) -> Sequence[WebhookSubscription]:
+    async def due(
+        self, now: datetime, settled_before: datetime, limit: int
+    ) -> Sequence[WebhookSubscription]:
+        """Enabled subscriptions whose next attempt is due and that have a settled
+        notification past the one they got to (idle ones are not claimed)."""
+        waiting = (
+            select(Notification.seq)
+            .where(
+                Notification.tenant == WebhookSubscription.tenant,
+                Notification.seq > WebhookSubscription.delivered_seq,
+                Notification.created_at < settled_before,
+            )
+            .exists()
+        )
         statement = (
             select(WebhookSubscription)
             .where(
-                WebhookSubscription.enabled.is_(True), WebhookSubscription.next_attempt_at <= now
+                WebhookSubscription.enabled.is_(True),
+                WebhookSubscription.next_attempt_at <= now,
+                waiting,
             )
             .order_by(WebhookSubscription.next_attempt_at)
             .limit(limit)

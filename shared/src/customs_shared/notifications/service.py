@@ -234,7 +234,8 @@ async def _claim(
     async with sessions() as session, session.begin():
         now = utcnow()
         lease_until = now + policy.lease
-        for row in await SubscriptionRepository(session).due(now, policy.claim):
+        due = await SubscriptionRepository(session).due(now, now - policy.settle, policy.claim)
+        for row in due:
             try:
                 secret = policy.sealer.open(row.id, row.secret)
             except SecretUnreadable as exc:
