@@ -256,6 +256,8 @@ async def test_an_unreadable_secret_fails_the_delivery_and_says_why(sessions: Se
     assert row is not None
     assert row.consecutive_failures == 1
     assert "unreadable" in (row.last_error or "")
+    async with sessions() as session, session.begin():
+        assert await service.reseal_secrets(session, policy()) == 0  # not picked again
 
 
 async def test_an_idle_subscription_is_not_claimed(

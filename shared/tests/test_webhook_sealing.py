@@ -61,3 +61,9 @@ def test_short_keys_are_refused() -> None:
         SecretSealer("short")
     with pytest.raises(ValueError, match="32 characters"):
         SecretSealer(NEW, ["short"])
+
+
+def test_only_clear_secrets_and_previous_keys_are_stale() -> None:
+    rotated = SecretSealer(NEW, [OLD])
+    assert rotated.stale_prefixes == ["whsec_", SecretSealer(OLD).current_prefix]
+    assert SecretSealer(NEW).stale_prefixes == ["whsec_"]

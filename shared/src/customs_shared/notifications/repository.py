@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from customs_shared.repository import RepositoryBase
@@ -93,10 +93,14 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def not_sealed_with(self, prefix: str, limit: int) -> Sequence[WebhookSubscription]:
+    async def secrets_starting(
+        self, prefixes: Sequence[str], limit: int
+    ) -> Sequence[WebhookSubscription]:
         statement = (
             select(WebhookSubscription)
-            .where(WebhookSubscription.secret.not_like(prefix + "%"))
+            .where(
+                or_(*(WebhookSubscription.secret.startswith(p, autoescape=True) for p in prefixes))
+            )
             .order_by(WebhookSubscription.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

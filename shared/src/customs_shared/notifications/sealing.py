@@ -63,6 +63,13 @@ class SecretSealer:
         """What every secret sealed with the current key starts with."""
         return f"{_VERSION}:{self._current.id}:"
 
+    @property
+    def stale_prefixes(self) -> list[str]:
+        """What the secrets to reseal start with: those in clear from before sealing, and
+        those sealed with a previous key (never those no configured key opens)."""
+        previous = [f"{_VERSION}:{key_id}:" for key_id in self._keys if key_id != self._current.id]
+        return [_CLEAR_PREFIX, *previous]
+
     def seal(self, owner: uuid.UUID, secret: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._current.aead.encrypt(nonce, secret.encode(), owner.bytes)

@@ -357,10 +357,11 @@ async def deliver_due(
 async def reseal_secrets(session: AsyncSession, policy: DeliveryPolicy, limit: int = 100) -> int:
     """Seals with the current key the secrets sealed with a previous one (after a rotation)
     or kept in clear (from before sealing); returns how many. A secret no configured key
-    opens is left as it is (its deliveries fail and say so)."""
+    opens is not picked (its deliveries fail and say so)."""
     sealer = policy.sealer
     resealed = 0
-    for row in await SubscriptionRepository(session).not_sealed_with(sealer.current_prefix, limit):
+    stale = await SubscriptionRepository(session).secrets_starting(sealer.stale_prefixes, limit)
+    for row in stale:
         try:
             row.secret = sealer.seal(row.id, sealer.open(row.id, row.secret))
         except SecretUnreadable:
