@@ -6,6 +6,7 @@ Signing secrets are stored sealed and survive a key rotation."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -277,3 +278,29 @@ async def test_an_idle_subscription_is_not_claimed(
     assert after is not None
     assert after.next_attempt_at == before.next_attempt_at  # no lease taken
     assert receiver.received == []
+
+
+async def test_a_target_that_does_not_answer_in_time_is_a_failure_within_the_lease(
+    sessions: Sessions, receivers: list[Receiver]
+) -> None:
+    gate = threading.Event()
+    silent = Receiver(gate=gate)
+    receivers.append(silent)
+    rules = dataclasses.replace(
+        policy(), send_timeout=timedelta(seconds=0.3), lease=timedelta(seconds=5)
+    )
+    created = await subscribe(sessions, "0306666666", silent.url, rules)
+    await queue(sessions, "0306666666", 2)
+    started = utcnow()
+    try:
+        async with httpx.AsyncClient() as http:
+            assert await service.deliver_due(sessions, http=http, policy=rules) == 0
+    finally:
+        gate.set()
+    assert utcnow() - started < timedelta(seconds=3)
+    async with sessions() as session:
+        row = await session.get(WebhookSubscription, created.subscription.id)
+    assert row is not None
+    assert row.consecutive_failures == 1
+    assert row.last_error == "no answer within 0.3 s"
+    assert row.delivered_seq == created.subscription.delivered_seq  # nothing skipped

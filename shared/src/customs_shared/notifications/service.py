@@ -180,7 +180,6 @@ class _Claim:
     event_types: frozenset[str]
     secret: str  # opened
     delivered_seq: int
-    consecutive_failures: int
     lease_until: datetime
 
 
@@ -211,13 +210,12 @@ async def _send(
         "webhook-signature": Webhook(claim.secret).sign(message_id, now, body),
     }
     try:
-        await _target(claim.url, policy)  # again: a name may resolve elsewhere now
-        response = await http.post(
-            claim.url,
-            content=body,
-            headers=headers,
-            timeout=policy.send_timeout.total_seconds(),
-        )
+        # The name lookup too: a send never outlasts the time the lease allows it.
+        async with asyncio.timeout(policy.send_timeout.total_seconds()):
+            await _target(claim.url, policy)  # again: a name may resolve elsewhere now
+            response = await http.post(claim.url, content=body, headers=headers)
+    except TimeoutError:
+        return f"no answer within {policy.send_timeout.total_seconds():g} s"
     except (httpx.HTTPError, WebhookTargetRefused) as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
@@ -250,7 +248,6 @@ async def _claim(
                     event_types=frozenset(row.event_types),
                     secret=secret,
                     delivered_seq=row.delivered_seq,
-                    consecutive_failures=row.consecutive_failures,
                     lease_until=lease_until,
                 )
             )
