@@ -200,8 +200,8 @@ async def test_the_sweep_deletes_objects_no_row_names_and_keeps_documents(
     async with store._client() as client:
         await client.put_object(Bucket=store.bucket, Key=orphan, Body=b"orphan")
     async with sessions() as session:
-        assert await store.sweep(session, timedelta(hours=1)) == 0  # too recent to judge
-        assert await store.sweep(session, timedelta(0)) == 1
+        assert await storage.sweep_orphans(session, store, timedelta(hours=1)) == 0  # too new
+        assert await storage.sweep_orphans(session, store, timedelta(0)) == 1
     assert await objects(store) == [store.key(declaration_id, uuid.UUID(kept.json()["id"]))]
 
 

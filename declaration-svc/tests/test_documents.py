@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,23 @@ async def test_a_failed_request_leaves_no_file_in_the_directory_store(
         await session.rollback()
     await storage.discards_done()
     assert not written.exists()
+
+
+async def test_the_sweep_deletes_files_no_row_names_and_stale_temporary_files(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    store = DirectoryStore(tmp_path)
+    declaration_id = await declared(sessions, "declaration-individual")
+    kept = await attach(sessions, declaration_id, upload(b"kept", None), store)
+    # What a process stopped between the write and the commit leaves behind.
+    orphan = uuid.uuid4().hex
+    (tmp_path / orphan[:2]).mkdir(exist_ok=True)
+    (tmp_path / orphan[:2] / orphan).write_bytes(b"orphan")
+    temporary = tmp_path / orphan[:2] / "tmpabc123"
+    temporary.write_bytes(b"half-written")
+    async with sessions() as session:
+        assert await storage.sweep_orphans(session, store, timedelta(hours=1)) == 0  # too new
+        assert await storage.sweep_orphans(session, store, timedelta(0)) == 1
+    assert not (tmp_path / orphan[:2] / orphan).exists()
+    assert not temporary.exists()
+    assert (tmp_path / kept.storage_key[:2] / kept.storage_key).read_bytes() == b"kept"

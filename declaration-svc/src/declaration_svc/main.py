@@ -12,7 +12,7 @@ from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.declarations.service import purge_idempotency_keys
 from declaration_svc.documents.api import router as documents_router
-from declaration_svc.documents.storage import S3Store
+from declaration_svc.documents.storage import DirectoryStore, S3Store, sweep_orphans
 from declaration_svc.rates.api import router as rates_router
 from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
@@ -26,10 +26,10 @@ async def purge_keys(session: AsyncSession, runtime: Runtime[DeclarationSettings
 
 async def sweep_documents(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
     store = runtime.settings.document_store()
-    if not isinstance(store, S3Store):
+    if not isinstance(store, S3Store | DirectoryStore):
         return 0
     grace = timedelta(seconds=runtime.settings.document_orphan_grace_seconds)
-    return await store.sweep(session, grace)
+    return await sweep_orphans(session, store, grace)
 
 
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
@@ -42,7 +42,7 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
                 interval_seconds=settings.document_orphan_sweep_interval_seconds,
             )
         ]
-        if settings.document_storage == "s3"
+        if settings.document_storage != "database"
         else []
     )
     return create_service_app(

@@ -67,8 +67,8 @@ class DeclarationSettings(NotifyingServiceSettings):
     document_orphan_grace_seconds: float = Field(
         default=3600,
         ge=60,
-        description="S3 store: an object with no document row is deleted once this old "
-        "(left by a process stopped between writing it and committing its row).",
+        description="Directory and S3 stores: bytes no document row names are deleted once "
+        "this old (left by a process stopped between writing them and committing the row).",
     )
     document_orphan_sweep_interval_seconds: float = Field(default=900, gt=0)
     document_directory: Path = Field(

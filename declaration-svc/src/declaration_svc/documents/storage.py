@@ -5,7 +5,7 @@ that fails stores nothing. The directory and S3 stores write outside it, before 
 document's row: a file or object is whole or absent, and a document row never names a
 missing one. When the transaction then does not commit, the bytes it wrote are deleted
 right after (see :func:`_discard_uncommitted`); what a crash leaves between the write and
-the commit is found by :meth:`S3Store.sweep` (objects older than a grace period with no
+the commit is found by :func:`sweep_orphans` (bytes older than a grace period with no
 document row) and deleted. Either way an object without a row is never a document: the
 API reads documents through their rows only."""
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from customs_shared.db import utcnow
 from declaration_svc.documents.models import Document, DocumentBlob
 
 log = logging.getLogger(__name__)
+_DOCUMENT_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class DocumentStore(Protocol):
@@ -137,6 +139,26 @@ class DirectoryStore:
         for key in keys:
             await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    async def keys(self, older_than: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` document files last written before ``older_than``; temporary
+        files a stopped write left are removed on the way."""
+        return await asyncio.to_thread(self._old_keys, older_than.timestamp(), limit)
+
+    def _old_keys(self, before: float, limit: int) -> list[str]:
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        for path in self.root.glob("??/*"):
+            if path.stat().st_mtime >= before:
+                continue
+            if _DOCUMENT_KEY.fullmatch(path.name) and path.parent.name == path.name[:2]:
+                found.append(path.name)
+                if len(found) >= limit:
+                    break
+            elif path.name.startswith("tmp"):
+                path.unlink(missing_ok=True)
+        return found
+
     @staticmethod
     def _write(path: Path, content: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,23 +252,34 @@ class S3Store:
                     break
         return found[:limit]
 
-    async def sweep(self, session: AsyncSession, grace: timedelta, limit: int = 1000) -> int:
-        """Deletes objects older than ``grace`` that no document row names (left by a
-        process that died between writing one and committing its row); returns how many."""
-        candidates = await self.keys(utcnow() - grace, limit)
-        if not candidates:
-            return 0
-        named = set(
-            (
-                await session.scalars(
-                    select(Document.storage_key).where(
-                        Document.storage == self.name, Document.storage_key.in_(candidates)
-                    )
+
+class _Sweepable(_Discarding, Protocol):
+    name: str
+
+    async def keys(self, older_than: datetime, limit: int) -> list[str]: ...
+
+
+async def sweep_orphans(
+    session: AsyncSession, store: _Sweepable, grace: timedelta, limit: int = 1000
+) -> int:
+    """Deletes the bytes older than ``grace`` that no document row names (left by a
+    process stopped between writing them and committing the row); returns how many."""
+    candidates = await store.keys(utcnow() - grace, limit)
+    if not candidates:
+        return 0
+    named = set(
+        (
+            await session.scalars(
+                select(Document.storage_key).where(
+                    Document.storage == store.name, Document.storage_key.in_(candidates)
                 )
-            ).all()
+            )
+        ).all()
+    )
+    orphans = [key for key in candidates if key not in named]
+    if orphans:
+        await store.delete(orphans)
+        log.warning(
+            "orphan document bytes deleted", extra={"store": store.name, "count": len(orphans)}
         )
-        orphans = [key for key in candidates if key not in named]
-        if orphans:
-            await self.delete(orphans)
-            log.warning("orphan document objects deleted", extra={"count": len(orphans)})
-        return len(orphans)
+    return len(orphans)
