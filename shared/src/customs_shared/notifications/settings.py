@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Self
 
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from customs_shared.notifications.sealing import MIN_KEY_CHARACTERS, SecretSealer
 from customs_shared.notifications.service import DeliveryPolicy
@@ -19,6 +20,9 @@ LOCAL_WEBHOOK_SECRET_KEY = "local-only-webhook-secret-key-never-use-elsewhere"  
 
 
 class NotifyingServiceSettings(ServiceSettings):
+    # Errors never echo the input: it holds the webhook secret keys.
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, hide_input_in_errors=True)
+
     webhook_allow_private_targets: bool | None = Field(
         default=None,
         description="Let webhooks call loopback, private and link-local addresses. "
