@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
-from declaration_svc.documents import service
+from declaration_svc.documents import service, storage
 from declaration_svc.documents.errors import (
     DocumentSignatureRequired,
     InvalidDocumentSignature,
@@ -144,3 +145,44 @@ async def test_a_failed_request_stores_nothing(sessions: Sessions) -> None:
         documents = await session.scalar(select(func.count()).select_from(Document))
         blobs = await session.scalar(select(func.count()).select_from(DocumentBlob))
     assert (documents, blobs) == (0, 0)
+
+
+async def test_a_failed_request_leaves_no_file_in_the_directory_store(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    store = DirectoryStore(tmp_path)
+    declaration_id = await declared(sessions, "declaration-individual")
+    async with sessions() as session:
+        await session.begin()
+        document = await service.attach(
+            session=session,
+            principal=BROKER,
+            store=store,
+            declaration_id=declaration_id,
+            upload=upload(b"half", None),
+        )
+        written = tmp_path / document.storage_key[:2] / document.storage_key
+        assert written.read_bytes() == b"half"  # the file first, then the row
+        await session.rollback()
+    await storage.discards_done()
+    assert not written.exists()
+
+
+async def test_the_sweep_deletes_files_no_row_names_and_stale_temporary_files(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    store = DirectoryStore(tmp_path)
+    declaration_id = await declared(sessions, "declaration-individual")
+    kept = await attach(sessions, declaration_id, upload(b"kept", None), store)
+    # What a process stopped between the write and the commit leaves behind.
+    orphan = uuid.uuid4().hex
+    (tmp_path / orphan[:2]).mkdir(exist_ok=True)
+    (tmp_path / orphan[:2] / orphan).write_bytes(b"orphan")
+    temporary = tmp_path / orphan[:2] / "tmpabc123"
+    temporary.write_bytes(b"half-written")
+    async with sessions() as session:
+        assert await storage.sweep_orphans(session, store, timedelta(hours=1)) == 0  # too new
+        assert await storage.sweep_orphans(session, store, timedelta(0)) == 1
+    assert not (tmp_path / orphan[:2] / orphan).exists()
+    assert not temporary.exists()
+    assert (tmp_path / kept.storage_key[:2] / kept.storage_key).read_bytes() == b"kept"

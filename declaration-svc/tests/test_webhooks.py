@@ -15,6 +15,7 @@ from customs_shared.notifications import service
 from customs_shared.notifications.errors import WebhookTargetRefused
 from customs_shared.notifications.models import WebhookSubscription
 from customs_shared.notifications.schemas import SubscriptionIn
+from customs_shared.notifications.sealing import SecretSealer
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
 from tests.support.factories import principal
@@ -46,6 +47,7 @@ def policy(*, allow_private: bool, max_failures: int = 3) -> service.DeliveryPol
         retry_cap=timedelta(seconds=60),
         max_failures=max_failures,
         settle=timedelta(0),
+        sealer=SecretSealer("k" * 32),
     )
 
 
@@ -124,9 +126,11 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
     body = SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/hook"})  # nothing listens
     rules = policy(allow_private=True, max_failures=2)
     async with sessions() as session, session.begin():
-        subscription = await service.subscribe(
-            session=session, principal=BROKER, body=body, policy=rules, area="declaration"
-        )
+        subscription = (
+            await service.subscribe(
+                session=session, principal=BROKER, body=body, policy=rules, area="declaration"
+            )
+        ).subscription
     await declare(sessions, BROKER)
     async with httpx.AsyncClient(timeout=2) as http:
         for _ in range(2):
@@ -134,8 +138,7 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
                 row = await session.get(WebhookSubscription, subscription.id)
                 assert row is not None
                 row.next_attempt_at = row.created_at  # due now, whatever the backoff said
-            async with sessions() as session, session.begin():
-                assert await service.deliver_due(session, http=http, policy=rules) == 0
+            assert await service.deliver_due(sessions, http=http, policy=rules) == 0
     async with sessions() as session:
         row = await session.get(WebhookSubscription, subscription.id)
     assert row is not None

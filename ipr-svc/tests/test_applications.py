@@ -17,6 +17,7 @@ from customs_shared.auth import Principal, Role
 from customs_shared.db import utcnow
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.notifications import service as notifications
+from customs_shared.notifications.sealing import SecretSealer
 from ipr_svc.applications import review, service
 from ipr_svc.applications.errors import (
     ApplicationNotFound,
@@ -52,6 +53,7 @@ NO_SETTLE = notifications.DeliveryPolicy(
     retry_cap=timedelta(seconds=1),
     max_failures=1,
     settle=timedelta(0),
+    sealer=SecretSealer("k" * 32),
 )
 
 

@@ -24,6 +24,7 @@ from customs_shared.messaging.models import OutboxEvent
 from customs_shared.notifications import service as notifications
 from customs_shared.notifications.errors import UnknownEventType
 from customs_shared.notifications.schemas import SubscriptionIn
+from customs_shared.notifications.sealing import SecretSealer
 from ipr_svc.records import service as records
 from ipr_svc.screening import service as screening
 from ipr_svc.suspension import service
@@ -167,6 +168,7 @@ POLICY = notifications.DeliveryPolicy(
     retry_cap=timedelta(seconds=60),
     max_failures=3,
     settle=timedelta(0),
+    sealer=SecretSealer("k" * 32),
 )
 
 
@@ -206,7 +208,7 @@ async def test_a_holder_gets_each_step_of_a_suspension_pulled_and_pushed_signed(
         }
     )
     async with sessions() as session, session.begin():
-        subscription = await notifications.subscribe(
+        created = await notifications.subscribe(
             session=session, principal=HOLDER, body=body, policy=POLICY, area="ipr"
         )
     declaration_id, record_id = await hit(sessions)
@@ -228,10 +230,9 @@ async def test_a_holder_gets_each_step_of_a_suspension_pulled_and_pushed_signed(
     assert all(n.data.get("suspension_id") != str(suspension_id) for n in others)
 
     async with httpx.AsyncClient(timeout=5) as http:
-        async with sessions() as session, session.begin():
-            delivered = await notifications.deliver_due(session, http=http, policy=POLICY)
+        delivered = await notifications.deliver_due(sessions, http=http, policy=POLICY)
     assert delivered >= 2
-    verifier = Webhook(subscription.secret)
+    verifier = Webhook(created.secret)
     pushed = [json.loads(body) for headers, body in received]
     for headers, raw in received:
         verifier.verify(raw, headers)  # raises on a bad signature

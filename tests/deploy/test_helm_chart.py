@@ -372,13 +372,20 @@ def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
         "gateway-signing-key.pem": "pem",
         "gateway-clients.json": "{}",
         "declaration-svc-cursor-secret": "x" * 32,
+        "declaration-svc-webhook-secret-key": "w" * 32,
+        "ipr-svc-webhook-secret-key": "i" * 32,
         "routing-svc-random-selection-seed": "s" * 32,
     }
     [secret] = of_kind(render(values={"secrets": {"existingSecret": "", "data": data}}), "Secret")
     assert secret["stringData"] == data
     # Made before the migration Jobs, which read the database URLs from it.
     assert secret["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
-    for key in ("declaration-svc-cursor-secret", "routing-svc-random-selection-seed"):
+    for key in (
+        "declaration-svc-cursor-secret",
+        "declaration-svc-webhook-secret-key",
+        "ipr-svc-webhook-secret-key",
+        "routing-svc-random-selection-seed",
+    ):
         missing = {k: v for k, v in data.items() if k != key}
         with pytest.raises(RenderError, match=rf"secrets\.data\.{re.escape(key)}"):
             render(values={"secrets": {"existingSecret": "", "data": missing}})
@@ -386,8 +393,14 @@ def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
 
 # Settings that are required outside the local environment and come from the Secret.
 _SECRET_SETTINGS = {
-    "declaration-svc": ("DECLARATION_CURSOR_SECRET", "declaration-svc-cursor-secret"),
-    "routing-svc": ("ROUTING_RANDOM_SELECTION_SEED", "routing-svc-random-selection-seed"),
+    "declaration-svc": [
+        ("DECLARATION_CURSOR_SECRET", "declaration-svc-cursor-secret"),
+        ("DECLARATION_WEBHOOK_SECRET_KEY", "declaration-svc-webhook-secret-key"),
+    ],
+    "ipr-svc": [("IPR_WEBHOOK_SECRET_KEY", "ipr-svc-webhook-secret-key")],
+    "routing-svc": [
+        ("ROUTING_RANDOM_SELECTION_SEED", "routing-svc-random-selection-seed"),
+    ],
 }
 
 
@@ -399,10 +412,10 @@ def test_every_workload_of_a_service_gets_its_required_secret_settings(
         service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
         if service not in _SECRET_SETTINGS:
             continue
-        name, key = _SECRET_SETTINGS[service]
         [container] = _pod_spec(deployment)["containers"]
-        [env] = [e for e in container["env"] if e["name"] == name]
-        assert env["valueFrom"]["secretKeyRef"] == {"name": "customs-secrets", "key": key}
+        for name, key in _SECRET_SETTINGS[service]:
+            [env] = [e for e in container["env"] if e["name"] == name]
+            assert env["valueFrom"]["secretKeyRef"] == {"name": "customs-secrets", "key": key}
         seen.add(service)
     assert seen == set(_SECRET_SETTINGS)
 

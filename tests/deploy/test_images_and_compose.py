@@ -16,8 +16,11 @@ import jsonschema
 import pytest
 import yaml
 
+from customs_shared.notifications.settings import NotifyingServiceSettings
 from customs_shared.services import DATABASE_SERVICES, GATEWAY, SERVICES, ServiceSpec
 from customs_shared.settings import ServerSettings
+from declaration_svc.settings import DeclarationSettings
+from ipr_svc.settings import IprSettings
 from routing_svc.settings import RoutingSettings
 from tests.support.manifests import ROOT, of_kind, render
 
@@ -303,6 +306,24 @@ def test_compose_gives_routing_a_random_selection_seed_its_settings_accept() -> 
         }
     )
     assert settings.random_selection_seed.get_secret_value().startswith("compose-demo-")
+
+
+@pytest.mark.parametrize(
+    ("service", "settings_class"),
+    [("declaration-svc", DeclarationSettings), ("ipr-svc", IprSettings)],
+)
+def test_compose_gives_the_notifying_services_a_webhook_secret_key_they_accept(
+    service: str, settings_class: type[NotifyingServiceSettings]
+) -> None:
+    environment = _compose()["services"][service]["environment"]
+    prefix = next(s.prefix for s in SERVICES if s.name == service)
+    assert environment[prefix + "ENVIRONMENT"] != "local"  # so the key is required
+    given = ("ENVIRONMENT", "CURSOR_SECRET", "WEBHOOK_SECRET_KEY")
+    settings = settings_class.model_validate(
+        {name.lower(): environment[prefix + name] for name in given if prefix + name in environment}
+    )
+    assert settings.webhook_secret_key is not None
+    assert settings.webhook_secret_key.get_secret_value().startswith("compose-demo-")
 
 
 def test_the_dockerfile_parser_sees_continuations_and_args() -> None:

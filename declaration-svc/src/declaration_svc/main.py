@@ -12,6 +12,7 @@ from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
 from declaration_svc.declarations.service import purge_idempotency_keys
 from declaration_svc.documents.api import router as documents_router
+from declaration_svc.documents.storage import DirectoryStore, S3Store, sweep_orphans
 from declaration_svc.rates.api import router as rates_router
 from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
@@ -23,8 +24,27 @@ async def purge_keys(session: AsyncSession, runtime: Runtime[DeclarationSettings
     return await purge_idempotency_keys(session, older_than=retention)
 
 
+async def sweep_documents(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
+    store = runtime.settings.document_store()
+    if not isinstance(store, S3Store | DirectoryStore):
+        return 0
+    grace = timedelta(seconds=runtime.settings.document_orphan_grace_seconds)
+    return await sweep_orphans(session, store, grace)
+
+
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
     settings = settings or DeclarationSettings()
+    sweeps = (
+        [
+            periodic(
+                "document-orphan-sweep",
+                sweep_documents,
+                interval_seconds=settings.document_orphan_sweep_interval_seconds,
+            )
+        ]
+        if settings.document_storage != "database"
+        else []
+    )
     return create_service_app(
         settings=settings,
         title="Declaration service",
@@ -39,5 +59,6 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
                 interval_seconds=settings.idempotency_purge_interval_seconds,
             ),
             webhook_delivery(settings),
+            *sweeps,
         ],
     )

@@ -11,7 +11,12 @@ from customs_shared.keys import KeyRing, load_key_ring
 from customs_shared.notifications.settings import NotifyingServiceSettings
 from customs_shared.pagination import CursorCodec
 from customs_shared.services import DECLARATION
-from declaration_svc.documents.storage import DatabaseStore, DirectoryStore, DocumentStore
+from declaration_svc.documents.storage import (
+    DatabaseStore,
+    DirectoryStore,
+    DocumentStore,
+    S3Store,
+)
 
 _MIN_CURSOR_SECRET = 32
 
@@ -38,11 +43,34 @@ class DeclarationSettings(NotifyingServiceSettings):
     idempotency_purge_interval_seconds: float = Field(
         default=600, gt=0, description="How often expired idempotency keys are purged."
     )
-    document_storage: Literal["database", "directory"] = Field(
+    document_storage: Literal["database", "directory", "s3"] = Field(
         default="database",
         description="Where document bytes are kept: in the database (in the request's "
-        "transaction) or as files under document_directory.",
+        "transaction), as files under document_directory, or in an S3-compatible bucket "
+        "(document_s3_*).",
     )
+    document_s3_bucket: str | None = Field(
+        default=None, description="Bucket of the S3 store (it must exist); required for s3."
+    )
+    document_s3_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible server (MinIO, Ceph, …); unset: AWS S3 "
+        "of document_s3_region.",
+    )
+    document_s3_region: str = Field(default="us-east-1")
+    document_s3_access_key_id: SecretStr | None = Field(
+        default=None,
+        description="Access key of the S3 store; unset (with the secret): the default "
+        "credential chain (environment, instance or pod role).",
+    )
+    document_s3_secret_access_key: SecretStr | None = Field(default=None)
+    document_orphan_grace_seconds: float = Field(
+        default=3600,
+        ge=60,
+        description="Directory and S3 stores: bytes no document row names are deleted once "
+        "this old (left by a process stopped between writing them and committing the row).",
+    )
+    document_orphan_sweep_interval_seconds: float = Field(default=900, gt=0)
     document_directory: Path = Field(
         default=Path(".run/declaration-svc/documents"),
         description="Root of the directory store (document_storage=directory).",
@@ -57,6 +85,7 @@ class DeclarationSettings(NotifyingServiceSettings):
         "is 'local'.",
     )
     _cursor_key: bytes = PrivateAttr(default=b"")
+    _document_store: DocumentStore | None = PrivateAttr(default=None)
     _receipt_keys: KeyRing | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -68,6 +97,18 @@ class DeclarationSettings(NotifyingServiceSettings):
         if secret is not None and len(secret.get_secret_value().encode()) < _MIN_CURSOR_SECRET:
             raise ValueError(
                 f"DECLARATION_CURSOR_SECRET needs at least {_MIN_CURSOR_SECRET} characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _s3_settings_complete(self) -> Self:
+        if self.document_storage == "s3" and not self.document_s3_bucket:
+            raise ValueError("DECLARATION_DOCUMENT_S3_BUCKET is required for the s3 store")
+        keys = (self.document_s3_access_key_id, self.document_s3_secret_access_key)
+        if (keys[0] is None) != (keys[1] is None):
+            raise ValueError(
+                "DECLARATION_DOCUMENT_S3_ACCESS_KEY_ID and DECLARATION_DOCUMENT_S3_SECRET_"
+                "ACCESS_KEY go together"
             )
         return self
 
@@ -92,6 +133,21 @@ class DeclarationSettings(NotifyingServiceSettings):
         return self._receipt_keys
 
     def document_store(self) -> DocumentStore:
+        """Made on first use, then kept (the S3 store keeps its client session)."""
+        if self._document_store is None:
+            self._document_store = self._make_document_store()
+        return self._document_store
+
+    def _make_document_store(self) -> DocumentStore:
         if self.document_storage == "directory":
             return DirectoryStore(self.document_directory)
+        if self.document_storage == "s3":
+            access, secret = self.document_s3_access_key_id, self.document_s3_secret_access_key
+            return S3Store(
+                bucket=self.document_s3_bucket or "",
+                endpoint_url=self.document_s3_endpoint_url,
+                region=self.document_s3_region,
+                access_key_id=None if access is None else access.get_secret_value(),
+                secret_access_key=None if secret is None else secret.get_secret_value(),
+            )
         return DatabaseStore()

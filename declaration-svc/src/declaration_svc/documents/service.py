@@ -80,7 +80,9 @@ async def attach(
     digest = hashlib.sha256(upload.content).hexdigest()
     document_id = uuid.uuid4()
     now = utcnow()
-    await store.put(session, document_id.hex, upload.content)
+    key = store.key(declaration.id, document_id)
+    # The bytes first, then the row: a row never names missing bytes (see storage.py).
+    await store.put(session, key, upload.content)
     document = Document(
         id=document_id,
         declaration_id=declaration.id,
@@ -93,7 +95,7 @@ async def attach(
         sha256=digest,
         signature=signature,
         storage=store.name,
-        storage_key=document_id.hex,
+        storage_key=key,
         uploaded_by=principal.subject,
         uploaded_at=now,
     )

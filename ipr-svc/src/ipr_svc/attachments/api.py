@@ -28,7 +28,7 @@ Applicant = Annotated[Principal, allow(Scope.IPR_WRITE, RIGHT_HOLDERS)]
 Reader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
 
 
-def _store(request: Request) -> FileStore:
+async def _store(request: Request) -> FileStore:
     settings: IprSettings = service_runtime(request).settings
     return settings.attachment_store()
 

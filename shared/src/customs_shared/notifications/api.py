@@ -64,10 +64,11 @@ def notification_router(
     async def subscribe(
         body: SubscriptionIn, principal: Client, session: DbSession, policy: Policy
     ) -> SubscriptionCreated:
-        subscription = await service.subscribe(
+        created = await service.subscribe(
             session=session, principal=principal, body=body, policy=policy, area=area
         )
-        return SubscriptionCreated.model_validate(subscription)
+        shown = SubscriptionOut.model_validate(created.subscription).model_dump()
+        return SubscriptionCreated.model_validate({**shown, "secret": created.secret})
 
     @router.get(
         "/webhooks",

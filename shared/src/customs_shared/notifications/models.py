@@ -45,12 +45,13 @@ class WebhookSubscription(NotificationsBase):
     client_id: Mapped[str] = mapped_column(String(128))
     url: Mapped[str] = mapped_column(String(2000))
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    # The signing key (whsec_…): needed in clear to sign; shown to the client once.
+    # The signing key (whsec_…), sealed (see sealing.py); shown to the client once.
     secret: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # The last notification delivered (or skipped as not subscribed to).
     delivered_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Also the lease of the deliverer that claimed it (see service.deliver_due).
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from customs_shared.repository import RepositoryBase
@@ -52,13 +52,56 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def due(self, now: datetime, limit: int) -> Sequence[WebhookSubscription]:
+    async def due(
+        self, now: datetime, settled_before: datetime, limit: int
+    ) -> Sequence[WebhookSubscription]:
+        """Enabled subscriptions whose next attempt is due and that have a settled
+        notification past the one they got to (idle ones are not claimed)."""
+        waiting = (
+            select(Notification.seq)
+            .where(
+                Notification.tenant == WebhookSubscription.tenant,
+                Notification.seq > WebhookSubscription.delivered_seq,
+                Notification.created_at < settled_before,
+            )
+            .exists()
+        )
         statement = (
             select(WebhookSubscription)
             .where(
-                WebhookSubscription.enabled.is_(True), WebhookSubscription.next_attempt_at <= now
+                WebhookSubscription.enabled.is_(True),
+                WebhookSubscription.next_attempt_at <= now,
+                waiting,
             )
             .order_by(WebhookSubscription.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def leased(
+        self, subscription_id: uuid.UUID, lease_until: datetime
+    ) -> WebhookSubscription | None:
+        """The subscription if it is still under the lease that ends at ``lease_until``."""
+        statement = (
+            select(WebhookSubscription)
+            .where(
+                WebhookSubscription.id == subscription_id,
+                WebhookSubscription.next_attempt_at == lease_until,
+            )
+            .with_for_update()
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def secrets_starting(
+        self, prefixes: Sequence[str], limit: int
+    ) -> Sequence[WebhookSubscription]:
+        statement = (
+            select(WebhookSubscription)
+            .where(
+                or_(*(WebhookSubscription.secret.startswith(p, autoescape=True) for p in prefixes))
+            )
+            .order_by(WebhookSubscription.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

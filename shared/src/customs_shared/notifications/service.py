@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -10,12 +11,12 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from customs_shared.auth import Principal, tenant_scope
@@ -28,6 +29,7 @@ from customs_shared.notifications.errors import (
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from customs_shared.notifications.repository import NotificationRepository, SubscriptionRepository
 from customs_shared.notifications.schemas import SubscriptionIn
+from customs_shared.notifications.sealing import SecretSealer, SecretUnreadable
 from customs_shared.notifications.targets import check_target
 from customs_shared.problems import BadRequest
 
@@ -41,7 +43,14 @@ class DeliveryPolicy:
     retry_cap: timedelta
     max_failures: int
     settle: timedelta  # how old a notification must be before it is handed out
+    sealer: SecretSealer  # seals the signing secrets at rest
+    # A deliverer claims a subscription for this long; sends stop in time to record the
+    # outcome before it ends, so no two deliverers ever hold one subscription.
+    lease: timedelta = timedelta(seconds=60)
+    send_timeout: timedelta = timedelta(seconds=10)
     batch: int = 20
+    claim: int = 50  # subscriptions claimed per pass
+    concurrency: int = 8  # subscriptions sent to at once
 
 
 def notify(
@@ -64,6 +73,12 @@ async def _target(url: str, policy: DeliveryPolicy) -> None:
     await check_target(parts.hostname or "", port, allow_private=policy.allow_private_targets)
 
 
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    subscription: WebhookSubscription
+    secret: str  # in clear: shown to the client once, stored sealed
+
+
 async def subscribe(
     *,
     session: AsyncSession,
@@ -71,7 +86,7 @@ async def subscribe(
     body: SubscriptionIn,
     policy: DeliveryPolicy,
     area: str,
-) -> WebhookSubscription:
+) -> Subscribed:
     """Subscribes to the notifications of ``area`` (``declaration``, ``ipr``) the body names."""
     foreign = sorted(t for t in body.event_types if t != "*" and not t.startswith(f"{area}."))
     if foreign:
@@ -79,13 +94,15 @@ async def subscribe(
             f"This service sends {area}.* notifications only; not {', '.join(foreign)}."
         )
     await _target(str(body.url), policy)
+    subscription_id = uuid.uuid4()
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     subscription = WebhookSubscription(
-        id=uuid.uuid4(),
+        id=subscription_id,
         tenant=principal.tenant,
         client_id=principal.subject,
         url=str(body.url),
         event_types=sorted(set(body.event_types)),
-        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        secret=policy.sealer.seal(subscription_id, secret),
         enabled=True,
         # From now on: what happened before the subscription is in the pull queue.
         delivered_seq=await NotificationRepository(session).last_seq(),
@@ -94,7 +111,7 @@ async def subscribe(
         created_at=utcnow(),
     )
     SubscriptionRepository(session).add(subscription)
-    return subscription
+    return Subscribed(subscription, secret)
 
 
 async def subscriptions(
@@ -153,15 +170,32 @@ async def pull(
     return rows, str(rows[-1].seq if rows else seq)
 
 
-def _wanted(subscription: WebhookSubscription, notification: Notification) -> bool:
-    return "*" in subscription.event_types or notification.type in subscription.event_types
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A subscription as claimed: what sending needs, read before the claim commits."""
+
+    id: uuid.UUID
+    tenant: str
+    url: str
+    event_types: frozenset[str]
+    secret: str  # opened
+    delivered_seq: int
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    delivered_seq: int
+    delivered: int
+    error: str | None
+
+
+def _wanted(claim: _Claim, notification: Notification) -> bool:
+    return "*" in claim.event_types or notification.type in claim.event_types
 
 
 async def _send(
-    http: httpx.AsyncClient,
-    subscription: WebhookSubscription,
-    notification: Notification,
-    policy: DeliveryPolicy,
+    http: httpx.AsyncClient, claim: _Claim, notification: Notification, policy: DeliveryPolicy
 ) -> str | None:
     """None when delivered; otherwise what went wrong."""
     now = utcnow()
@@ -173,11 +207,15 @@ async def _send(
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(subscription.secret).sign(message_id, now, body),
+        "webhook-signature": Webhook(claim.secret).sign(message_id, now, body),
     }
     try:
-        await _target(subscription.url, policy)  # again: a name may resolve elsewhere now
-        response = await http.post(subscription.url, content=body, headers=headers)
+        # The name lookup too: a send never outlasts the time the lease allows it.
+        async with asyncio.timeout(policy.send_timeout.total_seconds()):
+            await _target(claim.url, policy)  # again: a name may resolve elsewhere now
+            response = await http.post(claim.url, content=body, headers=headers)
+    except TimeoutError:
+        return f"no answer within {policy.send_timeout.total_seconds():g} s"
     except (httpx.HTTPError, WebhookTargetRefused) as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
@@ -185,7 +223,63 @@ async def _send(
     return f"HTTP {response.status_code}"
 
 
-def _back_off(subscription: WebhookSubscription, error: str, policy: DeliveryPolicy) -> None:
+async def _claim(
+    sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy
+) -> list[_Claim]:
+    """The short first transaction: due subscriptions are leased (their next attempt moved
+    past the lease), so no other deliverer takes them until this one is done or gone."""
+    claims: list[_Claim] = []
+    async with sessions() as session, session.begin():
+        now = utcnow()
+        lease_until = now + policy.lease
+        due = await SubscriptionRepository(session).due(now, now - policy.settle, policy.claim)
+        for row in due:
+            try:
+                secret = policy.sealer.open(row.id, row.secret)
+            except SecretUnreadable as exc:
+                _fail(row, f"signing secret unreadable: {exc}", policy)
+                continue
+            row.next_attempt_at = lease_until
+            claims.append(
+                _Claim(
+                    id=row.id,
+                    tenant=row.tenant,
+                    url=row.url,
+                    event_types=frozenset(row.event_types),
+                    secret=secret,
+                    delivered_seq=row.delivered_seq,
+                    lease_until=lease_until,
+                )
+            )
+    return claims
+
+
+async def _send_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    claim: _Claim,
+    policy: DeliveryPolicy,
+) -> _Outcome:
+    """Outside any transaction: the claim's next notifications, in order, until one fails
+    or too little of the lease is left to send another."""
+    async with sessions() as session:
+        pending = await NotificationRepository(session).after(
+            claim.tenant, claim.delivered_seq, utcnow() - policy.settle, policy.batch
+        )
+    seq, delivered = claim.delivered_seq, 0
+    for notification in pending:
+        if _wanted(claim, notification):
+            if utcnow() + policy.send_timeout >= claim.lease_until:
+                break  # the rest waits for the next claim
+            error = await _send(http, claim, notification, policy)
+            if error is not None:
+                return _Outcome(seq, delivered, error)
+            delivered += 1
+        seq = notification.seq  # skipped when not subscribed to: nothing to send
+    return _Outcome(seq, delivered, None)
+
+
+def _fail(subscription: WebhookSubscription, error: str, policy: DeliveryPolicy) -> None:
     subscription.consecutive_failures += 1
     subscription.last_error = error
     delay = min(
@@ -201,25 +295,74 @@ def _back_off(subscription: WebhookSubscription, error: str, policy: DeliveryPol
         )
 
 
-async def deliver_due(
-    session: AsyncSession, *, http: httpx.AsyncClient, policy: DeliveryPolicy
+async def _record(
+    sessions: async_sessionmaker[AsyncSession],
+    claim: _Claim,
+    outcome: _Outcome,
+    policy: DeliveryPolicy,
+) -> None:
+    """The short second transaction. The lease is the fence: a row whose next attempt is no
+    longer this claim's lease end was taken over (the lease ran out), re-enabled or deleted
+    meanwhile, and keeps what it has (its notifications go again, with the same
+    webhook-id)."""
+    async with sessions() as session, session.begin():
+        row = await SubscriptionRepository(session).leased(claim.id, claim.lease_until)
+        if row is None:
+            log.warning("webhook lease lost", extra={"subscription": str(claim.id)})
+            return
+        row.delivered_seq = max(row.delivered_seq, outcome.delivered_seq)
+        if outcome.delivered:
+            row.consecutive_failures = 0
+            row.last_error = None
+        if outcome.error is None:
+            row.next_attempt_at = utcnow()  # due again: more may be waiting
+        else:
+            _fail(row, outcome.error, policy)
+
+
+async def _deliver_claim(
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    claim: _Claim,
+    policy: DeliveryPolicy,
+    slots: asyncio.Semaphore,
 ) -> int:
-    """One pass: each due subscription gets its next notifications, in order, until
-    one fails. Returns how many were delivered."""
-    delivered = 0
-    now = utcnow()
-    for subscription in await SubscriptionRepository(session).due(now, 50):
-        pending = await NotificationRepository(session).after(
-            subscription.tenant, subscription.delivered_seq, now - policy.settle, policy.batch
-        )
-        for notification in pending:
-            if _wanted(subscription, notification):
-                error = await _send(http, subscription, notification, policy)
-                if error is not None:
-                    _back_off(subscription, error, policy)
-                    break
-                delivered += 1
-                subscription.consecutive_failures = 0
-                subscription.last_error = None
-            subscription.delivered_seq = notification.seq
-    return delivered
+    async with slots:
+        outcome = await _send_in_order(sessions, http, claim, policy)
+        await _record(sessions, claim, outcome, policy)
+    return outcome.delivered
+
+
+async def deliver_due(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    http: httpx.AsyncClient,
+    policy: DeliveryPolicy,
+) -> int:
+    """One pass: claim the due subscriptions (one short transaction), send each its next
+    notifications in order outside any transaction, a slow target holding up only its own
+    subscription, then record each outcome (one short transaction each). Returns how many
+    notifications were delivered."""
+    claims = await _claim(sessions, policy)
+    slots = asyncio.Semaphore(policy.concurrency)
+    counts = await asyncio.gather(
+        *(_deliver_claim(sessions, http, claim, policy, slots) for claim in claims)
+    )
+    return sum(counts)
+
+
+async def reseal_secrets(session: AsyncSession, policy: DeliveryPolicy, limit: int = 100) -> int:
+    """Seals with the current key the secrets sealed with a previous one (after a rotation)
+    or kept in clear (from before sealing); returns how many. A secret no configured key
+    opens is not picked (its deliveries fail and say so)."""
+    sealer = policy.sealer
+    resealed = 0
+    stale = await SubscriptionRepository(session).secrets_starting(sealer.stale_prefixes, limit)
+    for row in stale:
+        try:
+            row.secret = sealer.seal(row.id, sealer.open(row.id, row.secret))
+        except SecretUnreadable:
+            log.warning("webhook secret unreadable", extra={"subscription": str(row.id)})
+            continue
+        resealed += 1
+    return resealed
