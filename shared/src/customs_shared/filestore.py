@@ -26,14 +26,45 @@ from typing import Any, Protocol
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
-from sqlalchemy import event, select
+from sqlalchemy import Integer, LargeBinary, String, Uuid, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
 
-from customs_shared.db import utcnow
+from customs_shared.db import UtcDateTime, utcnow
 
 log = logging.getLogger(__name__)
 _FILE_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+class StoredFileColumns:
+    """The columns of an uploaded file's row, whatever it belongs to (a declaration's
+    document, an IPR application's attachment): what it is, its digest, its detached
+    signature and signature-svc's verdict on it; the bytes are in the store under
+    ``storage_key``."""
+
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(), nullable=True)
+    storage: Mapped[str] = mapped_column(String(16))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # signature-svc's verdict on the signature, once it has checked it.
+    signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    signature_report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
+
+
+class BlobColumns:
+    """The columns of a table holding files' bytes for the database store."""
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary())
 
 
 class FileStore(Protocol):

@@ -7,10 +7,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
+from customs_shared.events.schemas import SignatureStatus
 from customs_shared.problems import ProblemError
 
 # One upload; a larger file is sent in parts.
@@ -45,3 +49,26 @@ def signature_der(raw: bytes, invalid: Callable[[str], ProblemError]) -> bytes:
             "The signature is neither DER (an ASN.1 SEQUENCE) nor PEM; send the .p7s file."
         )
     return raw
+
+
+class StoredFileOut(BaseModel):
+    """The fields every service shows of a stored upload (its subclasses add what it
+    belongs to and its type)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    signed: bool
+    signature_status: SignatureStatus | None = Field(
+        description="signature-svc's verdict (valid, invalid, indeterminate, missing, "
+        "not_required); null until it has checked the signature."
+    )
+    signature_report_id: uuid.UUID | None = Field(
+        description="GET /api/v1/signatures/reports/{signature_report_id}."
+    )
+    uploaded_by: str
+    uploaded_at: datetime

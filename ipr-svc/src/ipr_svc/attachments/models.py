@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from customs_shared.db import UtcDateTime, utcnow
+from customs_shared.filestore import BlobColumns, StoredFileColumns
 from ipr_svc.db import Base
 
 
-class IprAttachment(Base):
+class IprAttachment(StoredFileColumns, Base):
     """A file attached to an application: what it is, its digest, its signature and
     signature-svc's verdict on it. The bytes live in the configured store under
     ``storage_key``."""
@@ -24,27 +23,9 @@ class IprAttachment(Base):
     )
     tenant: Mapped[str] = mapped_column(String(64))
     attachment_type: Mapped[str] = mapped_column(String(32))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(127))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    signature: Mapped[bytes | None] = mapped_column(LargeBinary(), nullable=True)
-    storage: Mapped[str] = mapped_column(String(16))
-    storage_key: Mapped[str] = mapped_column(String(255))
-    uploaded_by: Mapped[str] = mapped_column(String(128))
-    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
-    signature_report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
-
-    @property
-    def signed(self) -> bool:
-        return self.signature is not None
 
 
-class IprAttachmentBlob(Base):
+class IprAttachmentBlob(BlobColumns, Base):
     """An attachment's bytes when the database is the store (the default)."""
 
     __tablename__ = "ipr_attachment_blobs"
-
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary())

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from customs_shared.events.schemas import SignatureStatus
+from customs_shared.uploads import StoredFileOut
 
 
 class IprAttachmentType(StrEnum):
@@ -16,26 +15,9 @@ class IprAttachmentType(StrEnum):
     OTHER = "other"
 
 
-class IprAttachmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
+class IprAttachmentOut(StoredFileOut):
     application_id: uuid.UUID
     attachment_type: IprAttachmentType
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    signed: bool
-    signature_status: SignatureStatus | None = Field(
-        description="signature-svc's verdict (valid, invalid, indeterminate, missing, "
-        "not_required); null until it has checked the signature."
-    )
-    signature_report_id: uuid.UUID | None = Field(
-        description="GET /api/v1/signatures/reports/{signature_report_id}."
-    )
-    uploaded_by: str
-    uploaded_at: datetime
 
 
 class IprAttachmentList(BaseModel):
