@@ -21,10 +21,11 @@ import sys
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
+import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import (
@@ -80,6 +81,27 @@ class OAuthClient(BaseModel):
     # After a rotation the previous secret still works until then (the overlap).
     previous_secret_hash: str | None = Field(default=None, repr=False)
     previous_secret_expires_at: datetime | None = None
+    # private_key_jwt (RFC 7523): the public keys (a JWK Set) its assertions are signed with.
+    jwks: dict[str, Any] | None = None
+
+    @field_validator("jwks")
+    @classmethod
+    def _public_keys(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        keys = value.get("keys")
+        if not isinstance(keys, list) or not keys or len(keys) > 10:
+            raise ValueError("jwks holds 1 to 10 keys")
+        for key in keys:
+            if not isinstance(key, dict) or "d" in key:
+                raise ValueError("jwks holds public keys only")
+            if (key.get("kty"), key.get("crv")) not in {("OKP", "Ed25519"), ("EC", "P-256")}:
+                raise ValueError("jwks keys are Ed25519 (OKP) or P-256 (EC)")
+        try:
+            jwt.PyJWKSet.from_dict(value)
+        except jwt.PyJWTError as exc:
+            raise ValueError(f"jwks is not a valid JWK Set: {exc}") from exc
+        return value
 
     @field_validator("client_secret_hash", "previous_secret_hash")
     @classmethod

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from customs_shared.auth import Scope
 from customs_shared.keys import ALGORITHM
+from gateway import client_assertion
 from gateway.state import Settings
 
 router = APIRouter(tags=["oauth"])
@@ -29,6 +30,7 @@ class AuthorizationServerMetadata(BaseModel):
     response_types_supported: list[str]
     grant_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
     scopes_supported: list[str]
     # Not an RFC 8414 member: the algorithm of the access tokens the gateway signs.
     access_token_signing_alg_values_supported: list[str]
@@ -47,7 +49,12 @@ async def authorization_server_metadata(request: Request, settings: Settings) ->
         jwks_uri=f"{base}/.well-known/jwks.json",
         response_types_supported=[],
         grant_types_supported=["client_credentials"],
-        token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+        token_endpoint_auth_methods_supported=[
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        token_endpoint_auth_signing_alg_values_supported=client_assertion.ALGORITHMS,
         scopes_supported=[scope.value for scope in Scope],
         access_token_signing_alg_values_supported=[ALGORITHM],
     )

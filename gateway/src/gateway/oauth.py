@@ -19,12 +19,15 @@ from urllib.parse import parse_qsl, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.problems import TooManyRequests, problem_responses
+from gateway import client_assertion
 from gateway.clients import OAuthClient
 from gateway.errors import Busy
 from gateway.metrics import TOKEN_AUTH_FAILURES, TOKENS_ISSUED
-from gateway.state import Clients, Issuer, Keys, TokenEndpointLimits
+from gateway.settings import GatewaySettings
+from gateway.state import Clients, Issuer, Keys, Sessions, Settings, TokenEndpointLimits
 from gateway.token_limits import source_of
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 8192
 MAX_CLIENT_ID_LENGTH = 128
 MAX_SECRET_LENGTH = 512
+MAX_ASSERTION_LENGTH = 8192
 JWKS_MAX_AGE_SECONDS = 300
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _REALM = 'Basic realm="customs-gateway"'
@@ -128,6 +132,58 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
     return client_id, secret
 
 
+def client_assertion_of(request: Request, form: dict[str, str]) -> str | None:
+    """The private_key_jwt assertion (RFC 7523 §2.2), if the client authenticates so."""
+    if "client_assertion" not in form and "client_assertion_type" not in form:
+        return None
+    if form.get("client_assertion_type") != client_assertion.ASSERTION_TYPE:
+        raise OAuthError(
+            "invalid_request", f"client_assertion_type must be {client_assertion.ASSERTION_TYPE}."
+        )
+    if request.headers.get("authorization") or "client_secret" in form:
+        raise OAuthError("invalid_request", "Use one client authentication method only.")
+    assertion = form.get("client_assertion", "")
+    if not assertion or len(assertion) > MAX_ASSERTION_LENGTH:
+        raise _invalid_client("A client_assertion is required.")
+    return assertion
+
+
+def _assertion_client(assertion: str, form: dict[str, str]) -> str:
+    try:
+        client_id = client_assertion.claimed_client(assertion)
+    except client_assertion.InvalidAssertion as exc:
+        raise _invalid_client("The client assertion is not valid.") from exc
+    if form.get("client_id", client_id) != client_id:
+        raise OAuthError("invalid_request", "client_id differs from the assertion's subject.")
+    return client_id
+
+
+async def _authenticate_assertion(
+    client: OAuthClient | None,
+    assertion: str,
+    request: Request,
+    settings: GatewaySettings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> OAuthClient | None:
+    """The client if ``assertion`` is a valid, unused private_key_jwt of it, else None."""
+    if client is None:
+        return None
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    try:
+        await client_assertion.verify(
+            client,
+            assertion,
+            audiences=[f"{base}/oauth/token", settings.jwt_issuer],
+            sessions=sessions,
+        )
+    except client_assertion.InvalidAssertion as exc:
+        log.warning(
+            "client assertion refused", extra={"client_id": client.client_id, "why": str(exc)}
+        )
+        return None
+    return client
+
+
 def granted_scopes(client: OAuthClient, requested: str | None) -> list[str]:
     """The requested scopes if all are the client's; all its scopes if none asked."""
     if requested is None:
@@ -154,6 +210,15 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
                         "scope": {"type": "string", "description": "Space-separated scopes."},
                         "client_id": {"type": "string", "description": "If not using Basic."},
                         "client_secret": {"type": "string", "description": "If not using Basic."},
+                        "client_assertion_type": {
+                            "type": "string",
+                            "enum": [client_assertion.ASSERTION_TYPE],
+                            "description": "private_key_jwt (RFC 7523).",
+                        },
+                        "client_assertion": {
+                            "type": "string",
+                            "description": "The signed JWT (private_key_jwt).",
+                        },
                     },
                 }
             }
@@ -178,10 +243,16 @@ async def issue_token(
     clients: Clients,
     issuer: Issuer,
     limits: TokenEndpointLimits,
+    settings: Settings,
+    sessions: Sessions,
 ) -> JSONResponse:
     try:
         form = await read_form(request)
-        client_id, secret = client_credentials(request, form)
+        assertion = client_assertion_of(request, form)
+        if assertion is None:
+            client_id, secret = client_credentials(request, form)
+        else:
+            client_id, secret = _assertion_client(assertion, form), ""
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise OAuthError("invalid_request", "grant_type is required.")
@@ -192,7 +263,12 @@ async def issue_token(
         source = source_of(request)
         await limits.admit(client_id, source)
         with limits.checking(client_id, source):
-            client = await clients.authenticate(client_id, secret)
+            if assertion is None:
+                client = await clients.authenticate(client_id, secret)
+            else:
+                client = await _authenticate_assertion(
+                    clients.get(client_id), assertion, request, settings, sessions
+                )
         if client is None:
             TOKEN_AUTH_FAILURES.inc()
             await limits.failed(client_id, source)

@@ -10,12 +10,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway_tests.support import (
     ADMIN_ID,
@@ -238,3 +241,85 @@ async def test_the_cli_registers_lists_rotates_and_disables(
     unknown = cli(env, "disable", "nobody-at-all", "--reason", "x")
     assert unknown.returncode == 1
     assert "No client nobody-at-all" in unknown.stderr
+
+
+def _assertion(
+    key: Ed25519PrivateKey, client_id: str, *, audience: str, lifetime: int = 60, **extra: Any
+) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+        **extra,
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "partner-key-1"})
+
+
+async def _with_assertion(client: httpx.AsyncClient, assertion: str) -> httpx.Response:
+    return await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
+
+
+async def test_private_key_jwt_authenticates_once_per_assertion(
+    admin_gateways: tuple[Gateway, Gateway],
+) -> None:
+    one, two = admin_gateways
+    admin = await admin_headers(one.client)
+    key = Ed25519PrivateKey.generate()
+    public = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwks = {"keys": [{**public, "kid": "partner-key-1", "use": "sig"}]}
+    client_id = f"keyed-{uuid.uuid4().hex[:8]}"
+    created = await one.client.post(CLIENTS, json=registration(client_id, jwks=jwks), headers=admin)
+    assert created.status_code == 201, created.text
+    private = {"keys": [{**public, "kid": "k", "d": "c2VjcmV0"}]}
+    refused = await one.client.post(
+        CLIENTS, json=registration(f"x-{client_id}", jwks=private), headers=admin
+    )
+    assert refused.status_code == 422  # a private key is never registered
+
+    endpoint = "http://gateway.test/oauth/token"
+    good = _assertion(key, client_id, audience=endpoint)
+    for _ in range(50):  # until replica two has loaded the client
+        answer = await _with_assertion(two.client, good)
+        if answer.status_code != 401:
+            break
+        good = _assertion(key, client_id, audience=endpoint)
+        await asyncio.sleep(0.1)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["scope"] == "declarations:read"
+
+    # The same assertion again, at either replica: a replay.
+    assert (await _with_assertion(one.client, good)).status_code == 401
+    assert (await _with_assertion(two.client, good)).status_code == 401
+    other_key = Ed25519PrivateKey.generate()
+    for bad in (
+        _assertion(key, client_id, audience="https://elsewhere.example/token"),
+        _assertion(key, client_id, audience=endpoint, lifetime=3600),  # lives too long
+        _assertion(key, client_id, audience=endpoint, lifetime=-60),  # expired
+        _assertion(other_key, client_id, audience=endpoint),  # not its key
+        _assertion(key, "nobody-registered", audience=endpoint),
+    ):
+        answer = await _with_assertion(one.client, bad)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"] == "invalid_client"
+    # An assertion and a secret at once is a malformed request.
+    both = await one.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": _assertion(key, client_id, audience=endpoint),
+            "client_secret": "x",
+        },
+    )
+    assert (both.status_code, both.json()["error"]) == (400, "invalid_request")

@@ -27,6 +27,8 @@ async def test_metadata_names_endpoints_that_work(gateway: Gateway) -> None:
     )
     assert token.status_code == 200
     assert "client_secret_basic" in body["token_endpoint_auth_methods_supported"]
+    assert "private_key_jwt" in body["token_endpoint_auth_methods_supported"]
+    assert body["token_endpoint_auth_signing_alg_values_supported"] == ["EdDSA", "ES256"]
 
 
 async def test_metadata_uses_the_public_url(gateway_factory: GatewayFactory) -> None:

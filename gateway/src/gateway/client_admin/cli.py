@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +38,9 @@ def add_commands(commands: Any) -> None:
     register.add_argument("--partner-event-source")
     register.add_argument("--description", default="")
     register.add_argument("--rate-limit-per-minute", type=int)
+    register.add_argument(
+        "--jwks-file", type=Path, help="public keys (JWK Set JSON) for private_key_jwt"
+    )
     commands.add_parser("list", help="list the registered clients (no secrets)")
     rotate = commands.add_parser("rotate", help="new secret, printed once; the old one overlaps")
     rotate.add_argument("client_id")
@@ -113,6 +117,7 @@ async def _run(args: argparse.Namespace, settings: GatewaySettings) -> dict[str,
                 partner_event_source=args.partner_event_source,
                 description=args.description,
                 rate_limit_per_minute=args.rate_limit_per_minute,
+                jwks=json.loads(args.jwks_file.read_text()) if args.jwks_file else None,
             )
 
             async def register(session: AsyncSession) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime, utcnow
@@ -34,3 +35,17 @@ class RegisteredClient(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # private_key_jwt (RFC 7523): the public keys its assertions are signed with (a JWK Set).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class UsedClientAssertion(Base):
+    """A private_key_jwt assertion's jti, claimed once: a replay finds it. Rows past
+    ``expires_at`` are pruned (the assertion could not be used any more anyway)."""
+
+    __tablename__ = "used_client_assertions"
+    __table_args__ = (Index("ix_used_client_assertions_expires", "expires_at"),)
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

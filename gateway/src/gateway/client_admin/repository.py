@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.client_admin.models import RegisteredClient
+from gateway.client_admin.models import RegisteredClient, UsedClientAssertion
 
 
 async def get(
@@ -52,3 +52,11 @@ async def existing_ids(session: AsyncSession, client_ids: Sequence[str]) -> set[
         return set()
     statement = select(RegisteredClient.client_id).where(RegisteredClient.client_id.in_(client_ids))
     return set((await session.scalars(statement)).all())
+
+
+async def prune_used_assertions(session: AsyncSession, now: datetime) -> int:
+    """Forgets assertion ids that have expired (they cannot be replayed any more)."""
+    result = await session.execute(
+        delete(UsedClientAssertion).where(UsedClientAssertion.expires_at < now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

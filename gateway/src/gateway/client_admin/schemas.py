@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,11 @@ class ClientRegistration(BaseModel):
     partner_event_source: str | None = Field(default=None, min_length=1, max_length=500)
     description: str = Field(default="", max_length=500)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description="Public keys (a JWK Set: Ed25519 or P-256) for private_key_jwt "
+        "client authentication (RFC 7523), besides the generated secret.",
+    )
 
 
 class ClientChange(BaseModel):
@@ -33,6 +39,7 @@ class ClientChange(BaseModel):
     partner_event_source: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=500)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    jwks: dict[str, Any] | None = Field(default=None, description="Public keys (JWK Set).")
 
 
 class Rotation(BaseModel):
@@ -65,6 +72,7 @@ class ClientOut(BaseModel):
     partner_event_source: str | None
     description: str
     rate_limit_per_minute: int | None
+    jwks: dict[str, Any] | None
     enabled: bool
     disabled_reason: str | None
     previous_secret_expires_at: datetime | None

@@ -42,6 +42,7 @@ def to_oauth_client(row: RegisteredClient) -> OAuthClient:
         partner_event_source=row.partner_event_source,
         description=row.description,
         rate_limit_per_minute=row.rate_limit_per_minute,
+        jwks=row.jwks,
     )
 
 
@@ -79,6 +80,7 @@ async def register(
         partner_event_source=body.partner_event_source,
         description=body.description,
         rate_limit_per_minute=body.rate_limit_per_minute,
+        jwks=body.jwks,
         created_at=now,
         updated_at=now,
         version=1,
@@ -107,7 +109,7 @@ async def change(session: AsyncSession, client_id: str, body: ClientChange) -> R
     if "roles" in values and values["roles"] is not None:
         values["roles"] = [str(r) for r in values["roles"]]
     for name, value in values.items():
-        if value is None and name not in ("partner_event_source", "rate_limit_per_minute"):
+        if value is None and name not in ("partner_event_source", "rate_limit_per_minute", "jwks"):
             continue
         setattr(row, name, value)
     _checked(row)
@@ -179,6 +181,7 @@ async def seed(session: AsyncSession, clients: Sequence[OAuthClient]) -> int:
                 partner_event_source=client.partner_event_source,
                 description=client.description,
                 rate_limit_per_minute=client.rate_limit_per_minute,
+                jwks=client.jwks,
                 created_at=now,
                 updated_at=now,
                 version=1,

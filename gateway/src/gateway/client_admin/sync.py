@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.db import utcnow
 from gateway.client_admin import repository, service
 from gateway.clients import ClientRegistry
 
@@ -32,7 +33,10 @@ class ClientSync:
         self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> bool:
-        """Reloads the registry if the table changed; True when it did."""
+        """Reloads the registry if the table changed; True when it did. Also forgets the
+        private_key_jwt assertion ids that have expired."""
+        async with self._sessions() as session, session.begin():
+            await repository.prune_used_assertions(session, utcnow())
         async with self._sessions() as session:
             seen = await repository.fingerprint(session)
             if seen == self._seen:
