@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from customs_shared.auth import Scope
 from customs_shared.keys import ALGORITHM
 from gateway import client_assertion
+from gateway.settings import GatewaySettings
 from gateway.state import Settings
 
 router = APIRouter(tags=["oauth"])
@@ -36,13 +37,18 @@ class AuthorizationServerMetadata(BaseModel):
     access_token_signing_alg_values_supported: list[str]
 
 
+def public_base_url(request: Request, settings: GatewaySettings) -> str:
+    """Where clients reach the gateway: ``GATEWAY_PUBLIC_URL``, else the request's base."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
 @router.get(
     "/.well-known/oauth-authorization-server",
     summary="Authorization server metadata (RFC 8414).",
     response_model=AuthorizationServerMetadata,
 )
 async def authorization_server_metadata(request: Request, settings: Settings) -> JSONResponse:
-    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    base = public_base_url(request, settings)
     body = AuthorizationServerMetadata(
         issuer=settings.jwt_issuer,
         token_endpoint=f"{base}/oauth/token",

@@ -25,6 +25,7 @@ from customs_shared.problems import TooManyRequests, problem_responses
 from gateway import client_assertion
 from gateway.clients import OAuthClient
 from gateway.errors import Busy
+from gateway.metadata import public_base_url
 from gateway.metrics import TOKEN_AUTH_FAILURES, TOKENS_ISSUED
 from gateway.settings import GatewaySettings
 from gateway.state import Clients, Issuer, Keys, Sessions, Settings, TokenEndpointLimits
@@ -168,7 +169,7 @@ async def _authenticate_assertion(
     """The client if ``assertion`` is a valid, unused private_key_jwt of it, else None."""
     if client is None:
         return None
-    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    base = public_base_url(request, settings)
     try:
         await client_assertion.verify(
             client,

@@ -11,8 +11,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
-from customs_shared.events.catalog import PARTNER_EVENTS
+from customs_shared.db import utcnow
+from customs_shared.events.catalog import PARTNER_EVENTS, TOKEN_REVOCATIONS
 from customs_shared.messaging.kafka import new_producer
+from customs_shared.revocation import Revocation, RevocationKind
 from gateway.errors import KafkaUnavailable
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,15 @@ class KafkaPublisher:
         except KafkaError as exc:
             log.warning("record not acknowledged", extra={"error": str(exc)})
             raise self.unavailable() from exc
+
+    async def revoke(self, kind: RevocationKind, value: str, reason: str) -> Revocation:
+        """Publishes a revocation of one token or of a client's current tokens on the
+        compacted revocation topic every process reads."""
+        revocation = Revocation(kind=kind, value=value, revoked_at=utcnow(), reason=reason)
+        await self.publish(
+            revocation.key, revocation.model_dump_json().encode(), topic=TOKEN_REVOCATIONS.name
+        )
+        return revocation
 
     async def tombstone(self, key: str, *, topic: str) -> None:
         """A record without a value: compaction then drops every record of ``key``."""

@@ -12,8 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from customs_shared.auth import ADMINS, Principal, Scope, allow
-from customs_shared.db import utcnow
-from customs_shared.events.catalog import TOKEN_REVOCATIONS
 from customs_shared.problems import problem_responses
 from customs_shared.revocation import Revocation, RevocationKind
 from gateway.errors import KafkaUnavailable
@@ -52,10 +50,7 @@ async def revoke(body: RevocationRequest, admin: Admin, publisher: Publisher) ->
         kind, value = RevocationKind.TOKEN, body.jti
     else:
         kind, value = RevocationKind.CLIENT, str(body.client_id)
-    revocation = Revocation(kind=kind, value=value, revoked_at=utcnow(), reason=body.reason)
-    await publisher.publish(
-        revocation.key, revocation.model_dump_json().encode(), topic=TOKEN_REVOCATIONS.name
-    )
+    revocation = await publisher.revoke(kind, value, body.reason)
     log.warning(
         "token revocation published",
         extra={"revocation": revocation.key, "by": admin.subject},

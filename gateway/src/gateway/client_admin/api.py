@@ -12,10 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from customs_shared.auth import ADMINS, Principal, Scope, allow
-from customs_shared.db import DbSession, utcnow
-from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, Unauthorized, problem_responses
-from customs_shared.revocation import Revocation, RevocationKind
+from customs_shared.revocation import RevocationKind
 from gateway.client_admin import repository, service
 from gateway.client_admin.errors import ClientExists, ClientNotFound, InvalidClient, PepperMissing
 from gateway.client_admin.models import RegisteredClient
@@ -163,12 +162,7 @@ async def disable_client(
     row = await service.disable(session, client_id, body.reason)
     # Published before the answer: a 2xx means every service will refuse its tokens.
     # Should the transaction then fail, the revocation stands and a retry disables again.
-    revocation = Revocation(
-        kind=RevocationKind.CLIENT, value=client_id, revoked_at=utcnow(), reason=body.reason
-    )
-    await publisher.publish(
-        revocation.key, revocation.model_dump_json().encode(), topic=TOKEN_REVOCATIONS.name
-    )
+    await publisher.revoke(RevocationKind.CLIENT, client_id, body.reason)
     log.warning("client disabled by admin", extra={"client_id": client_id, "by": admin.subject})
     return _out(row)
 

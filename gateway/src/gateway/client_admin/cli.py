@@ -16,10 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.db import create_engine, run_migrations, utcnow
-from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.db import create_engine, run_migrations
 from customs_shared.problems import ProblemError
-from customs_shared.revocation import Revocation, RevocationKind
+from customs_shared.revocation import RevocationKind
 from customs_shared.services import GATEWAY
 from gateway.client_admin import repository, service
 from gateway.client_admin.models import RegisteredClient
@@ -80,13 +79,8 @@ async def _revoke_tokens(settings: GatewaySettings, client_id: str, reason: str)
         f"{settings.service_name}-cli",
         timeout_seconds=settings.partner_publish_timeout_seconds,
     )
-    revocation = Revocation(
-        kind=RevocationKind.CLIENT, value=client_id, revoked_at=utcnow(), reason=reason
-    )
     try:
-        await publisher.publish(
-            revocation.key, revocation.model_dump_json().encode(), topic=TOKEN_REVOCATIONS.name
-        )
+        await publisher.revoke(RevocationKind.CLIENT, client_id, reason)
     except ProblemError:
         return False
     finally:
