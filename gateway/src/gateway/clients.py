@@ -119,10 +119,6 @@ class OAuthClient(BaseModel):
             )
         return value
 
-    @property
-    def has_keyed_secret(self) -> bool:
-        return keyed_secrets.is_keyed(self.client_secret_hash)
-
     @model_validator(mode="after")
     def _tenant_matches_roles(self) -> OAuthClient:
         if _TAX_CODE_TENANT_ROLES.intersection(self.roles) and not mst.is_valid(self.tenant):
@@ -162,9 +158,9 @@ class ClientRegistry:
         pepper: bytes | None = None,
     ) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._clients = {client.client_id: client for client in clients}
         self._pepper = pepper
-        keyed = [c.client_id for c in self._clients.values() if c.has_keyed_secret]
+        clients = list(clients)
+        keyed = [c.client_id for c in clients if _keyed_hashes(c)]
         if keyed and pepper is None:
             raise ClientsFileError(
                 f"clients {keyed} have generated secrets ($hmac-sha256$): set GATEWAY_SECRET_PEPPER"
@@ -177,15 +173,8 @@ class ClientRegistry:
         # A thread per slot, apart from anyio's shared pool, so a held slot never
         # waits for a thread that other work has taken.
         self._threads = anyio.CapacityLimiter(self.slots.slots)
-        for client in self._clients.values():
-            if client.has_keyed_secret:
-                continue
-            if self._hasher.check_needs_rehash(client.client_secret_hash):
-                log.warning(
-                    "client secret hash uses other argon2 parameters than the default; "
-                    "re-hash it so every check costs the same",
-                    extra={"client_id": client.client_id},
-                )
+        self._clients: dict[str, OAuthClient] = {}
+        self.replace(clients)
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -200,6 +189,14 @@ class ClientRegistry:
                 "authenticate",
                 extra={"client_ids": keyed},
             )
+        for client in fresh.values():
+            stored = client.client_secret_hash
+            if not keyed_secrets.is_keyed(stored) and self._hasher.check_needs_rehash(stored):
+                log.warning(
+                    "client secret hash uses other argon2 parameters than the default; "
+                    "re-hash it so every check costs the same",
+                    extra={"client_id": client.client_id},
+                )
         self._clients = fresh
 
     def get(self, client_id: str) -> OAuthClient | None:
@@ -265,22 +262,14 @@ def default_slots() -> BoundedSlots:
     return BoundedSlots(os.cpu_count() or 2, max_waiting=8, max_wait_seconds=1.0)
 
 
-def load_clients(
-    path: Path,
-    *,
-    hasher: PasswordHasher | None = None,
-    slots: BoundedSlots | None = None,
-    pepper: bytes | None = None,
-) -> ClientRegistry:
+def read_clients_file(path: Path) -> list[OAuthClient]:
+    """The clients a clients file lists; ClientsFileError if it is missing or not valid."""
     try:
-        clients = parse_clients(path.read_bytes())
+        return parse_clients(path.read_bytes())
     except FileNotFoundError as exc:
         raise ClientsFileError(f"clients file {path} does not exist") from exc
     except (ValidationError, ValueError) as exc:
         raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
-    registry = ClientRegistry(clients, hasher=hasher, slots=slots, pepper=pepper)
-    log.info("oauth clients loaded", extra={"path": str(path), "count": len(registry)})
-    return registry
 
 
 def new_client_secret(pepper: bytes) -> tuple[str, str]:

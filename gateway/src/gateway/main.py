@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from customs_shared import tracing
@@ -28,7 +27,7 @@ from gateway.breaker import Breakers
 from gateway.client_admin import service as client_admin
 from gateway.client_admin.api import router as clients_router
 from gateway.client_admin.sync import ClientSync
-from gateway.clients import ClientRegistry, ClientsFileError, OAuthClient, parse_clients
+from gateway.clients import ClientRegistry, OAuthClient, read_clients_file
 from gateway.partner_events import api as partner_events_api
 from gateway.partner_events.reports import RoutingReports
 from gateway.publisher import KafkaPublisher
@@ -69,10 +68,7 @@ def seed_clients(path: Path) -> list[OAuthClient]:
     if not path.exists():
         log.info("no clients file to seed from", extra={"path": str(path)})
         return []
-    try:
-        return parse_clients(path.read_bytes())
-    except (ValidationError, ValueError) as exc:
-        raise ClientsFileError(f"clients file {path} is not valid: {exc}") from exc
+    return read_clients_file(path)
 
 
 def verification_slots(settings: GatewaySettings) -> BoundedSlots:

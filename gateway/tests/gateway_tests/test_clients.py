@@ -15,8 +15,8 @@ from gateway.clients import (
     ClientRegistry,
     ClientsFileError,
     OAuthClient,
-    load_clients,
     parse_clients,
+    read_clients_file,
 )
 
 DEMO_CLIENTS = Path(__file__).resolve().parents[3] / "deploy" / "local" / "clients.json"
@@ -66,12 +66,12 @@ def test_duplicate_client_ids_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"clients": [_client(), _client()]}))
 
     with pytest.raises(ClientsFileError, match="listed twice"):
-        load_clients(path)
+        read_clients_file(path)
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ClientsFileError, match="does not exist"):
-        load_clients(tmp_path / "absent.json")
+        read_clients_file(tmp_path / "absent.json")
 
 
 class _CountingHasher(PasswordHasher):
@@ -128,7 +128,7 @@ def test_hash_secret_cli_refuses_short_secrets() -> None:
 
 
 async def test_demo_clients_file_is_valid_and_secrets_follow_the_pattern() -> None:
-    registry = load_clients(DEMO_CLIENTS)
+    registry = ClientRegistry(read_clients_file(DEMO_CLIENTS))
     raw = json.loads(DEMO_CLIENTS.read_text())
     ids = [c["client_id"] for c in raw["clients"]]
 
