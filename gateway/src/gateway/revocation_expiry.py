@@ -5,11 +5,10 @@ it from its list when the tombstone passes by."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
+from customs_shared.background import Repeating
 from customs_shared.db import utcnow
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
 from customs_shared.problems import ProblemError
@@ -33,8 +32,9 @@ class RevocationExpiry:
         self._revocations = revocations
         self._publisher = publisher
         self._horizon = token_ttl + SKEW
-        self._interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._repeating = Repeating(
+            "revocation-expiry", self._one_pass, interval_seconds=interval_seconds, wait_first=True
+        )
 
     async def expire_once(self) -> int:
         """Tombstones every revocation past the horizon; how many."""
@@ -44,20 +44,16 @@ class RevocationExpiry:
             self._revocations.forget(key)
         return len(expired)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                if expired := await self.expire_once():
-                    log.info("expired token revocations dropped", extra={"count": expired})
-            except ProblemError:  # Kafka away: the next pass tries again
-                log.warning("token revocations not expired now")
+    async def _one_pass(self) -> bool:
+        try:
+            if expired := await self.expire_once():
+                log.info("expired token revocations dropped", extra={"count": expired})
+        except ProblemError:  # Kafka away: the next pass tries again
+            log.warning("token revocations not expired now")
+        return False
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="revocation-expiry")
+        self._repeating.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._repeating.stop()

@@ -4,13 +4,12 @@ disabled) — so every replica follows an admin's change within that interval.""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.background import Repeating
 from customs_shared.db import utcnow
 from gateway.client_admin import repository, service
 from gateway.clients import ClientRegistry
@@ -28,9 +27,10 @@ class ClientSync:
     ) -> None:
         self._sessions = sessions
         self._registry = registry
-        self._interval = interval_seconds
         self._seen: tuple[int, datetime | None, int] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._repeating = Repeating(
+            "client-sync", self._one_pass, interval_seconds=interval_seconds, wait_first=True
+        )
 
     async def refresh(self) -> bool:
         """Reloads the registry if the table changed; True when it did. Also forgets the
@@ -47,19 +47,13 @@ class ClientSync:
         log.info("oauth clients loaded", extra={"count": len(clients)})
         return True
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception:  # the next pass retries; the registry stays as it was
-                log.exception("client refresh failed")
+    async def _one_pass(self) -> bool:
+        await self.refresh()
+        return False
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="client-sync")
+        """Refreshes every interval from now on (the caller refreshed once at start)."""
+        self._repeating.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._repeating.stop()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from customs_shared.app import BackgroundFactory, Runtime
+from customs_shared.background import Repeating
 from routing_svc.lanes import service
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.settings import RoutingSettings
@@ -22,24 +22,18 @@ def overdue_sweeper(
 
     @contextlib.asynccontextmanager
     async def sweeping(runtime: Runtime[RoutingSettings]) -> AsyncIterator[None]:
-        async def sweep_forever() -> None:
-            while True:
-                try:
-                    async with runtime.sessions() as session, session.begin():
-                        decided = await service.decide_overdue(session, policy=policy)
-                    if decided:
-                        log.info("overdue declarations decided", extra={"count": decided})
-                        continue
-                except Exception:  # the next sweep retries; a failed pass loses nothing
-                    log.exception("overdue sweep failed")
-                await asyncio.sleep(interval_seconds)
+        async def one_pass() -> bool:
+            async with runtime.sessions() as session, session.begin():
+                decided = await service.decide_overdue(session, policy=policy)
+            if decided:
+                log.info("overdue declarations decided", extra={"count": decided})
+            return decided > 0  # more may be overdue: sweep again at once
 
-        task = asyncio.create_task(sweep_forever(), name="overdue-sweeper")
+        repeating = Repeating("overdue-sweeper", one_pass, interval_seconds=interval_seconds)
+        repeating.start()
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await repeating.stop()
 
     return sweeping

@@ -4,13 +4,12 @@ holds many locks or a long transaction."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.background import Repeating
 from customs_shared.db import utcnow
 from customs_shared.messaging import repository
 
@@ -31,8 +30,9 @@ class MessagingPruner:
         self._sessions = sessions
         self._outbox_retention = outbox_retention
         self._processed_retention = processed_retention
-        self._interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
+        self._repeating = Repeating(
+            "messaging-prune", self._one_pass, interval_seconds=interval_seconds
+        )
 
     async def prune_once(self) -> tuple[int, int]:
         """One batch of each table: (outbox rows, processed ids) deleted."""
@@ -47,26 +47,17 @@ class MessagingPruner:
             )
         return published, processed
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                published, processed = await self.prune_once()
-                if published or processed:
-                    log.info(
-                        "messaging tables pruned",
-                        extra={"outbox_rows": published, "processed_ids": processed},
-                    )
-                if published == BATCH or processed == BATCH:
-                    continue  # a backlog: the next batch at once
-            except Exception:  # the next pass retries; nothing is lost by waiting
-                log.exception("messaging prune failed")
-            await asyncio.sleep(self._interval)
+    async def _one_pass(self) -> bool:
+        published, processed = await self.prune_once()
+        if published or processed:
+            log.info(
+                "messaging tables pruned",
+                extra={"outbox_rows": published, "processed_ids": processed},
+            )
+        return published == BATCH or processed == BATCH  # a backlog: the next batch at once
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="messaging-prune")
+        self._repeating.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._repeating.stop()
