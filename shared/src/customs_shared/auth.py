@@ -295,6 +295,24 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Who may call an endpoint: one of ``roles``, with a token granted ``scope``."""
+
+    scope: Scope
+    roles: frozenset[Role]
+
+
+# Each dependency ``allow`` made, with its policy: the authorization tests read every
+# route's policy from here, so a new route is covered as soon as it declares one.
+_POLICIES: dict[Callable[..., Any], Policy] = {}
+
+
+def policy_of(dependency: Callable[..., Any]) -> Policy | None:
+    """The policy of a dependency made by :func:`allow`; None for any other callable."""
+    return _POLICIES.get(dependency)
+
+
 def allow(scope: Scope, roles: frozenset[Role]) -> Any:
     """Dependency that admits callers holding one of ``roles`` whose token carries
     ``scope``: the role says whose data, the scope what the client was granted."""
@@ -310,6 +328,7 @@ def allow(scope: Scope, roles: frozenset[Role]) -> Any:
             raise InsufficientScope(scope.value)
         return principal
 
+    _POLICIES[dependency] = Policy(scope, roles)
     return Depends(dependency)
 
 
