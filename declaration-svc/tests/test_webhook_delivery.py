@@ -304,3 +304,25 @@ async def test_a_target_that_does_not_answer_in_time_is_a_failure_within_the_lea
     assert row.consecutive_failures == 1
     assert row.last_error == "no answer within 0.3 s"
     assert row.delivered_seq == created.subscription.delivered_seq  # nothing skipped
+
+
+async def test_a_target_that_became_private_is_not_called_at_delivery(
+    sessions: Sessions, receivers: list[Receiver]
+) -> None:
+    # Subscribed while private targets were allowed (or when its name resolved to a
+    # public address): each delivery checks the target again, before connecting.
+    receiver = Receiver()
+    receivers.append(receiver)
+    tenant = "0312345673"
+    subscribed = await subscribe(sessions, tenant, receiver.url, policy())
+    await queue(sessions, tenant, 2)
+    strict = dataclasses.replace(policy(), allow_private_targets=False)
+    async with httpx.AsyncClient() as http:
+        sent = await service.deliver_due(sessions, http=http, policy=strict)
+    assert sent == 0
+    assert receiver.received == []
+    async with sessions() as session:
+        row = await session.get(WebhookSubscription, subscribed.subscription.id)
+    assert row is not None
+    assert row.consecutive_failures == 1
+    assert "WebhookTargetRefused" in (row.last_error or "")

@@ -65,11 +65,11 @@ async def declare(sessions: Sessions, who: Principal) -> uuid.UUID:
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:9/hook",
-        "http://localhost:9/hook",
-        "http://10.1.2.3/hook",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::1]:9/hook",
+        "https://127.0.0.1:9/hook",
+        "https://localhost:9/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]:9/hook",
     ],
 )
 async def test_non_public_targets_are_refused_unless_allowed(sessions: Sessions, url: str) -> None:

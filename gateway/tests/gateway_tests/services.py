@@ -40,7 +40,7 @@ class ServiceUnderTest:
     client: httpx.AsyncClient
 
 
-def service_settings(spec: ServiceSpec) -> ServiceSettings:
+def service_settings(spec: ServiceSpec, **overrides: Any) -> ServiceSettings:
     """The service's own settings class with its defaults (the local environment)."""
     module = importlib.import_module(f"{spec.package}.settings")
     for value in vars(module).values():
@@ -49,7 +49,8 @@ def service_settings(spec: ServiceSpec) -> ServiceSettings:
             and issubclass(value, ServiceSettings)
             and vars(value).get("spec") is spec
         ):
-            return value(database_url=_NO_DATABASE)
+            settings: ServiceSettings = value(database_url=_NO_DATABASE, **overrides)
+            return settings
     raise LookupError(f"{spec.package}.settings has no settings class for {spec.name}")
 
 
@@ -60,8 +61,11 @@ def service_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> F
 
 
 @contextlib.asynccontextmanager
-async def domain_services(gateway: Gateway) -> AsyncIterator[list[ServiceUnderTest]]:
-    """Each domain service's app, with a client on its public port."""
+async def domain_services(
+    gateway: Gateway, **overrides: Any
+) -> AsyncIterator[list[ServiceUnderTest]]:
+    """Each domain service's app, with a client on its public port; ``overrides`` are
+    settings (without the prefix) given to every service that has them."""
     transport = httpx.ASGITransport(app=gateway.app)
     async with contextlib.AsyncExitStack() as stack:
         jwks_http = await stack.enter_async_context(
@@ -73,6 +77,8 @@ async def domain_services(gateway: Gateway) -> AsyncIterator[list[ServiceUnderTe
         running = []
         for spec in DOMAIN_SERVICES:
             settings = service_settings(spec)
+            own = {k: v for k, v in overrides.items() if k in type(settings).model_fields}
+            settings = service_settings(spec, **own)
             app = service_app(spec, settings)
             verifier = TokenVerifier(
                 JwksCache("http://gateway.test/.well-known/jwks.json", jwks_http, 300),

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
+from customs_shared.notifications.schemas import CallbackUrl
 from ipr_svc.records.schemas import Heading, RightType, TaxCodes, Text
 
 
@@ -97,7 +98,7 @@ class ApplicationIn(BaseModel):
         "right's term.",
     )
     contact: Contact
-    notification_url: AnyHttpUrl | None = None
+    notification_url: CallbackUrl | None = None
     applicant_kind: IprApplicantKind = Field(
         default=IprApplicantKind.ENTERPRISE,
         description="An enterprise's tenant is its tax code and its attachments are signed; "

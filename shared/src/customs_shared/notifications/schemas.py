@@ -2,18 +2,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
 
 # "<area>.<event>", e.g. declaration.lane_assigned or ipr.suspension_opened; "*" for all.
 EVENT_TYPE_PATTERN = r"^(\*|[a-z]{1,20}\.[a-z_]{1,40})$"
 
 
+# A URL a service may call back (or show an officer): http(s), and short enough for the
+# 2000-character columns that keep it (longer was a database error, a 500).
+CallbackUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]
+
+
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: AnyHttpUrl = Field(description="Where notifications are POSTed (https in production).")
+    url: CallbackUrl = Field(
+        description="Where notifications are POSTed: https, at a public address (plain http "
+        "and private addresses only where the operator allows private targets)."
+    )
     event_types: list[str] = Field(
         default=["*"],
         min_length=1,

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,7 +29,7 @@ from customs_shared.notifications.models import Notification, WebhookSubscriptio
 from customs_shared.notifications.repository import NotificationRepository, SubscriptionRepository
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer, SecretUnreadable
-from customs_shared.notifications.targets import check_target
+from customs_shared.notifications.targets import check_url
 from customs_shared.problems import BadRequest
 
 log = logging.getLogger(__name__)
@@ -68,9 +67,7 @@ def notify(
 
 
 async def _target(url: str, policy: DeliveryPolicy) -> None:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    await check_target(parts.hostname or "", port, allow_private=policy.allow_private_targets)
+    await check_url(url, allow_private=policy.allow_private_targets)
 
 
 @dataclass(frozen=True, slots=True)
