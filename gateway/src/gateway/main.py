@@ -33,7 +33,6 @@ from gateway.partner_events.reports import RoutingReports
 from gateway.publisher import KafkaPublisher
 from gateway.ratelimit import RateLimiter, open_storage
 from gateway.revocation_expiry import RevocationExpiry
-from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import GatewaySettings
 from gateway.slots import BoundedSlots
 from gateway.state import GatewayState
@@ -215,9 +214,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     tracing.instrument_app(app)
     install_common(app, settings, _readiness_checks(loaded))
-    # Outermost: problems and probes get the headers too. HSTS only where TLS ends in
-    # front of the gateway (not the local plain-HTTP run).
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
     app.include_router(oauth.router)
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)

@@ -30,6 +30,7 @@ from customs_shared.messaging.pruning import MessagingPruner
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
 from customs_shared.problems import install_problem_handlers
 from customs_shared.revocation import RevocationList, RevocationListener
+from customs_shared.security_headers import SecurityHeadersMiddleware
 from customs_shared.settings import Role, ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ def install_common(
         body_read_timeout=settings.body_read_timeout_seconds,
         body_total_timeout=settings.body_total_timeout_seconds,
     )
+    # Outermost: problems, refusals and probes get the headers too. HSTS only where TLS
+    # ends in front (not the local plain-HTTP run).
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
     install_problem_handlers(app)
     app.include_router(health_router(checks))
 

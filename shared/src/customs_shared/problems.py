@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from customs_shared.context import request_id_var
+from customs_shared.security_headers import SECURITY_HEADERS
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://customs.example/problems/"
@@ -245,8 +246,19 @@ async def _on_disconnect(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
+    # Answered outside every middleware (Starlette's error middleware is outermost), so
+    # the headers the middleware would add are set here.
+    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    headers["cache-control"] = "no-store"
+    request_id = request_id_var.get()
+    if request_id:
+        headers["x-request-id"] = request_id
     return problem_response(
-        500, ProblemError.title, type_uri=ProblemError.type_uri(), instance=request.url.path
+        500,
+        ProblemError.title,
+        type_uri=ProblemError.type_uri(),
+        instance=request.url.path,
+        headers=headers,
     )
 
 

@@ -1,5 +1,5 @@
-"""Response headers that keep browsers from misusing API answers. The API serves JSON
-to programs, not pages: no sniffing, no framing, no referrer. CORS stays off (no
+"""Response headers that keep browsers from misusing API answers. The API serves JSON to
+programs, not pages: no sniffing, no framing, no referrer. CORS stays off (no
 ``Access-Control-Allow-*`` headers), so browsers on other origins cannot call it."""
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class SecurityHeadersMiddleware:
+    """Adds ``SECURITY_HEADERS`` (and HSTS where TLS ends in front) to every answer,
+    unless the app set them itself."""
+
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.headers = SECURITY_HEADERS + (
