@@ -62,7 +62,8 @@ def load_crl(data: bytes) -> asn1_crl.CertificateList:
         blocks = _blocks(data)
         if len(blocks) != 1:
             raise TrustMaterialError(f"expected one CRL, found {len(blocks)}")
-        crl = asn1_crl.CertificateList.load(blocks[0])
+        # strict: nothing may follow the CRL (it would be dropped unnoticed otherwise).
+        crl = asn1_crl.CertificateList.load(blocks[0], strict=True)
         _ = crl.issuer.human_friendly, crl["tbs_cert_list"]["this_update"].native
     except TrustMaterialError:
         raise
