@@ -164,3 +164,13 @@ async def test_imported_records_screen_submitted_declarations(
     if hit:
         [found] = screened.hits
         assert (found["text"], found["item_line"]) == (brand, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"records": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", b'{"a":' * 100_000 + b"}"],
+    ids=["nested-arrays", "nested-objects"],
+)
+def test_json_nested_too_deep_is_a_malformed_import_not_a_crash(body: bytes) -> None:
+    with pytest.raises(MalformedImport):
+        service.parse_json(body)

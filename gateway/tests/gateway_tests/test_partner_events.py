@@ -18,6 +18,9 @@ from gateway.partner_events.consumer import on_routing_report
 from gateway_tests.support import (
     BROKER_ID,
     BROKER_SECRET,
+    OTHER_PARTNER_ID,
+    OTHER_PARTNER_SECRET,
+    OTHER_PARTNER_SOURCE,
     PARTNER_ID,
     PARTNER_SECRET,
     PARTNER_SOURCE,
@@ -268,3 +271,117 @@ async def test_kafka_down_answers_503_and_keeps_nothing(
     assert batch.json()["results"][0]["outcome"] == "unavailable"
     assert "retry-after" in batch.headers
     assert read.status_code == 404  # nothing half-published: no row without Kafka's ack
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = {"a": [value]}
+    return value
+
+
+# Partner events are untrusted input (OWASP API10): each hostile event of a batch is
+# refused on its own with a 400 problem, and the good one beside it still goes through.
+HOSTILE_EVENTS: dict[str, Any] = {
+    "oversized-string": alarm(data={"monitor_id": "R" * 200_000}),
+    "oversized-id": alarm(id="x" * 10_000),
+    "oversized-extension": alarm(comment="c" * 300_000),
+    "deeply-nested-data": alarm(data={"monitor_id": _nested(200)}),
+    "deeply-nested-extension": alarm(extra=_nested(200)),
+    "wrong-type-level": alarm(data={"level": 5}),
+    "wrong-type-time": alarm(data={"detected_at": ["2026-11-01"]}),
+    "wrong-type-source": alarm(source=7),
+    "data-null": alarm() | {"data": None},
+    "data-a-list": alarm() | {"data": ["CSQU3054383"]},
+    "extension-not-scalar": alarm(lane=["green"]),
+    "extension-bad-name": alarm(**{"Lane-Override": "green"}),
+    "not-an-object": "customs.partner.radiation-alarm.v1",
+    "a-number": 12345678901234567890,
+    "a-list": [alarm()],
+}
+
+
+async def test_hostile_events_in_a_batch_are_refused_each_on_its_own(
+    partner_gateway: Gateway,
+) -> None:
+    client = partner_gateway.client
+    headers = {**await _auth(client), **BATCH}
+    good = alarm()
+    batch = [good, *HOSTILE_EVENTS.values()]
+
+    response = await client.post(
+        "/api/v1/partner-events", content=json.dumps(batch), headers=headers
+    )
+
+    assert response.status_code == 200, response.text[:500]
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, len(HOSTILE_EVENTS))
+    outcomes = [(r["outcome"], r["status"]) for r in body["results"]]
+    assert outcomes[0] == ("accepted", 202)
+    refused = dict(zip(HOSTILE_EVENTS, outcomes[1:], strict=True))
+    assert {name: o for name, o in refused.items() if o != ("rejected", 400)} == {}
+    # Nothing of a hostile event is echoed back whole.
+    assert len(response.content) < 200_000
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 200_000 + b"]" * 200_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, b"\xff\xfe"],
+    ids=["nested-arrays", "nested-objects", "not-utf-8"],
+)
+async def test_a_body_no_parser_should_follow_is_a_400_problem(
+    partner_gateway: Gateway, content: bytes
+) -> None:
+    client = partner_gateway.client
+    headers = await _auth(client)
+    for media_type in (SINGLE, BATCH):
+        response = await client.post(
+            "/api/v1/partner-events", content=content, headers={**headers, **media_type}
+        )
+        assert response.status_code == 400, response.text[:300]
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_partner_reads_back_only_its_own_events(partner_gateway: Gateway) -> None:
+    client = partner_gateway.client
+    event = alarm()
+    pushed = await client.post(
+        "/api/v1/partner-events",
+        content=json.dumps(event),
+        headers={**await _auth(client), **SINGLE},
+    )
+    assert pushed.status_code == 202, pushed.text
+    other = await get_token(client, OTHER_PARTNER_ID, OTHER_PARTNER_SECRET)
+    other_headers = {"Authorization": f"Bearer {other}"}
+
+    theirs = await client.get(
+        f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=other_headers
+    )
+    as_own = await client.get(
+        f"/api/v1/partner-events/{OTHER_PARTNER_SOURCE}/{event['id']}", headers=other_headers
+    )
+    mine = await client.get(
+        f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=await _auth(client)
+    )
+
+    assert (theirs.status_code, as_own.status_code, mine.status_code) == (404, 404, 200)
+    assert theirs.json() == {**theirs.json(), "status": 404}
+
+
+async def test_members_the_data_schema_does_not_know_are_dropped_not_passed_on(
+    partner_gateway: Gateway, kafka_bootstrap: str
+) -> None:
+    client = partner_gateway.client
+    event = alarm(data={"lane": "green", "status": "released"})
+
+    response = await client.post(
+        "/api/v1/partner-events",
+        content=json.dumps(event),
+        headers={**await _auth(client), **SINGLE},
+    )
+
+    assert response.status_code == 202, response.text
+    published = response.json()["event"]
+    record = await _record_at(kafka_bootstrap, published["partition"], published["offset"])
+    assert record["id"] == event["id"]
+    assert not {"lane", "status"} & set(record["data"])

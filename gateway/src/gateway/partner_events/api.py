@@ -82,7 +82,7 @@ async def push(
         raise UnsupportedMediaType(f"Send {SINGLE} or {BATCH}.")
     try:
         body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         raise InvalidPartnerEvent("The body is not JSON.") from None
     sender = _sender(principal, clients)
     if media_type == SINGLE:

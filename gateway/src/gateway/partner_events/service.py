@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,42 @@ def _field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[di
     ]
 
 
+# CloudEvents 1.0 extension attributes: names of lower-case letters and digits, at most
+# 20, and values of a scalar type. A partner's anything else is refused here, before it
+# is stored or produced (a value nested deep could not even be serialised back).
+_EXTENSION_NAME = re.compile(r"[a-z0-9]{1,20}")
+_MAX_EXTENSIONS = 20
+_MAX_EXTENSION_CHARS = 2048
+_INT32 = range(-(2**31), 2**31)
+
+
+def _extension_errors(extensions: dict[str, Any]) -> list[dict[str, Any]]:
+    if len(extensions) > _MAX_EXTENSIONS:
+        return [
+            {
+                "loc": [],
+                "msg": f"at most {_MAX_EXTENSIONS} extension attributes",
+                "type": "too_long",
+            }
+        ]
+    errors = []
+    for name, value in extensions.items():
+        scalar = (isinstance(value, str) and len(value) <= _MAX_EXTENSION_CHARS) or (
+            isinstance(value, int) and (isinstance(value, bool) or value in _INT32)
+        )
+        if _EXTENSION_NAME.fullmatch(name) is None or not scalar:
+            errors.append(
+                {
+                    "loc": [name[:40]],
+                    "msg": "an extension attribute: a lower-case name of at most 20 letters "
+                    f"or digits, with a string (at most {_MAX_EXTENSION_CHARS} characters), "
+                    "integer or boolean value",
+                    "type": "value_error",
+                }
+            )
+    return errors
+
+
 def prepare(raw: object, sender: Sender) -> Prepared:
     """The event as it will be produced, or the problem that refuses it."""
     if not isinstance(raw, dict):
@@ -67,6 +104,9 @@ def prepare(raw: object, sender: Sender) -> Prepared:
         raise InvalidPartnerEvent(
             "The CloudEvent is not valid.", errors=_field_errors(exc)
         ) from None
+    extension_errors = _extension_errors(envelope.model_extra or {})
+    if extension_errors:
+        raise InvalidPartnerEvent("The CloudEvent is not valid.", errors=extension_errors)
     event_type = _TYPES.get(envelope.type)
     if event_type is None or envelope.type not in sender.event_types:
         raise PartnerEventNotAllowed(f"This client may not send events of type {envelope.type!r}.")

@@ -39,6 +39,8 @@ CSV_LIST_SEPARATOR = ";"
 def parse_json(body: bytes) -> list[dict[str, Any]]:
     try:
         return ImportRequest.model_validate(json.loads(body)).records
+    except RecursionError as exc:  # nested too deep for the parser: a 500 otherwise
+        raise MalformedImport('The body is not {"records": [...]}: nested too deep.') from exc
     except (ValueError, ValidationError) as exc:
         raise MalformedImport(f'The body is not {{"records": [...]}}: {exc}') from exc
 
