@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Principal, Role
 from customs_shared.notifications import service
-from customs_shared.notifications.errors import WebhookTargetRefused
+from customs_shared.notifications.errors import TooManySubscriptions, WebhookTargetRefused
 from customs_shared.notifications.models import WebhookSubscription
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer
@@ -150,3 +150,38 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
             session=session, principal=BROKER, subscription_id=subscription.id
         )
     assert (enabled.enabled, enabled.consecutive_failures) == (True, 0)
+
+
+async def test_a_tenant_has_a_bounded_number_of_subscriptions(sessions: Sessions) -> None:
+    rules = policy(allow_private=True)
+    async with sessions() as session, session.begin():
+        for n in range(service.MAX_SUBSCRIPTIONS_PER_TENANT):
+            await service.subscribe(
+                session=session,
+                principal=BROKER,
+                body=SubscriptionIn.model_validate({"url": f"http://127.0.0.1:9/hook/{n}"}),
+                policy=rules,
+                area="declaration",
+            )
+    async with sessions() as session, session.begin():
+        with pytest.raises(TooManySubscriptions) as refused:
+            await service.subscribe(
+                session=session,
+                principal=BROKER,
+                body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/one-more"}),
+                policy=rules,
+                area="declaration",
+            )
+        # Another tenant's count is its own.
+        theirs = await service.subscribe(
+            session=session,
+            principal=OTHER,
+            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/theirs"}),
+            policy=rules,
+            area="declaration",
+        )
+    assert refused.value.status == 409
+    assert theirs.subscription.tenant == OTHER.tenant
+    async with sessions() as session:
+        mine = await service.subscriptions(session=session, principal=BROKER)
+    assert len(mine) == service.MAX_SUBSCRIPTIONS_PER_TENANT

@@ -15,6 +15,7 @@ from customs_shared.db import DbSession
 from customs_shared.notifications import service
 from customs_shared.notifications.errors import (
     SubscriptionNotFound,
+    TooManySubscriptions,
     UnknownEventType,
     WebhookTargetRefused,
 )
@@ -56,7 +57,7 @@ def notification_router(
         status_code=status.HTTP_201_CREATED,
         response_model=SubscriptionCreated,
         responses=problem_responses(
-            Unauthorized, Forbidden, WebhookTargetRefused, UnknownEventType
+            Unauthorized, Forbidden, WebhookTargetRefused, UnknownEventType, TooManySubscriptions
         ),
         summary=f"Subscribe a URL to the {who}'s {area}.* notifications; the signing secret "
         "is shown once.",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from customs_shared.problems import NotFound, UnprocessableContent
+from customs_shared.problems import Conflict, NotFound, UnprocessableContent
 
 
 class WebhookTargetRefused(UnprocessableContent):
@@ -16,3 +16,8 @@ class SubscriptionNotFound(NotFound):
 class UnknownEventType(UnprocessableContent):
     slug = "webhook-event-type-unknown"
     title = "The subscription names events this service does not send"
+
+
+class TooManySubscriptions(Conflict):
+    slug = "webhook-subscriptions-limit"
+    title = "The tenant has as many webhook subscriptions as it may"

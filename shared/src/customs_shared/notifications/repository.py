@@ -46,6 +46,10 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).all()
 
+    async def count_of_tenant(self, tenant: str) -> int:
+        statement = select(func.count()).where(WebhookSubscription.tenant == tenant)
+        return int(await self.session.scalar(statement) or 0)
+
     async def owned(self, tenant: str, subscription_id: uuid.UUID) -> WebhookSubscription | None:
         statement = select(WebhookSubscription).where(
             WebhookSubscription.id == subscription_id, WebhookSubscription.tenant == tenant

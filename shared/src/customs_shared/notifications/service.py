@@ -22,6 +22,7 @@ from customs_shared.auth import Principal, tenant_scope
 from customs_shared.db import utcnow
 from customs_shared.notifications.errors import (
     SubscriptionNotFound,
+    TooManySubscriptions,
     UnknownEventType,
     WebhookTargetRefused,
 )
@@ -33,6 +34,8 @@ from customs_shared.notifications.targets import check_url
 from customs_shared.problems import BadRequest
 
 log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS_PER_TENANT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,14 @@ async def subscribe(
             f"This service sends {area}.* notifications only; not {', '.join(foreign)}."
         )
     await _target(str(body.url), policy)
+    # Each subscription is delivery work on every change of the tenant's: a bounded few.
+    if await SubscriptionRepository(session).count_of_tenant(principal.tenant) >= (
+        MAX_SUBSCRIPTIONS_PER_TENANT
+    ):
+        raise TooManySubscriptions(
+            f"At most {MAX_SUBSCRIPTIONS_PER_TENANT} webhook subscriptions; remove one first.",
+            max_subscriptions=MAX_SUBSCRIPTIONS_PER_TENANT,
+        )
     subscription_id = uuid.uuid4()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     subscription = WebhookSubscription(
