@@ -1,0 +1,131 @@
+"""Unrestricted access to sensitive business flows (OWASP API6) in declaration-svc,
+through its real routers on a real PostgreSQL: a flood of retries with one idempotency
+key makes one declaration however many arrive at once, a key is bounded and bound to its
+body, and a released declaration can be neither amended nor cancelled (409 problem)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.auth import Role
+from customs_shared.events.schemas import Lane, LaneAssigned, LaneReason
+from declaration_svc.declarations import service
+from declaration_svc.declarations.api import router as declarations_router
+from declaration_svc.declarations.models import Declaration, DeclarationStatus
+from declaration_svc.settings import DeclarationSettings
+from tests.support.factories import principal
+from tests.support.inprocess import Tokens, client, service_app
+from tests.support.samples import sample
+
+pytestmark = pytest.mark.integration
+
+Sessions = async_sessionmaker[AsyncSession]
+BROKER = principal(Role.BROKER, "0312345673", "declarations:read", "declarations:write")
+OFFICER = principal(Role.OFFICER, "customs-hq", "declarations:decide", subject="officer")
+RETRIES = 16  # at once: under the pool's 20 connections
+
+
+@pytest.fixture
+async def http(sessions: Sessions) -> AsyncIterator[tuple[Tokens, httpx.AsyncClient]]:
+    tokens = Tokens()
+    app = service_app([declarations_router])
+    async with client(app, sessions, tokens, DeclarationSettings()) as api:
+        yield tokens, api
+
+
+async def _count(sessions: Sessions) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Declaration)) or 0)
+
+
+async def test_a_flood_of_retries_with_one_key_makes_one_declaration(
+    sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient]
+) -> None:
+    tokens, api = http
+    headers = {**tokens.headers(BROKER), "Idempotency-Key": f"flood-{uuid.uuid4()}"}
+    body = sample("declaration-enterprise")
+    answers = await asyncio.gather(
+        *(api.post("/api/v1/declarations", json=body, headers=headers) for _ in range(RETRIES))
+    )
+    # Each is the declaration, or a 409 problem while the first is still being stored.
+    made = [a for a in answers if a.status_code in {201, 202}]
+    waiting = [a for a in answers if a.status_code == 409]
+    assert len(made) + len(waiting) == RETRIES, [a.text[:200] for a in answers]
+    assert made
+    assert all("still being processed" in a.json()["title"] for a in waiting)
+    assert len({a.json()["id"] for a in made}) == 1
+    assert await _count(sessions) == 1
+    # The key is bound to its body: another body under it is refused, and stores nothing.
+    other = {**body, "customs_office": "03CE"}
+    reused = await api.post("/api/v1/declarations", json=other, headers=headers)
+    assert reused.status_code in {409, 422}, reused.text
+    assert reused.headers["content-type"] == "application/problem+json"
+    assert await _count(sessions) == 1
+
+
+@pytest.mark.parametrize("key", [b"k" * 256, b"", "schlüssel".encode(), b"a\x01b"])
+async def test_an_oversized_or_unprintable_key_is_refused(
+    sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient], key: bytes
+) -> None:
+    tokens, api = http
+    response = await api.post(
+        "/api/v1/declarations",
+        json=sample("declaration-enterprise"),
+        headers=[*tokens.headers(BROKER).items(), ("Idempotency-Key", key)],
+    )
+    assert response.status_code == 422, response.text
+    assert await _count(sessions) == 0
+
+
+async def test_a_released_declaration_is_neither_amended_nor_cancelled(
+    sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient]
+) -> None:
+    tokens, api = http
+    submitted = await api.post(
+        "/api/v1/declarations",
+        json=sample("declaration-enterprise"),
+        headers=tokens.headers(BROKER),
+    )
+    declaration_id = uuid.UUID(submitted.json()["id"])
+    async with sessions() as session, session.begin():
+        await service.record_lane(
+            session,
+            LaneAssigned(
+                declaration_id=declaration_id,
+                version=1,
+                tenant=BROKER.tenant,
+                lane=Lane.GREEN,
+                reasons=[LaneReason(rule="r", lane=Lane.GREEN, explanation="green")],
+                rule_set_version="test",
+                inputs={},
+                decided_at=datetime.now(UTC),
+            ),
+        )
+        await service.change_status(
+            session=session,
+            principal=OFFICER,
+            declaration_id=declaration_id,
+            target=DeclarationStatus.RELEASED,
+            reason="ok",
+        )
+    url = f"/api/v1/declarations/{declaration_id}"
+    amended = await api.put(
+        url,
+        json=sample("declaration-enterprise"),
+        headers={**tokens.headers(BROKER), "If-Match": '"v1"'},
+    )
+    cancelled = await api.post(
+        f"{url}/cancel", json={"reason": "too late"}, headers=tokens.headers(BROKER)
+    )
+    after = await api.get(url, headers=tokens.headers(BROKER))
+    assert (amended.status_code, cancelled.status_code) == (409, 409), amended.text
+    assert amended.headers["content-type"] == "application/problem+json"
+    assert (after.json()["status"], after.json()["version"]) == ("RELEASED", 1)
