@@ -3,6 +3,10 @@ refused however the address is spelled, unless an operator allows private target
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -101,3 +105,44 @@ async def test_private_targets_are_allowed_only_when_configured(url: str) -> Non
 def test_urls_that_are_not_http_or_too_long_are_refused_by_the_schema(url: str) -> None:
     with pytest.raises(ValidationError):
         SubscriptionIn.model_validate({"url": url})
+
+
+async def test_a_name_is_called_at_the_address_it_was_checked_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS rebinding: the first answer is public, any later one loopback. The delivery
+    # connects to the address checked, never looking the name up again.
+    answers = iter(["93.184.215.14", "127.0.0.1", "127.0.0.1"])
+    lookups: list[str] = []
+
+    def resolve(host: str, port: object, *args: object, **kwargs: object) -> list[Any]:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    target = await check_url("https://user@hooks.example:8443/in?x=1#f", allow_private=False)
+    sent: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as http:
+        await http.post(target.url, headers=target.headers, extensions=target.extensions)
+    assert lookups == ["hooks.example"]
+    (request,) = sent
+    assert (request.url.host, request.url.port, request.url.raw_path) == (
+        "93.184.215.14",
+        8443,
+        b"/in?x=1",
+    )
+    assert request.headers["host"] == "hooks.example:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example"
+    assert request.url.username == "user"
+
+
+async def test_a_literal_address_or_an_allowed_private_target_is_called_as_given() -> None:
+    literal = await check_url("https://93.184.215.14/hook", allow_private=False)
+    private = await check_url("http://127.0.0.1:9/hook", allow_private=True)
+    assert (literal.url, literal.headers) == ("https://93.184.215.14/hook", {})
+    assert (private.url, private.extensions) == ("http://127.0.0.1:9/hook", {})

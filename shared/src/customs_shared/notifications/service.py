@@ -30,7 +30,7 @@ from customs_shared.notifications.models import Notification, WebhookSubscriptio
 from customs_shared.notifications.repository import NotificationRepository, SubscriptionRepository
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer, SecretUnreadable
-from customs_shared.notifications.targets import check_url
+from customs_shared.notifications.targets import Connection, check_url
 from customs_shared.problems import BadRequest
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,8 @@ def notify(
     )
 
 
-async def _target(url: str, policy: DeliveryPolicy) -> None:
-    await check_url(url, allow_private=policy.allow_private_targets)
+async def _target(url: str, policy: DeliveryPolicy) -> Connection:
+    return await check_url(url, allow_private=policy.allow_private_targets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +220,14 @@ async def _send(
     try:
         # The name lookup too: a send never outlasts the time the lease allows it.
         async with asyncio.timeout(policy.send_timeout.total_seconds()):
-            await _target(claim.url, policy)  # again: a name may resolve elsewhere now
-            response = await http.post(claim.url, content=body, headers=headers)
+            # Again: a name may resolve elsewhere now; then to the address just checked.
+            target = await _target(claim.url, policy)
+            response = await http.post(
+                target.url,
+                content=body,
+                headers={**headers, **target.headers},
+                extensions=target.extensions,
+            )
     except TimeoutError:
         return f"no answer within {policy.send_timeout.total_seconds():g} s"
     except (httpx.HTTPError, WebhookTargetRefused) as exc:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from customs_shared.notifications.errors import WebhookTargetRefused
 
@@ -20,32 +22,65 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where a checked webhook URL is called: the address it was checked at in place of
+    its name, so a second lookup cannot lead elsewhere (DNS rebinding), with the name
+    kept for the ``Host`` header and TLS (SNI and certificate check)."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+async def check_url(url: str, *, allow_private: bool) -> Connection:
     """Refuses a webhook URL that is not https or whose host resolves to an address
-    that is not public."""
+    that is not public; otherwise, how to call it."""
     if allow_private:
-        return
+        return Connection(url)
     parts = urlsplit(url)
     if parts.scheme != "https":
         raise WebhookTargetRefused("Webhooks are delivered over https only.")
-    await check_target(parts.hostname or "", parts.port or 443, allow_private=False)
+    host = parts.hostname or ""
+    addresses = await check_target(host, parts.port or 443, allow_private=False)
+    if _literal(host):
+        return Connection(url)
+    pinned = f"[{addresses[0]}]" if addresses[0].version == 6 else str(addresses[0])
+    userinfo, _, host_and_port = parts.netloc.rpartition("@")
+    netloc = (f"{userinfo}@" if userinfo else "") + pinned
+    netloc += f":{parts.port}" if parts.port else ""
+    return Connection(
+        urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")),
+        headers={"host": host_and_port},
+        extensions={"sni_hostname": host},
+    )
 
 
-async def check_target(host: str, port: int, *, allow_private: bool) -> None:
-    if allow_private:
-        return
+async def check_target(host: str, port: int, *, allow_private: bool) -> list[Address]:
+    """The addresses ``host`` resolves to, all public (unless ``allow_private``)."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise WebhookTargetRefused(f"{host} does not resolve: {exc}.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses if not allow_private else ():
         if not all(_public(a) for a in (address, *_embedded_ipv4(address))):
             raise WebhookTargetRefused(
                 f"{host} resolves to {address}, a loopback, private, link-local or reserved "
                 "address; webhooks go to public addresses only.",
                 address=str(address),
             )
+    if not addresses:
+        raise WebhookTargetRefused(f"{host} resolves to no address.")
+    return addresses
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _public(address: Address) -> bool:
