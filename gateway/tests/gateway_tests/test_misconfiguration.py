@@ -108,9 +108,26 @@ async def test_every_gateway_answer_carries_the_security_headers(gateway: Gatewa
 async def test_outside_the_local_run_answers_carry_hsts(gateway: Gateway) -> None:
     async with domain_services(gateway, **PRODUCTION) as running:
         for service in running:
-            response = await service.client.get("/api/v1/nothing-here")
-            assert response.headers["strict-transport-security"] == "max-age=31536000"
-            assert response.headers["x-content-type-options"] == "nosniff"
+            # A 404, and a 500 (no database behind the first GET an officer may make).
+            endpoint = next(
+                e
+                for e in api_routes(service.app)
+                if "GET" in e.methods
+                and "{" not in e.path
+                and len(policies := route_policies(e)) == 1
+                and Role.OFFICER in policies[0].roles
+            )
+            token = _token(gateway, Role.OFFICER, route_policies(endpoint)[0].scope)
+            answers = [
+                await service.client.get("/api/v1/nothing-here"),
+                await service.client.get(
+                    endpoint.path, headers={"Authorization": f"Bearer {token}"}
+                ),
+            ]
+            assert [a.status_code for a in answers] == [404, 500], service.spec.name
+            for response in answers:
+                assert response.headers["strict-transport-security"] == "max-age=31536000"
+                assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -102,7 +102,9 @@ def install_common(
     )
     # Outermost: problems, refusals and probes get the headers too. HSTS only where TLS
     # ends in front (not the local plain-HTTP run).
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
+    hsts = settings.environment != "local"
+    app.add_middleware(SecurityHeadersMiddleware, hsts=hsts)
+    app.state.hsts = hsts  # for the 500 answer, given outside every middleware
     install_problem_handlers(app)
     app.include_router(health_router(checks))
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from customs_shared.context import request_id_var
-from customs_shared.security_headers import SECURITY_HEADERS
+from customs_shared.security_headers import security_headers
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://customs.example/problems/"
@@ -248,7 +248,8 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     # Answered outside every middleware (Starlette's error middleware is outermost), so
     # the headers the middleware would add are set here.
-    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    hsts = bool(getattr(request.app.state, "hsts", False))
+    headers = {name.decode(): value.decode() for name, value in security_headers(hsts=hsts)}
     headers["cache-control"] = "no-store"
     request_id = request_id_var.get()
     if request_id:

@@ -12,6 +12,12 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-resource-policy", b"same-origin"),
 )
+HSTS: tuple[bytes, bytes] = (b"strict-transport-security", b"max-age=31536000")
+
+
+def security_headers(*, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every answer carries; HSTS only where TLS ends in front of the app."""
+    return SECURITY_HEADERS + ((HSTS,) if hsts else ())
 
 
 class SecurityHeadersMiddleware:
@@ -20,9 +26,7 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.headers = SECURITY_HEADERS + (
-            ((b"strict-transport-security", b"max-age=31536000"),) if hsts else ()
-        )
+        self.headers = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
