@@ -86,7 +86,9 @@ async def create_rule_set(
 async def list_rule_sets(
     principal: RiskManager,
     session: DbSession,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="next_before of the last page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> RuleSetPage:
     rows = await service.page(session, before=before, limit=limit)
