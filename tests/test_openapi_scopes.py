@@ -54,3 +54,16 @@ def test_the_published_scopes_are_still_served() -> None:
         for method in operations
     }
     assert set(PUBLISHED) <= served
+
+
+def test_every_guarded_operation_documents_its_refusals() -> None:
+    # The whole API as the gateway serves it: a caller without a token gets a 401, one
+    # whose role or scope does not fit a 403, on every operation that names a scope.
+    schema = importlib.import_module("gateway.main").create_app().openapi()
+    undocumented = [
+        f"{method.upper()} {path}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") and not {"401", "403"} <= set(operation["responses"])
+    ]
+    assert undocumented == []

@@ -65,6 +65,19 @@ async def fresh_topic(bootstrap: str) -> str:
     return name
 
 
+def test_unreadable_records_are_skipped_and_the_index_goes_on() -> None:
+    # Every replica reads the whole topic, so a record it cannot read is logged and
+    # skipped (a DLQ copy per replica would only multiply it); the owner wrote it.
+    active = ActiveSet()
+    wrong_type = record("x").replace(catalog.IPR_RECORD_CHANGED.name.encode(), b"customs.nobody.v1")
+    bad_data = record("r0").replace(b'"status":"active"', b'"status":["active"]')
+    for poison in (b"\x00{nope", b'{"a": 1}', wrong_type, bad_data, None):
+        active.apply_raw(poison)
+    assert len(active.index) == 0
+    active.apply_raw(record("r1"))
+    assert len(active.index) == 1
+
+
 async def test_the_index_is_ready_after_the_replay_and_follows_changes(
     kafka_bootstrap: str,
 ) -> None:

@@ -184,6 +184,25 @@ async def test_unknown_versions_are_404_problems(api: RoutingApi) -> None:
         assert response.headers["content-type"] == PROBLEM
 
 
+async def test_versions_and_positions_beyond_their_columns_are_422_problems(
+    api: RoutingApi,
+) -> None:
+    too_large = 2**31
+    for response in (
+        await api.http.get(RULE_SETS, params={"before": too_large}, headers=api.as_risk_manager()),
+        await api.http.get(
+            "/api/v1/routing/audit", params={"before": 2**63}, headers=api.as_risk_manager()
+        ),
+        await api.http.post(f"{RULE_SETS}/{too_large}/activation", headers=api.as_risk_manager()),
+        await api.http.get(f"{RULE_SETS}/{too_large}", headers=api.as_risk_manager()),
+        await api.http.post(
+            f"{RULE_SETS}/{too_large}/dry-run", json={}, headers=api.as_risk_manager()
+        ),
+    ):
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+
+
 async def test_the_dry_run_reports_exactly_the_declarations_whose_lane_changes(
     api: RoutingApi,
 ) -> None:

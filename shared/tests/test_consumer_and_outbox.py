@@ -271,6 +271,34 @@ async def test_consumer_dead_letters_an_undecodable_record_and_goes_on(
     assert consumed.calls == [(8, "ok")]
 
 
+async def test_consumer_dead_letters_an_unknown_type_and_an_outsized_record_and_goes_on(
+    run: Runner, ping: EventType[Ping], kafka_bootstrap: str
+) -> None:
+    unknown = new_event(event_type="test.nobody.v1", source="/t", subject="9", data=Ping(n=9))
+    good = new_event(event_type=ping.name, source="/t", subject="11", data=Ping(n=11))
+    # Just under the producer's limit: the copy with the DLQ headers no longer fits.
+    outsized = b'{"padding": "' + b"x" * (1_048_576 - 300) + b'"}'
+    consumed = await run(
+        events=[],
+        handle=_succeed,
+        effects_expected=1,
+        extra_records=[
+            (b"9", unknown.to_json()),
+            (b"10", outsized),
+            (b"11", good.to_json()),
+        ],
+    )
+    assert consumed.dead_letters["9"] == f"unknown event type 'test.nobody.v1' on {ping.topic.name}"
+    assert consumed.dead_letters["10"].startswith("not a CloudEvent: 5 errors (id: Field required")
+    assert consumed.effects == ["effect-11"]  # the record after them was handled
+    copies = {
+        r.key: r for r in await asyncio.to_thread(read_topic, kafka_bootstrap, ping.topic.dlq)
+    }
+    assert copies["9"].value == unknown.to_json()
+    assert copies["10"].value == b""
+    assert copies["10"].headers["dlq-omitted-bytes"] == str(len(outsized) + 2)
+
+
 async def test_consumer_handles_a_redelivered_event_once(
     run: Runner, ping: EventType[Ping], scratch_sessions: async_sessionmaker[AsyncSession]
 ) -> None:

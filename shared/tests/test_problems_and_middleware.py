@@ -81,6 +81,19 @@ async def test_validation_error_lists_locations(client: httpx.AsyncClient) -> No
     assert response.json()["errors"][0]["loc"] == ["body", "name"]
 
 
+@pytest.mark.parametrize("body", [b'{"name": "x', b'{"name": "\xff\xfe"}'])
+async def test_a_body_that_is_not_json_is_a_422_problem(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    # Broken syntax and bytes that are not UTF-8 alike: the one documented answer.
+    response = await client.post(
+        "/things", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["type"] for e in response.json()["errors"]] == ["json_invalid"]
+
+
 async def test_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
     response = await client.get("/nowhere")
     assert response.status_code == 404

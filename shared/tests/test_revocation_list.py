@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from customs_shared.revocation import Revocation, RevocationKind, RevocationList
+from customs_shared.revocation import (
+    Revocation,
+    RevocationKind,
+    RevocationList,
+    RevocationListener,
+)
 
 REVOKED_AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -47,3 +52,16 @@ def test_old_revocations_are_listed_and_forgotten_by_key() -> None:
     assert revocations.is_revoked({"jti": "new", "sub": "c", "iat": 0})
     revocations.forget("nonsense")  # a key of no kind changes nothing
     assert len(revocations) == 1
+
+
+def test_unreadable_revocation_records_are_skipped_and_the_list_goes_on() -> None:
+    # Every process reads the whole topic without a group: a record it cannot read is
+    # logged and skipped, never a reason to stop refusing the revocations that follow.
+    listener_list = RevocationList()
+    listener = RevocationListener("127.0.0.1:9", listener_list, client_id="test")
+    for poison in (b"\x00{nope", b'{"a": 1}', b'{"kind": "token", "value": ""}', b"[" * 10_000):
+        listener._apply(b"jti:x", poison)
+    assert len(listener_list) == 0
+    valid = Revocation(kind=RevocationKind.TOKEN, value="j1", revoked_at=REVOKED_AT)
+    listener._apply(valid.key.encode(), valid.model_dump_json().encode())
+    assert listener_list.is_revoked({"jti": "j1", "sub": "c", "iat": 0})

@@ -1,4 +1,4 @@
-"""Reads a whole topic as it stands now, to check what services published."""
+"""Topics as they stand: what services published, raw records sent, consumer positions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,49 @@ async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None
 
 def produce_raw(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
     asyncio.run(_produce(bootstrap, topic, key, value))
+
+
+async def _produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value=value, key=key) for topic, key, value in records]
+        for delivery in sent:
+            await delivery
+    finally:
+        await producer.stop()
+
+
+def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
+    """Sends every (topic, key, value) with one producer and waits for all the acks."""
+    asyncio.run(_produce_all(bootstrap, records))
+
+
+async def _end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    partitions = [tp for topic in topics for tp in await _partitions(bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
+    """Where each partition of ``topics`` ends now."""
+    return asyncio.run(_end_offsets(bootstrap, topics))
+
+
+async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items()}
+    finally:
+        await admin.close()
+
+
+def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """The offsets consumer group ``group`` has committed, by partition."""
+    return asyncio.run(_committed(bootstrap, group))

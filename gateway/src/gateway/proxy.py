@@ -23,6 +23,7 @@ import anyio
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
@@ -249,13 +250,29 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
     return proxy
 
 
+class _Rest(Convertor[str]):
+    """The rest of the path, line breaks too: Starlette's ``path`` (``.*``) stops at an
+    encoded ``%0A``, which made the gateway answer 404 for a path the service judges."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("rest", _Rest())
+
+
 def proxy_router(segments: Iterable[str]) -> APIRouter:
     """One catch-all route per upstream path segment; the services publish their own
     OpenAPI."""
     router = APIRouter()
     for service in segments:
         router.add_api_route(
-            f"{API_PREFIX}/{service}{{rest:path}}",
+            f"{API_PREFIX}/{service}{{rest:rest}}",
             _endpoint(service),
             methods=METHODS,
             include_in_schema=False,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from customs_shared.auth import ADMINS, Principal, Scope, allow
-from customs_shared.problems import problem_responses
+from customs_shared.problems import Forbidden, Unauthorized, problem_responses
 from customs_shared.revocation import Revocation, RevocationKind
 from gateway.errors import KafkaUnavailable
 from gateway.state import Publisher
@@ -43,7 +43,7 @@ class RevocationRequest(BaseModel):
     status_code=202,
     summary="Revoke one access token (jti) or every token a client holds now.",
     response_model=Revocation,
-    responses=problem_responses(KafkaUnavailable),
+    responses=problem_responses(Unauthorized, Forbidden, KafkaUnavailable),
 )
 async def revoke(body: RevocationRequest, admin: Admin, publisher: Publisher) -> JSONResponse:
     if body.jti is not None:

@@ -105,7 +105,8 @@ async def _echo(request: Request) -> Response:
 
 def echo_app() -> Starlette:
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/{path:path}", _echo, methods=methods)])
+    # The gateway's own catch-all convertor: every path, line breaks too, is echoed.
+    return Starlette(routes=[Route("/{path:rest}", _echo, methods=methods)])
 
 
 # --- the gateway under test ------------------------------------------------------------

@@ -162,6 +162,16 @@ async def test_proxy_get_sends_no_body_and_keeps_encoded_path(gateway: Gateway) 
     assert echoed["headers"]["x-request-id"] == response.headers["x-request-id"]
 
 
+async def test_proxy_forwards_a_path_with_an_encoded_line_break(gateway: Gateway) -> None:
+    # Whatever the path holds is the service's to judge, not a gateway 404.
+    token = await get_token(gateway.client)
+
+    response = await gateway.client.get("/api/v1/ipr/records/a%0Ab", headers=_bearer(token))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["raw_path"] == "/api/v1/ipr/records/a%0Ab"
+
+
 async def test_proxy_streams_a_large_body(gateway_factory: GatewayFactory) -> None:
     body = bytes(range(256)) * 8192  # 2 MiB
     async with gateway_factory(max_body_bytes=4 * 1024 * 1024) as gw:

@@ -224,6 +224,11 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400: it is no more JSON
+        # than a syntax error, which is a 422 (json_invalid) on every operation.
+        invalid = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error: not UTF-8"}
+        return await _on_validation(request, RequestValidationError([invalid]))
     headers = dict(exc.headers) if exc.headers else None
     return problem_response(
         exc.status_code,

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from customs_shared.auth import Principal, Role, Scope, allow
-from customs_shared.problems import NotFound, ProblemError, TooManyRequests, problem_responses
+from customs_shared.problems import (
+    Forbidden,
+    NotFound,
+    ProblemError,
+    TooManyRequests,
+    Unauthorized,
+    problem_responses,
+)
 from gateway.errors import KafkaUnavailable
 from gateway.partner_events import service
 from gateway.partner_events.errors import (
@@ -59,6 +66,7 @@ def _sender(principal: Principal, clients: Clients) -> service.Sender:
     "or a batch (application/cloudevents-batch+json), answered per event.",
     response_model=PartnerEventResult | BatchResult,
     responses=problem_responses(
+        Unauthorized,
         InvalidPartnerEvent,
         PartnerEventNotAllowed,
         PartnerEventIdReused,
@@ -121,7 +129,7 @@ async def push(
     "/{source:path}/{event_id}",
     summary="A partner event the caller pushed: received, published, and routing's use of it.",
     response_model=PartnerEventView,
-    responses=problem_responses(NotFound),
+    responses=problem_responses(Unauthorized, Forbidden, NotFound),
 )
 async def read_back(
     source: str, event_id: str, principal: Reader, clients: Clients, sessions: Sessions

@@ -27,7 +27,10 @@ async def list_audit(
     subject_prefix: Annotated[
         str | None, Query(max_length=200, description="e.g. rule-set/ or trader/0312345673")
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    # The id column is a 64-bit integer: a larger number is no position, not a database error.
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="next_before of the last page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
     rows = await repository.entries(

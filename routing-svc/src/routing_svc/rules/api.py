@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from customs_shared.app import service_runtime
 from customs_shared.auth import RISK_MANAGERS, Principal, Scope, allow
@@ -31,6 +31,8 @@ from routing_svc.settings import RoutingSettings
 router = APIRouter(prefix="/api/v1/routing", tags=["routing rules"])
 
 RiskManager = Annotated[Principal, allow(Scope.ROUTING_RULES, RISK_MANAGERS)]
+# The column is a 32-bit integer: a larger number is no version, not a database error.
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 BASIC = problem_responses(Unauthorized, Forbidden)
 
 
@@ -84,7 +86,9 @@ async def create_rule_set(
 async def list_rule_sets(
     principal: RiskManager,
     session: DbSession,
-    before: Annotated[int | None, Query(ge=1, description="next_before of the last page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="next_before of the last page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> RuleSetPage:
     rows = await service.page(session, before=before, limit=limit)
@@ -117,7 +121,7 @@ async def get_active_rule_set(principal: RiskManager, session: DbSession) -> Act
     responses=problem_responses(Unauthorized, Forbidden, RuleSetNotFound),
     summary="One version of the rules: its definition, status, and who made and activated it.",
 )
-async def get_rule_set(version: int, principal: RiskManager, session: DbSession) -> RuleSetOut:
+async def get_rule_set(version: Version, principal: RiskManager, session: DbSession) -> RuleSetOut:
     return _out(await service.get(session, version))
 
 
@@ -129,7 +133,9 @@ async def get_rule_set(version: int, principal: RiskManager, session: DbSession)
     ),
     summary="Make a version the active rule set (also a retired one: a rollback).",
 )
-async def activate_rule_set(version: int, principal: RiskManager, session: DbSession) -> RuleSetOut:
+async def activate_rule_set(
+    version: Version, principal: RiskManager, session: DbSession
+) -> RuleSetOut:
     return _out(await service.activate(session, principal, version))
 
 
@@ -140,7 +146,7 @@ async def activate_rule_set(version: int, principal: RiskManager, session: DbSes
     summary="How lanes of the most recent declarations would change under a version.",
 )
 async def dry_run_rule_set(
-    version: int, body: DryRunIn, request: Request, principal: RiskManager, session: DbSession
+    version: Version, body: DryRunIn, request: Request, principal: RiskManager, session: DbSession
 ) -> DryRunOut:
     settings = _settings(request)
     return await service.dry_run(

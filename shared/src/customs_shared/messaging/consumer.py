@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Generic
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared import tracing
 from customs_shared.context import adopt_traceparent, request_id_var
-from customs_shared.events.catalog import Data, EventType
+from customs_shared.events.catalog import EVENT_TYPES, Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.messaging import repository
 from customs_shared.messaging.kafka import new_consumer
@@ -116,6 +117,11 @@ class EventConsumer:
         self._producer = producer
         self._handlers = {s.event_type.name: (s.event_type, s.handler) for s in subscriptions}
         self._topics = sorted({s.event_type.topic.name for s in subscriptions})
+        # A type the catalog puts on the topic is someone else's to handle; any other is
+        # poison (a producer's mistake, or a hostile record), not something to skip quietly.
+        self._known_types = {
+            (t.topic.name, t.name) for t in (*EVENT_TYPES, *(s.event_type for s in subscriptions))
+        }
         self._consumer: AIOKafkaConsumer = new_consumer(bootstrap, group_id, self._topics)
         self._max_retries = max_retries
         self._backoff = retry_backoff_seconds
@@ -217,16 +223,18 @@ class EventConsumer:
         try:
             raw = RawCloudEvent.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            return _Poison(record, f"not a CloudEvent: {exc.error_count()} errors")
+            return _Poison(record, f"not a CloudEvent: {_errors(exc)}")
         entry = self._handlers.get(raw.type)
         if entry is None:
+            if (record.topic, raw.type) not in self._known_types:
+                return _Poison(record, f"unknown event type {raw.type!r} on {record.topic}")
             EVENTS_CONSUMED.labels(record.topic, "ignored").inc()
             return None
         event_type, handler = entry
         try:
             data = event_type.data.model_validate(raw.data)
         except ValidationError as exc:
-            return _Poison(record, f"{raw.type} data invalid: {exc.error_count()} errors")
+            return _Poison(record, f"{raw.type} data invalid: {_errors(exc)}")
         return _Event(record, raw, handler, data)
 
     async def _apply(self, session: AsyncSession, event: _Event) -> str:
@@ -297,6 +305,29 @@ class EventConsumer:
             ("dlq-consumer", self._group_id.encode()),
         ]
         # Waits for the broker's ack: the offset is committed only once the record is safe.
-        await self._producer.send_and_wait(
-            f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
-        )
+        try:
+            await self._producer.send_and_wait(
+                f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
+            )
+        except MessageSizeTooLargeError:
+            # A record near the size limit no longer fits with these headers. Without its
+            # value (and an outsized key), still readable at its source offset, it fits.
+            size = len(record.value or b"") + len(record.key or b"")
+            await self._producer.send_and_wait(
+                f"{record.topic}.dlq",
+                value=None,
+                key=record.key if len(record.key or b"") <= _KEY_KEPT_BYTES else None,
+                headers=[*headers, ("dlq-omitted-bytes", str(size).encode())],
+            )
+
+
+_KEY_KEPT_BYTES = 1024
+
+
+def _errors(exc: ValidationError) -> str:
+    """The count and the first few errors, where and what, never the input itself."""
+    shown = "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'record'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)[:3]
+    )
+    return f"{exc.error_count()} errors ({shown})"
