@@ -147,6 +147,8 @@ class EventConsumer:
                 log.exception("fetch failed", extra={"group": self._group_id})
                 await asyncio.sleep(1.0)
                 continue
+            # One offset commit for everything this fetch handled, not one per partition.
+            offsets: dict[TopicPartition, int] = {}
             for partition, records in batches.items():
                 if self._stop.is_set():
                     break  # fetched but not handled: not committed, so redelivered
@@ -156,13 +158,16 @@ class EventConsumer:
                     resume = exc.offset if isinstance(exc, _Unfinished) else records[0].offset
                     log.exception("records left unhandled", extra={"offset": resume})
                     if resume > records[0].offset:
-                        await self._commit(partition, resume)
+                        offsets[partition] = resume
                     self._consumer.seek(partition, resume)
                     self._report_lag(partition, resume)
+                    await self._commit(offsets)
+                    offsets = {}
                     await asyncio.sleep(1.0)
                     continue
-                await self._commit(partition, records[-1].offset + 1)
+                offsets[partition] = records[-1].offset + 1
                 self._report_lag(partition, records[-1].offset + 1)
+            await self._commit(offsets)
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
         highwater = self._consumer.highwater(partition)
@@ -177,11 +182,13 @@ class EventConsumer:
                 CONSUMER_LAG.remove(gone.topic, str(gone.partition))
         self._lag_reported = {*(self._lag_reported & assigned), partition}
 
-    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
         try:
-            await self._consumer.commit({partition: offset})
-        except Exception:  # a rebalance took the partition; its new owner redelivers, ids dedupe
-            log.warning("offset commit failed", extra={"partition": str(partition)})
+            await self._consumer.commit(offsets)
+        except Exception:  # a rebalance took a partition; its new owner redelivers, ids dedupe
+            log.warning("offset commit failed", extra={"partitions": [str(p) for p in offsets]})
 
     async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """All of one partition's fetched records in one transaction: one commit instead
@@ -193,8 +200,11 @@ class EventConsumer:
         outcomes: list[str] = []
         try:
             async with self._sessions() as session, session.begin():
+                fresh = await repository.remember_all_processed(
+                    session, self._group_id, [event.raw.id for event in events]
+                )
                 for event in events:
-                    outcomes.append(await self._apply(session, event))
+                    outcomes.append(await self._apply(session, event, fresh))
         except Exception:
             log.info("batch failed; handling its records one by one", extra={"size": len(events)})
             for item in decoded:
@@ -229,7 +239,13 @@ class EventConsumer:
             return _Poison(record, f"{raw.type} data invalid: {exc.error_count()} errors")
         return _Event(record, raw, handler, data)
 
-    async def _apply(self, session: AsyncSession, event: _Event) -> str:
+    async def _apply(
+        self, session: AsyncSession, event: _Event, fresh: set[str] | None = None
+    ) -> str:
+        """Handles ``event`` unless this consumer already did. ``fresh``: the batch's ids
+        already recorded as handled by this transaction and not seen before (each is
+        taken once, so an event twice in one batch is handled once); without it, the id
+        is recorded here."""
         record = event.record
         with tracing.process_span(
             topic=record.topic,
@@ -243,7 +259,11 @@ class EventConsumer:
         ):
             request_id_var.set(None)
             adopt_traceparent(event.raw.traceparent)
-            if not await repository.remember_processed(session, self._group_id, event.raw.id):
+            if fresh is not None:
+                if event.raw.id not in fresh:
+                    return "duplicate"
+                fresh.discard(event.raw.id)
+            elif not await repository.remember_processed(session, self._group_id, event.raw.id):
                 return "duplicate"
             with handling(event.raw):
                 await event.handler(session, event.data)
