@@ -184,12 +184,9 @@ async def request_body(request: Request) -> bytes | AsyncIterator[bytes] | None:
         return None
     if expected > WHOLE_BODY_MAX_BYTES:
         return exactly(request.stream(), expected)
-    try:
-        body = await request.body()
-    except ClientDisconnect as exc:
-        raise BadRequest("The request body ended before its Content-Length.") from exc
+    body = await request.body()  # ClientDisconnect if the caller breaks off
     if len(body) != expected:
-        raise BadRequest("The request body ended before its Content-Length.")
+        raise IncompleteBody
     return body
 
 
@@ -219,11 +216,14 @@ async def forward(
     base_url: str,
     breaker: CircuitBreaker,
 ) -> Response:
+    headers = request_headers(request.headers.items())
+    try:
+        content = await request_body(request)
+    except (ClientDisconnect, IncompleteBody) as exc:
+        UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
+        raise BadRequest("The request body ended before its Content-Length.") from exc
     upstream_request = http.build_request(
-        request.method,
-        upstream_url(base_url, request),
-        headers=request_headers(request.headers.items()),
-        content=await request_body(request),
+        request.method, upstream_url(base_url, request), headers=headers, content=content
     )
     breaker.before_call()
     started = time.perf_counter()
