@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, inspect, text
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -144,11 +144,68 @@ async def lock_or_insert(session: AsyncSession, model: type[ModelT], **values: A
     """The row with ``values``' primary key, inserted with ``values`` if absent, locked
     until the transaction ends: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``
     instead of an insert and a ``SELECT … FOR UPDATE``. Of two concurrent callers, the
-    second waits for the first to commit and then gets the row as the first left it."""
+    second waits for the first to commit and then gets the row as the first left it.
+    No statement at all when :func:`lock_or_insert_all` already locked it."""
+    key = _primary_key(model, values)
+    held = locked(session, model, key)
+    if held is not None:
+        return held
     statement = _lock_or_insert(model, session.get_bind().dialect.name)
     # A row this session already holds keeps its unflushed changes (no populate_existing),
     # as a SELECT would: an earlier event of the same batch may have changed it.
     return cast(ModelT, (await session.scalars(statement, [values])).one())
+
+
+async def lock_or_insert_all(
+    session: AsyncSession, model: type[ModelT], rows: Sequence[dict[str, Any]]
+) -> None:
+    """:func:`lock_or_insert` for many rows in one statement, before the handlers of a
+    consumer's batch ask for them one by one (and then get them without a statement).
+    In primary key order, so that two transactions locking overlapping sets cannot
+    deadlock; a key given twice is locked once."""
+    unique = {_primary_key(model, row): row for row in rows}
+    wanted = [unique[key] for key in sorted(unique) if locked(session, model, key) is None]
+    if not wanted:
+        return
+    statement = _lock_or_insert(model, session.get_bind().dialect.name)
+    _hold(session, model, (await session.scalars(statement, wanted)).all())
+
+
+async def lock_all(session: AsyncSession, model: type[ModelT], keys: Iterable[Any]) -> None:
+    """Locks the existing rows of ``keys`` (a single-column primary key) in one
+    ``SELECT … FOR UPDATE``, in key order; :func:`locked` then hands them out."""
+    column = inspect(model).primary_key[0]
+    wanted = sorted({(k,) for k in keys} - set(_held(session, model)))
+    if not wanted:
+        return
+    statement = (
+        select(model).where(column.in_([k for (k,) in wanted])).order_by(column).with_for_update()
+    )
+    _hold(session, model, (await session.scalars(statement)).all())
+
+
+def locked(session: AsyncSession, model: type[ModelT], key: Any) -> ModelT | None:
+    """The row of ``key`` if this transaction locked it with :func:`lock_all` or
+    :func:`lock_or_insert_all`. ``key``: the primary key value, or a tuple of them."""
+    return cast(ModelT | None, _held(session, model).get(key if isinstance(key, tuple) else (key,)))
+
+
+def _held(session: AsyncSession, model: type[DeclarativeBase]) -> dict[tuple[Any, ...], Any]:
+    # Strong references: the session's identity map alone would let the rows go.
+    held: dict[type[DeclarativeBase], dict[tuple[Any, ...], Any]]
+    held = session.info.setdefault("locked_rows", {})
+    return held.setdefault(model, {})
+
+
+def _hold(session: AsyncSession, model: type[DeclarativeBase], rows: Iterable[Any]) -> None:
+    mapper = inspect(model)
+    held = _held(session, model)
+    for row in rows:
+        held[tuple(mapper.primary_key_from_instance(row))] = row
+
+
+def _primary_key(model: type[DeclarativeBase], values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values[column.name] for column in inspect(model).primary_key)
 
 
 # The statements are built once per model and dialect: building and hashing a statement

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from customs_shared.db import lock_or_insert, upsert
+from customs_shared.db import lock_or_insert, lock_or_insert_all, locked, upsert
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 
 async def locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
+    held = locked(session, RoutingCase, declaration_id)
+    if held is not None:
+        return held
     statement = (
         select(RoutingCase).where(RoutingCase.declaration_id == declaration_id).with_for_update()
     )
@@ -27,6 +30,14 @@ async def lock_or_create_case(
 ) -> RoutingCase:
     """The case row, locked for this transaction (created on the first event seen)."""
     return await lock_or_insert(session, RoutingCase, declaration_id=declaration_id, tenant=tenant)
+
+
+async def lock_or_create_cases(
+    session: AsyncSession, keys: Iterable[tuple[uuid.UUID, str]]
+) -> None:
+    """:func:`lock_or_create_case` for a batch's declarations (id, tenant), in one statement."""
+    rows = [{"declaration_id": declaration_id, "tenant": tenant} for declaration_id, tenant in keys]
+    await lock_or_insert_all(session, RoutingCase, rows)
 
 
 async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Sequence[RoutingCase]:

@@ -33,6 +33,9 @@ from customs_shared.metrics import CONSUMER_LAG, EVENT_HANDLING_LATENCY, EVENTS_
 log = logging.getLogger(__name__)
 
 
+Prepare = Callable[[AsyncSession, Sequence[Data]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription(Generic[Data]):
     """Binds a handler to an event type. The handler takes the transaction and the
@@ -41,6 +44,10 @@ class Subscription(Generic[Data]):
 
     event_type: EventType[Data]
     handler: Callable[[AsyncSession, Data], Awaitable[None]]
+    # Runs once per fetched batch, before its handlers, with the data of all of the
+    # batch's new events of the types that name it: the place to load or lock, in one
+    # statement, the rows the handlers then take one by one (customs_shared.db.lock_all).
+    prepare: Prepare[Data] | None = None
 
 
 class PermanentError(Exception):
@@ -91,12 +98,26 @@ def current_event() -> RawCloudEvent:
     return event
 
 
+async def _prepare(session: AsyncSession, events: Sequence[_Event], fresh: set[str]) -> None:
+    """Calls each prepare step once, with the data of its events the batch will handle
+    (``fresh``: new to this consumer; each once), in their order."""
+    batches: dict[Prepare[Any], list[Any]] = {}
+    taken: set[str] = set()
+    for event in events:
+        if event.prepare is not None and event.raw.id in fresh and event.raw.id not in taken:
+            taken.add(event.raw.id)
+            batches.setdefault(event.prepare, []).append(event.data)
+    for prepare, data in batches.items():
+        await prepare(session, data)
+
+
 @dataclass(frozen=True, slots=True)
 class _Event:
     record: ConsumerRecord[bytes, bytes]
     raw: RawCloudEvent
     handler: Callable[[AsyncSession, Any], Awaitable[None]]
     data: Any
+    prepare: Prepare[Any] | None
 
 
 class EventConsumer:
@@ -114,7 +135,9 @@ class EventConsumer:
         self._group_id = group_id
         self._sessions = sessions
         self._producer = producer
-        self._handlers = {s.event_type.name: (s.event_type, s.handler) for s in subscriptions}
+        self._handlers = {
+            s.event_type.name: (s.event_type, s.handler, s.prepare) for s in subscriptions
+        }
         self._topics = sorted({s.event_type.topic.name for s in subscriptions})
         self._consumer: AIOKafkaConsumer = new_consumer(bootstrap, group_id, self._topics)
         self._max_retries = max_retries
@@ -203,6 +226,7 @@ class EventConsumer:
                 fresh = await repository.remember_all_processed(
                     session, self._group_id, [event.raw.id for event in events]
                 )
+                await _prepare(session, events, fresh)
                 for event in events:
                     outcomes.append(await self._apply(session, event, fresh))
         except Exception:
@@ -232,12 +256,12 @@ class EventConsumer:
         if entry is None:
             EVENTS_CONSUMED.labels(record.topic, "ignored").inc()
             return None
-        event_type, handler = entry
+        event_type, handler, prepare = entry
         try:
             data = event_type.data.model_validate(raw.data)
         except ValidationError as exc:
             return _Poison(record, f"{raw.type} data invalid: {exc.error_count()} errors")
-        return _Event(record, raw, handler, data)
+        return _Event(record, raw, handler, data, prepare)
 
     async def _apply(
         self, session: AsyncSession, event: _Event, fresh: set[str] | None = None
