@@ -121,6 +121,7 @@ async def consume(
     handle: Callable[[AsyncSession, Ping], Awaitable[None]],
     effects_expected: int,
     extra_records: Sequence[tuple[bytes, bytes]] = (),
+    prepare: Callable[[AsyncSession, Sequence[Ping]], Awaitable[None]] | None = None,
 ) -> Consumed:
     """Publishes ``events`` (through the outbox) and ``extra_records`` (raw), runs a
     consumer whose handler is ``handle`` until ``effects_expected`` effects exist,
@@ -153,7 +154,7 @@ async def consume(
         bootstrap=kafka_bootstrap,
         sessions=sessions,
         producer=producer,
-        subscriptions=[Subscription(ping, recorded)],
+        subscriptions=[Subscription(ping, recorded, prepare)],
         max_retries=2,
         retry_backoff_seconds=0.01,
     )
@@ -314,6 +315,37 @@ async def test_consumer_handles_a_redelivered_event_once(
     assert consumed.effects == ["effect-5", "effect-6"]
     assert consumed.calls.count((5, "ok")) == 1
     assert consumed.processed == 2
+
+
+async def test_consumer_prepares_each_batch_once_before_its_handlers(
+    run: Runner, ping: EventType[Ping], scratch_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with scratch_sessions() as session, session.begin():
+        seen = add_event(session, ping, source="/t", key="1", data=Ping(n=1))
+    order: list[str] = []
+
+    async def prepare(session: AsyncSession, data: Sequence[Ping]) -> None:
+        order.extend(f"prepare {d.n}" for d in data)
+
+    async def handle(session: AsyncSession, data: Ping) -> None:
+        order.append(f"handle {data.n}")
+
+    # Event 1 arrives twice (a redelivery): prepared and handled once.
+    consumed = await run(
+        events=[Ping(n=2), Ping(n=3)],
+        handle=handle,
+        effects_expected=3,
+        extra_records=[(b"1", seen.to_json()), (b"1", seen.to_json())],
+        prepare=prepare,
+    )
+
+    assert consumed.effects == ["effect-1", "effect-2", "effect-3"]
+    assert sorted(order) == [
+        *(f"handle {n}" for n in (1, 2, 3)),
+        *(f"prepare {n}" for n in (1, 2, 3)),
+    ]
+    for n in (1, 2, 3):
+        assert order.index(f"prepare {n}") < order.index(f"handle {n}")
 
 
 async def test_consumer_keeps_a_record_through_an_outage(run: Runner) -> None:

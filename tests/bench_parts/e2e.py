@@ -27,7 +27,7 @@ from tests.support.samples import sample, signed
 
 SEQUENTIAL = 200
 PIPELINE = 100
-THROUGHPUT = 600
+THROUGHPUT = int(os.environ.get("N", "600"))
 CONCURRENCY = 16
 
 

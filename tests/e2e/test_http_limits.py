@@ -115,7 +115,8 @@ def test_a_body_trickled_through_the_gateway_is_refused_and_released(cluster: Cl
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.closed
     assert answer.elapsed < total + MARGIN
-    # The gateway gave up its upload to the service rather than leaving it hanging.
+    # The gateway gave the request up (a small body is read before it is forwarded, a
+    # large one streamed and its upload aborted) rather than leaving it hanging.
     assert _aborted_uploads(cluster) == aborted_before + 1
 
 

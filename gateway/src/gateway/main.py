@@ -21,6 +21,7 @@ from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
 from customs_shared.revocation import RevocationList, RevocationListener
+from customs_shared.server import freeze_heap
 from customs_shared.services import GATEWAY
 from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
@@ -170,6 +171,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients, loaded.revocations = keys, clients, listener
+            freeze_heap()
             try:
                 yield GatewayState(
                     settings=settings,

@@ -4,7 +4,8 @@ The gateway verifies the bearer token itself and applies the per-client rate
 limit before anything reaches a service; the service verifies the token again
 (the caller's ``Authorization`` header is forwarded). Request headers are an
 allowlist; response headers pass through minus hop-by-hop and the ones the
-gateway sets itself. Bodies are streamed both ways.
+gateway sets itself. Bodies up to 64 KiB (a declaration, a lane, a page of a list) are
+passed on whole; larger ones (documents) are streamed both ways.
 
 Request bodies must come with a ``Content-Length`` (411 otherwise). The shared
 middleware then refuses bodies over the cap before anything is read, and the
@@ -22,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 import anyio
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
@@ -122,6 +123,24 @@ def response_headers(upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
     ]
 
 
+# A body this small is cheaper read at once than streamed: a stream costs an async
+# iterator per request and a task group per response.
+WHOLE_BODY_MAX_BYTES = 64 * 1024
+
+
+class WholeUpstreamResponse(Response):
+    """A service's small response, read in full."""
+
+    def __init__(self, upstream: httpx.Response, body: bytes) -> None:
+        super().__init__(body, status_code=upstream.status_code)
+        self.raw_headers = response_headers(upstream.headers)
+
+
+def _small(headers: httpx.Headers) -> bool:
+    declared = headers.get("content-length", "")
+    return declared.isascii() and declared.isdigit() and int(declared) <= WHOLE_BODY_MAX_BYTES
+
+
 class UpstreamResponse(StreamingResponse):
     """Streams a service's response and always returns its connection to the pool,
     also when the caller disconnects midway."""
@@ -153,15 +172,23 @@ class IncompleteBody(Exception):
     pass
 
 
-def request_body(request: Request) -> AsyncIterator[bytes] | None:
-    """The body to forward, or None if there is none."""
+async def request_body(request: Request) -> bytes | AsyncIterator[bytes] | None:
+    """The body to forward, or None if there is none: read in full when small, else a
+    stream that fails if it ends before its Content-Length."""
     if "transfer-encoding" in request.headers:
         raise LengthRequired("Send request bodies with a Content-Length header.")
     declared = request.headers.get("content-length", "0")
     if not (declared.isascii() and declared.isdigit()):
         raise BadRequest("Content-Length is not valid.")
     expected = int(declared)
-    return exactly(request.stream(), expected) if expected else None
+    if not expected:
+        return None
+    if expected > WHOLE_BODY_MAX_BYTES:
+        return exactly(request.stream(), expected)
+    body = await request.body()  # ClientDisconnect if the caller breaks off
+    if len(body) != expected:
+        raise IncompleteBody
+    return body
 
 
 async def exactly(stream: AsyncIterator[bytes], expected: int) -> AsyncIterator[bytes]:
@@ -189,12 +216,15 @@ async def forward(
     http: httpx.AsyncClient,
     base_url: str,
     breaker: CircuitBreaker,
-) -> UpstreamResponse:
+) -> Response:
+    headers = request_headers(request.headers.items())
+    try:
+        content = await request_body(request)
+    except (ClientDisconnect, IncompleteBody) as exc:
+        UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
+        raise BadRequest("The request body ended before its Content-Length.") from exc
     upstream_request = http.build_request(
-        request.method,
-        upstream_url(base_url, request),
-        headers=request_headers(request.headers.items()),
-        content=request_body(request),
+        request.method, upstream_url(base_url, request), headers=headers, content=content
     )
     breaker.before_call()
     started = time.perf_counter()
@@ -220,10 +250,19 @@ async def forward(
     breaker.succeeded()
     UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
     UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
-    return UpstreamResponse(upstream)
+    if not _small(upstream.headers):
+        return UpstreamResponse(upstream)
+    try:
+        body = await upstream.aread()
+    except httpx.TransportError as exc:
+        log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
+        raise BadGateway(f"The {service} service broke off its answer.") from exc
+    finally:
+        await upstream.aclose()
+    return WholeUpstreamResponse(upstream, body)
 
 
-def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
+def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
     async def proxy(
         request: Request,
         rest: str,
@@ -233,7 +272,7 @@ def _endpoint(service: str) -> Callable[..., Awaitable[StreamingResponse]]:
         http: HttpClient,
         upstreams: Upstreams,
         breakers: UpstreamBreakers,
-    ) -> StreamingResponse:
+    ) -> Response:
         _check_path(service, rest)
         try:
             client = clients.get(principal.subject)

@@ -1,4 +1,9 @@
-"""Rate limits: moving windows from the ``limits`` library.
+"""Rate limits: sliding window counters from the ``limits`` library.
+
+A counter per key and minute, the previous minute's weighted by how much of it is still
+in the window: two numbers a key, where a moving window keeps a timestamp per request
+(and the library's in-memory storage sweeps every list in a worker thread on each hit,
+about a sixth of the gateway's CPU under load).
 
 The window lives in ``GATEWAY_RATE_LIMIT_STORAGE_URI``: ``async+memory://`` (the
 default) keeps it in each pod, so N replicas allow up to N times the limit; an
@@ -12,7 +17,7 @@ from urllib.parse import quote
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from customs_shared.problems import TooManyRequests
@@ -39,7 +44,7 @@ class RateLimiter:
         self.counts = counts
         self._item = RateLimitItemPerMinute(limit, namespace=namespace)
         self._items: dict[int, RateLimitItemPerMinute] = {}
-        self._strategy = MovingWindowRateLimiter(storage)
+        self._strategy = SlidingWindowCounterRateLimiter(storage)
 
     async def check(self, *key: str, limit: int | None = None) -> None:
         """Counts one request; raises a 429 problem (with ``Retry-After``) when ``key``

@@ -31,6 +31,7 @@ from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMid
 from customs_shared.problems import install_problem_handlers
 from customs_shared.revocation import RevocationList, RevocationListener
 from customs_shared.security_headers import SecurityHeadersMiddleware
+from customs_shared.server import freeze_heap
 from customs_shared.settings import Role, ServerSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ def create_service_app(
             if consumes:
                 checks.update(readiness or {})
             log.info("service started", extra={"service": settings.service_name})
+            freeze_heap()
             try:
                 yield ServiceState(runtime=runtime, sessions=sessions, token_verifier=verifier)
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import uvicorn
@@ -9,6 +10,14 @@ from starlette.types import ASGIApp
 
 from customs_shared.protocol import HeadLimits, limited_protocol
 from customs_shared.settings import ServerSettings
+
+
+def freeze_heap() -> None:
+    """Moves everything start-up allocated (modules, apps, pools, compiled rules) out of
+    the garbage collector's sight: those objects live as long as the process, and
+    scanning them again on every full collection cost about 6 % of a busy service."""
+    gc.collect()
+    gc.freeze()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -110,7 +110,12 @@ class ServiceSettings(ServerSettings):
         default=SecretStr("sqlite+aiosqlite:///./.run/service.db"),
         description="SQLAlchemy async URL: postgresql+asyncpg://… or sqlite+aiosqlite:///…",
     )
-    database_pool_size: int = 10
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Connections the process keeps open to its database, and at most uses: "
+        "size it to the requests, consumer and background jobs it runs at once.",
+    )
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_client_id: str | None = None
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"

@@ -9,10 +9,12 @@ from customs_shared.messaging.consumer import Subscription
 from declaration_svc.declarations import service
 from declaration_svc.documents import service as documents
 
+# Every result is about a declaration: a batch's are locked in one statement first.
+_LOCK = service.lock_declarations
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
-    Subscription(catalog.SIGNATURE_CHECKED, service.record_signature_result),
-    Subscription(catalog.IPR_SCREENED, service.record_ipr_result),
-    Subscription(catalog.IPR_SUSPENSION_CHANGED, service.record_ipr_suspension),
-    Subscription(catalog.LANE_ASSIGNED, service.record_lane),
-    Subscription(catalog.DOCUMENT_SIGNATURE_CHECKED, documents.record_signature_check),
+    Subscription(catalog.SIGNATURE_CHECKED, service.record_signature_result, _LOCK),
+    Subscription(catalog.IPR_SCREENED, service.record_ipr_result, _LOCK),
+    Subscription(catalog.IPR_SUSPENSION_CHANGED, service.record_ipr_suspension, _LOCK),
+    Subscription(catalog.LANE_ASSIGNED, service.record_lane, _LOCK),
+    Subscription(catalog.DOCUMENT_SIGNATURE_CHECKED, documents.record_signature_check, _LOCK),
 )

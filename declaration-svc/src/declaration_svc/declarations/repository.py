@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal
+from customs_shared.db import lock_all, locked
 from customs_shared.problems import NotFound
 from customs_shared.repository import RepositoryBase
 from declaration_svc.declarations.models import (
@@ -63,8 +64,16 @@ class DeclarationRepository(RepositoryBase[Declaration]):
     async def get(self, declaration_id: uuid.UUID) -> Declaration | None:
         return await self.session.get(Declaration, declaration_id)
 
+    async def lock_all(self, declaration_ids: Iterable[uuid.UUID]) -> None:
+        """Locks the rows of a consumer batch's declarations in one statement."""
+        await lock_all(self.session, Declaration, declaration_ids)
+
     async def get_for_update(self, declaration_id: uuid.UUID) -> Declaration | None:
-        """The row alone, locked (result handlers need neither items nor timeline)."""
+        """The row alone, locked (result handlers need neither items nor timeline); no
+        statement when :meth:`lock_all` already locked it in this transaction."""
+        held = locked(self.session, Declaration, declaration_id)
+        if held is not None:
+            return held
         statement = select(Declaration).where(Declaration.id == declaration_id).with_for_update()
         return (await self.session.scalars(statement)).one_or_none()
 

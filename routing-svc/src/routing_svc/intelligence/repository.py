@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent, upsert, utcnow
+from customs_shared.db import (
+    forget_per_transaction,
+    insert_if_absent,
+    once_per_transaction,
+    upsert,
+    utcnow,
+)
 from customs_shared.events.schemas import (
     CertificateStatus,
     OriginCertificate,
@@ -43,12 +49,20 @@ async def alarms_on(
     return (await session.scalars(statement)).all()
 
 
+ALERTS_IN_FORCE = "risk_alerts_in_force"
+
+
 async def alerts_in_force(session: AsyncSession, at: datetime) -> Sequence[RiskAlertRecord]:
-    """Alerts whose window covers ``at``; their targets are matched per declaration."""
-    statement = select(RiskAlertRecord).where(
-        RiskAlertRecord.valid_from <= at, RiskAlertRecord.valid_until > at
-    )
-    return (await session.scalars(statement)).all()
+    """Alerts whose window covers ``at``; their targets are matched per declaration.
+    Read once per transaction (every decision of a batch sees the same alerts): those
+    not yet expired at the first call, narrowed to ``at`` on each."""
+
+    async def unexpired() -> Sequence[RiskAlertRecord]:
+        statement = select(RiskAlertRecord).where(RiskAlertRecord.valid_until > at)
+        return (await session.scalars(statement)).all()
+
+    alerts = await once_per_transaction(session, ALERTS_IN_FORCE, unexpired)
+    return [a for a in alerts if a.valid_from <= at < a.valid_until]
 
 
 async def certificates(
@@ -121,6 +135,7 @@ async def store_alert(
 ) -> None:
     """Keeps the newest state of an alert (a partner may shorten or extend its window);
     ``activated_at`` None leaves it to the sweep at its window's start."""
+    forget_per_transaction(session, ALERTS_IN_FORCE)
     await upsert(
         session,
         RiskAlertRecord,

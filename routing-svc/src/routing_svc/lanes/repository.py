@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
-from customs_shared.db import insert_if_absent
+from customs_shared.db import lock_or_insert, lock_or_insert_all, locked, upsert
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
 
 async def locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
+    held = locked(session, RoutingCase, declaration_id)
+    if held is not None:
+        return held
     statement = (
         select(RoutingCase).where(RoutingCase.declaration_id == declaration_id).with_for_update()
     )
@@ -25,10 +29,15 @@ async def lock_or_create_case(
     session: AsyncSession, declaration_id: uuid.UUID, tenant: str
 ) -> RoutingCase:
     """The case row, locked for this transaction (created on the first event seen)."""
-    await insert_if_absent(session, RoutingCase, declaration_id=declaration_id, tenant=tenant)
-    case = await locked_case(session, declaration_id)
-    assert case is not None
-    return case
+    return await lock_or_insert(session, RoutingCase, declaration_id=declaration_id, tenant=tenant)
+
+
+async def lock_or_create_cases(
+    session: AsyncSession, keys: Iterable[tuple[uuid.UUID, str]]
+) -> None:
+    """:func:`lock_or_create_case` for a batch's declarations (id, tenant), in one statement."""
+    rows = [{"declaration_id": declaration_id, "tenant": tenant} for declaration_id, tenant in keys]
+    await lock_or_insert_all(session, RoutingCase, rows)
 
 
 async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Sequence[RoutingCase]:
@@ -51,10 +60,22 @@ async def current_decision(
     return (await session.scalars(statement)).one_or_none()
 
 
-async def store_decision(session: AsyncSession, decision: LaneDecision) -> LaneDecision:
+async def store_decision(session: AsyncSession, decision: LaneDecision) -> None:
     """Stores a version's decision; a newer version's (or revision's) replaces the one
-    before, so there is one current decision per declaration."""
-    return await session.merge(decision)
+    before, so there is one current decision per declaration. A new decision is one
+    upsert; one this transaction loaded (a re-decision, an override), or whose
+    predecessor it loaded, goes through the session, so the two never disagree."""
+    if decision in session:
+        return  # loaded and changed: the flush writes it
+    if identity_key(LaneDecision, decision.declaration_id) in session.identity_map:
+        await session.merge(decision)
+        return
+    given = inspect(decision).dict  # the attributes set; the others take their defaults
+    values = {a.key: given[a.key] for a in inspect(LaneDecision).column_attrs if a.key in given}
+    await upsert(session, LaneDecision, [values], update=[k for k in values if k not in _KEY])
+
+
+_KEY = frozenset({"declaration_id"})
 
 
 async def recent_decisions(session: AsyncSession, limit: int) -> Sequence[LaneDecision]:

@@ -16,7 +16,11 @@ _NEEDS_OFFICER = frozenset({"yellow", "red"})
 
 
 async def on_decision(session: AsyncSession, decision: LaneDecision) -> None:
-    current = await repository.assignment(session, decision.declaration_id, lock=True)
+    # The first decision of a declaration's first version: nothing can be assigned yet.
+    first = decision.version == 1 and decision.revision == 1
+    current = (
+        None if first else await repository.assignment(session, decision.declaration_id, lock=True)
+    )
     if decision.lane not in _NEEDS_OFFICER:
         if current is not None and current.closed_at is None:
             current.closed_at = utcnow()

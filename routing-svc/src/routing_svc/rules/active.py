@@ -7,6 +7,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared.db import once_per_transaction
 from routing_svc.rules import definitions, repository, sample
 from routing_svc.rules.definitions import RuleSetDefinition
 from routing_svc.rules.engine import CompiledRuleSet
@@ -20,6 +21,9 @@ def version_label(version: int) -> str:
 
 def compile_definition(label: str, definition: RuleSetDefinition) -> CompiledRuleSet:
     return CompiledRuleSet.compile(label, definition, sample=sample.values())
+
+
+ACTIVE_RULE_SET = "active_rule_set"
 
 
 class ActiveRuleSet:
@@ -36,7 +40,10 @@ class ActiveRuleSet:
         return self._builtin
 
     async def current(self, session: AsyncSession) -> CompiledRuleSet:
-        version = await repository.active_version(session)
+        # Once per transaction: a consumer's batch decides all its lanes by one version.
+        version = await once_per_transaction(
+            session, ACTIVE_RULE_SET, lambda: repository.active_version(session)
+        )
         if version is None:
             return self._builtin
         return await self.by_version(session, version)

@@ -10,12 +10,17 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal
-from customs_shared.db import try_advisory_xact_lock, utcnow
+from customs_shared.db import forget_per_transaction, try_advisory_xact_lock, utcnow
 from customs_shared.events.schemas import Lane
 from routing_svc.audit import repository as audit
 from routing_svc.lanes import repository as lanes
 from routing_svc.rules import definitions, engine, repository
-from routing_svc.rules.active import BUILTIN_VERSION, compile_definition, version_label
+from routing_svc.rules.active import (
+    ACTIVE_RULE_SET,
+    BUILTIN_VERSION,
+    compile_definition,
+    version_label,
+)
 from routing_svc.rules.definitions import RuleSetDefinition
 from routing_svc.rules.engine import CompiledRuleSet, RuleInvalid
 from routing_svc.rules.errors import (
@@ -106,6 +111,7 @@ async def activate(session: AsyncSession, principal: Principal, version: int) ->
     if previous is not None:
         await repository.retire(session, previous)
     row.status = repository.ACTIVE
+    forget_per_transaction(session, ACTIVE_RULE_SET)
     row.activated_by = principal.subject
     row.activated_at = utcnow()
     audit.record(

@@ -34,6 +34,9 @@ from customs_shared.metrics import CONSUMER_LAG, EVENT_HANDLING_LATENCY, EVENTS_
 log = logging.getLogger(__name__)
 
 
+Prepare = Callable[[AsyncSession, Sequence[Data]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription(Generic[Data]):
     """Binds a handler to an event type. The handler takes the transaction and the
@@ -42,6 +45,10 @@ class Subscription(Generic[Data]):
 
     event_type: EventType[Data]
     handler: Callable[[AsyncSession, Data], Awaitable[None]]
+    # Runs once per fetched batch, before its handlers, with the data of all of the
+    # batch's new events of the types that name it: the place to load or lock, in one
+    # statement, the rows the handlers then take one by one (customs_shared.db.lock_all).
+    prepare: Prepare[Data] | None = None
 
 
 class PermanentError(Exception):
@@ -92,12 +99,26 @@ def current_event() -> RawCloudEvent:
     return event
 
 
+async def _prepare(session: AsyncSession, events: Sequence[_Event], fresh: set[str]) -> None:
+    """Calls each prepare step once, with the data of its events the batch will handle
+    (``fresh``: new to this consumer; each once), in their order."""
+    batches: dict[Prepare[Any], list[Any]] = {}
+    taken: set[str] = set()
+    for event in events:
+        if event.prepare is not None and event.raw.id in fresh and event.raw.id not in taken:
+            taken.add(event.raw.id)
+            batches.setdefault(event.prepare, []).append(event.data)
+    for prepare, data in batches.items():
+        await prepare(session, data)
+
+
 @dataclass(frozen=True, slots=True)
 class _Event:
     record: ConsumerRecord[bytes, bytes]
     raw: RawCloudEvent
     handler: Callable[[AsyncSession, Any], Awaitable[None]]
     data: Any
+    prepare: Prepare[Any] | None
 
 
 class EventConsumer:
@@ -115,7 +136,9 @@ class EventConsumer:
         self._group_id = group_id
         self._sessions = sessions
         self._producer = producer
-        self._handlers = {s.event_type.name: (s.event_type, s.handler) for s in subscriptions}
+        self._handlers = {
+            s.event_type.name: (s.event_type, s.handler, s.prepare) for s in subscriptions
+        }
         self._topics = sorted({s.event_type.topic.name for s in subscriptions})
         # A type the catalog puts on the topic is someone else's to handle; any other is
         # poison (a producer's mistake, or a hostile record), not something to skip quietly.
@@ -153,6 +176,8 @@ class EventConsumer:
                 log.exception("fetch failed", extra={"group": self._group_id})
                 await asyncio.sleep(1.0)
                 continue
+            # One offset commit for everything this fetch handled, not one per partition.
+            offsets: dict[TopicPartition, int] = {}
             for partition, records in batches.items():
                 if self._stop.is_set():
                     break  # fetched but not handled: not committed, so redelivered
@@ -162,13 +187,16 @@ class EventConsumer:
                     resume = exc.offset if isinstance(exc, _Unfinished) else records[0].offset
                     log.exception("records left unhandled", extra={"offset": resume})
                     if resume > records[0].offset:
-                        await self._commit(partition, resume)
+                        offsets[partition] = resume
                     self._consumer.seek(partition, resume)
                     self._report_lag(partition, resume)
+                    await self._commit(offsets)
+                    offsets = {}
                     await asyncio.sleep(1.0)
                     continue
-                await self._commit(partition, records[-1].offset + 1)
+                offsets[partition] = records[-1].offset + 1
                 self._report_lag(partition, records[-1].offset + 1)
+            await self._commit(offsets)
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
         highwater = self._consumer.highwater(partition)
@@ -183,11 +211,13 @@ class EventConsumer:
                 CONSUMER_LAG.remove(gone.topic, str(gone.partition))
         self._lag_reported = {*(self._lag_reported & assigned), partition}
 
-    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
         try:
-            await self._consumer.commit({partition: offset})
-        except Exception:  # a rebalance took the partition; its new owner redelivers, ids dedupe
-            log.warning("offset commit failed", extra={"partition": str(partition)})
+            await self._consumer.commit(offsets)
+        except Exception:  # a rebalance took a partition; its new owner redelivers, ids dedupe
+            log.warning("offset commit failed", extra={"partitions": [str(p) for p in offsets]})
 
     async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """All of one partition's fetched records in one transaction: one commit instead
@@ -199,8 +229,12 @@ class EventConsumer:
         outcomes: list[str] = []
         try:
             async with self._sessions() as session, session.begin():
+                fresh = await repository.remember_all_processed(
+                    session, self._group_id, [event.raw.id for event in events]
+                )
+                await _prepare(session, events, fresh)
                 for event in events:
-                    outcomes.append(await self._apply(session, event))
+                    outcomes.append(await self._apply(session, event, fresh))
         except Exception:
             log.info("batch failed; handling its records one by one", extra={"size": len(events)})
             for item in decoded:
@@ -230,14 +264,20 @@ class EventConsumer:
                 return _Poison(record, f"unknown event type {raw.type!r} on {record.topic}")
             EVENTS_CONSUMED.labels(record.topic, "ignored").inc()
             return None
-        event_type, handler = entry
+        event_type, handler, prepare = entry
         try:
             data = event_type.data.model_validate(raw.data)
         except ValidationError as exc:
             return _Poison(record, f"{raw.type} data invalid: {_errors(exc)}")
-        return _Event(record, raw, handler, data)
+        return _Event(record, raw, handler, data, prepare)
 
-    async def _apply(self, session: AsyncSession, event: _Event) -> str:
+    async def _apply(
+        self, session: AsyncSession, event: _Event, fresh: set[str] | None = None
+    ) -> str:
+        """Handles ``event`` unless this consumer already did. ``fresh``: the batch's ids
+        already recorded as handled by this transaction and not seen before (each is
+        taken once, so an event twice in one batch is handled once); without it, the id
+        is recorded here."""
         record = event.record
         with tracing.process_span(
             topic=record.topic,
@@ -251,7 +291,11 @@ class EventConsumer:
         ):
             request_id_var.set(None)
             adopt_traceparent(event.raw.traceparent)
-            if not await repository.remember_processed(session, self._group_id, event.raw.id):
+            if fresh is not None:
+                if event.raw.id not in fresh:
+                    return "duplicate"
+                fresh.discard(event.raw.id)
+            elif not await repository.remember_processed(session, self._group_id, event.raw.id):
                 return "duplicate"
             with handling(event.raw):
                 await event.handler(session, event.data)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import Table, delete, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import insert_if_absent, utcnow
@@ -44,6 +47,32 @@ async def remember_processed(session: AsyncSession, consumer: str, event_id: str
     Of two replicas racing on the same event, one inserts and handles it, the other
     waits for that insert to commit and then skips the event."""
     return await insert_if_absent(session, ProcessedEvent, consumer=consumer, event_id=event_id)
+
+
+async def remember_all_processed(
+    session: AsyncSession, consumer: str, event_ids: Sequence[str]
+) -> set[str]:
+    """:func:`remember_processed` for a whole batch in one statement: the ids this
+    consumer had not handled yet. Sorted, so that two replicas inserting overlapping
+    batches take the row locks in the same order and cannot deadlock."""
+    if not event_ids:
+        return set()
+    now = utcnow()
+    rows = [
+        {"consumer": consumer, "event_id": event_id, "processed_at": now}
+        for event_id in sorted(set(event_ids))
+    ]
+    # One statement for all rows: SQLAlchemy sends an executemany with RETURNING as a
+    # multi-row INSERT ("insertmanyvalues").
+    statement = _remember_statement(session.get_bind().dialect.name)
+    return set((await session.execute(statement, rows)).scalars())
+
+
+@functools.cache
+def _remember_statement(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, ProcessedEvent.__table__)
+    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
 
 
 async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import CUSTOMS_STAFF, Principal
+from customs_shared.db import once_per_transaction
 from signature_svc.certificates.errors import (
     CertificateAlreadyRegistered,
     CertificateNotFound,
@@ -29,7 +30,14 @@ def head_office(tax_code: str) -> str:
 
 
 async def registered_fingerprints(session: AsyncSession, tax_code: str) -> set[str]:
-    return await CertificateRepository(session).active_fingerprints(tax_code)
+    """Read once per transaction and tax code: a consumer's batch often holds many
+    declarations of one enterprise."""
+    loaded = await once_per_transaction(
+        session,
+        f"registered_fingerprints:{tax_code}",
+        lambda: CertificateRepository(session).active_fingerprints(tax_code),
+    )
+    return set(loaded)
 
 
 async def register(

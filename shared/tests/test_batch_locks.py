@@ -1,0 +1,97 @@
+"""Locking a consumer batch's rows in one statement (customs_shared.db), on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.db import lock_all, lock_or_insert, lock_or_insert_all, locked, utcnow
+from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
+from tests.support.postgres import MigratedSessions
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    # Every service's migrations create the messaging tables; routing's are the fewest.
+    return await migrated_sessions("routing_svc:migrations")
+
+
+@contextmanager
+def counted(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements ``session`` sends inside the block."""
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_batch_is_locked_or_created_in_one_statement_and_handed_out_without_more(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    earlier = utcnow().replace(year=2020)
+    async with sessions() as session, session.begin():
+        session.add(ProcessedEvent(consumer="c", event_id="old", processed_at=earlier))
+    async with sessions() as session, session.begin():
+        now = utcnow()
+        rows = [
+            {"consumer": "c", "event_id": "new-2", "processed_at": now},
+            {"consumer": "c", "event_id": "old", "processed_at": now},
+            {"consumer": "c", "event_id": "new-1", "processed_at": now},
+            {"consumer": "c", "event_id": "new-2", "processed_at": now},  # twice: locked once
+        ]
+        with counted(session.sync_session) as batch:
+            await lock_or_insert_all(session, ProcessedEvent, rows)
+        with counted(session.sync_session) as after:
+            old = await lock_or_insert(session, ProcessedEvent, consumer="c", event_id="old")
+            new = locked(session, ProcessedEvent, ("c", "new-1"))
+            absent = locked(session, ProcessedEvent, ("c", "never"))
+
+        assert len(batch) == 1
+        assert after == []
+        assert old.processed_at == earlier  # an existing row is locked as it was, not rewritten
+        assert new is not None
+        assert new.event_id == "new-1"
+        assert absent is None
+    async with sessions() as session:
+        stored = await session.scalars(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == "c")
+        )
+        assert sorted(stored) == ["new-1", "new-2", "old"]
+
+
+async def test_lock_all_locks_the_existing_rows_in_one_select(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        session.add_all(
+            OutboxEvent(event_id=uuid.uuid4(), topic="t", key=str(n), payload=b"") for n in range(3)
+        )
+    async with sessions() as session, session.begin():
+        seqs = list(await session.scalars(select(OutboxEvent.seq).order_by(OutboxEvent.seq)))
+    async with sessions() as session, session.begin():
+        with counted(session.sync_session) as statements:
+            await lock_all(session, OutboxEvent, [*seqs, seqs[0], 10**9])
+            await lock_all(session, OutboxEvent, seqs[:1])  # already held: no statement
+
+        assert len(statements) == 1
+        assert "FOR UPDATE" in statements[0]
+        assert [getattr(locked(session, OutboxEvent, s), "key", None) for s in seqs] == [
+            "0",
+            "1",
+            "2",
+        ]
+        assert locked(session, OutboxEvent, 10**9) is None
