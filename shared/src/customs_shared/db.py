@@ -11,7 +11,17 @@ from typing import Annotated, Any, TypedDict, TypeVar, cast
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, inspect, select, text
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    Table,
+    TypeDecorator,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -140,6 +150,24 @@ async def insert_if_absent(
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 
 
+async def insert_new(session: AsyncSession, rows: Sequence[DeclarativeBase]) -> None:
+    """Inserts new rows built as ORM objects without the unit of work: one executemany
+    per table, tables in the order they first appear (parents before children). For a hot
+    path that writes rows it does not read back in the transaction: the objects stay
+    outside the session, and relationships are not followed, so children name their
+    parent's key themselves. Only the attributes set are written; the others get their
+    column defaults."""
+    # Keyed by table and the columns given: an executemany sends the same columns each row.
+    batches: dict[tuple[type[DeclarativeBase], frozenset[str]], list[dict[str, Any]]] = {}
+    for row in rows:
+        state = inspect(row)
+        given = state.dict
+        values = {a.key: given[a.key] for a in state.mapper.column_attrs if a.key in given}
+        batches.setdefault((state.mapper.class_, frozenset(values)), []).append(values)
+    for (model, _columns), values_list in batches.items():
+        await session.execute(_insert_rows(model), values_list)
+
+
 async def lock_or_insert(session: AsyncSession, model: type[ModelT], **values: Any) -> ModelT:
     """The row with ``values``' primary key, inserted with ``values`` if absent, locked
     until the transaction ends: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``
@@ -210,6 +238,11 @@ def _primary_key(model: type[DeclarativeBase], values: dict[str, Any]) -> tuple[
 
 # The statements are built once per model and dialect: building and hashing a statement
 # costs more than executing a cached one, and these run for every event.
+@functools.cache
+def _insert_rows(model: type[DeclarativeBase]) -> Any:
+    return insert(cast(Table, model.__table__))
+
+
 @functools.cache
 def _insert_if_absent(model: type[DeclarativeBase], dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

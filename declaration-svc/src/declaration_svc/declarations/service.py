@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
-from customs_shared.db import try_advisory_xact_lock, utcnow
+from customs_shared.db import insert_new, try_advisory_xact_lock, utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationStatusChanged,
@@ -221,7 +221,7 @@ async def submit(
     now = utcnow()
     conversion = await rates.conversion(session, body.currency, now)
     item_values = items_values(body, conversion)
-    items = [DeclarationItem(**values) for values in item_values]
+    items = [DeclarationItem(declaration_id=declaration_id, **values) for values in item_values]
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
@@ -235,6 +235,7 @@ async def submit(
         items=items,
         timeline=[
             TimelineEntry(
+                declaration_id=declaration_id,
                 at=now,
                 actor=principal.subject,
                 from_status=None,
@@ -244,7 +245,9 @@ async def submit(
             )
         ],
     )
-    DeclarationRepository(session).add(declaration)
+    # Written without the unit of work (the hot path of intake): nothing reads them back
+    # in this transaction.
+    await insert_new(session, [declaration, *items, *declaration.timeline])
     lifecycle.notify_entry(session, declaration, declaration.timeline[0])
     add_event(
         session,
