@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.db import (
+    insert_at_commit,
     insert_new,
     lock_all,
     lock_or_insert,
@@ -132,3 +133,32 @@ async def test_new_rows_are_inserted_without_the_session_one_statement_per_table
     assert all(o.created_at is not None and o.published_at is None for o in outbox)
     assert sorted(p.event_id for p in processed) == ["e-1", "e-2"]
     assert all(p.processed_at is not None for p in processed)  # the column's default
+
+
+async def test_rows_queued_for_the_commit_are_written_with_it_or_dropped_with_a_rollback(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    def processed(event_id: str) -> ProcessedEvent:
+        return ProcessedEvent(consumer="at-commit", event_id=event_id)
+
+    async with sessions() as session, session.begin():
+        for event_id in ("kept-1", "kept-2"):
+            insert_at_commit(session, processed(event_id))
+        assert not session.new  # not in the unit of work
+        with counted(session.sync_session) as statements:
+            await session.commit()
+        assert len(statements) == 1
+    async with sessions() as session:
+        await session.begin()
+        insert_at_commit(session, processed("rolled-back"))
+        await session.rollback()
+    # A session of another factory has no hook: the row goes through the unit of work.
+    engine = sessions.kw["bind"]
+    async with async_sessionmaker(engine)() as plain, plain.begin():
+        insert_at_commit(plain, processed("plain"))
+        assert len(plain.new) == 1
+    async with sessions() as session:
+        stored = await session.scalars(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == "at-commit")
+        )
+        assert sorted(stored) == ["kept-1", "kept-2", "plain"]

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 NAMING_CONVENTION = {
@@ -157,6 +157,54 @@ async def insert_new(session: AsyncSession, rows: Sequence[DeclarativeBase]) -> 
     outside the session, and relationships are not followed, so children name their
     parent's key themselves. Only the attributes set are written; the others get their
     column defaults."""
+    for model, values in _by_table(rows):
+        await session.execute(_insert_rows(model), values)
+
+
+_AT_COMMIT = "insert_at_commit"
+
+
+def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> None:
+    """Queues a new row for :func:`insert_new` when the transaction commits: for rows a
+    transaction writes and never reads back (outbox events, notifications), added from
+    code that cannot wait for a statement. The session factory
+    (customs_shared.messaging.outbox.session_factory) writes them before the commit; a
+    session of another factory gets the row through the unit of work, as ``add`` would."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if not _writes_queued_rows(type(sync)):
+        sync.add(row)
+        return
+    session.info.setdefault(_AT_COMMIT, []).append(row)
+
+
+_HOOKED: dict[type[Session], bool] = {}
+
+
+def _writes_queued_rows(session_class: type[Session]) -> bool:
+    hooked = _HOOKED.get(session_class)
+    if hooked is None:
+        hooked = _HOOKED[session_class] = event.contains(
+            session_class, "before_commit", write_queued_rows
+        )
+    return hooked
+
+
+def write_queued_rows(session: Session) -> None:
+    """The ``before_commit`` hook of the session factory. Runs inside the async session's
+    greenlet, so the sync session's statements are the async connection's."""
+    rows = session.info.pop(_AT_COMMIT, None)
+    for model, values in _by_table(rows or ()):
+        session.execute(_insert_rows(model), values)
+
+
+def drop_queued_rows(session: Session) -> None:
+    """The rollback hook: what was queued goes with the transaction."""
+    session.info.pop(_AT_COMMIT, None)
+
+
+def _by_table(
+    rows: Iterable[DeclarativeBase],
+) -> list[tuple[type[DeclarativeBase], list[dict[str, Any]]]]:
     # Keyed by table and the columns given: an executemany sends the same columns each row.
     batches: dict[tuple[type[DeclarativeBase], frozenset[str]], list[dict[str, Any]]] = {}
     for row in rows:
@@ -164,8 +212,7 @@ async def insert_new(session: AsyncSession, rows: Sequence[DeclarativeBase]) -> 
         given = state.dict
         values = {a.key: given[a.key] for a in state.mapper.column_attrs if a.key in given}
         batches.setdefault((state.mapper.class_, frozenset(values)), []).append(values)
-    for (model, _columns), values_list in batches.items():
-        await session.execute(_insert_rows(model), values_list)
+    return [(model, values) for (model, _columns), values in batches.items()]
 
 
 async def lock_or_insert(session: AsyncSession, model: type[ModelT], **values: Any) -> ModelT:

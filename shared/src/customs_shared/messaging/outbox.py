@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from customs_shared import tracing
+from customs_shared.db import drop_queued_rows, insert_at_commit, write_queued_rows
 from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
 from customs_shared.messaging import repository
@@ -43,13 +44,14 @@ def add_event(
     envelope = new_event(
         event_type=event_type.name, source=source, subject=key, data=data, event_id=event_id
     )
-    session.add(
+    insert_at_commit(
+        session,
         OutboxEvent(
             event_id=uuid.UUID(envelope.id),
             topic=event_type.topic.name,
             key=key,
             payload=envelope.to_json(),
-        )
+        ),
     )
     session.info[_DIRTY] = True
     return envelope
@@ -155,7 +157,9 @@ def session_factory(engine: AsyncEngine, signal: OutboxSignal) -> async_sessionm
 
     def after_soft_rollback(session: Session, _previous: object) -> None:
         session.info.pop(_DIRTY, None)
+        drop_queued_rows(session)
 
+    event.listen(_NotifyingSession, "before_commit", write_queued_rows)
     event.listen(_NotifyingSession, "after_commit", after_commit)
     event.listen(_NotifyingSession, "after_soft_rollback", after_soft_rollback)
     return async_sessionmaker(
