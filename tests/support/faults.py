@@ -131,7 +131,7 @@ class DeclarationStream:
     once, every fourth with a signed document; each request retried until a 2xx."""
 
     def __init__(
-        self, cluster: Cluster, pki: Pki, accepted: Accepted, *, submitters: int = 2
+        self, cluster: Cluster, pki: Pki, accepted: Accepted, *, submitters: int = 1
     ) -> None:
         self._cluster = cluster
         self._pki = pki
@@ -170,7 +170,7 @@ class DeclarationStream:
                     amend(client, declaration_id, self._accepted)
                 if declaration_id is not None and n % 4 == 1:
                     attach_document(client, declaration_id, self._pki, self._accepted)
-                self._stop.wait(0.1)
+                self._stop.wait(0.2)
 
 
 def sample_body() -> dict[str, Any]:
@@ -269,11 +269,22 @@ def serves_again(cluster: Cluster, accepted: Accepted, timeout: float) -> float:
                     if response.is_success and response.json().get("lane"):
                         return time.monotonic() - started
             time.sleep(0.2)
-        last = client.get(f"/api/v1/declarations/{declaration_id}") if declaration_id else None
     raise TimeoutError(
-        f"no declaration made it through in {timeout} s: "
-        + (last.text[-1500:] if last is not None else "none accepted")
+        f"no declaration made it through in {timeout} s "
+        f"({'accepted: ' + declaration_id if declaration_id else 'none accepted'}); "
+        f"readiness: {readiness(cluster)}"
     )
+
+
+def readiness(cluster: Cluster) -> dict[str, object]:
+    """Each service's /readyz answer, to say what a cluster that does not serve lacks."""
+    answers: dict[str, object] = {}
+    for name in cluster.processes:
+        try:
+            answers[name] = httpx.get(f"{cluster.internal_url(name)}/readyz", timeout=3).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            answers[name] = repr(exc)
+    return answers
 
 
 @contextlib.contextmanager

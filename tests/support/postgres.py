@@ -28,6 +28,7 @@ class PostgresServer:
     user: str
     # The local cluster's directory (data, socket, log); None in a container.
     root: Path | None = None
+    crash_safe: bool = False
 
     def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
         return f"{driver}://{self.user}@{self.host}:{self.port}/{database}"
@@ -50,7 +51,10 @@ def _as_owner(args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
+def postgres_server(databases: list[str], *, crash_safe: bool = False) -> Iterator[PostgresServer]:
+    """``crash_safe``: a commit is acknowledged once its WAL reached the operating system,
+    so a SIGKILLed server loses none (the fault tests); otherwise commits are acknowledged
+    before, which is faster and fine for tests that never kill the server."""
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="customs-pg-"))
     data = root / "data"
@@ -76,7 +80,7 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
         check=True,
         capture_output=True,
     )
-    _pg_ctl_start(bin_dir, root, port)
+    _pg_ctl_start(bin_dir, root, port, crash_safe=crash_safe)
     try:
         for database in databases:
             subprocess.run(
@@ -95,7 +99,7 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
                 check=True,
                 capture_output=True,
             )
-        yield PostgresServer("127.0.0.1", port, "postgres", root)
+        yield PostgresServer("127.0.0.1", port, "postgres", root, crash_safe)
     finally:
         subprocess.run(
             _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
@@ -105,10 +109,13 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _pg_ctl_start(bin_dir: Path, root: Path, port: int) -> None:
+def _pg_ctl_start(bin_dir: Path, root: Path, port: int, *, crash_safe: bool) -> None:
+    # fsync=off loses data only when the machine crashes, not when the server is killed;
+    # synchronous_commit=off loses the last commits whenever the server dies.
     options = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        f"-c synchronous_commit={'on' if crash_safe else 'off'} "
+        "-c full_page_writes=off -c max_connections=300"
     )
     subprocess.run(
         _as_owner(
@@ -154,7 +161,7 @@ def kill_server(server: PostgresServer) -> None:
 
 def restart_server(server: PostgresServer) -> None:
     """Starts the killed cluster again on its data directory and port."""
-    _pg_ctl_start(_bin_dir(), _local_root(server), server.port)
+    _pg_ctl_start(_bin_dir(), _local_root(server), server.port, crash_safe=server.crash_safe)
 
 
 def _children(parent: int) -> list[int]:

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from customs_shared.context import request_id_var
+from customs_shared.outage import is_outage
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://customs.example/problems/"
@@ -244,6 +245,14 @@ async def _on_disconnect(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_outage(exc):
+        # The database (or another dependency) is down or restarting: the client's retry
+        # will do, so say when instead of reporting a fault.
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        unavailable = ServiceUnavailable(
+            "A dependency of this service is unavailable; retry shortly.", retry_after=1
+        )
+        return await _on_problem(request, unavailable)
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(
         500, ProblemError.title, type_uri=ProblemError.type_uri(), instance=request.url.path

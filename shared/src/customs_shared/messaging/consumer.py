@@ -19,7 +19,6 @@ from typing import Any, Generic
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared import tracing
@@ -35,6 +34,7 @@ from customs_shared.metrics import (
     EVENT_HANDLING_LATENCY,
     EVENTS_CONSUMED,
 )
+from customs_shared.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ class Subscription(Generic[Data]):
 
 class PermanentError(Exception):
     """The record can never be handled (bad data); retrying is pointless."""
-
-
-def _is_outage(exc: BaseException) -> bool:
-    """Errors of the infrastructure (database or network down), which must never
-    send a good record to the DLQ."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
 class _Unfinished(Exception):
@@ -308,7 +300,7 @@ class EventConsumer:
                 await self._dead_letter(event.record, f"{event.raw.type}: {exc}")
                 return
             except Exception as exc:
-                if attempt == self._max_retries and _is_outage(exc):
+                if attempt == self._max_retries and is_outage(exc):
                     raise  # not the record's fault: keep it, retry it when the outage ends
                 if attempt == self._max_retries:
                     log.exception(
