@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from customs_shared.services import DATABASE_SERVICES
 from deploy.local.cluster import start_kafka, stop_kafka
 from tests.support import faults
 from tests.support.cluster import Cluster, start_cluster, wait_for
+from tests.support.partners import PARTNER, push, routing_report, sample_origin_certificate
 from tests.support.pki import Pki
 from tests.support.postgres import postgres_server
 
@@ -221,6 +223,29 @@ def test_a_stalled_consumer_shows_in_readyz_and_metrics(faulty: Faulty) -> None:
         ),
         timeout=10,
     )
+
+
+def test_a_stalled_gateway_consumer_shows_in_its_readyz(faulty: Faulty) -> None:
+    """The gateway's own consumer (routing's reports on partner events) is held the same
+    way: its /readyz says so, and is ready again once the lock goes."""
+    cluster = faulty.cluster
+    event = {**sample_origin_certificate(), "id": str(uuid.uuid4())}
+    event["data"] = {**event["data"], "reference": f"E-{uuid.uuid4().hex[:10]}"}
+    with psycopg.connect(cluster.postgres.url("gateway", driver="postgresql")) as holder:
+        holder.execute("LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE")
+        with cluster.client(PARTNER) as partner:
+            assert push(partner, event) == "accepted"
+        stalled = wait_for(
+            lambda: (r := _readyz(cluster, "gateway")).status_code == 503 and r.json(),
+            timeout=THRESHOLD_SECONDS + 30,
+            interval=0.5,
+        )
+        holder.rollback()
+
+    assert stalled["checks"]["consumer"].startswith("failed: consumer gateway stalled"), stalled
+    wait_for(lambda: _readyz(cluster, "gateway").status_code == 200, timeout=30)
+    with cluster.client(PARTNER) as partner:
+        wait_for(lambda: routing_report(partner, event), timeout=30)
 
 
 def test_a_full_kafka_log_dir_shows_in_readyz_and_metrics(faulty: Faulty) -> None:

@@ -86,9 +86,12 @@ class _LoadedForReadiness:
     keys: KeyRing | None = None
     clients: ClientRegistry | None = None
     revocations: RevocationListener | None = None
+    reports: RoutingReports | None = None
 
 
-def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
+def _readiness_checks(
+    loaded: _LoadedForReadiness, settings: GatewaySettings
+) -> dict[str, ReadinessCheck]:
     async def keys() -> None:
         if loaded.keys is None:
             raise RuntimeError("signing key not loaded")
@@ -102,7 +105,12 @@ def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
             raise RuntimeError("token revocations not read")
         await loaded.revocations.check_caught_up()
 
-    return {"keys": keys, "clients": clients, "revocations": revocations}
+    async def consumer() -> None:
+        if loaded.reports is None:
+            raise RuntimeError("routing reports not started")
+        await loaded.reports.check_progress(settings.consumer_stall_seconds)
+
+    return {"keys": keys, "clients": clients, "revocations": revocations, "consumer": consumer}
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -171,6 +179,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients, loaded.revocations = keys, clients, listener
+            loaded.reports = reports
             try:
                 yield GatewayState(
                     settings=settings,
@@ -199,6 +208,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 )
             finally:
                 loaded.keys = loaded.clients = loaded.revocations = None
+                loaded.reports = None
                 await reports.stop()
                 await expiry.stop()
                 await client_sync.stop()
@@ -214,7 +224,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     tracing.instrument_app(app)
-    install_common(app, settings, _readiness_checks(loaded))
+    install_common(app, settings, _readiness_checks(loaded, settings))
     # Outermost: problems and probes get the headers too. HSTS only where TLS ends in
     # front of the gateway (not the local plain-HTTP run).
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "local")
