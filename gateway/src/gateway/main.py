@@ -21,6 +21,7 @@ from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
 from customs_shared.revocation import RevocationList, RevocationListener
+from customs_shared.server import KEEP_ALIVE_SECONDS
 from customs_shared.services import GATEWAY
 from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
@@ -42,6 +43,8 @@ from gateway.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
+UPSTREAM_KEEPALIVE_SECONDS = KEEP_ALIVE_SECONDS - 1.0
+
 
 def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
     """The one pooled client for every forwarded request."""
@@ -55,7 +58,8 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
         limits=httpx.Limits(
             max_connections=settings.upstream_max_connections,
             max_keepalive_connections=settings.upstream_max_keepalive_connections,
-            keepalive_expiry=30.0,
+            # Below the services' keep-alive: never reuse one they are closing.
+            keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS,
         ),
         follow_redirects=False,
         trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services

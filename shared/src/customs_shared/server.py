@@ -10,6 +10,11 @@ from starlette.types import ASGIApp
 from customs_shared.protocol import HeadLimits, limited_protocol
 from customs_shared.settings import ServerSettings
 
+# How long a server keeps an idle connection open. A client that pools connections to a
+# server of the cluster (the gateway's forwarding) must let them go sooner: a request sent
+# on a connection the server closes at that very moment fails with a read error (a 502).
+KEEP_ALIVE_SECONDS = 5
+
 
 def listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -39,6 +44,7 @@ def uvicorn_config(
         server_header=False,
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         lifespan="on",
     )
 
