@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ class PostgresServer:
     host: str
     port: int
     user: str
+    # The local cluster's directory (data, socket, log); None in a container.
+    root: Path | None = None
+    crash_safe: bool = False
 
     def url(self, database: str, driver: str = "postgresql+asyncpg") -> str:
         return f"{driver}://{self.user}@{self.host}:{self.port}/{database}"
@@ -46,7 +51,10 @@ def _as_owner(args: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
+def postgres_server(databases: list[str], *, crash_safe: bool = False) -> Iterator[PostgresServer]:
+    """``crash_safe``: a commit is acknowledged once its WAL reached the operating system,
+    so a SIGKILLed server loses none (the fault tests); otherwise commits are acknowledged
+    before, which is faster and fine for tests that never kill the server."""
     bin_dir = _bin_dir()
     root = Path(tempfile.mkdtemp(prefix="customs-pg-"))
     data = root / "data"
@@ -72,29 +80,7 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
         check=True,
         capture_output=True,
     )
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-    )
-    subprocess.run(
-        _as_owner(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(root / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    _pg_ctl_start(bin_dir, root, port, crash_safe=crash_safe)
     try:
         for database in databases:
             subprocess.run(
@@ -113,7 +99,7 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
                 check=True,
                 capture_output=True,
             )
-        yield PostgresServer("127.0.0.1", port, "postgres")
+        yield PostgresServer("127.0.0.1", port, "postgres", root, crash_safe)
     finally:
         subprocess.run(
             _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
@@ -121,6 +107,72 @@ def postgres_server(databases: list[str]) -> Iterator[PostgresServer]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _pg_ctl_start(bin_dir: Path, root: Path, port: int, *, crash_safe: bool) -> None:
+    # fsync=off loses data only when the machine crashes, not when the server is killed;
+    # synchronous_commit=off loses the last commits whenever the server dies.
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+        f"-c synchronous_commit={'on' if crash_safe else 'off'} "
+        "-c full_page_writes=off -c max_connections=300"
+    )
+    subprocess.run(
+        _as_owner(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(root / "data"),
+                "-o",
+                options,
+                "-l",
+                str(root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+
+
+def _local_root(server: PostgresServer) -> Path:
+    if server.root is None:
+        raise RuntimeError("only a local PostgreSQL cluster can be killed and restarted")
+    return server.root
+
+
+def kill_server(server: PostgresServer) -> None:
+    """SIGKILL to the postmaster and every backend at once, as when the node dies: no
+    checkpoint, no shutdown record; the next start runs crash recovery."""
+    postmaster = int((_local_root(server) / "data" / "postmaster.pid").read_text().split()[0])
+    victims = [postmaster, *_children(postmaster)]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in victims):
+        if time.monotonic() > deadline:
+            raise TimeoutError("PostgreSQL processes outlived SIGKILL by 10 s")
+        time.sleep(0.05)
+
+
+def restart_server(server: PostgresServer) -> None:
+    """Starts the killed cluster again on its data directory and port."""
+    _pg_ctl_start(_bin_dir(), _local_root(server), server.port, crash_safe=server.crash_safe)
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # The command name (field 2) may hold spaces; the fields after it do not.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
 
 
 # The ``migrated_sessions`` fixture: migrations location → sessions on a database

@@ -21,7 +21,7 @@ from customs_shared.health import ReadinessCheck
 from customs_shared.keys import ALGORITHM, KeyRing, LocalKeySource, load_key_ring
 from customs_shared.logs import configure_logging
 from customs_shared.revocation import RevocationList, RevocationListener
-from customs_shared.server import freeze_heap
+from customs_shared.server import KEEP_ALIVE_SECONDS, freeze_heap
 from customs_shared.services import GATEWAY
 from gateway import api_document, metadata, oauth, proxy, revocations_api
 from gateway.breaker import Breakers
@@ -42,6 +42,8 @@ from gateway.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
 
+UPSTREAM_KEEPALIVE_SECONDS = KEEP_ALIVE_SECONDS - 1.0
+
 
 def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
     """The one pooled client for every forwarded request."""
@@ -55,7 +57,8 @@ def upstream_client(settings: GatewaySettings) -> httpx.AsyncClient:
         limits=httpx.Limits(
             max_connections=settings.upstream_max_connections,
             max_keepalive_connections=settings.upstream_max_keepalive_connections,
-            keepalive_expiry=30.0,
+            # Below the services' keep-alive: never reuse one they are closing.
+            keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS,
         ),
         follow_redirects=False,
         trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services
@@ -86,9 +89,12 @@ class _LoadedForReadiness:
     keys: KeyRing | None = None
     clients: ClientRegistry | None = None
     revocations: RevocationListener | None = None
+    reports: RoutingReports | None = None
 
 
-def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
+def _readiness_checks(
+    loaded: _LoadedForReadiness, settings: GatewaySettings
+) -> dict[str, ReadinessCheck]:
     async def keys() -> None:
         if loaded.keys is None:
             raise RuntimeError("signing key not loaded")
@@ -102,7 +108,12 @@ def _readiness_checks(loaded: _LoadedForReadiness) -> dict[str, ReadinessCheck]:
             raise RuntimeError("token revocations not read")
         await loaded.revocations.check_caught_up()
 
-    return {"keys": keys, "clients": clients, "revocations": revocations}
+    async def consumer() -> None:
+        if loaded.reports is None:
+            raise RuntimeError("routing reports not started")
+        await loaded.reports.check_progress(settings.consumer_stall_seconds)
+
+    return {"keys": keys, "clients": clients, "revocations": revocations, "consumer": consumer}
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -171,6 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         async with upstream_client(settings) as http:
             tracing.instrument_httpx(http)
             loaded.keys, loaded.clients, loaded.revocations = keys, clients, listener
+            loaded.reports = reports
             freeze_heap()
             try:
                 yield GatewayState(
@@ -200,6 +212,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 )
             finally:
                 loaded.keys = loaded.clients = loaded.revocations = None
+                loaded.reports = None
                 await reports.stop()
                 await expiry.stop()
                 await client_sync.stop()
@@ -215,7 +228,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     tracing.instrument_app(app)
-    install_common(app, settings, _readiness_checks(loaded))
+    install_common(app, settings, _readiness_checks(loaded, settings))
     app.include_router(oauth.router)
     app.include_router(metadata.router)
     app.include_router(partner_events_api.router)

@@ -80,6 +80,12 @@ class GatewaySettings(ServerSettings):
         "secrets ($hmac-sha256$…); required when the clients list has such secrets.",
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    consumer_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="/readyz reports the consumer of routing's reports stalled when it has "
+        "had records waiting this long without handling one.",
+    )
     revocation_expiry_interval_seconds: float = Field(
         default=600,
         gt=0,

@@ -185,6 +185,7 @@ def create_service_app(
             checks["revocations"] = listener.check_caught_up
             checks["database"] = lambda: check_database(engine)
             checks["kafka"] = lambda: check_kafka(producer)
+            checks["outbox"] = lambda: relay.check_backlog(settings.outbox_max_pending_age_seconds)
             # Closed in reverse: the consumer stops taking records, then the relay
             # publishes what handlers wrote, then the producer and the engine close.
             relay.start()
@@ -202,7 +203,9 @@ def create_service_app(
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)
                 runtime.consumer = consumer
-                checks["consumer"] = _running(consumer)
+                checks["consumer"] = lambda: consumer.check_progress(
+                    settings.consumer_stall_seconds
+                )
             if consumes:
                 pruner = MessagingPruner(
                     sessions,
@@ -248,11 +251,3 @@ def check_subscriptions(service: str, subscriptions: Sequence[Subscription[Any]]
             f"{service} subscribes to {sorted(bound)}, "
             f"but the event catalog says it consumes {sorted(expected)}"
         )
-
-
-def _running(consumer: EventConsumer) -> ReadinessCheck:
-    async def check() -> None:
-        if not consumer.running:
-            raise RuntimeError("consumer loop stopped")
-
-    return check

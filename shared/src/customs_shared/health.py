@@ -11,6 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
+
+class NotReady(Exception):
+    """A check's failure whose message names the cause and is safe to show on /readyz
+    (other exceptions show their type only: a driver's message may carry addresses)."""
+
+
 _CHECK_TIMEOUT_SECONDS = 2.0
 
 
@@ -31,6 +37,8 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
             try:
                 await asyncio.wait_for(check(), _CHECK_TIMEOUT_SECONDS)
                 results[name] = "ok"
+            except NotReady as exc:
+                results[name] = f"failed: {exc}"
             except Exception as exc:  # a probe reports every failure, whatever its type
                 results[name] = f"failed: {type(exc).__name__}"
         ok = all(v == "ok" for v in results.values())

@@ -19,6 +19,17 @@ EVENT_HANDLING_LATENCY = Histogram(
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published", ["topic"])
 OUTBOX_PENDING = Gauge("outbox_pending_events", "Outbox rows not yet published")
+OUTBOX_OLDEST_UNPUBLISHED_AGE = Gauge(
+    "outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest outbox row the relay has claimed but not yet published (0 when "
+    "it keeps up): grows while Kafka refuses or cannot be reached",
+)
+CONSUMER_STALLED = Gauge(
+    "consumer_stalled_seconds",
+    "Seconds the consumer group's loop has had records waiting (a batch in hand or lag) "
+    "without handling any; 0 while it keeps up",
+    ["group"],
+)
 CONSUMER_LAG = Gauge(
     "consumer_lag_records",
     "Records of an assigned partition not yet handled by this consumer (high watermark "

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from customs_shared.context import request_id_var
+from customs_shared.outage import is_outage
 from customs_shared.security_headers import security_headers
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -250,6 +251,14 @@ async def _on_disconnect(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_outage(exc):
+        # The database (or another dependency) is down or restarting: the client's retry
+        # will do, so say when instead of reporting a fault.
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        unavailable = ServiceUnavailable(
+            "A dependency of this service is unavailable; retry shortly.", retry_after=1
+        )
+        return await _on_problem(request, unavailable)
     log.exception("unhandled error", extra={"path": request.url.path})
     # Answered outside every middleware (Starlette's error middleware is outermost), so
     # the headers the middleware would add are set here.

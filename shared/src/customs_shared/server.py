@@ -11,6 +11,11 @@ from starlette.types import ASGIApp
 from customs_shared.protocol import HeadLimits, limited_protocol
 from customs_shared.settings import ServerSettings
 
+# How long a server keeps an idle connection open. A client that pools connections to a
+# server of the cluster (the gateway's forwarding) must let them go sooner: a request sent
+# on a connection the server closes at that very moment fails with a read error (a 502).
+KEEP_ALIVE_SECONDS = 5
+
 
 def freeze_heap() -> None:
     """Moves everything start-up allocated (modules, apps, pools, compiled rules) out of
@@ -48,6 +53,7 @@ def uvicorn_config(
         server_header=False,
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         lifespan="on",
     )
 

@@ -140,3 +140,15 @@ class ServiceSettings(ServerSettings):
     )
     consumer_max_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
+    consumer_stall_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="/readyz reports the consumer stalled when it has had records waiting "
+        "this long without handling one (a handler blocked, the database locked).",
+    )
+    outbox_max_pending_age_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="/readyz reports the outbox stuck when its oldest unpublished event is "
+        "older than this (Kafka unreachable, its disk full).",
+    )

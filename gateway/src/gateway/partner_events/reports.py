@@ -71,6 +71,12 @@ class RoutingReports:
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect(), name="routing-reports")
 
+    async def check_progress(self, limit_seconds: float) -> None:
+        """Readiness: once connected, the consumer moves (see EventConsumer.check_progress);
+        before, Kafka's own check says why not."""
+        if self._consumer is not None:
+            await self._consumer.check_progress(limit_seconds)
+
     async def stop(self) -> None:
         """Finishes the batch in hand and commits what was handled (the consumer's stop)."""
         if self._task is not None and not self._task.done():

@@ -20,16 +20,22 @@ from typing import Any, Generic
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared import tracing
 from customs_shared.context import adopt_traceparent, request_id_var
 from customs_shared.events.catalog import EVENT_TYPES, Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
+from customs_shared.health import NotReady
 from customs_shared.messaging import repository
 from customs_shared.messaging.kafka import new_consumer
-from customs_shared.metrics import CONSUMER_LAG, EVENT_HANDLING_LATENCY, EVENTS_CONSUMED
+from customs_shared.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_STALLED,
+    EVENT_HANDLING_LATENCY,
+    EVENTS_CONSUMED,
+)
+from customs_shared.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +59,6 @@ class Subscription(Generic[Data]):
 
 class PermanentError(Exception):
     """The record can never be handled (bad data); retrying is pointless."""
-
-
-def _is_outage(exc: BaseException) -> bool:
-    """Errors of the infrastructure (database or network down), which must never
-    send a good record to the DLQ."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
 class _Unfinished(Exception):
@@ -151,6 +149,12 @@ class EventConsumer:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lag_reported: set[TopicPartition] = set()
+        # Progress: a batch handled, or an empty fetch with nothing waiting. A loop with a
+        # batch in hand, or lag, and no progress for long is stalled (see stalled_seconds).
+        self._lag: dict[TopicPartition, int] = {}
+        self._in_hand = False
+        self._progressed_at = time.monotonic()
+        CONSUMER_STALLED.labels(group_id).set_function(self.stalled_seconds)
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -168,6 +172,30 @@ class EventConsumer:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def stalled_seconds(self) -> float:
+        """How long records have waited without this loop handling any; 0 while it keeps
+        up or has nothing to do."""
+        if not self._in_hand and not self._lagging():
+            return 0.0
+        return time.monotonic() - self._progressed_at
+
+    def _lagging(self) -> bool:
+        # Only partitions still assigned: a rebalance may have taken the others.
+        assigned = self._consumer.assignment()
+        return any(lag for partition, lag in self._lag.items() if partition in assigned)
+
+    async def check_progress(self, limit_seconds: float) -> None:
+        """Readiness: the loop runs and moves. A handler blocked on a lock, or a database
+        that fails every batch, leaves the loop alive but the records waiting."""
+        if not self.running:
+            raise NotReady("consumer loop stopped")
+        stalled = self.stalled_seconds()
+        if stalled > limit_seconds:
+            raise NotReady(
+                f"consumer {self._group_id} stalled: records waiting, none handled for "
+                f"{stalled:.0f} s (limit {limit_seconds:g} s)"
+            )
+
     async def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -176,6 +204,9 @@ class EventConsumer:
                 log.exception("fetch failed", extra={"group": self._group_id})
                 await asyncio.sleep(1.0)
                 continue
+            if not batches and not self._lagging():
+                self._progressed_at = time.monotonic()  # idle and caught up
+            self._in_hand = bool(batches)
             # One offset commit for everything this fetch handled, not one per partition.
             offsets: dict[TopicPartition, int] = {}
             for partition, records in batches.items():
@@ -196,17 +227,19 @@ class EventConsumer:
                     continue
                 offsets[partition] = records[-1].offset + 1
                 self._report_lag(partition, records[-1].offset + 1)
+                self._progressed_at = time.monotonic()
             await self._commit(offsets)
+            self._in_hand = False
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
         highwater = self._consumer.highwater(partition)
         if highwater is not None:
-            CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(
-                max(0, highwater - next_offset)
-            )
+            self._lag[partition] = max(0, highwater - next_offset)
+            CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(self._lag[partition])
         # A partition taken away by a rebalance is its new owner's to report.
         assigned = self._consumer.assignment()
         for gone in self._lag_reported - assigned:
+            self._lag.pop(gone, None)
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(gone.topic, str(gone.partition))
         self._lag_reported = {*(self._lag_reported & assigned), partition}
@@ -319,7 +352,7 @@ class EventConsumer:
                 await self._dead_letter(event.record, f"{event.raw.type}: {exc}")
                 return
             except Exception as exc:
-                if attempt == self._max_retries and _is_outage(exc):
+                if attempt == self._max_retries and is_outage(exc):
                     raise  # not the record's fault: keep it, retry it when the outage ends
                 if attempt == self._max_retries:
                     log.exception(

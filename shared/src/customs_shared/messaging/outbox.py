@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event
@@ -15,12 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from customs_shared import tracing
-from customs_shared.db import drop_queued_rows, insert_at_commit, write_queued_rows
+from customs_shared.db import drop_queued_rows, insert_at_commit, utcnow, write_queued_rows
 from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
+from customs_shared.health import NotReady
 from customs_shared.messaging import repository
 from customs_shared.messaging.models import OutboxEvent
-from customs_shared.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from customs_shared.metrics import (
+    EVENTS_PUBLISHED,
+    OUTBOX_OLDEST_UNPUBLISHED_AGE,
+    OUTBOX_PENDING,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +80,28 @@ class OutboxRelay:
         self._wake = signal.event
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Creation time of the oldest row claimed and not yet published: set when a pass
+        # claims rows, cleared when it publishes them, left as it is when Kafka refuses.
+        self._oldest_unpublished: datetime | None = None
+        OUTBOX_OLDEST_UNPUBLISHED_AGE.set_function(self.oldest_unpublished_age)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    def oldest_unpublished_age(self) -> float:
+        """Seconds the oldest claimed row has waited; 0 when nothing is held up."""
+        oldest = self._oldest_unpublished
+        return 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+
+    async def check_backlog(self, limit_seconds: float) -> None:
+        """Readiness: events are leaving. A relay that cannot publish (the broker down,
+        its disk full) otherwise looks healthy while the outbox grows."""
+        age = self.oldest_unpublished_age()
+        if age > limit_seconds:
+            raise NotReady(
+                f"outbox stuck: oldest unpublished event is {age:.0f} s old "
+                f"(limit {limit_seconds:g} s); the relay cannot publish to Kafka"
+            )
 
     async def stop(self) -> None:
         """Publishes what is already committed, then stops."""
@@ -112,7 +137,12 @@ class OutboxRelay:
             rows = await repository.claim_unpublished(session, self._batch_size)
             if not rows:
                 OUTBOX_PENDING.set(0)
+                self._oldest_unpublished = None
                 return 0
+            if self._oldest_unpublished is None or rows[0].created_at < self._oldest_unpublished:
+                self._oldest_unpublished = rows[0].created_at
+            # At least these wait; the exact count costs a query (below, on a full batch).
+            OUTBOX_PENDING.set(len(rows))
             sent = []
             for row in rows:
                 with tracing.publish_span(row.topic, row.payload) as trace_headers:
@@ -126,6 +156,7 @@ class OutboxRelay:
                     )
             await asyncio.gather(*sent)
             await repository.mark_published(session, [row.seq for row in rows])
+            self._oldest_unpublished = None
             for row in rows:
                 EVENTS_PUBLISHED.labels(row.topic).inc()
             # Counting costs a query, so only when a full batch hints at a backlog.
