@@ -58,6 +58,7 @@ def own_cpu_seconds() -> float:
 class Memory:
     rss_mb: float
     pss_mb: float | None  # None where smaps_rollup is unreadable
+    private_mb: float | None  # pages no other process maps (USS)
 
 
 def _memory(pid: int) -> Memory:
@@ -65,35 +66,42 @@ def _memory(pid: int) -> Memory:
     try:
         rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
-        return Memory(rss, None)
-    pss = next(
-        (int(line.split()[1]) / 1024 for line in rollup.splitlines() if line.startswith("Pss:")),
-        None,
-    )
-    return Memory(rss, pss)
+        return Memory(rss, None, None)
+    kib: dict[str, int] = {}
+    for line in rollup.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[2] == "kB":
+            kib[fields[0].rstrip(":")] = int(fields[1])
+    if "Pss" not in kib:
+        return Memory(rss, None, None)
+    private = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
+    return Memory(rss, kib["Pss"] / 1024, private / 1024)
 
 
 def tree_memory(pid: int) -> Memory:
-    """RSS and PSS of ``pid`` and its live descendants, summed (RSS counts shared pages
-    once per process; PSS shares them out, so it is the tree's fair total)."""
+    """RSS, PSS and private memory of ``pid`` and its live descendants, summed (RSS counts
+    shared pages once per process; PSS shares them out, so it is the tree's fair total;
+    private leaves shared pages out: PostgreSQL's shared buffers fill up to their size as
+    the tables grow, a backend's own memory is what would leak)."""
     pids = [pid]
     for parent in pids:  # grows as it goes: breadth-first
         try:
             pids += children(parent)
         except OSError:
             continue
-    rss, pss, pss_known = 0.0, 0.0, True
+    rss, pss, private, known = 0.0, 0.0, 0.0, True
     for member in pids:
         try:
             memory = _memory(member)
         except OSError:
             continue
         rss += memory.rss_mb
-        if memory.pss_mb is None:
-            pss_known = False
+        if memory.pss_mb is None or memory.private_mb is None:
+            known = False
         else:
             pss += memory.pss_mb
-    return Memory(rss, pss if pss_known else None)
+            private += memory.private_mb
+    return Memory(rss, pss if known else None, private if known else None)
 
 
 def listening_pid(port: int) -> int:
