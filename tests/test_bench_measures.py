@@ -3,6 +3,7 @@ right even when nobody reads the code again."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 from collections.abc import Callable
@@ -42,8 +43,9 @@ def test_memory_of_this_process_is_read() -> None:
     memory = procstat.tree_memory(os.getpid())
     assert memory.rss_mb > 1
     assert memory.pss_mb is not None
-    assert memory.private_mb is not None
-    assert 0 < memory.private_mb <= memory.pss_mb <= memory.rss_mb
+    assert memory.own_mb is not None
+    assert 0 < memory.own_mb <= memory.pss_mb <= memory.rss_mb
+    assert memory.processes == 1
 
 
 def test_quantile_is_the_nearest_rank() -> None:
@@ -102,7 +104,20 @@ def test_soak_fails_memory_growth_and_errors() -> None:
     assert any("4 errors" in f for f in failures)
 
 
-def test_soak_judges_postgresql_by_its_private_memory() -> None:
+def test_soak_judges_own_memory_then_rss() -> None:
     warm, end = procstat.Memory(500.0, 100.0, 40.0), procstat.Memory(700.0, 130.0, 41.0)
-    assert soak.judged("postgresql", warm, end) == (40.0, 41.0)
-    assert soak.judged("kafka", warm, end) == (100.0, 130.0)
+    assert soak.judged(warm, end) == (40.0, 41.0)
+    unreadable = procstat.Memory(500.0, None, None), procstat.Memory(520.0, None, None)
+    assert soak.judged(*unreadable) == (500.0, 520.0)
+
+
+def test_shared_memory_is_not_own_memory() -> None:
+    shared = mmap.mmap(-1, 64 * 2**20, flags=mmap.MAP_SHARED)
+    before = procstat.tree_memory(os.getpid())
+    shared.write(b"x" * (64 * 2**20))  # touch every page
+    after = procstat.tree_memory(os.getpid())
+    shared.close()
+    assert (after.pss_mb or 0) - (before.pss_mb or 0) > 60
+    assert after.own_mb is not None
+    assert before.own_mb is not None
+    assert after.own_mb - before.own_mb < 8

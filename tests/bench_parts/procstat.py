@@ -57,51 +57,58 @@ def own_cpu_seconds() -> float:
 @dataclass(frozen=True)
 class Memory:
     rss_mb: float
-    pss_mb: float | None  # None where smaps_rollup is unreadable
-    private_mb: float | None  # pages no other process maps (USS)
+    pss_mb: float | None  # None where smaps is unreadable
+    own_mb: float | None  # PSS of private mappings: shared-memory segments left out
+    processes: int = 1
 
 
 def _memory(pid: int) -> Memory:
     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE / 2**20
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        smaps = Path(f"/proc/{pid}/smaps").read_text()
     except OSError:
         return Memory(rss, None, None)
-    kib: dict[str, int] = {}
-    for line in rollup.splitlines():
+    pss = own = 0
+    private_mapping = True
+    for line in smaps.splitlines():
         fields = line.split()
-        if len(fields) == 3 and fields[2] == "kB":
-            kib[fields[0].rstrip(":")] = int(fields[1])
-    if "Pss" not in kib:
-        return Memory(rss, None, None)
-    private = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0)
-    return Memory(rss, kib["Pss"] / 1024, private / 1024)
+        if not fields:
+            continue
+        if not fields[0].endswith(":"):  # a mapping's header: "start-end perms offset ..."
+            private_mapping = len(fields) > 1 and fields[1][3:4] == "p"
+        elif fields[0] == "Pss:":
+            pss += int(fields[1])
+            if private_mapping:
+                own += int(fields[1])
+    return Memory(rss, pss / 1024, own / 1024)
 
 
 def tree_memory(pid: int) -> Memory:
-    """RSS, PSS and private memory of ``pid`` and its live descendants, summed (RSS counts
+    """RSS, PSS and own memory of ``pid`` and its live descendants, summed. RSS counts
     shared pages once per process; PSS shares them out, so it is the tree's fair total;
-    private leaves shared pages out: PostgreSQL's shared buffers fill up to their size as
-    the tables grow, a backend's own memory is what would leak)."""
+    own leaves shared-memory segments out: PostgreSQL's shared buffers fill up to their
+    configured size as the tables grow (a cache), a backend's own memory is what would
+    leak."""
     pids = [pid]
     for parent in pids:  # grows as it goes: breadth-first
         try:
             pids += children(parent)
         except OSError:
             continue
-    rss, pss, private, known = 0.0, 0.0, 0.0, True
+    rss, pss, own, known, counted = 0.0, 0.0, 0.0, True, 0
     for member in pids:
         try:
             memory = _memory(member)
         except OSError:
             continue
+        counted += 1
         rss += memory.rss_mb
-        if memory.pss_mb is None or memory.private_mb is None:
+        if memory.pss_mb is None or memory.own_mb is None:
             known = False
         else:
             pss += memory.pss_mb
-            private += memory.private_mb
-    return Memory(rss, pss if known else None, private if known else None)
+            own += memory.own_mb
+    return Memory(rss, pss if known else None, own if known else None, counted)
 
 
 def listening_pid(port: int) -> int:

@@ -3,11 +3,12 @@ second (default: half of ``e2e.declarations_per_s`` in .bench/results.json, or h
 short sustained run made first), open loop, as ``make bench BENCH=e2e``'s latency phase.
 
 It reports, into ``.bench/soak.md`` and the ``soak.*`` figures of results.json:
-- memory (RSS; PSS, which shares pages out fairly; private) of each service, PostgreSQL
-  (the postmaster and every backend) and the Kafka broker after the warm-up and at the
-  end, and the growth; the criterion is growth ≤ 10 % of PSS, for PostgreSQL of its
-  private memory (its shared buffers fill up to their configured size as tables grow: a
-  cache, bounded; a backend's own memory is what would leak);
+- memory of each service, PostgreSQL (the postmaster and every backend) and the Kafka
+  broker after the warm-up and at the end: RSS, PSS (shared pages shared out fairly) and
+  "own" (the PSS of private mappings: shared-memory segments left out, so PostgreSQL's
+  shared buffers, a cache that fills up to its configured size as the tables grow, do not
+  count; heaps do), and the number of processes; the criterion is growth of own memory
+  ≤ 10 %;
 - submit → lane latency p50/p99 per minute, and the trend of p99 after the warm-up: the
   least-squares slope (ms per minute) and first against last minute; the criterion is no
   upward trend: the fitted line may rise over the run by at most 20 % of the mean
@@ -42,7 +43,6 @@ WARM_UP = min(60.0, SECONDS / 5)
 WINDOW = 60.0
 MAX_GROWTH_PCT = 10.0
 TREND_SHARE, TREND_FLOOR_MS = 0.20, 50.0
-POSTGRESQL = "postgresql"  # Stack.processes()'s name
 REPORT = results.RESULTS.parent / "soak.md"
 
 
@@ -147,12 +147,10 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
     }
 
 
-def judged(name: str, before: procstat.Memory, after: procstat.Memory) -> tuple[float, float]:
-    """The memory figures the growth criterion reads (see the module's docstring)."""
-    if name == POSTGRESQL and before.private_mb is not None and after.private_mb is not None:
-        return before.private_mb, after.private_mb
-    if before.pss_mb is not None and after.pss_mb is not None:
-        return before.pss_mb, after.pss_mb
+def judged(before: procstat.Memory, after: procstat.Memory) -> tuple[float, float]:
+    """The memory figures the growth criterion reads: own memory, RSS where unreadable."""
+    if before.own_mb is not None and after.own_mb is not None:
+        return before.own_mb, after.own_mb
     return before.rss_mb, after.rss_mb
 
 
@@ -181,13 +179,13 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
         "",
         "## Memory (MB) after the warm-up and at the end",
         "",
-        "| process | RSS warm | RSS end | PSS warm | PSS end | private warm | private end "
-        "| growth |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| process | processes | RSS warm | RSS end | PSS warm | PSS end | own warm | own end "
+        "| growth of own |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in end:
         before, after = warm[name], end[name]
-        pair = judged(name, before, after)
+        pair = judged(before, after)
         growth = (pair[1] - pair[0]) / pair[0] * 100
         figure(f"memory_growth_pct.{name}", growth, "percent")
         figure(f"memory_mb_end.{name}", pair[1], "MB")
@@ -199,18 +197,20 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
             return "n/a" if value is None else f"{value:.1f}"
 
         lines.append(
-            f"| {name} | {mb(before.rss_mb)} | {mb(after.rss_mb)} | {mb(before.pss_mb)} | "
-            f"{mb(after.pss_mb)} | {mb(before.private_mb)} | {mb(after.private_mb)} | "
+            f"| {name} | {before.processes} → {after.processes} | {mb(before.rss_mb)} | "
+            f"{mb(after.rss_mb)} | {mb(before.pss_mb)} | "
+            f"{mb(after.pss_mb)} | {mb(before.own_mb)} | {mb(after.own_mb)} | "
             f"{growth:+.1f} %{verdict} |"
         )
 
     windows = minutes(outcome)
     lines += [
         "",
-        "PostgreSQL is the postmaster and all its backends (RSS counts shared buffers once "
-        "per backend; PSS shares them out). Growth is of PSS, for PostgreSQL of its private "
-        "memory (its shared buffers are a cache that fills up to its configured size as the "
-        f"tables grow); RSS where smaps is unreadable. Criterion ≤ {MAX_GROWTH_PCT:.0f} %.",
+        "PostgreSQL is the postmaster and all its backends (RSS counts the shared buffers "
+        "once per backend; PSS shares them out). Own = PSS of private mappings, leaving out "
+        "shared-memory segments (PostgreSQL's shared buffers: a cache that fills up to its "
+        "configured size as the tables grow). Criterion: own memory grows ≤ "
+        f"{MAX_GROWTH_PCT:.0f} %.",
         "",
         "## Submit → lane latency per minute (by scheduled send time)",
         "",
