@@ -154,9 +154,8 @@ async def run(bench: Stack) -> dict[str, Any]:
         loaded = await pipeline_sustained(bench, watcher)
         await asyncio.sleep(2.0)  # the closed loop leaves nothing queued; let the pools settle
         half = loaded.rate / 2
-        paced = await laneload.paced(
-            bench.declarations(run_tag()), watcher, rate=half, seconds=LATENCY_SECONDS
-        )
+        target = bench.declarations(run_tag(), prepare=int(half * LATENCY_SECONDS) + 1)
+        paced = await laneload.paced(target, watcher, rate=half, seconds=LATENCY_SECONDS)
     finally:
         await watcher.stop()
     return {
