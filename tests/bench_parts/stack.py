@@ -42,6 +42,7 @@ from tests.support.postgres import PostgresServer
 from tests.support.samples import sample
 
 BARE_DATABASE = "bench"
+READY_SECONDS = 180.0  # five services importing at once on two busy cores can take minutes
 
 
 def _signer(signer: Signer) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -189,6 +190,7 @@ def stack(*, bare: bool = True) -> Iterator[Stack]:
                 "GATEWAY_TOKEN_TTL_SECONDS": "7200",  # outlives a soak
                 **pki.signature_env(),
             },
+            ready_timeout=READY_SECONDS,
         )
         bare_process, bare_port = _start_bare(pg, bootstrap) if bare else (None, 0)
         try:
