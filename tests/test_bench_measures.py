@@ -121,3 +121,9 @@ def test_shared_memory_is_not_own_memory() -> None:
     assert after.own_mb is not None
     assert before.own_mb is not None
     assert after.own_mb - before.own_mb < 8
+
+
+def test_the_machine_s_busy_time_includes_this_process() -> None:
+    before = procstat.machine_busy_seconds()
+    _burn(0.3)
+    assert procstat.machine_busy_seconds() - before >= 0.25

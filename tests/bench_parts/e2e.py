@@ -38,6 +38,7 @@ BASELINE_SECONDS = 10.0
 LATENCY_SECONDS = float(os.environ.get("BENCH_E2E_LATENCY_SECONDS", "20"))
 GENERATOR = "load-generator"
 IDLE_SECONDS = 5.0
+MACHINE, CLOCK = "machine", "clock"
 
 
 @dataclass
@@ -49,16 +50,30 @@ class CpuMeter:
     before: dict[str, float] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
 
+    machine_busy: float = 0.0  # CPU seconds of the whole machine in the window
+    seconds: float = 0.0
+
     def _sample(self) -> dict[str, float]:
         sample = {name: procstat.tree_cpu_seconds(pid) for name, pid in self.pids.items()}
-        return {**sample, GENERATOR: procstat.own_cpu_seconds()}
+        return {
+            **sample,
+            GENERATOR: procstat.own_cpu_seconds(),
+            MACHINE: procstat.machine_busy_seconds(),
+            CLOCK: time.perf_counter(),
+        }
 
     def start(self) -> None:
         self.before = self._sample()
 
     def stop(self) -> None:
         after = self._sample()
-        self.used = {name: after[name] - self.before[name] for name in after}
+        used = {name: after[name] - self.before[name] for name in after}
+        self.machine_busy, self.seconds = used.pop(MACHINE), used.pop(CLOCK)
+        self.used = used
+
+    def cores(self) -> tuple[float, float]:
+        """Cores busy on average in the window: this system's processes, the whole machine."""
+        return sum(self.used.values()) / self.seconds, self.machine_busy / self.seconds
 
     def ms_per(self, count: int) -> dict[str, float]:
         per = {name: used / count * 1000 for name, used in self.used.items()}
@@ -69,6 +84,7 @@ class CpuMeter:
 class Sustained:
     outcome: laneload.Outcome
     cpu_ms: dict[str, float]
+    cores: tuple[float, float]  # busy on average: the measured processes, the machine
 
     @property
     def rate(self) -> float:
@@ -99,7 +115,7 @@ async def sustained(
         at_start=start,
         at_end=meter.stop,
     )
-    return Sustained(outcome, meter.ms_per(max(outcome.measured_lanes, 1)))
+    return Sustained(outcome, meter.ms_per(max(outcome.measured_lanes, 1)), meter.cores())
 
 
 def run_tag() -> str:
@@ -192,6 +208,11 @@ def report(figures: dict[str, Any]) -> None:
     )
     for name, value in loaded.cpu_ms.items():
         out.write(f"  {name:<40} {value:8.2f}\n")
+    ours, machine = loaded.cores
+    out.write(
+        f"cores busy in the sustained window: {ours:.2f} by the processes above, {machine:.2f} "
+        f"by the whole machine ({os.cpu_count()} cores; the rest is other work)\n"
+    )
     out.write(f"CPU with no load ({IDLE_SECONDS:.0f} s before the load; ms per second):\n")
     for name, value in figures["idle_ms_per_s"].items():
         out.write(f"  {name:<40} {value:8.2f}\n")

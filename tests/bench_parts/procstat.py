@@ -48,6 +48,14 @@ def _tree_ticks(pid: int) -> int:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (every core, every process) since boot:
+    user + nice + system + irq + softirq + steal of /proc/stat's first line."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
 def own_cpu_seconds() -> float:
     """This process's user + system time (all its threads, none of its children)."""
     times = os.times()
