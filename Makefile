@@ -14,7 +14,7 @@ IMAGE_REGISTRY ?= customs
 IMAGE_TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_SERVICES := $(patsubst %/Dockerfile,%,$(wildcard */Dockerfile))
 
-.PHONY: help setup setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node run test test-unit lint format bench images clean
+.PHONY: help setup setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node run test test-unit lint format bench profile soak images clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -64,9 +64,15 @@ format: setup-python ## Apply ruff fixes and formatting
 	@$(UV) run --no-sync ruff check --fix .
 	@$(UV) run --no-sync ruff format .
 
-bench: setup ## Measure against baselines in the same run; BENCH=<part> runs one ($(BENCH_PARTS))
+bench: setup-python setup-kafka setup-postgres ## Measure against baselines in the same run; BENCH=<part> runs one ($(BENCH_PARTS))
 	@for part in $(or $(BENCH),$(BENCH_PARTS)); do \
 	  $(UV) run --no-sync python -m tests.bench_parts.$$part || exit 1; done
+
+profile: setup-python setup-kafka setup-postgres ## py-spy flame graphs of every service under the e2e load, into .bench/profiles/
+	@$(UV) run --no-sync python -m tests.bench_parts.profile
+
+soak: setup-python setup-kafka setup-postgres ## SOAK_SECONDS (600) at SOAK_RATE (half the e2e rate): memory, latency trend, errors
+	@$(UV) run --no-sync python -m tests.bench_parts.soak
 
 images: ## Build one image per service (needs Docker with BuildKit)
 	@command -v docker >/dev/null || { echo "make images needs Docker (BuildKit)"; exit 1; }

@@ -1,243 +1,264 @@
-"""``make bench``: latency and throughput of the cluster on real Kafka and PostgreSQL,
-each against a baseline measured in the same run on the same machine.
+"""``make bench BENCH=e2e``: the whole pipeline through the gateway on real Kafka and
+PostgreSQL (every service a process), against a bare endpoint in the same run.
 
-  submit via gateway  vs  the same POST straight to declaration-svc   (gateway overhead)
-  submit → lane       vs  one Kafka produce → consume hop             (pipeline = 4 hops)
-  throughput          declarations per second, submitted to laned, 16 clients at once
-"""
+- sustained throughput: SUBMITTERS closed loops, each with one declaration in flight from
+  its POST until its ``customs.lanes.v1`` event arrives; after a warm-up, lanes per second
+  over SECONDS or MAX_COUNT lanes (``e2e.declarations_per_s``);
+- the baseline: a bare FastAPI endpoint writing one row to PostgreSQL and producing one
+  Kafka message (acks=all, idempotent), driven by the same generator the same way
+  (``e2e.baseline_per_s``, ``e2e.ratio_to_baseline``);
+- CPU per declaration during the sustained window, per process (each service, PostgreSQL
+  with every backend, the Kafka broker, the load generator) and in total
+  (``e2e.cpu_ms_per_declaration[.<process>]``);
+- submit → lane latency at half the sustained rate, open loop (``e2e.p50/p95/p99_s_at_half_rate``).
+
+Knobs (environment): BENCH_E2E_SUBMITTERS, BENCH_E2E_SECONDS, BENCH_E2E_LATENCY_SECONDS."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
-import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from tests.bench_parts import laneload, procstat, results
+from tests.bench_parts.stack import Stack, stack, wait_until_up
 
-from customs_shared.services import SERVICES
-from tests.support import infra
-from tests.support.cluster import Cluster, start_cluster
-from tests.support.samples import sample, signed
-
-SEQUENTIAL = 200
-PIPELINE = 100
-THROUGHPUT = int(os.environ.get("N", "600"))
-CONCURRENCY = 16
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+SUBMITTERS = int(os.environ.get("BENCH_E2E_SUBMITTERS", "64"))
+WARM_UP = 5.0
+SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "30"))
+MAX_COUNT = 6000  # "a few thousand declarations or about 30 s"
+BASELINE_SECONDS = 10.0
+LATENCY_SECONDS = float(os.environ.get("BENCH_E2E_LATENCY_SECONDS", "20"))
+GENERATOR = "load-generator"
+IDLE_SECONDS = 5.0
+MACHINE, CLOCK = "machine", "clock"
 
 
-def line(name: str, values: list[float]) -> str:
-    return (
-        f"{name:<44} p50 {pct(values, 0.5):7.2f} ms   p95 {pct(values, 0.95):7.2f} ms"
-        f"   mean {statistics.fmean(values) * 1000:7.2f} ms   n={len(values)}"
+@dataclass
+class CpuMeter:
+    """CPU seconds per process between ``start`` and ``stop`` (procstat's trees, and this
+    process's own time as the load generator)."""
+
+    pids: dict[str, int]
+    before: dict[str, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+    machine_busy: float = 0.0  # CPU seconds of the whole machine in the window
+    seconds: float = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        sample = {name: procstat.tree_cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {
+            **sample,
+            GENERATOR: procstat.own_cpu_seconds(),
+            MACHINE: procstat.machine_busy_seconds(),
+            CLOCK: time.perf_counter(),
+        }
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> None:
+        after = self._sample()
+        used = {name: after[name] - self.before[name] for name in after}
+        self.machine_busy, self.seconds = used.pop(MACHINE), used.pop(CLOCK)
+        self.used = used
+
+    def cores(self) -> tuple[float, float]:
+        """Cores busy on average in the window: this system's processes, the whole machine."""
+        return sum(self.used.values()) / self.seconds, self.machine_busy / self.seconds
+
+    def ms_per(self, count: int) -> dict[str, float]:
+        per = {name: used / count * 1000 for name, used in self.used.items()}
+        return {**per, "total": sum(per.values())}
+
+
+@dataclass
+class Sustained:
+    outcome: laneload.Outcome
+    cpu_ms: dict[str, float]
+    cores: tuple[float, float]  # busy on average: the measured processes, the machine
+
+    @property
+    def rate(self) -> float:
+        return self.outcome.rate
+
+
+async def sustained(
+    target: laneload.Target,
+    watcher: laneload.LaneWatcher | None,
+    pids: dict[str, int],
+    *,
+    seconds: float = SECONDS,
+    at_start: Callable[[], None] = lambda: None,
+) -> Sustained:
+    meter = CpuMeter(pids)
+
+    def start() -> None:
+        meter.start()
+        at_start()
+
+    outcome = await laneload.saturate(
+        target,
+        watcher,
+        submitters=SUBMITTERS,
+        warm_up=WARM_UP,
+        seconds=seconds,
+        max_count=MAX_COUNT,
+        at_start=start,
+        at_end=meter.stop,
     )
+    return Sustained(outcome, meter.ms_per(max(outcome.measured_lanes, 1)), meter.cores())
 
 
-def ratio(name: str, measured: list[float], baseline: list[float]) -> str:
-    return f"  {name:<42} x{pct(measured, 0.5) / pct(baseline, 0.5):.2f}"
+def run_tag() -> str:
+    return uuid.uuid4().hex[:8]
 
 
-async def timed_posts(client: httpx.AsyncClient, url: str, n: int) -> list[float]:
-    body = signed(sample("declaration-enterprise"))
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        response = await client.post(url, json=body)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 202, response.text
-    return times
+async def pipeline_sustained(
+    bench: Stack,
+    watcher: laneload.LaneWatcher,
+    *,
+    seconds: float = SECONDS,
+    at_start: Callable[[], None] = lambda: None,
+) -> Sustained:
+    """The closed-loop sustained phase on the declarations pipeline (bodies made first)."""
+    expected = int((WARM_UP + seconds) * 400)  # enough for 400/s; more are made as they go
+    target = bench.declarations(run_tag(), prepare=min(expected, MAX_COUNT + 2000))
+    return await sustained(target, watcher, bench.processes(), seconds=seconds, at_start=at_start)
 
 
-async def kafka_hop(bootstrap: str, n: int) -> list[float]:
-    topic = "customs.partner-events.v1.dlq"  # an idle topic; the services never read it
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="latest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await consumer.start()
-    await producer.start()
+def errors(outcome: laneload.Outcome) -> str:
+    """The phase's failures in words; empty when there were none."""
+    failed = Counter(outcome.failed)
+    if not failed and not outcome.missing:
+        return ""
+    statuses = ", ".join(f"HTTP {status} x{n}" for status, n in sorted(failed.items()))
+    return f"{sum(failed.values())} POSTs failed ({statuses}), {outcome.missing} lanes missing"
+
+
+def latencies(outcome: laneload.Outcome) -> list[float]:
+    return [latency for _, latency, _ in outcome.samples if latency is not None]
+
+
+async def run(bench: Stack) -> dict[str, Any]:
+    assert bench.bare is not None
+    await wait_until_up("127.0.0.1", bench.bare_port)
+    baseline_pids = {
+        "bare endpoint": bench.bare.pid,
+        "postgresql": bench.postmaster_pid,
+        "kafka": bench.kafka_pid,
+    }
+    # What the system burns with no load (pollers, heartbeats, consumer fetches): part of
+    # every declaration's CPU below, less of it per declaration the faster they go.
+    idle = CpuMeter(bench.processes())
+    idle.start()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle.stop()
+    baseline = await sustained(bench.baseline(), None, baseline_pids, seconds=BASELINE_SECONDS)
+
+    watcher = laneload.LaneWatcher(bench.cluster.kafka_bootstrap)
+    await watcher.start()
     try:
-        await consumer.seek_to_end()
-        times = []
-        for _ in range(n):
-            key = uuid.uuid4().bytes
-            started = time.perf_counter()
-            await producer.send_and_wait(topic, b"x", key=key)
-            async for record in consumer:
-                if record.key == key:
-                    break
-            times.append(time.perf_counter() - started)
-        return times
+        loaded = await pipeline_sustained(bench, watcher)
+        await asyncio.sleep(2.0)  # the closed loop leaves nothing queued; let the pools settle
+        half = loaded.rate / 2
+        target = bench.declarations(run_tag(), prepare=int(half * LATENCY_SECONDS) + 1)
+        paced = await laneload.paced(target, watcher, rate=half, seconds=LATENCY_SECONDS)
     finally:
-        await producer.stop()
-        await consumer.stop()
-
-
-async def lane_one_at_a_time(cluster: Cluster, client: httpx.AsyncClient, n: int) -> list[float]:
-    """Submit, wait for that declaration's lane event, then the next: latency without queueing."""
-    consumer = AIOKafkaConsumer(
-        "customs.lanes.v1", bootstrap_servers=cluster.kafka_bootstrap, auto_offset_reset="latest"
-    )
-    await consumer.start()
-    await consumer.seek_to_end()
-    body = signed(sample("declaration-enterprise"))
-    latencies = []
-    try:
-        for _ in range(n):
-            started = time.perf_counter()
-            declaration_id = (await client.post("/api/v1/declarations", json=body)).json()["id"]
-            async for record in consumer:
-                if record.key and record.key.decode() == declaration_id:
-                    break
-            latencies.append(time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-    return latencies
-
-
-async def lanes_under_load(
-    cluster: Cluster, client: httpx.AsyncClient, n: int, concurrency: int
-) -> tuple[list[float], float]:
-    """``concurrency`` clients submit ``n`` declarations as fast as they can."""
-    consumer = AIOKafkaConsumer(
-        "customs.lanes.v1", bootstrap_servers=cluster.kafka_bootstrap, auto_offset_reset="latest"
-    )
-    await consumer.start()
-    await consumer.seek_to_end()
-    submitted: dict[str, float] = {}
-    latencies: list[float] = []
-    body = signed(sample("declaration-enterprise"))
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            queue.get_nowait()
-            started = time.perf_counter()
-            response = await client.post("/api/v1/declarations", json=body)
-            submitted[response.json()["id"]] = started
-
-    started = time.perf_counter()
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    try:
-        async for record in consumer:
-            key = record.key.decode() if record.key else ""
-            if key in submitted:
-                latencies.append(time.perf_counter() - submitted.pop(key))
-                if len(latencies) == n:
-                    break
-        await asyncio.gather(*workers)
-    finally:
-        await consumer.stop()
-    return latencies, n / (time.perf_counter() - started)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_by_service(cluster: Cluster) -> dict[str, float]:
+        await watcher.stop()
     return {
-        name: cpu_seconds(process.process.pid)
-        for name, process in cluster.processes.items()
-        if process.process is not None
+        "baseline": baseline,
+        "loaded": loaded,
+        "paced": paced,
+        "half": half,
+        "idle_ms_per_s": {name: used / IDLE_SECONDS * 1000 for name, used in idle.used.items()},
+        "lanes": dict(watcher.lanes),
     }
 
 
-async def drain(bootstrap: str, expected: int) -> None:
-    """Waits until ``expected`` lanes were published, so the pipeline's backlog from one
-    phase does not slow the next phase down."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await producer.start()
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition("customs.lanes.v1", p)
-            for p in await producer.partitions_for("customs.lanes.v1")
-        ]
-        for _ in range(600):
-            if sum((await consumer.end_offsets(partitions)).values()) >= expected:
-                return
-            await asyncio.sleep(0.1)
-        raise TimeoutError(f"fewer than {expected} lanes after 60 s")
-    finally:
-        await consumer.stop()
-        await producer.stop()
+def report(figures: dict[str, Any]) -> None:
+    baseline: Sustained = figures["baseline"]
+    loaded: Sustained = figures["loaded"]
+    paced: laneload.Outcome = figures["paced"]
+    half: float = figures["half"]
+    ratio = loaded.rate / baseline.rate
+    lat = latencies(paced)
+    p50, p95, p99 = (laneload.quantile(lat, q) for q in (0.5, 0.95, 0.99))
+    out = sys.stdout
+    out.write(
+        f"\n{SUBMITTERS} submitters, closed loop; {loaded.outcome.measured_lanes} lanes in "
+        f"{loaded.outcome.measured_seconds:.1f} s after a {WARM_UP:.0f} s warm-up\n"
+        f"{'baseline: bare POST (1 row + 1 Kafka message)':<52} {baseline.rate:8.1f} /s\n"
+        f"{'declarations submitted to laned (sustained)':<52} {loaded.rate:8.1f} /s"
+        "   (goal 250)\n"
+        f"{'ratio to the baseline':<52} {ratio:8.3f}\n"
+        f"closed-loop submit → lane p50 {laneload.quantile(latencies(loaded.outcome), 0.5):.3f} s "
+        "(far above the half-rate p50 below: the submitters kept the pipeline saturated)\n"
+        f"submit → lane at {half:.1f}/s (half rate, open loop, {len(lat)} declarations):\n"
+        f"  p50 {p50:.3f} s   p95 {p95:.3f} s   p99 {p99:.3f} s   (goal p99 ≤ 1.0 s)\n"
+        "CPU per declaration in the sustained window (ms):\n"
+    )
+    for name, value in loaded.cpu_ms.items():
+        out.write(f"  {name:<40} {value:8.2f}\n")
+    ours, machine = loaded.cores
+    out.write(
+        f"cores busy in the sustained window: {ours:.2f} by the processes above, {machine:.2f} "
+        f"by the whole machine ({os.cpu_count()} cores; the rest is other work)\n"
+    )
+    out.write(f"CPU with no load ({IDLE_SECONDS:.0f} s before the load; ms per second):\n")
+    for name, value in figures["idle_ms_per_s"].items():
+        out.write(f"  {name:<40} {value:8.2f}\n")
+    out.write("CPU per request of the baseline (ms):\n")
+    for name, value in baseline.cpu_ms.items():
+        out.write(f"  {name:<40} {value:8.2f}\n")
+    out.write("(the machine's two cores are shared with other work: figures vary between runs)\n")
 
+    def figure(
+        value: float, unit: str, baseline: float | None = None, ratio: float | None = None
+    ) -> dict[str, Any]:
+        return {
+            "value": round(value, 4),
+            "unit": unit,
+            "baseline": None if baseline is None else round(baseline, 4),
+            "ratio": None if ratio is None else round(ratio, 4),
+        }
 
-async def run(cluster: Cluster) -> None:
-    token = cluster.token("demo-broker")
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2)
-    async with (
-        httpx.AsyncClient(
-            base_url=cluster.gateway, headers=headers, limits=limits, timeout=30
-        ) as gw,
-        httpx.AsyncClient(
-            base_url=cluster.url("declaration-svc"), headers=headers, timeout=30
-        ) as direct,
-    ):
-        bootstrap = cluster.kafka_bootstrap
-        await timed_posts(gw, "/api/v1/declarations", 20)  # warm-up: pools, JWKS, caches
-        await timed_posts(direct, "/api/v1/declarations", 20)
-        await drain(bootstrap, 40)
-        baseline_post = await timed_posts(direct, "/api/v1/declarations", SEQUENTIAL)
-        await drain(bootstrap, 40 + SEQUENTIAL)
-        gateway_post = await timed_posts(gw, "/api/v1/declarations", SEQUENTIAL)
-        await drain(bootstrap, 40 + 2 * SEQUENTIAL)
-        hop = await kafka_hop(cluster.kafka_bootstrap, PIPELINE)
-        sequential_lanes = await lane_one_at_a_time(cluster, gw, PIPELINE)
-        cpu_before = cpu_by_service(cluster)
-        loaded_lanes, rate = await lanes_under_load(cluster, gw, THROUGHPUT, CONCURRENCY)
-        cpu_after = cpu_by_service(cluster)
-
-    print()  # noqa: T201
-    for text in (
-        line("baseline: POST straight to declaration-svc", baseline_post),
-        line("POST /api/v1/declarations via gateway", gateway_post),
-        ratio("gateway overhead (p50 ratio)", gateway_post, baseline_post),
-        line("baseline: one Kafka produce→consume hop", hop),
-        line("submit → lane assigned (one at a time)", sequential_lanes),
-        ratio("pipeline vs one hop (p50 ratio)", sequential_lanes, hop),
-        line(f"submit → lane assigned ({CONCURRENCY} clients)", loaded_lanes),
-        f"{'throughput, submitted to laned':<44} {rate:7.1f} declarations/s (n={THROUGHPUT})",
-    ):
-        print(text)  # noqa: T201
-    print("CPU per declaration under load, by service:")  # noqa: T201
-    for name, before in cpu_before.items():
-        per = (cpu_after[name] - before) / THROUGHPUT * 1000
-        print(f"  {name:<42} {per:7.2f} ms")  # noqa: T201
+    merged = {
+        "e2e.declarations_per_s": figure(loaded.rate, "per_s", baseline.rate, ratio),
+        "e2e.baseline_per_s": figure(baseline.rate, "per_s"),
+        "e2e.ratio_to_baseline": figure(ratio, "ratio"),
+        "e2e.p50_s_at_half_rate": figure(p50, "s"),
+        "e2e.p95_s_at_half_rate": figure(p95, "s"),
+        "e2e.p99_s_at_half_rate": figure(p99, "s"),
+        "e2e.cpu_ms_per_declaration": figure(
+            loaded.cpu_ms["total"],
+            "ms",
+            baseline.cpu_ms["total"],
+            loaded.cpu_ms["total"] / baseline.cpu_ms["total"],
+        ),
+    }
+    for name, value in loaded.cpu_ms.items():
+        if name != "total":
+            merged[f"e2e.cpu_ms_per_declaration.{name}"] = figure(value, "ms")
+    assert all(math.isfinite(f["value"]) for f in merged.values()), merged
+    results.merge(merged)
+    out.write(f"figures merged into {results.RESULTS}\n")
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="customs-bench-") as tmp:
-        with (
-            infra.kafka() as bootstrap,
-            infra.postgres([s.database for s in SERVICES if s.database]) as pg,
-        ):
-            cluster = start_cluster(
-                tmp=Path(tmp),
-                kafka_bootstrap=bootstrap,
-                postgres=pg,
-                extra_env={"{P}LOG_LEVEL": "WARNING", "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000"},
-            )
-            try:
-                asyncio.run(run(cluster))
-            finally:
-                for process in reversed(list(cluster.processes.values())):
-                    process.stop()
+    started = time.monotonic()
+    with stack(bare=True) as bench:
+        figures = asyncio.run(run(bench))
+    report(figures)
+    sys.stdout.write(f"e2e took {time.monotonic() - started:.0f} s\n")
     sys.stdout.flush()
 
 

@@ -71,7 +71,12 @@ class Cluster:
 
 
 def start_cluster(
-    *, tmp: Path, kafka_bootstrap: str, postgres: PostgresServer, extra_env: dict[str, str]
+    *,
+    tmp: Path,
+    kafka_bootstrap: str,
+    postgres: PostgresServer,
+    extra_env: dict[str, str],
+    ready_timeout: float = 60.0,
 ) -> Cluster:
     picked = free_ports(2 * len(SERVICES))
     ports = {spec.name: picked.pop() for spec in SERVICES}
@@ -99,8 +104,13 @@ def start_cluster(
     # SERVICES lists the gateway first: the services fetch its JWKS.
     for process in processes.values():
         process.start()
-    for process in processes.values():
-        process.wait_ready()
+    try:
+        for process in processes.values():
+            process.wait_ready(ready_timeout)
+    except BaseException:  # no service left running when the cluster did not come up
+        for process in reversed(list(processes.values())):
+            process.stop()
+        raise
     return Cluster(processes, kafka_bootstrap, postgres, key_file)
 
 

@@ -1,0 +1,296 @@
+"""``make soak``: SOAK_SECONDS (600) of declarations through the gateway at SOAK_RATE per
+second (default: half of ``e2e.declarations_per_s`` in .bench/results.json, or half of a
+short sustained run made first), open loop, as ``make bench BENCH=e2e``'s latency phase.
+
+It reports, into ``.bench/soak.md`` and the ``soak.*`` figures of results.json:
+- memory of each service, PostgreSQL (the postmaster and every backend) and the Kafka
+  broker after the warm-up and at the end: RSS, PSS (shared pages shared out fairly) and
+  "own" (the PSS of private mappings: shared-memory segments left out, so PostgreSQL's
+  shared buffers, a cache that fills up to its configured size as the tables grow, do not
+  count; heaps do), and the number of processes; the criterion is growth of own memory
+  ≤ 10 %;
+- submit → lane latency p50/p99 per minute, and the trend of p99 after the warm-up: the
+  least-squares slope (ms per minute) and first against last minute; the criterion is no
+  upward trend: the fitted line may rise over the run by at most 20 % of the mean
+  per-minute p99 or 50 ms, whichever is larger (the machine's noise);
+- errors: answers other than 2xx, declarations without a lane at the end (each is given
+  LANE_WAIT_SECONDS), records in the dead-letter topics; the criterion is none.
+
+Exits non-zero when a criterion fails. Not part of ``make bench`` nor CI (10 minutes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from customs_shared.events.catalog import TOPICS
+from tests.bench_parts import laneload, procstat, results
+from tests.bench_parts.e2e import pipeline_sustained, run_tag
+from tests.bench_parts.stack import Stack, stack
+
+SECONDS = float(os.environ.get("SOAK_SECONDS") or 600)
+RATE = float(os.environ.get("SOAK_RATE") or 0)  # 0: from results.json or measured
+WARM_UP = min(60.0, SECONDS / 5)
+WINDOW = 60.0
+MAX_GROWTH_PCT = 10.0
+TREND_SHARE, TREND_FLOOR_MS = 0.20, 50.0
+REPORT = results.RESULTS.parent / "soak.md"
+
+
+def default_rate() -> float | None:
+    """Half the sustained rate last recorded by ``make bench BENCH=e2e``."""
+    if not results.RESULTS.exists():
+        return None
+    figure = json.loads(results.RESULTS.read_text()).get("e2e.declarations_per_s")
+    return None if figure is None else float(figure["value"]) / 2
+
+
+def memory(bench: Stack) -> dict[str, procstat.Memory]:
+    return {name: procstat.tree_memory(pid) for name, pid in bench.processes().items()}
+
+
+async def dead_letters(bootstrap: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic.dlq, p)
+            for topic in TOPICS
+            for p in (consumer.partitions_for_topic(topic.dlq) or set())
+        ]
+        if not partitions:  # metadata is fetched lazily
+            await consumer.topics()
+            partitions = [
+                TopicPartition(topic.dlq, p)
+                for topic in TOPICS
+                for p in (consumer.partitions_for_topic(topic.dlq) or set())
+            ]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class Minute:
+    index: int
+    count: int
+    p50_s: float
+    p99_s: float
+    warm_up: bool
+
+
+def minutes(outcome: laneload.Outcome) -> list[Minute]:
+    by_window: dict[int, list[float]] = {}
+    for sent, latency, _ in outcome.samples:
+        if latency is not None:
+            by_window.setdefault(int(sent // WINDOW), []).append(latency)
+    return [
+        Minute(
+            index,
+            len(values),
+            laneload.quantile(values, 0.5),
+            laneload.quantile(values, 0.99),
+            (index + 1) * WINDOW <= WARM_UP,
+        )
+        for index, values in sorted(by_window.items())
+    ]
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of y over x; 0 for fewer than two points."""
+    if len(points) < 2:
+        return 0.0
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    denominator = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in points) / denominator if denominator else 0.0
+
+
+async def measure(bench: Stack, rate: float) -> dict[str, Any]:
+    watcher = laneload.LaneWatcher(bench.cluster.kafka_bootstrap)
+    await watcher.start()
+    snapshots: dict[str, dict[str, procstat.Memory]] = {}
+
+    async def after_warm_up() -> None:
+        await asyncio.sleep(WARM_UP)
+        snapshots["warm"] = memory(bench)
+
+    try:
+        if not rate:
+            sys.stdout.write("no e2e rate recorded: measuring the sustained rate first\n")
+            rate = (await pipeline_sustained(bench, watcher, seconds=15)).rate / 2
+            await asyncio.sleep(2.0)
+        sys.stdout.write(f"soak: {SECONDS:.0f} s at {rate:.1f} declarations/s\n")
+        sys.stdout.flush()
+        target = bench.declarations(run_tag())
+        warm = asyncio.create_task(after_warm_up())
+        outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
+        await warm
+        snapshots["end"] = memory(bench)
+    finally:
+        await watcher.stop()
+    return {
+        "rate": rate,
+        "outcome": outcome,
+        "memory": snapshots,
+        "dlq": await dead_letters(bench.cluster.kafka_bootstrap),
+        "lanes": dict(watcher.lanes),
+    }
+
+
+def judged(before: procstat.Memory, after: procstat.Memory) -> tuple[float, float]:
+    """The memory figures the growth criterion reads: own memory, RSS where unreadable."""
+    if before.own_mb is not None and after.own_mb is not None:
+        return before.own_mb, after.own_mb
+    return before.rss_mb, after.rss_mb
+
+
+def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list[str]]:
+    """The markdown report, the results.json figures and the failed criteria."""
+    outcome: laneload.Outcome = figures["outcome"]
+    warm: dict[str, procstat.Memory] = figures["memory"]["warm"]
+    end: dict[str, procstat.Memory] = figures["memory"]["end"]
+    failures: list[str] = []
+    out: dict[str, dict[str, Any]] = {}
+
+    def figure(name: str, value: float, unit: str) -> None:
+        out[f"soak.{name}"] = {
+            "value": round(value, 4),
+            "unit": unit,
+            "baseline": None,
+            "ratio": None,
+        }
+
+    lines = [
+        "# Soak",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {SECONDS:.0f} s at {figures['rate']:.1f} "
+        f"declarations/s through the gateway (open loop), warm-up {WARM_UP:.0f} s. "
+        f"{len(outcome.samples)} declarations sent; lanes {figures['lanes']}.",
+        "",
+        "## Memory (MB) after the warm-up and at the end",
+        "",
+        "| process | processes | RSS warm | RSS end | PSS warm | PSS end | own warm | own end "
+        "| growth of own |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in end:
+        before, after = warm[name], end[name]
+        pair = judged(before, after)
+        growth = (pair[1] - pair[0]) / pair[0] * 100
+        figure(f"memory_growth_pct.{name}", growth, "percent")
+        figure(f"memory_mb_end.{name}", pair[1], "MB")
+        verdict = "" if growth <= MAX_GROWTH_PCT else " ✗"
+        if verdict:
+            failures.append(f"{name}'s memory grew {growth:.1f} % (> {MAX_GROWTH_PCT:.0f} %)")
+
+        def mb(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1f}"
+
+        lines.append(
+            f"| {name} | {before.processes} → {after.processes} | {mb(before.rss_mb)} | "
+            f"{mb(after.rss_mb)} | {mb(before.pss_mb)} | "
+            f"{mb(after.pss_mb)} | {mb(before.own_mb)} | {mb(after.own_mb)} | "
+            f"{growth:+.1f} %{verdict} |"
+        )
+
+    windows = minutes(outcome)
+    lines += [
+        "",
+        "PostgreSQL is the postmaster and all its backends (RSS counts the shared buffers "
+        "once per backend; PSS shares them out). Own = PSS of private mappings, leaving out "
+        "shared-memory segments (PostgreSQL's shared buffers: a cache that fills up to its "
+        "configured size as the tables grow). Criterion: own memory grows ≤ "
+        f"{MAX_GROWTH_PCT:.0f} %.",
+        "",
+        "## Submit → lane latency per minute (by scheduled send time)",
+        "",
+        "| minute | lanes | p50 s | p99 s |",
+        "|---:|---:|---:|---:|",
+    ]
+    for minute in windows:
+        mark = " (warm-up)" if minute.warm_up else ""
+        lines.append(
+            f"| {minute.index + 1}{mark} | {minute.count} | {minute.p50_s:.3f} | "
+            f"{minute.p99_s:.3f} |"
+        )
+    measured = [m for m in windows if not m.warm_up] or windows
+    p99_slope = slope([(m.index, m.p99_s * 1000) for m in measured])
+    rise = p99_slope * (len(measured) - 1)
+    mean_p99 = statistics.fmean(m.p99_s * 1000 for m in measured) if measured else 0.0
+    allowed = max(TREND_SHARE * mean_p99, TREND_FLOOR_MS)
+    all_latencies = [lat for _, lat, _ in outcome.samples if lat is not None]
+    first, last = (measured[0], measured[-1]) if measured else (None, None)
+    figure("rate_per_s", figures["rate"], "per_s")
+    figure("seconds", SECONDS, "s")
+    figure("p50_s", laneload.quantile(all_latencies, 0.5), "s")
+    figure("p99_s", laneload.quantile(all_latencies, 0.99), "s")
+    figure("p99_slope_ms_per_min", p99_slope, "ms_per_min")
+    if first is not None and last is not None:
+        figure("p99_first_minute_s", first.p99_s, "s")
+        figure("p99_last_minute_s", last.p99_s, "s")
+    trend_ok = rise <= allowed
+    if not trend_ok:
+        failures.append(f"p99 rises {rise:.0f} ms over the run (> {allowed:.0f} ms allowed)")
+    lines += [
+        "",
+        f"p99 after the warm-up: least-squares slope {p99_slope:+.1f} ms/min "
+        f"(fitted rise over the run {rise:+.0f} ms, allowed {allowed:.0f} ms: "
+        f"{'no upward trend' if trend_ok else 'UPWARD TREND'}); first minute "
+        f"{first.p99_s if first else float('nan'):.3f} s, last minute "
+        f"{last.p99_s if last else float('nan'):.3f} s. Whole run: p50 "
+        f"{laneload.quantile(all_latencies, 0.5):.3f} s, p99 "
+        f"{laneload.quantile(all_latencies, 0.99):.3f} s.",
+    ]
+
+    failed = Counter(outcome.failed)
+    http_errors = sum(failed.values())
+    errors = http_errors + outcome.missing + figures["dlq"]
+    figure("http_errors", http_errors, "count")
+    figure("lanes_missing", outcome.missing, "count")
+    figure("dlq_records", figures["dlq"], "count")
+    figure("errors", errors, "count")
+    if errors:
+        failures.append(f"{errors} errors")
+    statuses = ", ".join(f"HTTP {s} x{n}" for s, n in sorted(failed.items())) or "none"
+    lines += [
+        "",
+        "## Errors",
+        "",
+        f"- answers other than 2xx: {http_errors} ({statuses})",
+        f"- declarations without a lane at the end: {outcome.missing}",
+        f"- records in the dead-letter topics: {figures['dlq']}",
+        "",
+        "## Verdict",
+        "",
+        ("PASSED" if not failures else "FAILED: " + "; ".join(failures)),
+        "",
+    ]
+    return "\n".join(lines), out, failures
+
+
+def main() -> None:
+    rate = RATE or default_rate() or 0.0
+    with stack(bare=False) as bench:
+        figures = asyncio.run(measure(bench, rate))
+    text, merged, failures = judge(figures)
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(text)
+    results.merge(merged)
+    sys.stdout.write(f"\n{text}\nreport: {REPORT}; figures merged into {results.RESULTS}\n")
+    sys.stdout.flush()
+    if failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The benchmarks' arithmetic and /proc readings (tests/bench_parts): what they report must be
+right even when nobody reads the code again."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.bench_parts import laneload, procstat, soak
+
+
+def _burn(seconds: float) -> None:
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
+def test_a_reaped_child_s_cpu_counts_in_its_parent_s_tree() -> None:
+    before = procstat.tree_cpu_seconds(os.getpid())
+    pid = os.fork()
+    if pid == 0:  # the child: burn, then leave without cleanup
+        _burn(0.3)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert procstat.tree_cpu_seconds(os.getpid()) - before >= 0.25
+
+
+def test_own_cpu_leaves_children_out() -> None:
+    before = procstat.own_cpu_seconds()
+    pid = os.fork()
+    if pid == 0:
+        _burn(0.3)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert procstat.own_cpu_seconds() - before < 0.2
+
+
+def test_memory_of_this_process_is_read() -> None:
+    memory = procstat.tree_memory(os.getpid())
+    assert memory.rss_mb > 1
+    assert memory.pss_mb is not None
+    assert memory.own_mb is not None
+    assert 0 < memory.own_mb <= memory.pss_mb <= memory.rss_mb
+    assert memory.processes == 1
+
+
+def test_quantile_is_the_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert laneload.quantile(values, 0.5) == 51.0  # round(49.5) = 50 → the 51st value
+    assert laneload.quantile(values, 0.99) == 99.0
+    assert laneload.quantile([3.0, 1.0, 2.0], 0.0) == 1.0
+
+
+def test_least_squares_slope() -> None:
+    assert soak.slope([(0, 100.0), (1, 110.0), (2, 120.0)]) == pytest.approx(10.0)
+    assert soak.slope([(0, 5.0), (1, 1.0), (2, 5.0)]) == pytest.approx(0.0)
+    assert soak.slope([(0, 5.0)]) == 0.0
+
+
+def _verdict(
+    latency: Callable[[float], float],
+    *,
+    grown: float = 1.0,
+    failed: int = 0,
+    missing: int = 0,
+    dlq: int = 0,
+) -> list[str]:
+    samples: list[tuple[float, float | None, int]] = [
+        (t / 10, latency(t / 10), 202) for t in range(int(soak.SECONDS * 10))
+    ]
+    samples += [(1.0, None, 502)] * failed + [(1.0, None, 202)] * missing
+    warm = procstat.Memory(200.0, 100.0, 50.0)
+    end = procstat.Memory(200.0 * grown, 100.0 * grown, 50.0 * grown)
+    _, figures, failures = soak.judge(
+        {
+            "outcome": laneload.Outcome(samples=samples),
+            "memory": {"warm": {"gateway": warm}, "end": {"gateway": end}},
+            "dlq": dlq,
+            "rate": 10.0,
+            "lanes": {"green": len(samples)},
+        }
+    )
+    assert figures["soak.errors"]["value"] == failed + missing + dlq
+    return failures
+
+
+def test_soak_passes_a_flat_run_without_errors() -> None:
+    assert _verdict(lambda t: 0.2 + (t % 7) / 100) == []
+
+
+def test_soak_fails_a_rising_latency() -> None:
+    failures = _verdict(lambda t: 0.2 + t / 100)  # +0.6 s per minute
+    assert len(failures) == 1
+    assert "p99 rises" in failures[0]
+
+
+def test_soak_fails_memory_growth_and_errors() -> None:
+    failures = _verdict(lambda t: 0.2, grown=1.2, failed=2, missing=1, dlq=1)
+    assert any("gateway's memory grew 20.0 %" in f for f in failures)
+    assert any("4 errors" in f for f in failures)
+
+
+def test_soak_judges_own_memory_then_rss() -> None:
+    warm, end = procstat.Memory(500.0, 100.0, 40.0), procstat.Memory(700.0, 130.0, 41.0)
+    assert soak.judged(warm, end) == (40.0, 41.0)
+    unreadable = procstat.Memory(500.0, None, None), procstat.Memory(520.0, None, None)
+    assert soak.judged(*unreadable) == (500.0, 520.0)
+
+
+def test_shared_memory_is_not_own_memory() -> None:
+    shared = mmap.mmap(-1, 64 * 2**20, flags=mmap.MAP_SHARED)
+    before = procstat.tree_memory(os.getpid())
+    shared.write(b"x" * (64 * 2**20))  # touch every page
+    after = procstat.tree_memory(os.getpid())
+    shared.close()
+    assert (after.pss_mb or 0) - (before.pss_mb or 0) > 60
+    assert after.own_mb is not None
+    assert before.own_mb is not None
+    assert after.own_mb - before.own_mb < 8
+
+
+def test_the_machine_s_busy_time_includes_this_process() -> None:
+    before = procstat.machine_busy_seconds()
+    _burn(0.3)
+    assert procstat.machine_busy_seconds() - before >= 0.25
