@@ -42,7 +42,7 @@ PUBLIC = {
     ("GET", "/.well-known/oauth-authorization-server"),
 }
 # The gateway's routes to the services: any valid token passes, the service decides.
-_PROXY = re.compile(r"/api/v1/[a-z-]+\{rest:path\}")
+_PROXY = re.compile(r"/api/v1/[a-z-]+\{rest:rest\}")
 
 
 def _operations(endpoint: Endpoint) -> list[tuple[str, str]]:

@@ -108,7 +108,8 @@ async def test_every_gateway_answer_carries_the_security_headers(gateway: Gatewa
 async def test_outside_the_local_run_answers_carry_hsts(gateway: Gateway) -> None:
     async with domain_services(gateway, **PRODUCTION) as running:
         for service in running:
-            # A 404, and a 500 (no database behind the first GET an officer may make).
+            # A 404, and a 503 (no database behind the first GET an officer may make: an
+            # outage, answered outside every middleware).
             endpoint = next(
                 e
                 for e in api_routes(service.app)
@@ -124,7 +125,7 @@ async def test_outside_the_local_run_answers_carry_hsts(gateway: Gateway) -> Non
                     endpoint.path, headers={"Authorization": f"Bearer {token}"}
                 ),
             ]
-            assert [a.status_code for a in answers] == [404, 500], service.spec.name
+            assert [a.status_code for a in answers] == [404, 503], service.spec.name
             for response in answers:
                 assert response.headers["strict-transport-security"] == "max-age=31536000"
                 assert response.headers["x-content-type-options"] == "nosniff"
@@ -197,5 +198,6 @@ async def test_an_unexpected_failure_is_a_500_problem_that_names_nothing_inside(
             "detail",
             "instance",
             "request_id",
+            "retry_after",  # a 503: the database is missing, an outage
         }
         _hardened(response)

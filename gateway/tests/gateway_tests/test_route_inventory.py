@@ -14,7 +14,7 @@ from gateway_tests.services import Endpoint, api_routes, service_app
 from gateway_tests.support import Gateway, internal_url
 
 PROBES = {route.path for route in health_router({}).routes}  # type: ignore[attr-defined]
-_PROXY = re.compile(r"/api/v1/[a-z-]+\{rest:path\}")
+_PROXY = re.compile(r"/api/v1/[a-z-]+\{rest:rest\}")
 Operation = tuple[str, str]
 
 
@@ -52,7 +52,7 @@ def test_only_probes_and_forwarding_routes_are_left_out_of_the_documents() -> No
 
 def test_every_forwarded_segment_is_a_service_the_document_covers() -> None:
     forwarded = {
-        endpoint.path.removeprefix("/api/v1/").removesuffix("{rest:path}")
+        endpoint.path.removeprefix("/api/v1/").removesuffix("{rest:rest}")
         for endpoint in api_routes(create_app())
         if _PROXY.fullmatch(endpoint.path)
     }

@@ -251,15 +251,6 @@ async def _on_disconnect(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    if is_outage(exc):
-        # The database (or another dependency) is down or restarting: the client's retry
-        # will do, so say when instead of reporting a fault.
-        log.warning("dependency unavailable", extra={"path": request.url.path, "error": repr(exc)})
-        unavailable = ServiceUnavailable(
-            "A dependency of this service is unavailable; retry shortly.", retry_after=1
-        )
-        return await _on_problem(request, unavailable)
-    log.exception("unhandled error", extra={"path": request.url.path})
     # Answered outside every middleware (Starlette's error middleware is outermost), so
     # the headers the middleware would add are set here.
     hsts = bool(getattr(request.app.state, "hsts", False))
@@ -268,6 +259,17 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = request_id_var.get()
     if request_id:
         headers["x-request-id"] = request_id
+    if is_outage(exc):
+        # The database (or another dependency) is down or restarting: the client's retry
+        # will do, so say when instead of reporting a fault.
+        log.warning("dependency unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        unavailable = ServiceUnavailable(
+            "A dependency of this service is unavailable; retry shortly.", retry_after=1
+        )
+        response = await _on_problem(request, unavailable)
+        response.headers.update(headers)
+        return response
+    log.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(
         500,
         ProblemError.title,
