@@ -6,14 +6,12 @@ read from the app, so a new route with an id is in the test without a change her
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
@@ -24,7 +22,14 @@ from declaration_svc.receipts.api import router as receipts_router
 from declaration_svc.settings import DeclarationSettings
 from declaration_svc.webhooks.api import router as webhooks_router
 from tests.support.factories import principal
-from tests.support.inprocess import Caller, Tokens, client, service_app
+from tests.support.inprocess import (
+    Caller,
+    Tokens,
+    answers_as_for_nothing,
+    client,
+    object_routes,
+    service_app,
+)
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -82,19 +87,6 @@ async def _owned(api: Caller) -> dict[str, str]:
     }
 
 
-def _routes(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, path) of each route that names an object."""
-    return [
-        (method, context.path)
-        for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute)
-        and context.path is not None
-        and (names := set(re.findall(r"\{(\w+)", context.path)))
-        and not names & SHARED
-        for method in sorted((context.methods or set()) - {"HEAD"})
-    ]
-
-
 def _body(method: str, path: str) -> dict[str, Any]:
     if path.endswith("/documents") and method == "POST":
         return {
@@ -116,25 +108,16 @@ async def test_every_object_route_answers_another_tenant_404_and_changes_nothing
 ) -> None:
     caller, app = api
     owned = await _owned(caller)
-    routes = _routes(app)
+    routes = object_routes(app, shared=SHARED)
     assert len(routes) >= 10  # the discovery works
     before = await caller.call("GET", f"/api/v1/declarations/{owned['declaration_id']}", OWNER)
     assert before.status_code == 200
     unknown = {name: str(uuid.uuid4()) for name in owned} | {"version": "1"}
-    wrong = []
-    for method, path in routes:
-        for stranger in STRANGERS:
-            answers = []
-            for ids in (owned, unknown):
-                concrete = re.sub(r"\{(\w+)(:\w+)?\}", lambda m, ids=ids: ids[m.group(1)], path)
-                response = await caller.call(method, concrete, stranger, **_body(method, path))
-                answers.append(response.status_code)
-            # As if the object did not exist: 404, or the 403 a role or body check gives
-            # whatever the id (an officer-only route, a declarant declaring for another
-            # enterprise) — never an answer that tells the object is there.
-            mine, nobodys = answers
-            if mine != nobodys or mine not in {403, 404} or (method == "GET" and mine != 404):
-                wrong.append((method, path, stranger.subject, mine, nobodys))
+    # An officer-only route, or a declarant declaring for another enterprise, is a 403
+    # whatever the id; a read is always the 404 of nothing there.
+    wrong = await answers_as_for_nothing(
+        caller, routes, STRANGERS, owned=owned, unknown=unknown, body=_body, reads_are_404=True
+    )
     assert wrong == [], wrong
     after = await caller.call("GET", f"/api/v1/declarations/{owned['declaration_id']}", OWNER)
     assert after.json() == before.json()

@@ -7,7 +7,6 @@ routes are read from the app, so a new route with an id is covered without a cha
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
@@ -28,7 +26,14 @@ from ipr_svc.screening.api import router as screening_router
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension.api import router as suspensions_router
 from tests.support.factories import principal
-from tests.support.inprocess import Caller, Tokens, client, service_app
+from tests.support.inprocess import (
+    Caller,
+    Tokens,
+    answers_as_for_nothing,
+    client,
+    object_routes,
+    service_app,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -106,17 +111,6 @@ async def _owned(api: Caller) -> dict[str, str]:
     }
 
 
-def _routes(app: FastAPI) -> list[tuple[str, str]]:
-    return [
-        (method, context.path)
-        for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute)
-        and context.path is not None
-        and "{" in context.path
-        for method in sorted((context.methods or set()) - {"HEAD"})
-    ]
-
-
 def _body(method: str, path: str) -> dict[str, Any]:
     later = (utcnow().date() + timedelta(days=400)).isoformat()
     if method != "POST":
@@ -138,23 +132,15 @@ async def test_every_object_route_answers_another_holder_as_for_nothing(
 ) -> None:
     caller, app = api
     owned = await _owned(caller)
-    routes = _routes(app)
+    routes = object_routes(app)
     assert len(routes) >= 15  # the discovery works
     application_url = f"/api/v1/ipr/applications/{owned['application_id']}"
     before = await caller.call("GET", application_url, HOLDER)
     assert before.status_code == 200
     unknown = {name: str(uuid.uuid4()) for name in owned}
-    wrong = []
-    for method, path in routes:
-        for stranger in STRANGERS:
-            answers = []
-            for ids in (owned, unknown):
-                concrete = re.sub(r"\{(\w+)\}", lambda m, ids=ids: ids[m.group(1)], path)
-                response = await caller.call(method, concrete, stranger, **_body(method, path))
-                answers.append(response.status_code)
-            mine, nobodys = answers
-            if mine != nobodys or mine not in {403, 404}:
-                wrong.append((method, path, stranger.subject, mine, nobodys))
+    wrong = await answers_as_for_nothing(
+        caller, routes, STRANGERS, owned=owned, unknown=unknown, body=_body, reads_are_404=False
+    )
     assert wrong == [], wrong
     after = await caller.call("GET", application_url, HOLDER)
     assert after.json() == before.json()

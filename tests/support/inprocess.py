@@ -4,6 +4,7 @@ checks (signed with a throwaway Ed25519 key): the same path a request takes thro
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -15,6 +16,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -115,3 +117,53 @@ class Caller:
     ) -> httpx.Response:
         headers = self.tokens.headers(who) if who is not None else {}
         return await self.client.request(method, self.prefix + path, headers=headers, **kwargs)
+
+
+_PARAMETER = re.compile(r"\{(\w+)(:\w+)?\}")
+
+
+def _concrete(path: str, ids: dict[str, str]) -> str:
+    return _PARAMETER.sub(lambda match: ids[match.group(1)], path)
+
+
+def object_routes(app: FastAPI, *, shared: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(method, path) of each API route that names an object: a path parameter, none of
+    ``shared`` (parameters that name no one's object, like a currency)."""
+    return [
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        and context.path is not None
+        and (names := set(re.findall(r"\{(\w+)", context.path)))
+        and not names & shared
+        for method in sorted((context.methods or set()) - {"HEAD"})
+    ]
+
+
+async def answers_as_for_nothing(
+    caller: Caller,
+    routes: Sequence[tuple[str, str]],
+    strangers: Sequence[Principal],
+    *,
+    owned: dict[str, str],
+    unknown: dict[str, str],
+    body: Callable[[str, str], dict[str, Any]],
+    reads_are_404: bool,
+) -> list[tuple[str, str, str, int, int]]:
+    """Calls every route as each stranger, once with the ids of objects someone else owns
+    and once with ids of nothing; returns each call that tells the two apart or is not
+    a 403/404 (with ``reads_are_404``, a GET must be 404). As if the object did not
+    exist: 404, or the 403 of a role or body check that does not depend on the id."""
+    wrong = []
+    for method, path in routes:
+        for stranger in strangers:
+            answers = []
+            for ids in (owned, unknown):
+                concrete = _concrete(path, ids)
+                response = await caller.call(method, concrete, stranger, **body(method, path))
+                answers.append(response.status_code)
+            mine, nobodys = answers
+            refused = mine in {403, 404} and not (reads_are_404 and method == "GET" and mine != 404)
+            if mine != nobodys or not refused:
+                wrong.append((method, path, stranger.subject, mine, nobodys))
+    return wrong

@@ -11,19 +11,29 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import jwt
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
-from customs_shared.auth import JwksCache, Policy, TokenVerifier, current_principal, policy_of
+from customs_shared.auth import (
+    JwksCache,
+    Policy,
+    Role,
+    TokenVerifier,
+    current_principal,
+    policy_of,
+)
 from customs_shared.db import create_engine
 from customs_shared.services import DOMAIN_SERVICES, ServiceSpec
 from customs_shared.settings import ServiceSettings
@@ -153,3 +163,22 @@ def route_policies(route: Endpoint) -> list[Policy]:
 def authenticates(route: Endpoint) -> bool:
     """True if the route needs a bearer token (``current_principal``) at all."""
     return any(sub.call is current_principal for sub in _dependencies(route.dependant))
+
+
+def role_token(gateway: Gateway, role: Role, scope: str, *, subject: str) -> str:
+    """A token the gateway's own key signs for ``role`` with ``scope``, as the token
+    endpoint would issue it: what the services must accept or refuse on role and scope."""
+    now = int(time.time())
+    claims = {
+        "iss": gateway.settings.jwt_issuer,
+        "aud": gateway.settings.jwt_audience,
+        "sub": subject,
+        "tenant": "0312345673",
+        "roles": [role.value],
+        "scope": scope,
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid.uuid4()),
+    }
+    keys = gateway.state["keys"]
+    return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.kid})

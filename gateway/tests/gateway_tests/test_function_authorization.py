@@ -9,13 +9,11 @@ a route that declares no policy fails unless it is one of the few public ones be
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-import jwt
 import pytest
 
 from customs_shared.auth import Policy, Role, Scope
@@ -26,6 +24,7 @@ from gateway_tests.services import (
     api_routes,
     authenticates,
     domain_services,
+    role_token,
     route_policies,
     service_app,
 )
@@ -114,20 +113,7 @@ async def clients(gateway: Gateway) -> AsyncIterator[dict[str, httpx.AsyncClient
 
 
 def _token(gateway: Gateway, role: Role, scope: str) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": gateway.settings.jwt_issuer,
-        "aud": gateway.settings.jwt_audience,
-        "sub": f"matrix-{role.value}",
-        "tenant": "0312345673",
-        "roles": [role.value],
-        "scope": scope,
-        "iat": now,
-        "exp": now + 300,
-        "jti": str(uuid.uuid4()),
-    }
-    keys = gateway.state["keys"]
-    return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.kid})
+    return role_token(gateway, role, scope, subject=f"matrix-{role.value}")
 
 
 def _concrete(path: str) -> str:

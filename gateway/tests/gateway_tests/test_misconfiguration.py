@@ -7,12 +7,10 @@ plain 500 problem that names nothing of the inside."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-import jwt
 import pytest
 
 from customs_shared.auth import Role
@@ -21,6 +19,7 @@ from gateway_tests.services import (
     ServiceUnderTest,
     api_routes,
     domain_services,
+    role_token,
     route_policies,
 )
 from gateway_tests.support import Gateway, GatewayFactory, internal_url
@@ -49,20 +48,7 @@ async def services(gateway: Gateway) -> AsyncIterator[dict[str, ServiceUnderTest
 
 
 def _token(gateway: Gateway, role: Role, scope: str) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": gateway.settings.jwt_issuer,
-        "aud": gateway.settings.jwt_audience,
-        "sub": f"probe-{role.value}",
-        "tenant": "0312345673",
-        "roles": [role.value],
-        "scope": scope,
-        "iat": now,
-        "exp": now + 300,
-        "jti": str(uuid.uuid4()),
-    }
-    keys = gateway.state["keys"]
-    return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.kid})
+    return role_token(gateway, role, scope, subject=f"probe-{role.value}")
 
 
 def _hardened(response: httpx.Response) -> None:

@@ -6,7 +6,6 @@ refuse them in the body of a declaration, its amendment and an IPR application."
 
 from __future__ import annotations
 
-import time
 import typing
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from pydantic import BaseModel
 
@@ -23,7 +21,7 @@ from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.services import DOMAIN_SERVICES
 from declaration_svc.declarations.schemas import DeclarationIn
 from gateway.main import create_app
-from gateway_tests.services import api_routes, domain_services, service_app
+from gateway_tests.services import api_routes, domain_services, role_token, service_app
 from gateway_tests.support import Gateway
 from ipr_svc.applications.schemas import ApplicationIn
 from tests.support.samples import sample
@@ -88,20 +86,7 @@ def test_what_traders_and_holders_write_declares_nothing_the_service_owns(
 
 
 def _token(gateway: Gateway, role: Role, scope: str) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": gateway.settings.jwt_issuer,
-        "aud": gateway.settings.jwt_audience,
-        "sub": f"writer-{role.value}",
-        "tenant": "0312345673",
-        "roles": [role.value],
-        "scope": scope,
-        "iat": now,
-        "exp": now + 300,
-        "jti": str(uuid.uuid4()),
-    }
-    keys = gateway.state["keys"]
-    return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.kid})
+    return role_token(gateway, role, scope, subject=f"writer-{role.value}")
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,13 @@ environment but the local one). Each hostile URL is a 422 problem and nothing is
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-import jwt
 import pytest
 
 from customs_shared.auth import Role
-from gateway_tests.services import domain_services
+from gateway_tests.services import domain_services, role_token
 from gateway_tests.support import Gateway
 
 URLS = [
@@ -48,20 +45,7 @@ async def clients(gateway: Gateway) -> AsyncIterator[dict[str, httpx.AsyncClient
 
 
 def _token(gateway: Gateway, role: Role, scope: str) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": gateway.settings.jwt_issuer,
-        "aud": gateway.settings.jwt_audience,
-        "sub": "subscriber",
-        "tenant": "0312345673",
-        "roles": [role.value],
-        "scope": scope,
-        "iat": now,
-        "exp": now + 300,
-        "jti": str(uuid.uuid4()),
-    }
-    keys = gateway.state["keys"]
-    return jwt.encode(claims, keys.signing_key, algorithm="EdDSA", headers={"kid": keys.kid})
+    return role_token(gateway, role, scope, subject="subscriber")
 
 
 @pytest.mark.parametrize("url", URLS)
