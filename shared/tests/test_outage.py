@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from customs_shared.outage import is_outage
 from customs_shared.problems import install_problem_handlers
@@ -41,6 +42,7 @@ def test_an_error_is_an_outage_by_its_sqlstate(sqlstate: str, outage: bool) -> N
 def test_connection_errors_are_outages_and_data_errors_are_not() -> None:
     assert is_outage(OperationalError("SELECT 1", {}, ConnectionRefusedError()))
     assert is_outage(ConnectionResetError())
+    assert is_outage(PoolTimeout("QueuePool limit of size 20 overflow 0 reached"))
     assert not is_outage(IntegrityError("INSERT", {}, _DriverError("23505")))
     assert not is_outage(ValueError("bad"))
 

@@ -5,6 +5,7 @@ answered 503 (API), never dead-lettered or answered 500."""
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # SQLSTATE classes of a server that cannot serve now: connection exception (08),
 # insufficient resources (53), operator intervention (57P: shutting down, crashed,
@@ -21,4 +22,6 @@ def is_outage(exc: BaseException) -> bool:
         sqlstate = getattr(exc.orig, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
             return True
-    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+    # PoolTimeout: every pooled connection stayed busy for the pool's timeout (the pool
+    # has no overflow): the service is saturated, which a retry a moment later resolves.
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | PoolTimeout)
