@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,9 +16,9 @@ from typing import Any
 
 from customs_shared.services import SERVICES
 from tests.bench_parts import rawload, results
+from tests.bench_parts.stack import serve, wait_until_up
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
-from tests.support.ports import free_port
 from tests.support.samples import sample
 
 CONNECTIONS = 16
@@ -44,38 +42,6 @@ def request_bytes(host: str, port: int, path: str, token: str | None, body: byte
 
 async def measure(host: str, port: int, request: bytes) -> dict[str, float]:
     return await rawload.measure(host, port, request, SECONDS, CONNECTIONS)
-
-
-def bare_insert(database_url: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tests.bench_parts.bare_insert:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, "BENCH_DATABASE_URL": database_url},
-    )
-    return process, port
-
-
-async def wait_until_up(host: str, port: int) -> None:
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError("the bare endpoint did not start")
 
 
 async def run(cluster: Cluster, bare_port: int) -> None:
@@ -132,7 +98,9 @@ def main() -> None:
                 postgres=pg,
                 extra_env={"{P}LOG_LEVEL": "WARNING"},
             )
-            bare, bare_port = bare_insert(pg.url("bench"))
+            bare, bare_port = serve(
+                "tests.bench_parts.bare_insert:app", {"BENCH_DATABASE_URL": pg.url("bench")}
+            )
             try:
                 asyncio.run(run(cluster, bare_port))
             finally:

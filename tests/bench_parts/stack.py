@@ -139,14 +139,16 @@ def _postmaster(postgres: PostgresServer) -> int:
     return procstat.parent_pid(int(row[0]))
 
 
-def _start_bare(postgres: PostgresServer, bootstrap: str) -> tuple[subprocess.Popen[bytes], int]:
+def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Runs the ASGI ``app`` (``module:attribute``) under uvicorn on a free port, quiet:
+    the bare endpoints the benchmarks measure the services against."""
     port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "tests.bench_parts.bare_pipeline:app",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
@@ -155,13 +157,19 @@ def _start_bare(postgres: PostgresServer, bootstrap: str) -> tuple[subprocess.Po
             "warning",
             "--no-access-log",
         ],
-        env={
-            **os.environ,
+        env={**os.environ, **env},
+    )
+    return process, port
+
+
+def _start_bare(postgres: PostgresServer, bootstrap: str) -> tuple[subprocess.Popen[bytes], int]:
+    return serve(
+        "tests.bench_parts.bare_pipeline:app",
+        {
             "BENCH_DATABASE_URL": postgres.url(BARE_DATABASE),
             "BENCH_KAFKA_BOOTSTRAP": bootstrap,
         },
     )
-    return process, port
 
 
 def _prime(cluster: Cluster, pki: Pki) -> None:
