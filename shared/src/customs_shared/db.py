@@ -285,6 +285,12 @@ def _primary_key(model: type[DeclarativeBase], values: dict[str, Any]) -> tuple[
 
 # The statements are built once per model and dialect: building and hashing a statement
 # costs more than executing a cached one, and these run for every event.
+def upsert_insert(dialect: str) -> Callable[..., Any]:
+    """The ``insert`` with ``ON CONFLICT`` clauses of the dialect named: PostgreSQL's, or
+    SQLite's for the local run."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 @functools.cache
 def _insert_rows(model: type[DeclarativeBase]) -> Any:
     return insert(cast(Table, model.__table__))
@@ -292,14 +298,14 @@ def _insert_rows(model: type[DeclarativeBase]) -> Any:
 
 @functools.cache
 def _insert_if_absent(model: type[DeclarativeBase], dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     primary_key = inspect(model).primary_key[0]
     return insert(model).on_conflict_do_nothing().returning(primary_key)
 
 
 @functools.cache
 def _lock_or_insert(model: type[DeclarativeBase], dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     keys = inspect(model).primary_key
     statement = insert(model)
     # A no-op update: what matters is that DO UPDATE locks the row and returns it.
@@ -351,7 +357,7 @@ async def upsert(
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     statement = insert(model).values(rows)
     keys = [column.name for column in inspect(model).primary_key]
     await session.execute(

@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent, utcnow
+from customs_shared.db import insert_if_absent, upsert_insert, utcnow
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 
 
@@ -70,9 +69,8 @@ async def remember_all_processed(
 
 @functools.cache
 def _remember_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Table, ProcessedEvent.__table__)
-    return insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+    return upsert_insert(dialect)(table).on_conflict_do_nothing().returning(table.c.event_id)
 
 
 async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:
