@@ -25,7 +25,7 @@ from ipr_svc.records.api import router as records_router
 from ipr_svc.screening.api import router as screening_router
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension.api import router as suspensions_router
-from tests.support.factories import principal
+from tests.support.factories import ipr_application, principal
 from tests.support.inprocess import (
     Caller,
     Tokens,
@@ -65,19 +65,6 @@ async def api(sessions: Sessions) -> AsyncIterator[tuple[Caller, FastAPI]]:
         yield Caller(http, tokens, ""), app
 
 
-def _application() -> dict[str, Any]:
-    return {
-        "right_type": "trademark",
-        "registration_number": "4-0123456-000",
-        "registration_office": "IP Viet Nam",
-        "owner": "Trung Nguyen Group",
-        "right_valid_until": (utcnow().date() + timedelta(days=3650)).isoformat(),
-        "goods": [{"hs_headings": ["0901"], "description": "Roasted coffee", "brands": ["G7"]}],
-        "contact": {"name": "IP desk", "email": "ip@example.vn"},
-        "notification_url": "https://holder.example.vn/ipr/hooks",
-    }
-
-
 def _attachment() -> dict[str, Any]:
     return {
         "files": {
@@ -89,7 +76,12 @@ def _attachment() -> dict[str, Any]:
 
 
 async def _owned(api: Caller) -> dict[str, str]:
-    filed = await api.call("POST", "/api/v1/ipr/applications", HOLDER, json=_application())
+    filed = await api.call(
+        "POST",
+        "/api/v1/ipr/applications",
+        HOLDER,
+        json=ipr_application(notification_url="https://holder.example.vn/ipr/hooks"),
+    )
     assert filed.status_code == 201, filed.text
     application_id = filed.json()["id"]
     attached = await api.call(

@@ -1,9 +1,10 @@
-"""Event data for tests of one service's logic, with overridable defaults."""
+"""Event data and request bodies for tests of one service's logic, with overridable
+defaults."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,3 +68,16 @@ def envelope(data: BaseModel, *, source: str = "urn:customs:partner:test") -> Ra
     event_type = next(t for t in catalog.EVENT_TYPES if t.data is type(data))
     event = new_event(event_type=event_type.name, source=source, subject="test", data=data)
     return RawCloudEvent.model_validate(event.model_dump(mode="json"))
+
+
+def ipr_application(**overrides: Any) -> dict[str, Any]:
+    """A right holder's IPR application body (a trademark, ten years of validity left)."""
+    return {
+        "right_type": "trademark",
+        "registration_number": "4-0123456-000",
+        "registration_office": "IP Viet Nam",
+        "owner": "Trung Nguyen Group",
+        "right_valid_until": (datetime.now(UTC).date() + timedelta(days=3650)).isoformat(),
+        "goods": [{"hs_headings": ["0901"], "description": "Roasted coffee", "brands": ["G7"]}],
+        "contact": {"name": "IP desk", "email": "ip@example.vn"},
+    } | overrides

@@ -9,7 +9,6 @@ from __future__ import annotations
 import typing
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from gateway.main import create_app
 from gateway_tests.services import api_routes, domain_services, role_token, service_app
 from gateway_tests.support import Gateway
 from ipr_svc.applications.schemas import ApplicationIn
+from tests.support.factories import ipr_application
 from tests.support.samples import sample
 
 SERVER_OWNED = {
@@ -106,18 +106,6 @@ INJECTED: list[tuple[str, Any]] = [
 ]
 
 
-def _application() -> dict[str, Any]:
-    return {
-        "right_type": "trademark",
-        "registration_number": "4-0123456-000",
-        "registration_office": "IP Viet Nam",
-        "owner": "Trung Nguyen Group",
-        "right_valid_until": (datetime.now(UTC).date() + timedelta(days=3650)).isoformat(),
-        "goods": [{"hs_headings": ["0901"], "description": "Roasted coffee", "brands": ["G7"]}],
-        "contact": {"name": "IP desk", "email": "ip@example.vn"},
-    }
-
-
 def _refused_members(response: httpx.Response) -> list[str]:
     """The body members a 422 problem refuses as not declared."""
     return [
@@ -130,7 +118,7 @@ def _refused_members(response: httpx.Response) -> list[str]:
 def test_the_bodies_are_valid_without_the_injected_members() -> None:
     # So a 422 below is for the injected member alone.
     DeclarationIn.model_validate(sample("declaration-enterprise"))
-    assert ApplicationIn.model_validate(_application()).owner == "Trung Nguyen Group"
+    assert ApplicationIn.model_validate(ipr_application()).owner == "Trung Nguyen Group"
 
 
 @pytest.mark.parametrize(("member", "value"), INJECTED)
@@ -165,7 +153,7 @@ async def test_a_holder_cannot_set_server_owned_members_of_an_application(
     token = _token(gateway, Role.RIGHT_HOLDER, "ipr:write")
     response = await clients["ipr-svc"].post(
         "/api/v1/ipr/applications",
-        json=_application() | {member: value},
+        json=ipr_application() | {member: value},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422, response.text[:300]
