@@ -136,9 +136,14 @@ class WholeUpstreamResponse(Response):
         self.raw_headers = response_headers(upstream.headers)
 
 
+def _content_length(value: str) -> int | None:
+    """A Content-Length value as a number; None when it is not one (digits only)."""
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def _small(headers: httpx.Headers) -> bool:
-    declared = headers.get("content-length", "")
-    return declared.isascii() and declared.isdigit() and int(declared) <= WHOLE_BODY_MAX_BYTES
+    declared = _content_length(headers.get("content-length", ""))
+    return declared is not None and declared <= WHOLE_BODY_MAX_BYTES
 
 
 class UpstreamResponse(StreamingResponse):
@@ -177,10 +182,9 @@ async def request_body(request: Request) -> bytes | AsyncIterator[bytes] | None:
     stream that fails if it ends before its Content-Length."""
     if "transfer-encoding" in request.headers:
         raise LengthRequired("Send request bodies with a Content-Length header.")
-    declared = request.headers.get("content-length", "0")
-    if not (declared.isascii() and declared.isdigit()):
+    expected = _content_length(request.headers.get("content-length", "0"))
+    if expected is None:
         raise BadRequest("Content-Length is not valid.")
-    expected = int(declared)
     if not expected:
         return None
     if expected > WHOLE_BODY_MAX_BYTES:
