@@ -33,7 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from customs_shared.events.catalog import TOPICS
-from tests.bench_parts import laneload, procstat, results
+from tests.bench_parts import laneload, pgwatch, procstat, results
 from tests.bench_parts.e2e import pipeline_sustained, run_tag
 from tests.bench_parts.stack import Stack, stack
 
@@ -118,11 +118,14 @@ def slope(points: list[tuple[float, float]]) -> float:
 async def measure(bench: Stack, rate: float) -> dict[str, Any]:
     watcher = laneload.LaneWatcher(bench.cluster.kafka_bootstrap)
     await watcher.start()
+    tables = pgwatch.Watch(bench.postgres, bench.databases, WINDOW)
     snapshots: dict[str, dict[str, procstat.Memory]] = {}
+    backends: dict[str, dict[str, tuple[int, float]]] = {}
 
     async def after_warm_up() -> None:
         await asyncio.sleep(WARM_UP)
         snapshots["warm"] = memory(bench)
+        backends["warm"] = pgwatch.backends(bench.postmaster_pid)
 
     try:
         if not rate:
@@ -133,15 +136,20 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         sys.stdout.flush()
         target = bench.declarations(run_tag())
         warm = asyncio.create_task(after_warm_up())
+        tables.start()
         outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
         await warm
         snapshots["end"] = memory(bench)
+        backends["end"] = pgwatch.backends(bench.postmaster_pid)
     finally:
+        await tables.stop()
         await watcher.stop()
     return {
         "rate": rate,
         "outcome": outcome,
         "memory": snapshots,
+        "backends": backends,
+        "tables": tables.samples,
         "dlq": await dead_letters(bench.cluster.kafka_bootstrap),
         "lanes": dict(watcher.lanes),
     }
@@ -152,6 +160,46 @@ def judged(before: procstat.Memory, after: procstat.Memory) -> tuple[float, floa
     if before.own_mb is not None and after.own_mb is not None:
         return before.own_mb, after.own_mb
     return before.rss_mb, after.rss_mb
+
+
+def database_lines(figures: dict[str, Any]) -> list[str]:
+    """PostgreSQL's backends by kind and the tables that grew most: where a memory or
+    latency trend comes from."""
+    lines = [
+        "",
+        "## PostgreSQL: own memory by process kind (MB, count) after the warm-up and at the end",
+        "",
+        "| processes | warm | end |",
+        "|---|---:|---:|",
+    ]
+    warm, end = figures["backends"].get("warm", {}), figures["backends"].get("end", {})
+    for kind in sorted(set(warm) | set(end)):
+        (wc, wm), (ec, em) = warm.get(kind, (0, 0.0)), end.get(kind, (0, 0.0))
+        lines.append(f"| {kind} | {wm:.1f} ({wc}) | {em:.1f} ({ec}) |")
+    samples: list[tuple[float, list[pgwatch.TableSample]]] = figures["tables"]
+    if len(samples) >= 2:
+        first = {(t.database, t.table): t for t in samples[0][1]}
+        last = samples[-1][1]
+        grown = sorted(
+            last,
+            key=lambda t: t.size_mb - getattr(first.get((t.database, t.table)), "size_mb", 0),
+            reverse=True,
+        )[:12]
+        lines += [
+            "",
+            f"## Tables that grew most, from {samples[0][0]:.0f} s to {samples[-1][0]:.0f} s",
+            "",
+            "| database | table | live rows | dead rows | size MB | autovacuums |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for t in grown:
+            f = first.get((t.database, t.table))
+            lines.append(
+                f"| {t.database} | {t.table} | {f.live if f else 0} → {t.live} | "
+                f"{f.dead if f else 0} → {t.dead} | {f.size_mb if f else 0:.1f} → "
+                f"{t.size_mb:.1f} | {t.autovacuums} |"
+            )
+    return lines
 
 
 def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list[str]]:
@@ -251,6 +299,8 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
         f"{laneload.quantile(all_latencies, 0.5):.3f} s, p99 "
         f"{laneload.quantile(all_latencies, 0.99):.3f} s.",
     ]
+
+    lines += database_lines(figures)
 
     failed = Counter(outcome.failed)
     http_errors = sum(failed.values())

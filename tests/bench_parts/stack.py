@@ -91,6 +91,7 @@ class Stack:
     bare_port: int
     postmaster_pid: int
     kafka_pid: int
+    databases: list[str]  # the services' own
 
     def processes(self) -> dict[str, int]:
         """Every process of the system under test: name → pid (a tree's root)."""
@@ -211,6 +212,7 @@ def stack(*, bare: bool = True) -> Iterator[Stack]:
                 bare_port,
                 _postmaster(pg),
                 procstat.listening_pid(_address("http://" + bootstrap)[1]),
+                [s.database for s in SERVICES if s.database],
             )
         finally:
             if bare_process is not None:
