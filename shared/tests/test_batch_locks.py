@@ -20,6 +20,7 @@ from customs_shared.db import (
     utcnow,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
+from customs_shared.messaging.repository import mark_published, remember_all_processed
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -162,3 +163,42 @@ async def test_rows_queued_for_the_commit_are_written_with_it_or_dropped_with_a_
             select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == "at-commit")
         )
         assert sorted(stored) == ["kept-1", "kept-2", "plain"]
+
+
+async def test_batches_of_any_size_send_one_statement_text(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL keeps a plan per statement text each connection prepares: a text per
+    batch size would fill the connections' statement caches and the backends' memory."""
+    texts: dict[str, set[str]] = {
+        "lock_or_insert_all": set(),
+        "remember": set(),
+        "lock_all": set(),
+        "mark_published": set(),
+    }
+    for size in (1, 2, 7):
+        async with sessions() as session, session.begin():
+            now = utcnow()
+            ids = [f"{size}-{n}" for n in range(size)]
+            rows = [{"consumer": "s", "event_id": i, "processed_at": now} for i in ids]
+            with counted(session.sync_session) as sent:
+                await lock_or_insert_all(session, ProcessedEvent, rows)
+            texts["lock_or_insert_all"].update(sent)
+            with counted(session.sync_session) as sent:
+                fresh = await remember_all_processed(session, "other", ids)
+            texts["remember"].update(sent)
+            assert fresh == set(ids)
+            seqs = list(range(size * 100, size * 100 + size))
+            with counted(session.sync_session) as sent:
+                await lock_all(session, OutboxEvent, seqs)
+            texts["lock_all"].update(sent)
+            with counted(session.sync_session) as sent:
+                await mark_published(session, seqs)
+            texts["mark_published"].update(sent)
+
+    assert {name: len(sent) for name, sent in texts.items()} == {
+        "lock_or_insert_all": 1,
+        "remember": 1,
+        "lock_all": 1,
+        "mark_published": 1,
+    }

@@ -54,9 +54,10 @@ def backends(postmaster: int) -> dict[str, tuple[int, float]]:
         except OSError:
             continue
         words = title.removeprefix("postgres: ").split()
-        # A client backend's title is "<user> <database> <address> <state>": group by
-        # database; a background process by its name.
-        key = f"backend {words[1]}" if len(words) >= 3 and ":" in words[2] else " ".join(words)
+        # A client backend's title is "<user> <database> <address>(<port>) <state>":
+        # grouped by database; a background process by its name.
+        client = len(words) >= 3 and "(" in words[2]
+        key = f"backends of {words[1]}" if client else " ".join(words)
         count, total = groups.get(key, (0, 0.0))
         groups[key] = (count + 1, total + own)
     return groups

@@ -12,11 +12,15 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     MetaData,
     Table,
     TypeDecorator,
+    any_,
+    bindparam,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -242,8 +246,15 @@ async def lock_or_insert_all(
     wanted = [unique[key] for key in sorted(unique) if locked(session, model, key) is None]
     if not wanted:
         return
-    statement = _lock_or_insert(model, session.get_bind().dialect.name)
-    _hold(session, model, (await session.scalars(statement, wanted)).all())
+    dialect = session.get_bind().dialect.name
+    columns = tuple(wanted[0])
+    if dialect != "postgresql" or any(tuple(row) != columns for row in wanted):
+        statement = _lock_or_insert(model, dialect)
+        _hold(session, model, (await session.scalars(statement, wanted)).all())
+        return
+    statement = _lock_or_insert_arrays(model, columns)
+    arrays = batch_parameters(wanted, columns, dialect)
+    _hold(session, model, (await session.scalars(statement, arrays)).all())
 
 
 async def lock_all(session: AsyncSession, model: type[ModelT], keys: Iterable[Any]) -> None:
@@ -253,8 +264,10 @@ async def lock_all(session: AsyncSession, model: type[ModelT], keys: Iterable[An
     wanted = sorted({(k,) for k in keys} - set(_held(session, model)))
     if not wanted:
         return
+    keys_ = [k for (k,) in wanted]
+    dialect = session.get_bind().dialect.name
     statement = (
-        select(model).where(column.in_([k for (k,) in wanted])).order_by(column).with_for_update()
+        select(model).where(any_of(column, keys_, dialect)).order_by(column).with_for_update()
     )
     _hold(session, model, (await session.scalars(statement)).all())
 
@@ -305,12 +318,64 @@ def _insert_if_absent(model: type[DeclarativeBase], dialect: str) -> Any:
 
 @functools.cache
 def _lock_or_insert(model: type[DeclarativeBase], dialect: str) -> Any:
-    insert = upsert_insert(dialect)
+    return _lock_or_insert_of(upsert_insert(dialect)(model), model)
+
+
+@functools.cache
+def _lock_or_insert_arrays(model: type[DeclarativeBase], columns: tuple[str, ...]) -> Any:
+    table = cast(Table, model.__table__)
+    upsert = _on_conflict_touch(batch_insert(table, columns), model)
+    # An INSERT … SELECT returns columns, not entities, through the ORM: mapped back.
+    return select(model).from_statement(upsert.returning(*table.columns))
+
+
+def _lock_or_insert_of(statement: Any, model: type[DeclarativeBase]) -> Any:
+    return _on_conflict_touch(statement, model).returning(model)
+
+
+def _on_conflict_touch(statement: Any, model: type[DeclarativeBase]) -> Any:
     keys = inspect(model).primary_key
-    statement = insert(model)
     # A no-op update: what matters is that DO UPDATE locks the row and returns it.
     touch = {keys[0].name: statement.excluded[keys[0].name]}
-    return statement.on_conflict_do_update(index_elements=keys, set_=touch).returning(model)
+    return statement.on_conflict_do_update(index_elements=keys, set_=touch)
+
+
+# PostgreSQL keeps a plan for each statement text a connection prepares (asyncpg
+# prepares every statement; SQLAlchemy caches 100 per connection). ``IN ($1, $2, …)`` and
+# multi-row ``VALUES`` are a new text for each number of rows, so a consumer whose batches
+# vary in size would prepare (a round trip and a plan) and keep up to a hundred near-copies
+# per connection, and the backends' memory would grow until every size had come by.
+# Arrays give one text whatever the number of rows.
+
+
+def any_of(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` as one statement text whatever the number of values: on
+    PostgreSQL ``column = ANY($1)`` with the values as one array parameter."""
+    if dialect != "postgresql":
+        return cast(ColumnElement[bool], column.in_(values))
+    array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+    return cast(ColumnElement[bool], column == any_(array))
+
+
+def batch_insert(table: Table, columns: Sequence[str]) -> Any:
+    """PostgreSQL's ``INSERT INTO table (columns) SELECT … FROM unnest($1, $2, …)``: many
+    rows as one statement text whatever their number, each column's values one array
+    parameter (:func:`batch_parameters`). Rows are inserted in the arrays' order.
+    Columns left out get their defaults once per statement, so ``columns`` must name every
+    column whose default differs row by row (a generated key)."""
+    arrays = [bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in columns]
+    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return postgresql.insert(table).from_select(list(columns), select(*rows.c))
+
+
+def batch_parameters(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], dialect: str
+) -> dict[str, list[Any]] | Sequence[dict[str, Any]]:
+    """The parameters of a :func:`batch_insert`: one array per column on PostgreSQL,
+    the rows themselves (an executemany) elsewhere."""
+    if dialect != "postgresql":
+        return rows
+    return {column: [row[column] for row in rows] for column in columns}
 
 
 T = TypeVar("T")

@@ -10,7 +10,14 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import insert_if_absent, upsert_insert, utcnow
+from customs_shared.db import (
+    any_of,
+    batch_insert,
+    batch_parameters,
+    insert_if_absent,
+    upsert_insert,
+    utcnow,
+)
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 
 
@@ -29,7 +36,9 @@ async def claim_unpublished(session: AsyncSession, limit: int) -> Sequence[Outbo
 
 async def mark_published(session: AsyncSession, seqs: Sequence[int]) -> None:
     await session.execute(
-        update(OutboxEvent).where(OutboxEvent.seq.in_(seqs)).values(published_at=utcnow())
+        update(OutboxEvent)
+        .where(any_of(OutboxEvent.seq, seqs, session.get_bind().dialect.name))
+        .values(published_at=utcnow())
     )
 
 
@@ -61,16 +70,26 @@ async def remember_all_processed(
         {"consumer": consumer, "event_id": event_id, "processed_at": now}
         for event_id in sorted(set(event_ids))
     ]
-    # One statement for all rows: SQLAlchemy sends an executemany with RETURNING as a
-    # multi-row INSERT ("insertmanyvalues").
-    statement = _remember_statement(session.get_bind().dialect.name)
-    return set((await session.execute(statement, rows)).scalars())
+    dialect = session.get_bind().dialect.name
+    statement = _remember_statement(dialect)
+    parameters = batch_parameters(rows, _REMEMBERED, dialect)
+    return set((await session.execute(statement, parameters)).scalars())
+
+
+_REMEMBERED = ("consumer", "event_id", "processed_at")
 
 
 @functools.cache
 def _remember_statement(dialect: str) -> Any:
     table = cast(Table, ProcessedEvent.__table__)
-    return upsert_insert(dialect)(table).on_conflict_do_nothing().returning(table.c.event_id)
+    # One statement for all rows: on PostgreSQL an INSERT from arrays, elsewhere an
+    # executemany with RETURNING, which SQLAlchemy sends as a multi-row INSERT.
+    insert = (
+        batch_insert(table, _REMEMBERED)
+        if dialect == "postgresql"
+        else upsert_insert(dialect)(table)
+    )
+    return insert.on_conflict_do_nothing().returning(table.c.event_id)
 
 
 async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:
@@ -94,14 +113,9 @@ async def prune_processed(session: AsyncSession, processed_before: datetime, lim
         .order_by(ProcessedEvent.processed_at)
         .limit(limit)
     )
-    keys = (await session.execute(oldest)).all()
-    if not keys:
-        return 0
     result = await session.execute(
         delete(ProcessedEvent).where(
-            tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(
-                [(k.consumer, k.event_id) for k in keys]
-            )
+            tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(oldest)
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
