@@ -19,6 +19,9 @@ _HERE = Path(__file__).parent
 _NOT_GOODS = frozenset({"999999"})
 # ISO 4217 codes that name no money: "no currency" and the code reserved for tests.
 _NOT_MONEY = frozenset({"XXX", "XTS"})
+# PCE ("piece") is no longer in Recommendation 20 (H87 replaced it), but VNACCS still
+# declares goods by the piece with it, so a declaration may carry it.
+_VNACCS_UNITS = frozenset({"PCE"})
 
 
 class Incoterm(StrEnum):
@@ -49,8 +52,10 @@ def hs2022_subheadings() -> frozenset[str]:
 
 @cache
 def rec20_units() -> frozenset[str]:
+    """Every unit code of Recommendation 20 (the file's ``#`` lines name its source)."""
     with (_HERE / "rec20.csv").open(newline="", encoding="utf-8") as file:
-        return frozenset(row["code"] for row in csv.DictReader(file))
+        rows = (line for line in file if not line.startswith("#"))
+        return frozenset(row["code"] for row in csv.DictReader(rows))
 
 
 def check_hs_code(code: str) -> str:
@@ -72,8 +77,8 @@ def check_currency(code: str) -> str:
 
 
 def check_unit(code: str) -> str:
-    if code not in rec20_units():
+    if code not in rec20_units() and code not in _VNACCS_UNITS:
         raise ValueError(
-            f"{code} is not a unit code of UN/ECE Recommendation 20 (e.g. PCE, KGM, LTR, MTR)"
+            f"{code} is not a unit code of UN/ECE Recommendation 20 (e.g. H87, KGM, LTR, MTR)"
         )
     return code
