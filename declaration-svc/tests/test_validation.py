@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.reference import codes
-from declaration_svc.reference.codes import hs2022_subheadings, rec20_units
+from declaration_svc.reference.codes import hs2017_deleted, hs2022_subheadings, rec20_units
 from tests.support.samples import sample
 
 TOMORROW_EVERYWHERE = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
@@ -80,9 +80,34 @@ def test_a_code_deleted_from_hs_2022_is_refused_with_that_message() -> None:
     assert errors == [
         (
             ("items", 0, "hs_code"),
-            "Value error, 852580 (the first six digits) is not a subheading of HS 2022",
+            "Value error, 852580 (the first six digits) was a subheading of HS 2017 that HS 2022"
+            " deleted; declare the HS 2022 subheading the goods fall under now",
         )
     ]
+
+
+def test_a_code_that_was_never_a_subheading_is_refused_as_such() -> None:
+    errors = _errors(_with(sample("declaration-enterprise"), ("items", 0, "hs_code"), "85259910"))
+    assert errors == [
+        (
+            ("items", 0, "hs_code"),
+            "Value error, 852599 (the first six digits) is not a subheading of HS 2022",
+        )
+    ]
+
+
+def test_the_hs_2017_deletions_are_shipped_with_their_source() -> None:
+    deleted = hs2017_deleted()
+    assert len(deleted) == 145
+    # Across the chapters: fish meal (to 0309), edible animal products n.e.s. (split for
+    # insects), men's overcoats, mobile phones, TV cameras, LED lamps, aircraft parts
+    # (to 8807), paintings.
+    spread = {"030510", "041000", "620111", "851712", "852580", "853950", "880310", "970110"}
+    assert spread <= deleted
+    assert not deleted & hs2022_subheadings()
+    assert all(len(code) == 6 and code.isdigit() for code in deleted)
+    text = (Path(codes.__file__).parent / "hs2017-deleted.csv").read_text(encoding="utf-8")
+    assert "odoo12-addon-l10n-es-intrastat-report 12.0.2.0.4" in text.splitlines()[1]
 
 
 def test_an_unknown_unit_is_refused_with_that_message() -> None:
