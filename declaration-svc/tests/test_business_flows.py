@@ -85,6 +85,30 @@ async def test_an_oversized_or_unprintable_key_is_refused(
     assert await _count(sessions) == 0
 
 
+async def test_an_item_unit_outside_recommendation_20_is_a_field_problem(
+    sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient]
+) -> None:
+    tokens, api = http
+    body = sample("declaration-enterprise")
+    body["items"][0]["unit"] = "QQQ"
+    refused = await api.post("/api/v1/declarations", json=body, headers=tokens.headers(BROKER))
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [(e["loc"], e["msg"]) for e in refused.json()["errors"]] == [
+        (
+            ["body", "items", 0, "unit"],
+            "Value error, QQQ is not a unit code of UN/ECE Recommendation 20"
+            " (e.g. H87, KGM, LTR, MTR)",
+        )
+    ]
+    assert await _count(sessions) == 0
+    # Any unit of the full list is taken, not only the common ones.
+    body["items"][0]["unit"] = "MTK"
+    accepted = await api.post("/api/v1/declarations", json=body, headers=tokens.headers(BROKER))
+    assert accepted.status_code in {201, 202}, accepted.text
+    assert await _count(sessions) == 1
+
+
 async def test_a_released_declaration_is_neither_amended_nor_cancelled(
     sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient]
 ) -> None:

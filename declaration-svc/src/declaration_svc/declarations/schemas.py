@@ -166,7 +166,13 @@ class ItemIn(_Strict):
     origin_country: CountryCode
     quantity: Quantity
     unit: Annotated[FreeText, AfterValidator(check_unit)] = Field(
-        min_length=1, max_length=16, description="UN/ECE Recommendation 20 code, e.g. PCE, KGM."
+        min_length=1,
+        max_length=16,
+        description=(
+            "A unit code of UN/ECE Recommendation 20 (any of its full list, e.g. H87, KGM,"
+            " LTR, MTK; not the Recommendation 21 package codes such as XBX), or PCE, which"
+            " VNACCS still uses."
+        ),
     )
     customs_value: Money
     brand: FreeText | None = Field(default=None, max_length=200)

@@ -1,4 +1,5 @@
-"""Code lists a declaration is checked against: HS 2022 subheadings, ISO 3166 countries,
+"""Code lists a declaration is checked against: HS 2022 subheadings (and the HS 2017 ones
+HS 2022 deleted, named as such), ISO 3166 countries,
 ISO 4217 currencies, UN/ECE Recommendation 20 units and Incoterms 2020.
 
 Each check returns the normalised code or raises ValueError with a message a broker
@@ -19,6 +20,9 @@ _HERE = Path(__file__).parent
 _NOT_GOODS = frozenset({"999999"})
 # ISO 4217 codes that name no money: "no currency" and the code reserved for tests.
 _NOT_MONEY = frozenset({"XXX", "XTS"})
+# PCE ("piece") is no longer in Recommendation 20 (H87 replaced it), but VNACCS still
+# declares goods by the piece with it, so a declaration may carry it.
+_VNACCS_UNITS = frozenset({"PCE"})
 
 
 class Incoterm(StrEnum):
@@ -48,12 +52,27 @@ def hs2022_subheadings() -> frozenset[str]:
 
 
 @cache
+def hs2017_deleted() -> frozenset[str]:
+    """HS 2017 subheadings that HS 2022 deleted (the file's ``#`` lines name its source)."""
+    with (_HERE / "hs2017-deleted.csv").open(newline="", encoding="utf-8") as file:
+        rows = (line for line in file if not line.startswith("#"))
+        return frozenset(row["hscode"] for row in csv.DictReader(rows))
+
+
+@cache
 def rec20_units() -> frozenset[str]:
+    """Every unit code of Recommendation 20 (the file's ``#`` lines name its source)."""
     with (_HERE / "rec20.csv").open(newline="", encoding="utf-8") as file:
-        return frozenset(row["code"] for row in csv.DictReader(file))
+        rows = (line for line in file if not line.startswith("#"))
+        return frozenset(row["code"] for row in csv.DictReader(rows))
 
 
 def check_hs_code(code: str) -> str:
+    if code[:6] in hs2017_deleted():
+        raise ValueError(
+            f"{code[:6]} (the first six digits) was a subheading of HS 2017 that HS 2022"
+            " deleted; declare the HS 2022 subheading the goods fall under now"
+        )
     if code[:6] not in hs2022_subheadings():
         raise ValueError(f"{code[:6]} (the first six digits) is not a subheading of HS 2022")
     return code
@@ -72,8 +91,8 @@ def check_currency(code: str) -> str:
 
 
 def check_unit(code: str) -> str:
-    if code not in rec20_units():
+    if code not in rec20_units() and code not in _VNACCS_UNITS:
         raise ValueError(
-            f"{code} is not a unit code of UN/ECE Recommendation 20 (e.g. PCE, KGM, LTR, MTR)"
+            f"{code} is not a unit code of UN/ECE Recommendation 20 (e.g. H87, KGM, LTR, MTR)"
         )
     return code
