@@ -47,10 +47,13 @@ class NotificationRepository(RepositoryBase[Notification]):
             statement = statement.where(Notification.tenant == tenant)
         return (await self.session.scalars(statement)).all()
 
-    async def horizon(self) -> Position:
-        """The position before every notification that is not final yet: a subscription
-        made now starts there, so it misses none that commits after it."""
-        return Position(int(await self.session.scalar(select(visible_horizon())) or 0), 0)
+    async def start(self) -> Position:
+        """Where a reader starting now begins: past every final notification, before any
+        that might still commit (so it misses none that commits after it)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return Position(int(await self.session.scalar(select(visible_horizon())) or 0), 0)
+        # One writer at a time (see visibility.py): what comes later comes after the last.
+        return Position(0, int(await self.session.scalar(select(func.max(Notification.seq))) or 0))
 
 
 class SubscriptionRepository(RepositoryBase[WebhookSubscription]):

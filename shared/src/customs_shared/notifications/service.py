@@ -106,7 +106,7 @@ async def subscribe(
     subscription_id = uuid.uuid4()
     # From now on: what happened before the subscription is in the pull queue; what is
     # not final yet (it may commit after this) is delivered.
-    start = await NotificationRepository(session).horizon()
+    start = await NotificationRepository(session).start()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     subscription = WebhookSubscription(
         id=subscription_id,
