@@ -12,10 +12,15 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Principal, Role
+from customs_shared.db import create_engine
+from customs_shared.messaging.outbox import OutboxSignal, session_factory
 from customs_shared.notifications import service
 from customs_shared.notifications.models import Notification
 from customs_shared.notifications.repository import Position
@@ -24,6 +29,7 @@ from customs_shared.notifications.sealing import SecretSealer
 from customs_shared.notifications.visibility import transaction_id
 from customs_shared.problems import BadRequest
 from tests.support.factories import principal
+from tests.support.postgres import PostgresServer
 from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.integration
@@ -144,3 +150,59 @@ def test_cursors_are_positions_and_bare_seqs_of_older_cursors_still_read() -> No
     for bad in ("", "-3", "1-", "a-1", "1-2-3", "9" * 20, str(2**63), "\uff11\uff12"):
         with pytest.raises(BadRequest):
             service.parse_cursor(bad)
+
+
+async def migrate(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    def run(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", "declaration_svc:migrations")
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def test_rows_and_cursors_from_before_the_migration_keep_their_place(
+    postgres: PostgresServer,
+) -> None:
+    engine = create_engine(postgres.url("scratch"))
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await connection.exec_driver_sql("CREATE SCHEMA public")
+        await migrate(engine, "0011")
+        insert = text(
+            "INSERT INTO notifications (id, tenant, type, data, created_at) "
+            "VALUES (:id, :tenant, 'declaration.submitted', :data, now())"
+        )
+        async with engine.begin() as connection:
+            for label in ("old 1", "old 2"):
+                await connection.execute(
+                    insert,
+                    {"id": uuid.uuid4(), "tenant": TENANT, "data": f'{{"label": "{label}"}}'},
+                )
+        await migrate(engine, "head")
+        # A writer that leaves the column out (the previous release, mid-rollout).
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert, {"id": uuid.uuid4(), "tenant": TENANT, "data": '{"label": "unnamed"}'}
+            )
+        sessions = session_factory(engine, OutboxSignal())
+        async with sessions() as session, session.begin():
+            service.notify(
+                session, tenant=TENANT, type="declaration.submitted", data={"label": "new"}
+            )
+        after_first, _ = await pull(sessions, "1")  # a cursor handed out before: a bare seq
+        async with sessions() as session:
+            xids = (
+                await session.scalars(select(Notification.xid).order_by(Notification.seq))
+            ).all()
+        await migrate(engine, "0011", down=True)
+        await migrate(engine, "head")
+    finally:
+        await engine.dispose()
+
+    assert after_first == ["old 2", "unnamed", "new"]
+    assert xids[:2] == [0, 0]
+    assert 0 < xids[2] < xids[3]
