@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
+from customs_shared.services import DECLARATION
+from customs_shared.settings import Role as ServiceRole
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.documents import service, storage
@@ -24,10 +27,12 @@ from declaration_svc.documents.api import router as documents_router
 from declaration_svc.documents.models import Document
 from declaration_svc.documents.schemas import DocumentType
 from declaration_svc.documents.storage import S3Store
+from declaration_svc.main import create_app
 from declaration_svc.settings import DeclarationSettings
 from tests.support import inprocess
 from tests.support.factories import principal
 from tests.support.ports import free_port
+from tests.support.postgres import PostgresServer
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -70,10 +75,9 @@ async def settings(s3_endpoint: str) -> AsyncIterator[DeclarationSettings]:
     )
     store = made.document_store()
     assert isinstance(store, S3Store)
-    async with store._client() as client:
-        await client.create_bucket(Bucket=store.bucket)
-    yield made
-    await storage.discards_done()
+    async with store.connected():  # as the service's lifespan does
+        await store.client.create_bucket(Bucket=store.bucket)
+        yield made
 
 
 def s3(settings: DeclarationSettings) -> S3Store:
@@ -83,8 +87,7 @@ def s3(settings: DeclarationSettings) -> S3Store:
 
 
 async def objects(store: S3Store) -> list[str]:
-    async with store._client() as client:
-        listed = await client.list_objects_v2(Bucket=store.bucket)
+    listed = await store.client.list_objects_v2(Bucket=store.bucket)
     return sorted(item["Key"] for item in listed.get("Contents", []))
 
 
@@ -197,8 +200,7 @@ async def test_the_sweep_deletes_objects_no_row_names_and_keeps_documents(
     assert kept.status_code == 201
     # What a process stopped between the upload and the commit leaves behind.
     orphan = store.key(declaration_id, uuid.uuid4())
-    async with store._client() as client:
-        await client.put_object(Bucket=store.bucket, Key=orphan, Body=b"orphan")
+    await store.client.put_object(Bucket=store.bucket, Key=orphan, Body=b"orphan")
     async with sessions() as session:
         assert await storage.sweep_orphans(session, store, timedelta(hours=1)) == 0  # too new
         assert await storage.sweep_orphans(session, store, timedelta(0)) == 1
@@ -229,3 +231,64 @@ async def test_a_missing_object_reads_as_absent(
     store = s3(settings)
     async with sessions() as session:
         assert await store.get(session, store.key(uuid.uuid4(), uuid.uuid4())) is None
+
+
+async def test_one_client_serves_every_operation(
+    sessions: Sessions, settings: DeclarationSettings
+) -> None:
+    declaration_id = await declared(sessions)
+    store = S3Store(
+        bucket=settings.document_s3_bucket or "",  # made by the fixture
+        endpoint_url=settings.document_s3_endpoint_url,
+        region="us-east-1",
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
+    )
+    created: list[str] = []
+    # botocore announces each client it builds: the count of clients the store made.
+    store._session.register("creating-client-class.s3", lambda **_: created.append("s3"))
+    async with store.connected():
+        client = store.client
+        keys = [store.key(declaration_id, uuid.uuid4()) for _ in range(3)]
+        async with sessions() as session, session.begin():
+            for n, key in enumerate(keys):
+                await store.put(session, key, f"document {n}".encode())
+            read = [await store.get(session, key) for key in keys]
+        listed = await objects(store)
+        await store.delete(keys[:1])
+        assert store.client is client
+    with pytest.raises(RuntimeError, match="not connected"):
+        await store.get(AsyncSession(), keys[0])
+
+    assert read == [b"document 0", b"document 1", b"document 2"]
+    assert listed == sorted(keys)
+    assert await objects(s3(settings)) == sorted(keys[1:])
+    # Eight requests to the server, one client: one per operation would have made eight.
+    assert created == ["s3"]
+
+
+async def test_the_service_opens_the_client_at_start_and_closes_it_at_shutdown(
+    postgres: PostgresServer, kafka_bootstrap: str, settings: DeclarationSettings
+) -> None:
+    served = DeclarationSettings(
+        role=ServiceRole.API,  # an API-only process serves documents too
+        database_url=SecretStr(postgres.url(DECLARATION.database or "")),
+        kafka_bootstrap=kafka_bootstrap,
+        document_storage="s3",
+        document_s3_bucket=settings.document_s3_bucket,  # made by the fixture
+        document_s3_endpoint_url=settings.document_s3_endpoint_url,
+        document_s3_region="us-east-1",
+        document_s3_access_key_id=ACCESS_KEY,
+        document_s3_secret_access_key=SECRET_KEY,
+    )
+    store = s3(served)
+    app = create_app(served)
+    with pytest.raises(RuntimeError, match="not connected"):
+        _ = store.client
+    async with app.router.lifespan_context(app):
+        client = store.client
+        assert (await client.head_bucket(Bucket=store.bucket))["ResponseMetadata"][
+            "HTTPStatusCode"
+        ] == 200
+    with pytest.raises(RuntimeError, match="not connected"):
+        _ = store.client

@@ -10,8 +10,6 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +24,7 @@ from customs_shared.notifications.models import Notification, WebhookSubscriptio
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer
 from tests.support.factories import principal
-from tests.support.ports import free_port
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -40,49 +38,10 @@ def policy(sealer: SecretSealer | None = None) -> service.DeliveryPolicy:
         retry_base=timedelta(seconds=1),
         retry_cap=timedelta(seconds=60),
         max_failures=5,
-        settle=timedelta(0),
         sealer=sealer or SecretSealer(NEW_KEY),
         lease=timedelta(seconds=30),
         send_timeout=timedelta(seconds=10),
     )
-
-
-class Receiver:
-    """A subscriber's endpoint on a free loopback port: records each POST; with a gate,
-    holds every request until the gate opens."""
-
-    def __init__(self, *, delay: float = 0.0, gate: threading.Event | None = None) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.port = free_port()
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                if gate is not None:
-                    gate.wait(10)
-                elif delay:
-                    threading.Event().wait(delay)
-                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def ids(self) -> list[str]:
-        return [headers["webhook-id"] for headers, _ in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -46,7 +46,6 @@ def policy(*, allow_private: bool, max_failures: int = 3) -> service.DeliveryPol
         retry_base=timedelta(seconds=1),
         retry_cap=timedelta(seconds=60),
         max_failures=max_failures,
-        settle=timedelta(0),
         sealer=SecretSealer("k" * 32),
     )
 
@@ -103,14 +102,12 @@ async def test_the_pull_queue_is_per_tenant_and_moves_forward(sessions: Sessions
             principal=BROKER,
             after=None,
             limit=10,
-            policy=policy(allow_private=True),
         )
         rest, same = await service.pull(
             session=session,
             principal=BROKER,
             after=cursor,
             limit=10,
-            policy=policy(allow_private=True),
         )
     assert [(n.type, n.data["declaration_id"]) for n in page] == [
         ("declaration.submitted", str(mine))

@@ -17,7 +17,6 @@ from customs_shared.auth import Principal, Role
 from customs_shared.db import utcnow
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.notifications import service as notifications
-from customs_shared.notifications.sealing import SecretSealer
 from ipr_svc.applications import review, service
 from ipr_svc.applications.errors import (
     ApplicationNotFound,
@@ -47,14 +46,6 @@ HOLDER_A = holder("0100109106")
 HOLDER_B = holder("0104567890")
 OFFICER = principal(Role.OFFICER, "customs", "ipr:read", "ipr:review", subject="officer")
 Sessions = async_sessionmaker[AsyncSession]
-NO_SETTLE = notifications.DeliveryPolicy(
-    allow_private_targets=False,
-    retry_base=timedelta(seconds=1),
-    retry_cap=timedelta(seconds=1),
-    max_failures=1,
-    settle=timedelta(0),
-    sealer=SecretSealer("k" * 32),
-)
 
 
 def application(**changes: Any) -> ApplicationIn:
@@ -176,10 +167,10 @@ async def test_review_gaps_approve_revoke_each_audited_and_published(
     # The holder is told of each decision; the other holder of none.
     async with sessions() as session:
         told, _ = await notifications.pull(
-            session=session, principal=HOLDER_A, after=None, limit=100, policy=NO_SETTLE
+            session=session, principal=HOLDER_A, after=None, limit=100
         )
         other, _ = await notifications.pull(
-            session=session, principal=HOLDER_B, after=None, limit=100, policy=NO_SETTLE
+            session=session, principal=HOLDER_B, after=None, limit=100
         )
     about = [(n.type, n.data["reason"]) for n in told if n.data["application_id"] == str(filed)]
     assert about == [

@@ -167,7 +167,6 @@ POLICY = notifications.DeliveryPolicy(
     retry_base=timedelta(seconds=1),
     retry_cap=timedelta(seconds=60),
     max_failures=3,
-    settle=timedelta(0),
     sealer=SecretSealer("k" * 32),
 )
 
@@ -217,11 +216,9 @@ async def test_a_holder_gets_each_step_of_a_suspension_pulled_and_pushed_signed(
         await service.extend(session=session, principal=OFFICER, suspension_id=suspension_id)
 
     async with sessions() as session:
-        own, _ = await notifications.pull(
-            session=session, principal=HOLDER, after=None, limit=50, policy=POLICY
-        )
+        own, _ = await notifications.pull(session=session, principal=HOLDER, after=None, limit=50)
         others, _ = await notifications.pull(
-            session=session, principal=OTHER_HOLDER, after=None, limit=50, policy=POLICY
+            session=session, principal=OTHER_HOLDER, after=None, limit=50
         )
     mine = [n for n in own if n.data.get("suspension_id") == str(suspension_id)]
     assert [n.type for n in mine] == ["ipr.suspension_opened", "ipr.suspension_extended"]

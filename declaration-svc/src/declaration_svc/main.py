@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -32,6 +34,12 @@ async def sweep_documents(session: AsyncSession, runtime: Runtime[DeclarationSet
     return await sweep_orphans(session, store, grace)
 
 
+def document_client(runtime: Runtime[DeclarationSettings]) -> AbstractAsyncContextManager[None]:
+    """The S3 store's one client, for the process's lifetime; the other stores hold none."""
+    store = runtime.settings.document_store()
+    return store.connected() if isinstance(store, S3Store) else contextlib.nullcontext()
+
+
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
     settings = settings or DeclarationSettings()
     sweeps = (
@@ -52,6 +60,7 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
         routers=[rates_router, webhooks_router, receipts_router, router, documents_router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
+        resources=[document_client],
         background=[
             periodic(
                 "idempotency-key-purge",

@@ -133,7 +133,7 @@ class DeclarationSettings(NotifyingServiceSettings):
         return self._receipt_keys
 
     def document_store(self) -> DocumentStore:
-        """Made on first use, then kept (the S3 store keeps its client session)."""
+        """Made on first use, then kept: the S3 store holds the client the lifespan opens."""
         if self._document_store is None:
             self._document_store = self._make_document_store()
         return self._document_store

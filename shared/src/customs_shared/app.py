@@ -135,13 +135,17 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrations: str,
     subscriptions: Sequence[Subscription[Any]] = (),
+    resources: Sequence[BackgroundFactory[SettingsT]] = (),
     background: Sequence[BackgroundFactory[SettingsT]] = (),
     readiness: Mapping[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
     """The service's app. Its lifespan builds the resources in order and closes them in
     the reverse order; a failure half-way through start closes what was built.
-    ``readiness``: the service's own checks of what its background tasks keep, added to
-    /readyz of the processes that run them (not of an API-only one)."""
+    ``resources``: what the service itself opens for its endpoints and tasks alike (a
+    store's client), in every role; open before the consumer and the background tasks
+    start, closed after they stop. ``readiness``: the service's own checks of what its
+    background tasks keep, added to /readyz of the processes that run them (not of an
+    API-only one)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[ServiceState]:
@@ -182,6 +186,8 @@ def create_service_app(
                 batch_size=settings.outbox_batch_size,
             )
             runtime = Runtime(settings, engine, sessions, producer, relay, http, verifier)
+            for resource in resources:
+                await stack.enter_async_context(resource(runtime))
             checks["revocations"] = listener.check_caught_up
             checks["database"] = lambda: check_database(engine)
             checks["kafka"] = lambda: check_kafka(producer)

@@ -13,12 +13,13 @@ through their rows only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -212,8 +213,9 @@ class DirectoryStore:
 class S3Store:
     """An S3-compatible object store (AWS S3, MinIO, Ceph RGW, …). Objects are keyed
     ``<prefix><owner id>/<kind>/<file id>`` (declaration-svc: ``declarations/<id>/
-    documents/<id>``); the bucket exists beforehand. A client is opened per operation
-    from one botocore session, which keeps the loaded service model and the credentials."""
+    documents/<id>``); the bucket exists beforehand. One client serves every operation
+    (its connection pool, credentials and loaded service model with it): opened by
+    :meth:`connected`, which the service enters in its lifespan, and closed when that ends."""
 
     name = "s3"
 
@@ -231,6 +233,7 @@ class S3Store:
         self.prefix, self.kind = prefix, kind
         self.bucket = bucket
         self._session = AioSession()
+        self._open: Any | None = None
         self._client_args: dict[str, Any] = {
             "region_name": region,
             "endpoint_url": endpoint_url,
@@ -249,49 +252,63 @@ class S3Store:
     def __repr__(self) -> str:  # the credentials stay out of logs and tracebacks
         return f"S3Store(bucket={self.bucket!r})"
 
-    def _client(self) -> Any:
-        return self._session.create_client("s3", **self._client_args)
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
+        """Opens the store's client for the block; it is closed, with its connections,
+        when the block ends."""
+        if self._open is not None:
+            raise RuntimeError(f"{self!r} is already connected")
+        async with self._session.create_client("s3", **self._client_args) as client:
+            self._open = client
+            try:
+                yield
+            finally:
+                await discards_done()  # deletions of uncommitted bytes need the client
+                self._open = None
+
+    @property
+    def client(self) -> Any:
+        """The open client (aiobotocore's S3 client)."""
+        if self._open is None:
+            raise RuntimeError(f"{self!r} is not connected: enter connected() first")
+        return self._open
 
     def key(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> str:
         return f"{self.prefix}{owner_id}/{self.kind}/{file_id}"
 
     async def put(self, session: AsyncSession, key: str, content: bytes) -> None:
-        async with self._client() as client:
-            await client.put_object(Bucket=self.bucket, Key=key, Body=content)
+        await self.client.put_object(Bucket=self.bucket, Key=key, Body=content)
         _discard_uncommitted(session, self, key)
 
     async def get(self, session: AsyncSession, key: str) -> bytes | None:
-        async with self._client() as client:
-            try:
-                response = await client.get_object(Bucket=self.bucket, Key=key)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                    return None
-                raise
-            async with response["Body"] as body:
-                content: bytes = await body.read()
-                return content
+        try:
+            response = await self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        async with response["Body"] as body:
+            content: bytes = await body.read()
+            return content
 
     async def delete(self, keys: Iterable[str]) -> None:
         objects = [{"Key": key} for key in keys]
-        async with self._client() as client:
-            for start in range(0, len(objects), 1000):  # the API's limit per request
-                await client.delete_objects(
-                    Bucket=self.bucket,
-                    Delete={"Objects": objects[start : start + 1000], "Quiet": True},
-                )
+        for start in range(0, len(objects), 1000):  # the API's limit per request
+            await self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": objects[start : start + 1000], "Quiet": True},
+            )
 
     async def keys(self, older_than: datetime, limit: int) -> list[str]:
         """Up to ``limit`` stored objects last written before ``older_than``."""
         found: list[str] = []
-        async with self._client() as client:
-            paginator = client.get_paginator("list_objects_v2")
-            async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-                for item in page.get("Contents", []):
-                    if item["LastModified"] < older_than:
-                        found.append(item["Key"])
-                if len(found) >= limit:
-                    break
+        paginator = self.client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                if item["LastModified"] < older_than:
+                    found.append(item["Key"])
+            if len(found) >= limit:
+                break
         return found[:limit]
 
 

@@ -119,12 +119,11 @@ def notification_router(
     async def pull(
         principal: Reader,
         session: DbSession,
-        policy: Policy,
-        after: Annotated[str | None, Query(max_length=20)] = None,
+        after: Annotated[str | None, Query(max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
     ) -> NotificationPage:
         rows, cursor = await service.pull(
-            session=session, principal=principal, after=after, limit=limit, policy=policy
+            session=session, principal=principal, after=after, limit=limit
         )
         return NotificationPage(
             items=[NotificationOut.model_validate(r) for r in rows], next_cursor=cursor

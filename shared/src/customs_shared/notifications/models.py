@@ -12,6 +12,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from customs_shared.db import UtcDateTime, new_metadata, utcnow
+from customs_shared.notifications.visibility import transaction_id
 
 
 class NotificationsBase(DeclarativeBase):
@@ -20,10 +21,14 @@ class NotificationsBase(DeclarativeBase):
 
 class Notification(NotificationsBase):
     """One change, as a tenant is told of it: pulled from the queue or pushed to its
-    webhooks. ``seq`` orders a tenant's notifications."""
+    webhooks. They are handed out in (``xid``, ``seq``) order, and only once final (see
+    visibility.py): ``seq`` alone is not commit order."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_tenant_seq", "tenant", "seq"),)
+    __table_args__ = (
+        Index("ix_notifications_tenant_xid_seq", "tenant", "xid", "seq"),
+        Index("ix_notifications_xid_seq", "xid", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -33,6 +38,8 @@ class Notification(NotificationsBase):
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The writing transaction (0 for rows from before the column, and on SQLite).
+    xid: Mapped[int] = mapped_column(BigInteger(), default=transaction_id())
 
 
 class WebhookSubscription(NotificationsBase):
@@ -48,7 +55,9 @@ class WebhookSubscription(NotificationsBase):
     # The signing key (whsec_…), sealed (see sealing.py); shown to the client once.
     secret: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The last notification delivered (or skipped as not subscribed to).
+    # The position (xid, seq) of the last notification delivered (or skipped as not
+    # subscribed to).
+    delivered_xid: Mapped[int] = mapped_column(BigInteger(), default=0)
     delivered_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     # Also the lease of the deliverer that claimed it (see service.deliver_due).

@@ -5,34 +5,55 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 
 from customs_shared.notifications.models import Notification, WebhookSubscription
+from customs_shared.notifications.visibility import visible_horizon
 from customs_shared.repository import RepositoryBase
+
+
+class Position(NamedTuple):
+    """Where a reader got to: the (xid, seq) of the last notification it was handed."""
+
+    xid: int
+    seq: int
+
+    @classmethod
+    def of(cls, notification: Notification) -> Position:
+        return cls(notification.xid, notification.seq)
 
 
 class NotificationRepository(RepositoryBase[Notification]):
     model = Notification
 
     async def after(
-        self, tenant: str | None, seq: int, settled_before: datetime, limit: int
+        self, tenant: str | None, position: Position, limit: int
     ) -> Sequence[Notification]:
-        """Notifications past ``seq``, oldest first, only those created before
-        ``settled_before``: a later one might still be overtaken by an earlier seq
-        whose transaction has not committed yet."""
+        """Final notifications past ``position``, in (xid, seq) order: a row whose
+        transaction might still be running, or commit later than one already handed out,
+        is not among them yet, and will never be behind a cursor (see visibility.py)."""
         statement = (
             select(Notification)
-            .where(Notification.seq > seq, Notification.created_at < settled_before)
-            .order_by(Notification.seq)
+            .where(
+                tuple_(Notification.xid, Notification.seq) > tuple_(*position),
+                Notification.xid < visible_horizon(),
+            )
+            .order_by(Notification.xid, Notification.seq)
             .limit(limit)
         )
         if tenant is not None:
             statement = statement.where(Notification.tenant == tenant)
         return (await self.session.scalars(statement)).all()
 
-    async def last_seq(self) -> int:
-        return int(await self.session.scalar(select(func.max(Notification.seq))) or 0)
+    async def start(self) -> Position:
+        """Where a reader starting now begins: past every final notification, before any
+        that might still commit (so it misses none that commits after it)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return Position(int(await self.session.scalar(select(visible_horizon())) or 0), 0)
+        # One writer at a time (see visibility.py): what comes later comes after the last.
+        return Position(0, int(await self.session.scalar(select(func.max(Notification.seq))) or 0))
 
 
 class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
@@ -56,17 +77,16 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).one_or_none()
 
-    async def due(
-        self, now: datetime, settled_before: datetime, limit: int
-    ) -> Sequence[WebhookSubscription]:
-        """Enabled subscriptions whose next attempt is due and that have a settled
+    async def due(self, now: datetime, limit: int) -> Sequence[WebhookSubscription]:
+        """Enabled subscriptions whose next attempt is due and that have a final
         notification past the one they got to (idle ones are not claimed)."""
         waiting = (
             select(Notification.seq)
             .where(
                 Notification.tenant == WebhookSubscription.tenant,
-                Notification.seq > WebhookSubscription.delivered_seq,
-                Notification.created_at < settled_before,
+                tuple_(Notification.xid, Notification.seq)
+                > tuple_(WebhookSubscription.delivered_xid, WebhookSubscription.delivered_seq),
+                Notification.xid < visible_horizon(),
             )
             .exists()
         )

@@ -27,7 +27,11 @@ from customs_shared.notifications.errors import (
     WebhookTargetRefused,
 )
 from customs_shared.notifications.models import Notification, WebhookSubscription
-from customs_shared.notifications.repository import NotificationRepository, SubscriptionRepository
+from customs_shared.notifications.repository import (
+    NotificationRepository,
+    Position,
+    SubscriptionRepository,
+)
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer, SecretUnreadable
 from customs_shared.notifications.targets import Connection, check_url
@@ -44,7 +48,6 @@ class DeliveryPolicy:
     retry_base: timedelta
     retry_cap: timedelta
     max_failures: int
-    settle: timedelta  # how old a notification must be before it is handed out
     sealer: SecretSealer  # seals the signing secrets at rest
     # A deliverer claims a subscription for this long; sends stop in time to record the
     # outcome before it ends, so no two deliverers ever hold one subscription.
@@ -101,6 +104,9 @@ async def subscribe(
             max_subscriptions=MAX_SUBSCRIPTIONS_PER_TENANT,
         )
     subscription_id = uuid.uuid4()
+    # From now on: what happened before the subscription is in the pull queue; what is
+    # not final yet (it may commit after this) is delivered.
+    start = await NotificationRepository(session).start()
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     subscription = WebhookSubscription(
         id=subscription_id,
@@ -110,8 +116,8 @@ async def subscribe(
         event_types=sorted(set(body.event_types)),
         secret=policy.sealer.seal(subscription_id, secret),
         enabled=True,
-        # From now on: what happened before the subscription is in the pull queue.
-        delivered_seq=await NotificationRepository(session).last_seq(),
+        delivered_xid=start.xid,
+        delivered_seq=start.seq,
         consecutive_failures=0,
         next_attempt_at=utcnow(),
         created_at=utcnow(),
@@ -152,12 +158,27 @@ async def enable(
     return subscription
 
 
-def _cursor(raw: str | None) -> int:
-    if raw is None:
-        return 0
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise BadRequest("`after` is the next_cursor of a previous page.")
+_CURSOR_HINT = "`after` is the next_cursor of a previous page."
+_MAX_POSITION = 2**63 - 1  # both parts are bigint columns
+
+
+def _number(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > _MAX_POSITION:
+        raise BadRequest(_CURSOR_HINT)
     return int(raw)
+
+
+def parse_cursor(raw: str | None) -> Position:
+    """``<xid>-<seq>``; a bare ``<seq>`` (the cursors handed out before transaction ids
+    were kept) is that seq among the rows written before, whose xid is 0."""
+    if raw is None:
+        return Position(0, 0)
+    xid, dash, seq = raw.rpartition("-")
+    return Position(_number(xid) if dash else 0, _number(seq))
+
+
+def format_cursor(position: Position) -> str:
+    return f"{position.xid}-{position.seq}"
 
 
 async def pull(
@@ -166,14 +187,11 @@ async def pull(
     principal: Principal,
     after: str | None,
     limit: int,
-    policy: DeliveryPolicy,
 ) -> tuple[Sequence[Notification], str | None]:
-    seq = _cursor(after)
-    rows = await NotificationRepository(session).after(
-        tenant_scope(principal), seq, utcnow() - policy.settle, limit
-    )
+    position = parse_cursor(after)
+    rows = await NotificationRepository(session).after(tenant_scope(principal), position, limit)
     # The cursor only ever moves forward; an empty page keeps the caller where it was.
-    return rows, str(rows[-1].seq if rows else seq)
+    return rows, format_cursor(Position.of(rows[-1]) if rows else position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,13 +203,13 @@ class _Claim:
     url: str
     event_types: frozenset[str]
     secret: str  # opened
-    delivered_seq: int
+    delivered: Position
     lease_until: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    delivered_seq: int
+    position: Position
     delivered: int
     error: str | None
 
@@ -244,7 +262,7 @@ async def _claim(
     async with sessions() as session, session.begin():
         now = utcnow()
         lease_until = now + policy.lease
-        due = await SubscriptionRepository(session).due(now, now - policy.settle, policy.claim)
+        due = await SubscriptionRepository(session).due(now, policy.claim)
         for row in due:
             try:
                 secret = policy.sealer.open(row.id, row.secret)
@@ -259,7 +277,7 @@ async def _claim(
                     url=row.url,
                     event_types=frozenset(row.event_types),
                     secret=secret,
-                    delivered_seq=row.delivered_seq,
+                    delivered=Position(row.delivered_xid, row.delivered_seq),
                     lease_until=lease_until,
                 )
             )
@@ -276,19 +294,19 @@ async def _send_in_order(
     or too little of the lease is left to send another."""
     async with sessions() as session:
         pending = await NotificationRepository(session).after(
-            claim.tenant, claim.delivered_seq, utcnow() - policy.settle, policy.batch
+            claim.tenant, claim.delivered, policy.batch
         )
-    seq, delivered = claim.delivered_seq, 0
+    position, delivered = claim.delivered, 0
     for notification in pending:
         if _wanted(claim, notification):
             if utcnow() + policy.send_timeout >= claim.lease_until:
                 break  # the rest waits for the next claim
             error = await _send(http, claim, notification, policy)
             if error is not None:
-                return _Outcome(seq, delivered, error)
+                return _Outcome(position, delivered, error)
             delivered += 1
-        seq = notification.seq  # skipped when not subscribed to: nothing to send
-    return _Outcome(seq, delivered, None)
+        position = Position.of(notification)  # skipped when not subscribed to
+    return _Outcome(position, delivered, None)
 
 
 def _fail(subscription: WebhookSubscription, error: str, policy: DeliveryPolicy) -> None:
@@ -322,7 +340,8 @@ async def _record(
         if row is None:
             log.warning("webhook lease lost", extra={"subscription": str(claim.id)})
             return
-        row.delivered_seq = max(row.delivered_seq, outcome.delivered_seq)
+        if outcome.position > (row.delivered_xid, row.delivered_seq):
+            row.delivered_xid, row.delivered_seq = outcome.position
         if outcome.delivered:
             row.consecutive_failures = 0
             row.last_error = None

@@ -54,12 +54,6 @@ class NotifyingServiceSettings(ServiceSettings):
         description="Keys used before the current one (JSON list): secrets sealed with them "
         "still open, and are resealed with the current key in the background.",
     )
-    notification_settle_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        description="Age a notification must reach before it is pulled or pushed, so one "
-        "whose transaction commits late is not passed over.",
-    )
     _sealer: SecretSealer | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -93,7 +87,6 @@ class NotifyingServiceSettings(ServiceSettings):
             retry_base=timedelta(seconds=self.webhook_retry_base_seconds),
             retry_cap=timedelta(seconds=self.webhook_retry_cap_seconds),
             max_failures=self.webhook_max_failures,
-            settle=timedelta(seconds=self.notification_settle_seconds),
             sealer=self._sealer,
             lease=timedelta(seconds=self.webhook_lease_seconds),
             send_timeout=timedelta(seconds=self.webhook_timeout_seconds),
