@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.bench_parts import laneload, procstat, soak
+from tests.bench_parts import laneload, pgwatch, procstat, soak
 
 
 def _burn(seconds: float) -> None:
@@ -40,7 +40,7 @@ def test_own_cpu_leaves_children_out() -> None:
 
 
 def test_memory_of_a_process_and_its_tree_is_read() -> None:
-    own = procstat._memory(os.getpid())
+    own = procstat.process_memory(os.getpid())
     assert own.rss_mb > 1
     assert own.pss_mb is not None
     assert own.own_mb is not None
@@ -112,6 +112,41 @@ def test_soak_judges_own_memory_then_rss() -> None:
     assert soak.judged(warm, end) == (40.0, 41.0)
     unreadable = procstat.Memory(500.0, None, None), procstat.Memory(520.0, None, None)
     assert soak.judged(*unreadable) == (500.0, 520.0)
+
+
+def _postgresql(warm: dict[int, float], end: dict[int, float]) -> list[str]:
+    """The soak's verdict on PostgreSQL whose client backends (pid → own MB) are these."""
+
+    def backends(own: dict[int, float]) -> dict[int, pgwatch.Backend]:
+        return {pid: pgwatch.Backend("backends of db", True, mb) for pid, mb in own.items()}
+
+    def tree(own: dict[int, float]) -> procstat.Memory:
+        return procstat.Memory(1000.0, 500.0, 10.0 + sum(own.values()), len(own) + 1)
+
+    _, _, failures = soak.judge(
+        {
+            "outcome": laneload.Outcome(samples=[(1.0, 0.2, 202)] * 100),
+            "memory": {"warm": {"postgresql": tree(warm)}, "end": {"postgresql": tree(end)}},
+            "backends": {"warm": backends(warm), "end": backends(end)},
+            "postmaster": dict.fromkeys(("warm", "end"), procstat.Memory(100.0, 20.0, 10.0)),
+            "dlq": 0,
+            "rate": 10.0,
+            "lanes": {"green": 100},
+        }
+    )
+    return failures
+
+
+def test_soak_judges_postgresql_by_the_processes_that_lived_through_it() -> None:
+    steady = dict.fromkeys(range(10), 5.0)
+    # A pool opening five more connections is new memory, not growth...
+    assert _postgresql(steady, steady | dict.fromkeys(range(10, 15), 5.0)) == []
+    # ...but the same backends growing is.
+    failures = _postgresql(steady, dict.fromkeys(range(10), 6.0))
+    assert failures == ["postgresql's memory grew 16.7 % (> 10 %)"]
+    # More connections than the pools allow fail, however little memory they take.
+    crowd = dict.fromkeys(range(pgwatch.pool_caps() + 1), 0.1)
+    assert any("database connections" in f for f in _postgresql(crowd, crowd))
 
 
 def test_shared_memory_is_not_own_memory() -> None:

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from pydantic_settings import BaseSettings
 
+from customs_shared.services import DATABASE_SERVICES
 from tests.bench_parts import procstat
 from tests.support.postgres import PostgresServer
 
@@ -42,11 +46,18 @@ def tables(server: PostgresServer, databases: list[str]) -> list[TableSample]:
     return samples
 
 
-def backends(postmaster: int) -> dict[str, tuple[int, float]]:
-    """Own memory (MB) of the postmaster's children, grouped by the title PostgreSQL
-    gives each ("postgres: <user> <database> ..." for a client backend, "checkpointer",
-    "autovacuum worker", ...): count and sum."""
-    groups: dict[str, tuple[int, float]] = {}
+@dataclass(frozen=True)
+class Backend:
+    kind: str  # "backends of <database>" for a client backend, else the process's title
+    client: bool
+    own_mb: float
+
+
+def processes(postmaster: int) -> dict[int, Backend]:
+    """The postmaster's children by pid, with what each serves and its own memory (MB):
+    the title PostgreSQL gives it ("postgres: <user> <database> <address>(<port>)
+    <state>" for a client backend; "checkpointer", "autovacuum worker", ...)."""
+    found: dict[int, Backend] = {}
     for pid in procstat.children(postmaster):
         try:
             title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -54,13 +65,39 @@ def backends(postmaster: int) -> dict[str, tuple[int, float]]:
         except OSError:
             continue
         words = title.removeprefix("postgres: ").split()
-        # A client backend's title is "<user> <database> <address>(<port>) <state>":
-        # grouped by database; a background process by its name.
         client = len(words) >= 3 and "(" in words[2]
-        key = f"backends of {words[1]}" if client else " ".join(words)
-        count, total = groups.get(key, (0, 0.0))
-        groups[key] = (count + 1, total + own)
+        kind = f"backends of {words[1]}" if client else " ".join(words)
+        found[pid] = Backend(kind, client, own)
+    return found
+
+
+def by_kind(backends: dict[int, Backend]) -> dict[str, tuple[int, float]]:
+    """Count and own memory (MB) of each kind of process."""
+    groups: dict[str, tuple[int, float]] = {}
+    for backend in backends.values():
+        count, total = groups.get(backend.kind, (0, 0.0))
+        groups[backend.kind] = (count + 1, total + backend.own_mb)
     return groups
+
+
+def pool_caps() -> int:
+    """The connections the services may hold at most: the sum of their pools' sizes
+    (``<PREFIX>DATABASE_POOL_SIZE``, from the environment or the settings' default)."""
+    total = 0
+    for spec in DATABASE_SERVICES:
+        configured = os.environ.get(f"{spec.prefix}DATABASE_POOL_SIZE")
+        if configured is None:
+            module = importlib.import_module(f"{spec.package}.settings")
+            settings = next(
+                value
+                for value in vars(module).values()
+                if isinstance(value, type)
+                and issubclass(value, BaseSettings)
+                and getattr(value, "spec", None) == spec
+            )
+            configured = str(settings.model_fields["database_pool_size"].default)
+        total += int(configured)
+    return total
 
 
 class Watch:

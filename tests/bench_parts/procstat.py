@@ -70,7 +70,8 @@ class Memory:
     processes: int = 1
 
 
-def _memory(pid: int) -> Memory:
+def process_memory(pid: int) -> Memory:
+    """RSS, PSS and own memory of ``pid`` alone."""
     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE / 2**20
     try:
         smaps = Path(f"/proc/{pid}/smaps").read_text()
@@ -106,7 +107,7 @@ def tree_memory(pid: int) -> Memory:
     rss, pss, own, known, counted = 0.0, 0.0, 0.0, True, 0
     for member in pids:
         try:
-            memory = _memory(member)
+            memory = process_memory(member)
         except OSError:
             continue
         counted += 1

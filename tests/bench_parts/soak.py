@@ -8,7 +8,9 @@ It reports, into ``.bench/soak.md`` and the ``soak.*`` figures of results.json:
   "own" (the PSS of private mappings: shared-memory segments left out, so PostgreSQL's
   shared buffers, a cache that fills up to its configured size as the tables grow, do not
   count; heaps do), and the number of processes; the criterion is growth of own memory
-  ≤ 10 %;
+  ≤ 10 %, for PostgreSQL that of its processes alive after the warm-up and at the end (a
+  connection a pool opens later is new memory, not growth), with the connections at the
+  end within the pools' sizes;
 - submit → lane latency p50/p99 per minute, and the trend of p99 after the warm-up: the
   least-squares slope (ms per minute) and first against last minute; the criterion is no
   upward trend: the fitted line may rise over the run by at most 20 % of the mean
@@ -120,12 +122,14 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
     await watcher.start()
     tables = pgwatch.Watch(bench.postgres, bench.databases, WINDOW)
     snapshots: dict[str, dict[str, procstat.Memory]] = {}
-    backends: dict[str, dict[str, tuple[int, float]]] = {}
+    backends: dict[str, dict[int, pgwatch.Backend]] = {}
+    postmaster: dict[str, procstat.Memory] = {}
 
     async def after_warm_up() -> None:
         await asyncio.sleep(WARM_UP)
         snapshots["warm"] = memory(bench)
-        backends["warm"] = pgwatch.backends(bench.postmaster_pid)
+        backends["warm"] = pgwatch.processes(bench.postmaster_pid)
+        postmaster["warm"] = procstat.process_memory(bench.postmaster_pid)
 
     try:
         if not rate:
@@ -140,7 +144,8 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
         await warm
         snapshots["end"] = memory(bench)
-        backends["end"] = pgwatch.backends(bench.postmaster_pid)
+        backends["end"] = pgwatch.processes(bench.postmaster_pid)
+        postmaster["end"] = procstat.process_memory(bench.postmaster_pid)
     finally:
         await tables.stop()
         await watcher.stop()
@@ -149,6 +154,7 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         "outcome": outcome,
         "memory": snapshots,
         "backends": backends,
+        "postmaster": postmaster,
         "tables": tables.samples,
         "dlq": await dead_letters(bench.cluster.kafka_bootstrap),
         "lanes": dict(watcher.lanes),
@@ -162,6 +168,47 @@ def judged(before: procstat.Memory, after: procstat.Memory) -> tuple[float, floa
     return before.rss_mb, after.rss_mb
 
 
+def postgresql_throughout(figures: dict[str, Any]) -> tuple[float, float] | None:
+    """Own memory (MB) after the warm-up and at the end of PostgreSQL's processes that
+    lived through the run, the postmaster included: a leak shows there. A backend a pool
+    opened later is new memory, not growth; their number is bounded by the pools' sizes
+    (:func:`connections_lines`)."""
+    backends = figures.get("backends", {})
+    warm, end = backends.get("warm"), backends.get("end")
+    if not warm or not end:
+        return None
+    alive = set(warm) & set(end)
+    postmaster: dict[str, procstat.Memory] = figures["postmaster"]
+    before = postmaster["warm"].own_mb or 0.0
+    after = postmaster["end"].own_mb or 0.0
+    before += sum(warm[pid].own_mb for pid in alive)
+    after += sum(end[pid].own_mb for pid in alive)
+    return before, after
+
+
+def connections_lines(figures: dict[str, Any], failures: list[str]) -> list[str]:
+    backends = figures.get("backends", {})
+    if not backends:
+        return []
+    warm: dict[int, pgwatch.Backend] = backends.get("warm", {})
+    end: dict[int, pgwatch.Backend] = backends.get("end", {})
+    clients = [pid for pid, backend in end.items() if backend.client]
+    opened = [pid for pid in clients if pid not in warm]
+    closed = [pid for pid, backend in warm.items() if backend.client and pid not in end]
+    cap = pgwatch.pool_caps()
+    if len(clients) > cap:
+        failures.append(f"{len(clients)} database connections (> {cap}, the pools' sizes)")
+    new_mb = sum(end[pid].own_mb for pid in opened)
+    return [
+        "",
+        f"PostgreSQL's growth is that of its processes alive after the warm-up and at the "
+        f"end (the postmaster and {len(set(warm) & set(end))} others). Connections: "
+        f"{len(clients)} at the end, {len(opened)} opened after the warm-up ({new_mb:.1f} MB "
+        f"own) and {len(closed)} closed; the services' pools allow {cap}"
+        f"{'' if len(clients) <= cap else ' ✗'}.",
+    ]
+
+
 def database_lines(figures: dict[str, Any]) -> list[str]:
     """PostgreSQL's backends by kind and the tables that grew most: where a memory or
     latency trend comes from."""
@@ -172,11 +219,12 @@ def database_lines(figures: dict[str, Any]) -> list[str]:
         "| processes | warm | end |",
         "|---|---:|---:|",
     ]
-    warm, end = figures["backends"].get("warm", {}), figures["backends"].get("end", {})
+    warm = pgwatch.by_kind(figures.get("backends", {}).get("warm", {}))
+    end = pgwatch.by_kind(figures.get("backends", {}).get("end", {}))
     for kind in sorted(set(warm) | set(end)):
         (wc, wm), (ec, em) = warm.get(kind, (0, 0.0)), end.get(kind, (0, 0.0))
         lines.append(f"| {kind} | {wm:.1f} ({wc}) | {em:.1f} ({ec}) |")
-    samples: list[tuple[float, list[pgwatch.TableSample]]] = figures["tables"]
+    samples: list[tuple[float, list[pgwatch.TableSample]]] = figures.get("tables", [])
     if len(samples) >= 2:
         first = {(t.database, t.table): t for t in samples[0][1]}
         last = samples[-1][1]
@@ -231,9 +279,10 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
         "| growth of own |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    throughout = postgresql_throughout(figures)
     for name in end:
         before, after = warm[name], end[name]
-        pair = judged(before, after)
+        pair = throughout if name == "postgresql" and throughout else judged(before, after)
         growth = (pair[1] - pair[0]) / pair[0] * 100
         figure(f"memory_growth_pct.{name}", growth, "percent")
         figure(f"memory_mb_end.{name}", pair[1], "MB")
@@ -252,13 +301,15 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
         )
 
     windows = minutes(outcome)
+    lines += connections_lines(figures, failures)
     lines += [
         "",
         "PostgreSQL is the postmaster and all its backends (RSS counts the shared buffers "
         "once per backend; PSS shares them out). Own = PSS of private mappings, leaving out "
         "shared-memory segments (PostgreSQL's shared buffers: a cache that fills up to its "
         "configured size as the tables grow). Criterion: own memory grows ≤ "
-        f"{MAX_GROWTH_PCT:.0f} %.",
+        f"{MAX_GROWTH_PCT:.0f} % (PostgreSQL: its processes alive throughout), and the "
+        "connections stay within the pools' sizes.",
         "",
         "## Submit → lane latency per minute (by scheduled send time)",
         "",
