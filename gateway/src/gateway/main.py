@@ -66,6 +66,7 @@ def upstream_client(settings: GatewaySettings) -> aiohttp.ClientSession:
         trust_env=False,  # no HTTP(S)_PROXY detours between the gateway and the services
         cookie_jar=aiohttp.DummyCookieJar(),  # one client for every caller: keep no cookies
         skip_auto_headers=("User-Agent",),
+        trace_configs=tracing.aiohttp_trace_configs(),
     )
 
 
