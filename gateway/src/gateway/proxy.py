@@ -18,15 +18,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-import anyio
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
@@ -68,7 +68,7 @@ FORWARDED_REQUEST_HEADERS = frozenset(
         "if-none-match",
     }
 )
-# A value that is not visible ASCII cannot be sent on (httpx encodes headers as ASCII).
+# A value that is not visible ASCII cannot be sent on (the upstream client sends ASCII).
 # These two only state preferences, which a service may ignore anyway: dropped. Every
 # other forwarded header changes what the request means (credentials, body, retry
 # identity, preconditions), so forwarding the request without it would do something
@@ -78,9 +78,9 @@ _DROPPED_IF_NOT_ASCII = frozenset({"accept", "accept-language"})
 _OWN_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id", "x-trace-id"})
 
 
-def _connection_listed(headers: Mapping[str, str] | httpx.Headers) -> set[str]:
+def _connection_listed(pairs: Iterable[tuple[str, str]]) -> set[str]:
     listed: set[str] = set()
-    for key, value in headers.items():
+    for key, value in pairs:
         if key.lower() == "connection":
             listed.update(token.strip().lower() for token in value.split(","))
     return listed
@@ -89,7 +89,7 @@ def _connection_listed(headers: Mapping[str, str] | httpx.Headers) -> set[str]:
 def request_headers(incoming: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The allowlisted caller headers, plus the request id and a fresh ``traceparent``."""
     pairs = list(incoming)
-    dropped = HOP_BY_HOP | _connection_listed(dict(pairs))
+    dropped = HOP_BY_HOP | _connection_listed(pairs)
     headers: dict[str, str] = {}
     for key, value in pairs:
         name = key.lower()
@@ -113,14 +113,12 @@ def request_headers(incoming: Iterable[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
-def response_headers(upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
+def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The service's headers as sent (repeats kept), minus hop-by-hop and our own."""
-    dropped = HOP_BY_HOP | _OWN_RESPONSE_HEADERS | _connection_listed(upstream)
-    return [
-        (key.lower(), value)
-        for key, value in upstream.raw
-        if key.decode("latin-1").lower() not in dropped
-    ]
+    pairs = [(key.decode("latin-1").lower(), key, value) for key, value in raw]
+    listed = _connection_listed((name, value.decode("latin-1")) for name, _, value in pairs)
+    dropped = HOP_BY_HOP | _OWN_RESPONSE_HEADERS | listed
+    return [(key.lower(), value) for name, key, value in pairs if name not in dropped]
 
 
 # A body this small is cheaper read at once than streamed: a stream costs an async
@@ -131,9 +129,9 @@ WHOLE_BODY_MAX_BYTES = 64 * 1024
 class WholeUpstreamResponse(Response):
     """A service's small response, read in full."""
 
-    def __init__(self, upstream: httpx.Response, body: bytes) -> None:
-        super().__init__(body, status_code=upstream.status_code)
-        self.raw_headers = response_headers(upstream.headers)
+    def __init__(self, upstream: aiohttp.ClientResponse, body: bytes) -> None:
+        super().__init__(body, status_code=upstream.status)
+        self.raw_headers = response_headers(upstream.raw_headers)
 
 
 def _content_length(value: str) -> int | None:
@@ -141,8 +139,8 @@ def _content_length(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
-def _small(headers: httpx.Headers) -> bool:
-    declared = _content_length(headers.get("content-length", ""))
+def _small(upstream: aiohttp.ClientResponse) -> bool:
+    declared = _content_length(upstream.headers.get("content-length", ""))
     return declared is not None and declared <= WHOLE_BODY_MAX_BYTES
 
 
@@ -150,27 +148,27 @@ class UpstreamResponse(StreamingResponse):
     """Streams a service's response and always returns its connection to the pool,
     also when the caller disconnects midway."""
 
-    def __init__(self, upstream: httpx.Response) -> None:
-        super().__init__(upstream.aiter_raw(), status_code=upstream.status_code)
-        self.raw_headers = response_headers(upstream.headers)
+    def __init__(self, upstream: aiohttp.ClientResponse) -> None:
+        super().__init__(upstream.content.iter_any(), status_code=upstream.status)
+        self.raw_headers = response_headers(upstream.raw_headers)
         self._upstream = upstream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._upstream.aclose()
+            # A body not read to its end closes the connection rather than reusing it.
+            self._upstream.release()
 
 
-def upstream_url(base: str, request: Request) -> httpx.URL:
+def upstream_url(base: str, request: Request) -> URL:
     """``base`` + the request's path and query, both exactly as the caller encoded them."""
     raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode("ascii")
     raw_path = raw_path.split(b"?", 1)[0]  # some ASGI servers include the query
     query: bytes = request.scope.get("query_string", b"")
-    target = httpx.URL(base)
-    prefix = target.raw_path.split(b"?", 1)[0].rstrip(b"/")
-    return target.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
+    tail = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    target = URL(base, encoded=True)
+    return URL(str(target.origin()) + target.raw_path.rstrip("/") + tail, encoded=True)
 
 
 class IncompleteBody(Exception):
@@ -213,11 +211,24 @@ def _check_path(service: str, rest: str) -> None:
         raise BadRequest("Dot segments are not allowed in paths.")
 
 
+def _caller_broke_off(exc: BaseException) -> bool:
+    """Whether the caller's body ending early is what failed the upstream request (the
+    client wraps the body iterator's exception in its own)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # bounded: a chain of causes is short
+        if seen is None:
+            return False
+        if isinstance(seen, (ClientDisconnect, IncompleteBody)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 async def forward(
     request: Request,
     service: str,
     *,
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     base_url: str,
     breaker: CircuitBreaker,
 ) -> Response:
@@ -227,23 +238,26 @@ async def forward(
     except (ClientDisconnect, IncompleteBody) as exc:
         UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
         raise BadRequest("The request body ended before its Content-Length.") from exc
-    upstream_request = http.build_request(
-        request.method, upstream_url(base_url, request), headers=headers, content=content
-    )
     breaker.before_call()
     started = time.perf_counter()
     try:
-        upstream = await http.send(upstream_request, stream=True)
-    except (ClientDisconnect, IncompleteBody) as exc:
-        breaker.succeeded()  # the caller's fault, not the service's
-        UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
-        raise BadRequest("The request body ended before its Content-Length.") from exc
-    except httpx.TimeoutException as exc:
+        upstream = await http.request(
+            request.method,
+            upstream_url(base_url, request),
+            headers=headers,
+            data=content,
+            allow_redirects=False,
+        )
+    except TimeoutError as exc:  # aiohttp's connect and read timeouts are TimeoutErrors
         breaker.failed()
         UPSTREAM_REQUESTS.labels(service, "timeout").inc()
         log.warning("upstream timed out", extra={"upstream": service, "error": type(exc).__name__})
         raise GatewayTimeout(f"The {service} service did not answer in time.") from exc
-    except httpx.TransportError as exc:
+    except (ClientDisconnect, IncompleteBody, aiohttp.ClientError, OSError) as exc:
+        if _caller_broke_off(exc):
+            breaker.succeeded()  # the caller's fault, not the service's
+            UPSTREAM_REQUESTS.labels(service, "client-aborted").inc()
+            raise BadRequest("The request body ended before its Content-Length.") from exc
         breaker.failed()
         UPSTREAM_REQUESTS.labels(service, "unreachable").inc()
         log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
@@ -253,16 +267,16 @@ async def forward(
         raise
     breaker.succeeded()
     UPSTREAM_LATENCY.labels(service).observe(time.perf_counter() - started)
-    UPSTREAM_REQUESTS.labels(service, str(upstream.status_code)).inc()
-    if not _small(upstream.headers):
+    UPSTREAM_REQUESTS.labels(service, str(upstream.status)).inc()
+    if not _small(upstream):
         return UpstreamResponse(upstream)
     try:
-        body = await upstream.aread()
-    except httpx.TransportError as exc:
+        body = await upstream.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("upstream failed", extra={"upstream": service, "error": type(exc).__name__})
         raise BadGateway(f"The {service} service broke off its answer.") from exc
     finally:
-        await upstream.aclose()
+        upstream.release()
     return WholeUpstreamResponse(upstream, body)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -70,6 +71,40 @@ class KafkaPublisher:
         except KafkaError as exc:
             log.warning("record not acknowledged", extra={"error": str(exc)})
             raise self.unavailable() from exc
+
+    async def publish_many(
+        self, records: Sequence[tuple[str, bytes]], *, topic: str = PARTNER_EVENTS.name
+    ) -> list[RecordMetadata | KafkaUnavailable]:
+        """Produces the (key, value) records in their order without waiting for each
+        acknowledgement, then waits for all of them: each record's own acknowledgement,
+        or the problem that says it was not produced. The idempotent producer keeps the
+        order of the records of one partition, as one send at a time would."""
+        try:
+            producer = await self._started()
+        except KafkaUnavailable as exc:
+            return [exc] * len(records)
+        headers = [CONTENT_TYPE_HEADER] if topic == PARTNER_EVENTS.name else []
+        sent: list[asyncio.Future[RecordMetadata] | KafkaError] = []
+        for key, value in records:
+            try:
+                sent.append(
+                    await producer.send(topic, value=value, key=key.encode(), headers=headers)
+                )
+            except KafkaError as exc:  # not even queued: the send buffer stayed full
+                sent.append(exc)
+        return list(await asyncio.gather(*(self._acknowledged(each) for each in sent)))
+
+    async def _acknowledged(
+        self, sent: asyncio.Future[RecordMetadata] | KafkaError
+    ) -> RecordMetadata | KafkaUnavailable:
+        error = sent
+        if not isinstance(sent, KafkaError):
+            try:
+                return await sent
+            except KafkaError as exc:
+                error = exc
+        log.warning("record not acknowledged", extra={"error": str(error)})
+        return self.unavailable()
 
     async def revoke(self, kind: RevocationKind, value: str, reason: str) -> Revocation:
         """Publishes a revocation of one token or of a client's current tokens on the

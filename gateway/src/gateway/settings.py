@@ -114,7 +114,6 @@ class GatewaySettings(ServerSettings):
         description="How long an open breaker refuses before one trial request goes through.",
     )
     upstream_max_connections: int = Field(default=200, ge=1)
-    upstream_max_keepalive_connections: int = Field(default=50, ge=0)
 
     rate_limit_storage_uri: str = Field(
         default="async+memory://",

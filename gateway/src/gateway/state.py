@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, cast
 
-import httpx
+import aiohttp
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +29,7 @@ class GatewayState(AuthState):
     token_issuer: TokenIssuer
     token_limits: TokenLimits
     api_limiter: RateLimiter
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     upstreams: dict[str, str]
     sessions: async_sessionmaker[AsyncSession]
     publisher: KafkaPublisher
@@ -64,7 +64,7 @@ async def _api_limiter(request: Request) -> RateLimiter:
     return _state(request)["api_limiter"]
 
 
-async def _http(request: Request) -> httpx.AsyncClient:
+async def _http(request: Request) -> aiohttp.ClientSession:
     return _state(request)["http"]
 
 
@@ -90,7 +90,7 @@ Clients = Annotated[ClientRegistry, Depends(_clients)]
 Issuer = Annotated[TokenIssuer, Depends(_token_issuer)]
 TokenEndpointLimits = Annotated[TokenLimits, Depends(_token_limits)]
 ApiLimiter = Annotated[RateLimiter, Depends(_api_limiter)]
-HttpClient = Annotated[httpx.AsyncClient, Depends(_http)]
+HttpClient = Annotated[aiohttp.ClientSession, Depends(_http)]
 Upstreams = Annotated[dict[str, str], Depends(_upstreams)]
 UpstreamBreakers = Annotated[Breakers, Depends(_breakers)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]

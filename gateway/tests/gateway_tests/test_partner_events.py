@@ -231,6 +231,70 @@ async def test_batch_answers_per_event(partner_gateway: Gateway) -> None:
     assert too_many.status_code == 400
 
 
+async def _records_from(
+    bootstrap: str, partition: int, offset: int, count: int
+) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(PARTNER_EVENTS.name, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        records: list[dict[str, Any]] = []
+        for _ in range(50):  # bounded: a few polls bring the whole range
+            batch = await consumer.getmany(tp, timeout_ms=2_000, max_records=count)
+            records.extend(json.loads(r.value) for r in batch.get(tp, []) if r.value is not None)
+            if len(records) >= count:
+                break
+        return records[:count]
+    finally:
+        await consumer.stop()
+
+
+async def test_a_batch_is_published_whole_in_order_and_read_back(
+    partner_gateway: Gateway, kafka_bootstrap: str
+) -> None:
+    client = partner_gateway.client
+    auth = await _auth(client)
+    before = alarm()
+    await client.post(
+        "/api/v1/partner-events", content=json.dumps(before), headers={**auth, **SINGLE}
+    )
+    fresh = [alarm() for _ in range(60)]
+    repeat = fresh[3]
+    reused = alarm(id=fresh[5]["id"], data={"level": "alert"})
+
+    response = await client.post(
+        "/api/v1/partner-events",
+        content=json.dumps([*fresh, before, repeat, reused]),
+        headers={**auth, **BATCH},
+    )
+
+    assert response.status_code == 200, response.text[:500]
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (60, 2, 1)
+    results = body["results"]
+    assert [r["id"] for r in results] == [e["id"] for e in [*fresh, before, repeat, reused]]
+    assert {r["outcome"] for r in results[:60]} == {"accepted"}
+    assert [r["outcome"] for r in results[60:]] == ["duplicate", "duplicate", "rejected"]
+    assert results[62]["status"] == 409
+    assert results[61]["event"]["offset"] == results[3]["event"]["offset"]
+    # One container, so one partition: the events follow each other in the batch's order.
+    partitions = {r["event"]["partition"] for r in results[:60]}
+    offsets = [r["event"]["offset"] for r in results[:60]]
+    assert len(partitions) == 1
+    assert offsets == list(range(offsets[0], offsets[0] + 60))
+    records = await _records_from(kafka_bootstrap, partitions.pop(), offsets[0], 60)
+    assert [record["id"] for record in records] == [e["id"] for e in fresh]
+    for event, result in zip(fresh, results[:60], strict=True):
+        read = await client.get(
+            f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=auth
+        )
+        assert read.status_code == 200
+        assert read.json()["offset"] == result["event"]["offset"]
+        assert read.json()["published_at"] is not None
+
+
 async def test_only_partner_agencies_push(partner_gateway: Gateway) -> None:
     token = await get_token(partner_gateway.client, BROKER_ID, BROKER_SECRET)
 
@@ -258,19 +322,29 @@ async def test_kafka_down_answers_503_and_keeps_nothing(
         single = await gw.client.post(
             "/api/v1/partner-events", content=json.dumps(event), headers={**headers, **SINGLE}
         )
+        events = [alarm() for _ in range(3)]
         batch = await gw.client.post(
-            "/api/v1/partner-events", content=json.dumps([alarm()]), headers={**headers, **BATCH}
+            "/api/v1/partner-events", content=json.dumps(events), headers={**headers, **BATCH}
         )
         read = await gw.client.get(
             f"/api/v1/partner-events/{PARTNER_SOURCE}/{event['id']}", headers=headers
         )
+        read_batch = [
+            (
+                await gw.client.get(
+                    f"/api/v1/partner-events/{PARTNER_SOURCE}/{e['id']}", headers=headers
+                )
+            ).status_code
+            for e in events
+        ]
 
     assert single.status_code == 503
     assert int(single.headers["retry-after"]) >= 1
     assert batch.status_code == 503
-    assert batch.json()["results"][0]["outcome"] == "unavailable"
+    assert [r["outcome"] for r in batch.json()["results"]] == ["unavailable"] * 3
     assert "retry-after" in batch.headers
     assert read.status_code == 404  # nothing half-published: no row without Kafka's ack
+    assert read_batch == [404] * 3
 
 
 def _nested(depth: int) -> Any:

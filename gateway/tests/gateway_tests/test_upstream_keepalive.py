@@ -43,12 +43,18 @@ async def test_an_idle_upstream_connection_is_dropped_before_the_service_drops_i
     base = f"http://127.0.0.1:{settings.port}"
     try:
         async with upstream_client(GatewaySettings()) as client:
-            first = (await client.get(f"{base}/peer")).json()
-            again = (await client.get(f"{base}/peer")).json()
+
+            async def peer() -> int:
+                async with client.get(f"{base}/peer") as response:
+                    port: int = await response.json()
+                    return port
+
+            first = await peer()
+            again = await peer()
             # Idle past the gateway's expiry, still short of the service's keep-alive: the
             # service would still answer on the old connection, but the gateway opens anew.
             await asyncio.sleep((UPSTREAM_KEEPALIVE_SECONDS + KEEP_ALIVE_SECONDS) / 2)
-            after_idle = (await client.get(f"{base}/peer")).json()
+            after_idle = await peer()
     finally:
         server.should_exit = True
         await task

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from customs_shared import context
 
 if TYPE_CHECKING:
+    import aiohttp
     import httpx
     from fastapi import FastAPI
     from opentelemetry.sdk.trace import TracerProvider
@@ -122,6 +123,16 @@ def instrument_httpx(client: httpx.AsyncClient) -> None:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_tracing.provider)
+
+
+def aiohttp_trace_configs() -> list[aiohttp.TraceConfig]:
+    """For an aiohttp ``ClientSession``: a client span per call, and the ``traceparent``
+    header that continues the trace; none when tracing is off."""
+    if _tracing is None:
+        return []
+    from opentelemetry.instrumentation.aiohttp_client import create_trace_config
+
+    return [create_trace_config(tracer_provider=_tracing.provider)]
 
 
 def instrument_engine(engine: AsyncEngine) -> None:

@@ -12,7 +12,6 @@ from customs_shared.auth import Principal, Role, Scope, allow
 from customs_shared.problems import (
     Forbidden,
     NotFound,
-    ProblemError,
     TooManyRequests,
     Unauthorized,
     problem_responses,
@@ -102,12 +101,7 @@ async def push(
         raise InvalidPartnerEvent("A batch is a non-empty JSON array of CloudEvents.")
     if len(body) > limit:
         raise InvalidPartnerEvent(f"A batch holds at most {limit} events.", max_events=limit)
-    results: list[PartnerEventResult] = []
-    for raw in body:
-        try:
-            results.append(await service.ingest(raw, sender, sessions, publisher))
-        except ProblemError as exc:
-            results.append(service.refused(raw, exc))
+    results = await service.ingest_batch(body, sender, sessions, publisher)
     counts = {outcome: sum(r.outcome is outcome for r in results) for outcome in Outcome}
     batch = BatchResult(
         accepted=counts[Outcome.ACCEPTED],

@@ -1,15 +1,18 @@
 """Partner event ingress: validate each CloudEvent for its client, produce it once.
 
 Each event is its own unit: its row is claimed by (source, id), the event produced,
-and the row committed only after Kafka acknowledged, so a failed send leaves nothing
+and the row kept only after Kafka acknowledged it, so a failed send leaves nothing
 behind and the partner's retry is a first attempt again. A repeated event with the
-same content is answered as a duplicate and not produced again."""
+same content is answered as a duplicate and not produced again. A batch's events are
+claimed in one statement and produced together, without waiting for each event's
+acknowledgement before the next is sent; each is answered by its own acknowledgement."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,12 +145,21 @@ def prepare(raw: object, sender: Sender) -> Prepared:
     )
 
 
-def _known(record: PartnerEventRecord, prepared: Prepared) -> PartnerEventResult:
+# One event's answer: its result, or the problem that refused it.
+Answer = PartnerEventResult | ProblemError
+
+
+def _id_reused(prepared: Prepared) -> PartnerEventIdReused:
+    envelope = prepared.envelope
+    return PartnerEventIdReused(
+        f"Event {envelope.id!r} of {envelope.source!r} was accepted with other content; "
+        "a new event needs a new id."
+    )
+
+
+def _known(record: PartnerEventRecord, prepared: Prepared) -> Answer:
     if record.digest != prepared.digest:
-        raise PartnerEventIdReused(
-            f"Event {record.event_id!r} of {record.source!r} was accepted with other content; "
-            "a new event needs a new id."
-        )
+        return _id_reused(prepared)
     return PartnerEventResult(
         id=record.event_id,
         source=record.source,
@@ -164,44 +176,126 @@ async def ingest(
     publisher: KafkaPublisher,
 ) -> PartnerEventResult:
     """Accepts one event; raises a problem when it is refused or cannot be published."""
-    prepared = prepare(raw, sender)
-    envelope = prepared.envelope
-    async with sessions() as session, session.begin():
-        existing = await repository.get(session, envelope.source, envelope.id)
+    (outcome,) = await _ingest([raw], sender, sessions, publisher)
+    if isinstance(outcome, ProblemError):
+        raise outcome
+    return outcome
+
+
+async def ingest_batch(
+    raws: Sequence[object],
+    sender: Sender,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: KafkaPublisher,
+) -> list[PartnerEventResult]:
+    """Each event's result, in the batch's order: accepted, duplicate, or why not."""
+    outcomes = await _ingest(raws, sender, sessions, publisher)
+    return [
+        refused(raw, outcome) if isinstance(outcome, ProblemError) else outcome
+        for raw, outcome in zip(raws, outcomes, strict=True)
+    ]
+
+
+async def _ingest(
+    raws: Sequence[object],
+    sender: Sender,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: KafkaPublisher,
+) -> list[Answer]:
+    outcomes: dict[int, Answer] = {}
+    firsts: dict[str, tuple[int, Prepared]] = {}
+    repeats: list[tuple[int, Prepared, int]] = []  # an id the batch already holds
+    for index, raw in enumerate(raws):
+        try:
+            prepared = prepare(raw, sender)
+        except ProblemError as exc:
+            outcomes[index] = exc
+            continue
+        first, _ = firsts.setdefault(prepared.envelope.id, (index, prepared))
+        if first != index:
+            repeats.append((index, prepared, first))
+    if firsts:
+        async with sessions() as session, session.begin():
+            await _claim_and_publish(session, list(firsts.values()), sender, publisher, outcomes)
+    for index, prepared, first in repeats:
+        outcomes[index] = _repeated(outcomes[first], firsts[prepared.envelope.id][1], prepared)
+    return [outcomes[index] for index in range(len(raws))]
+
+
+async def _claim_and_publish(
+    session: AsyncSession,
+    events: list[tuple[int, Prepared]],
+    sender: Sender,
+    publisher: KafkaPublisher,
+    outcomes: dict[int, Answer],
+) -> None:
+    """Claims the events' rows, produces the new ones all at once and keeps the rows of
+    those Kafka acknowledged; the transaction commits after, so a row committed is an
+    event published, and an event not acknowledged leaves nothing behind."""
+    source = events[0][1].envelope.source  # one per client, checked by prepare
+    known = await repository.get_many(session, source, [p.envelope.id for _, p in events])
+    fresh: list[tuple[int, Prepared, PartnerEventRecord]] = []
+    for index, prepared in events:
+        existing = known.get(prepared.envelope.id)
         if existing is not None:
-            return _known(existing, prepared)
-        record = PartnerEventRecord(
-            source=envelope.source,
-            event_id=envelope.id,
-            type=envelope.type,
-            subject=prepared.subject,
-            client_id=sender.client_id,
-            digest=prepared.digest,
-            received_at=utcnow(),
+            outcomes[index] = _known(existing, prepared)
+        else:
+            fresh.append((index, prepared, _record(prepared, sender)))
+    claimed = await repository.claim_many(session, [record for _, _, record in fresh])
+    mine: list[tuple[int, PartnerEventRecord]] = []
+    values: list[tuple[str, bytes]] = []
+    for index, prepared, record in fresh:
+        if record.event_id in claimed:
+            mine.append((index, record))
+            values.append((prepared.subject, prepared.value))
+            continue
+        # A concurrent request with the same event committed first.
+        existing = await repository.get(session, record.source, record.event_id)
+        outcomes[index] = (
+            publisher.unavailable() if existing is None else _known(existing, prepared)
         )
-        if not await repository.claim(session, record):
-            # A concurrent request with the same event committed first.
-            existing = await repository.get(session, envelope.source, envelope.id)
-            if existing is None:
-                raise publisher.unavailable()
-            return _known(existing, prepared)
-        ack = await publisher.publish(prepared.subject, prepared.value)
+    acks = await publisher.publish_many(values)
+    published: list[PartnerEventRecord] = []
+    failed: list[str] = []
+    for (index, record), ack in zip(mine, acks, strict=True):
+        if isinstance(ack, ProblemError):
+            outcomes[index] = ack
+            failed.append(record.event_id)
+            continue
         record.published_at, record.partition, record.offset = utcnow(), ack.partition, ack.offset
-        await repository.mark_published(
-            session,
-            record.source,
-            record.event_id,
-            published_at=record.published_at,
-            partition=ack.partition,
-            offset=ack.offset,
+        published.append(record)
+        outcomes[index] = PartnerEventResult(
+            id=record.event_id,
+            source=record.source,
+            status=202,
+            outcome=Outcome.ACCEPTED,
+            event=PartnerEventView.model_validate(record),
         )
-    return PartnerEventResult(
-        id=envelope.id,
+    await repository.mark_published_many(session, published)
+    await repository.release(session, source, failed)
+
+
+def _record(prepared: Prepared, sender: Sender) -> PartnerEventRecord:
+    envelope = prepared.envelope
+    return PartnerEventRecord(
         source=envelope.source,
-        status=202,
-        outcome=Outcome.ACCEPTED,
-        event=PartnerEventView.model_validate(record),
+        event_id=envelope.id,
+        type=envelope.type,
+        subject=prepared.subject,
+        client_id=sender.client_id,
+        digest=prepared.digest,
+        received_at=utcnow(),
     )
+
+
+def _repeated(first: Answer, sent_first: Prepared, prepared: Prepared) -> Answer:
+    """An id a batch holds twice is answered as the first: a duplicate of it once it
+    was accepted, else the same problem."""
+    if isinstance(first, ProblemError):
+        return first
+    if sent_first.digest != prepared.digest:
+        return _id_reused(prepared)
+    return first.model_copy(update={"outcome": Outcome.DUPLICATE})
 
 
 def refused(raw: object, exc: ProblemError) -> PartnerEventResult:
