@@ -23,6 +23,7 @@ Exits non-zero when a criterion fails. Not part of ``make bench`` nor CI (10 min
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -125,6 +126,18 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
     backends: dict[str, dict[int, pgwatch.Backend]] = {}
     postmaster: dict[str, procstat.Memory] = {}
 
+    cpu: list[dict[str, float]] = []
+
+    async def sample_cpu() -> None:
+        while True:
+            sample = {
+                name: procstat.tree_cpu_seconds(pid) for name, pid in bench.processes().items()
+            }
+            sample["load-generator"] = procstat.own_cpu_seconds()
+            sample["machine"] = procstat.machine_busy_seconds()
+            cpu.append(sample)
+            await asyncio.sleep(WINDOW)
+
     async def after_warm_up() -> None:
         await asyncio.sleep(WARM_UP)
         snapshots["warm"] = memory(bench)
@@ -141,7 +154,9 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         target = bench.declarations(run_tag())
         warm = asyncio.create_task(after_warm_up())
         tables.start()
+        sampler = asyncio.create_task(sample_cpu())
         outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
+        sampler.cancel()
         await warm
         snapshots["end"] = memory(bench)
         backends["end"] = pgwatch.processes(bench.postmaster_pid)
@@ -156,6 +171,7 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         "backends": backends,
         "postmaster": postmaster,
         "tables": tables.samples,
+        "cpu": cpu,
         "dlq": await dead_letters(bench.cluster.kafka_bootstrap),
         "lanes": dict(watcher.lanes),
     }
@@ -166,6 +182,26 @@ def judged(before: procstat.Memory, after: procstat.Memory) -> tuple[float, floa
     if before.own_mb is not None and after.own_mb is not None:
         return before.own_mb, after.own_mb
     return before.rss_mb, after.rss_mb
+
+
+def cpu_lines(figures: dict[str, Any]) -> list[str]:
+    """CPU seconds each process used in each minute of sending: which one works harder
+    as the run goes on, when latency rises."""
+    samples: list[dict[str, float]] = figures.get("cpu", [])
+    if len(samples) < 2:
+        return []
+    names = list(samples[0])
+    lines = [
+        "",
+        "## CPU seconds per minute of sending, by process",
+        "",
+        "| minute | " + " | ".join(names) + " |",
+        "|---:|" + "---:|" * len(names),
+    ]
+    for index, (before, after) in enumerate(itertools.pairwise(samples)):
+        used = " | ".join(f"{after[n] - before[n]:.1f}" for n in names)
+        lines.append(f"| {index + 1} | {used} |")
+    return lines
 
 
 def postgresql_throughout(figures: dict[str, Any]) -> tuple[float, float] | None:
@@ -351,6 +387,7 @@ def judge(figures: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]], list
         f"{laneload.quantile(all_latencies, 0.99):.3f} s.",
     ]
 
+    lines += cpu_lines(figures)
     lines += database_lines(figures)
 
     failed = Counter(outcome.failed)
