@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -25,25 +24,18 @@ from customs_shared.notifications import service
 from customs_shared.notifications.models import Notification
 from customs_shared.notifications.repository import Position
 from customs_shared.notifications.schemas import SubscriptionIn
-from customs_shared.notifications.sealing import SecretSealer
 from customs_shared.notifications.visibility import transaction_id
 from customs_shared.problems import BadRequest
 from tests.support.factories import principal
 from tests.support.postgres import PostgresServer
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, delivery_policy
 
 pytestmark = pytest.mark.integration
 
 Sessions = async_sessionmaker[AsyncSession]
 TENANT = "0312345673"
 BROKER = principal(Role.BROKER, TENANT, "declarations:write", "declarations:read")
-POLICY = service.DeliveryPolicy(
-    allow_private_targets=True,
-    retry_base=timedelta(seconds=1),
-    retry_cap=timedelta(seconds=60),
-    max_failures=5,
-    sealer=SecretSealer("k" * 32),
-)
+POLICY = delivery_policy()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ at its commit and seq order is commit order, so the (xid, seq) cursor works with
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from customs_shared.auth import Role
@@ -17,18 +16,12 @@ from customs_shared.notifications.repository import (
     SubscriptionRepository,
 )
 from customs_shared.notifications.schemas import SubscriptionIn
-from customs_shared.notifications.sealing import SecretSealer
 from tests.support.factories import principal
+from tests.support.webhooks import delivery_policy
 
 TENANT = "0312345673"
 BROKER = principal(Role.BROKER, TENANT, "declarations:write", "declarations:read")
-POLICY = service.DeliveryPolicy(
-    allow_private_targets=True,
-    retry_base=timedelta(seconds=1),
-    retry_cap=timedelta(seconds=60),
-    max_failures=5,
-    sealer=SecretSealer("k" * 32),
-)
+POLICY = delivery_policy()
 
 
 async def test_on_sqlite_each_row_is_final_and_a_subscription_starts_after_the_last(

@@ -24,7 +24,7 @@ from customs_shared.notifications.models import Notification, WebhookSubscriptio
 from customs_shared.notifications.schemas import SubscriptionIn
 from customs_shared.notifications.sealing import SecretSealer
 from tests.support.factories import principal
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, delivery_policy
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +33,7 @@ OLD_KEY, NEW_KEY = "o" * 32, "n" * 32
 
 
 def policy(sealer: SecretSealer | None = None) -> service.DeliveryPolicy:
-    return service.DeliveryPolicy(
-        allow_private_targets=True,
-        retry_base=timedelta(seconds=1),
-        retry_cap=timedelta(seconds=60),
-        max_failures=5,
-        sealer=sealer or SecretSealer(NEW_KEY),
-        lease=timedelta(seconds=30),
-        send_timeout=timedelta(seconds=10),
-    )
+    return delivery_policy(sealer=sealer or SecretSealer(NEW_KEY), lease=timedelta(seconds=30))
 
 
 @pytest.fixture

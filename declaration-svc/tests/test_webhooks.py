@@ -4,7 +4,6 @@ tenant, targets refused unless allowed, backoff and disabling on failure."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,11 +14,11 @@ from customs_shared.notifications import service
 from customs_shared.notifications.errors import TooManySubscriptions, WebhookTargetRefused
 from customs_shared.notifications.models import WebhookSubscription
 from customs_shared.notifications.schemas import SubscriptionIn
-from customs_shared.notifications.sealing import SecretSealer
 from declaration_svc.declarations import service as declarations
 from declaration_svc.declarations.schemas import DeclarationIn
 from tests.support.factories import principal
 from tests.support.samples import sample
+from tests.support.webhooks import delivery_policy
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +40,7 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 def policy(*, allow_private: bool, max_failures: int = 3) -> service.DeliveryPolicy:
-    return service.DeliveryPolicy(
-        allow_private_targets=allow_private,
-        retry_base=timedelta(seconds=1),
-        retry_cap=timedelta(seconds=60),
-        max_failures=max_failures,
-        sealer=SecretSealer("k" * 32),
-    )
+    return delivery_policy(allow_private_targets=allow_private, max_failures=max_failures)
 
 
 async def declare(sessions: Sessions, who: Principal) -> uuid.UUID:

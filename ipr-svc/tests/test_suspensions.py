@@ -9,7 +9,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,7 +24,6 @@ from customs_shared.messaging.models import OutboxEvent
 from customs_shared.notifications import service as notifications
 from customs_shared.notifications.errors import UnknownEventType
 from customs_shared.notifications.schemas import SubscriptionIn
-from customs_shared.notifications.sealing import SecretSealer
 from ipr_svc.records import service as records
 from ipr_svc.screening import service as screening
 from ipr_svc.suspension import service
@@ -32,6 +31,7 @@ from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionN
 from tests.support.factories import declaration_submitted, item_facts, principal
 from tests.support.ipr_index import index_from_table
 from tests.support.ports import free_port
+from tests.support.webhooks import delivery_policy
 
 pytestmark = pytest.mark.integration
 
@@ -162,13 +162,7 @@ async def test_a_holder_sees_its_own_records_only(sessions: Sessions) -> None:
     assert ([str(r.id) for r in own], others) == ([record_id], [])
 
 
-POLICY = notifications.DeliveryPolicy(
-    allow_private_targets=True,
-    retry_base=timedelta(seconds=1),
-    retry_cap=timedelta(seconds=60),
-    max_failures=3,
-    sealer=SecretSealer("k" * 32),
-)
+POLICY = delivery_policy(max_failures=3)
 
 
 @pytest.fixture

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from customs_shared.notifications.sealing import SecretSealer
+from customs_shared.notifications.service import DeliveryPolicy
 from tests.support.ports import free_port
+
+
+def delivery_policy(**overrides: Any) -> DeliveryPolicy:
+    """The webhook delivery policy of the tests: loopback targets allowed, retries from
+    1 s up to 60 s, disabled after 5 failures; ``overrides`` replace any field."""
+    policy = DeliveryPolicy(
+        allow_private_targets=True,
+        retry_base=timedelta(seconds=1),
+        retry_cap=timedelta(seconds=60),
+        max_failures=5,
+        sealer=SecretSealer("k" * 32),
+    )
+    return dataclasses.replace(policy, **overrides)
 
 
 class Receiver:

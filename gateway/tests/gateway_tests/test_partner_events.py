@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from customs_shared.events.catalog import PARTNER_EVENTS
 from customs_shared.events.schemas import PartnerEventHandled
@@ -75,20 +75,32 @@ async def _auth(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def _record_at(bootstrap: str, partition: int, offset: int) -> dict[str, Any]:
+    (record,) = await _records_from(bootstrap, partition, offset, 1)
+    assert record.key is not None
+    assert record.value is not None
+    assert dict(record.headers)["content-type"] == b"application/cloudevents+json"
+    body: dict[str, Any] = json.loads(record.value)
+    body["_key"] = record.key.decode()
+    return body
+
+
+async def _records_from(
+    bootstrap: str, partition: int, offset: int, count: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """``count`` records of the partner-event topic's ``partition`` from ``offset`` on."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(PARTNER_EVENTS.name, partition)
         consumer.assign([tp])
         consumer.seek(tp, offset)
-        batch = await consumer.getmany(tp, timeout_ms=10_000, max_records=1)
-        (record,) = batch[tp]
-        assert record.key is not None
-        assert record.value is not None
-        assert dict(record.headers)["content-type"] == b"application/cloudevents+json"
-        body: dict[str, Any] = json.loads(record.value)
-        body["_key"] = record.key.decode()
-        return body
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        for _ in range(50):  # bounded: a few polls bring the whole range
+            batch = await consumer.getmany(tp, timeout_ms=2_000, max_records=count)
+            records.extend(batch.get(tp, []))
+            if len(records) >= count:
+                break
+        return records[:count]
     finally:
         await consumer.stop()
 
@@ -231,26 +243,6 @@ async def test_batch_answers_per_event(partner_gateway: Gateway) -> None:
     assert too_many.status_code == 400
 
 
-async def _records_from(
-    bootstrap: str, partition: int, offset: int, count: int
-) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tp = TopicPartition(PARTNER_EVENTS.name, partition)
-        consumer.assign([tp])
-        consumer.seek(tp, offset)
-        records: list[dict[str, Any]] = []
-        for _ in range(50):  # bounded: a few polls bring the whole range
-            batch = await consumer.getmany(tp, timeout_ms=2_000, max_records=count)
-            records.extend(json.loads(r.value) for r in batch.get(tp, []) if r.value is not None)
-            if len(records) >= count:
-                break
-        return records[:count]
-    finally:
-        await consumer.stop()
-
-
 async def test_a_batch_is_published_whole_in_order_and_read_back(
     partner_gateway: Gateway, kafka_bootstrap: str
 ) -> None:
@@ -284,7 +276,8 @@ async def test_a_batch_is_published_whole_in_order_and_read_back(
     offsets = [r["event"]["offset"] for r in results[:60]]
     assert len(partitions) == 1
     assert offsets == list(range(offsets[0], offsets[0] + 60))
-    records = await _records_from(kafka_bootstrap, partitions.pop(), offsets[0], 60)
+    read_back = await _records_from(kafka_bootstrap, partitions.pop(), offsets[0], 60)
+    records = [json.loads(r.value) for r in read_back if r.value is not None]
     assert [record["id"] for record in records] == [e["id"] for e in fresh]
     for event, result in zip(fresh, results[:60], strict=True):
         read = await client.get(
