@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from customs_shared.app import install_common
-from customs_shared.server import listening_socket, uvicorn_config
 from customs_shared.settings import ServiceSettings
+from tests.support.served import served
 
 HEAD_TIMEOUT = 0.6
 BODY_IDLE = 0.6
@@ -51,30 +50,14 @@ def build_app(settings: ServiceSettings) -> FastAPI:
 
 @pytest.fixture(scope="module")
 async def running() -> AsyncIterator[Running]:
-    public = listening_socket("127.0.0.1", 0)
-    internal = listening_socket("127.0.0.1", 0)
-    settings = ServiceSettings(
-        port=public.getsockname()[1],
-        internal_port=internal.getsockname()[1],
+    async with served(
+        build_app,
         header_read_timeout_seconds=HEAD_TIMEOUT,
         body_read_timeout_seconds=BODY_IDLE,
         body_total_timeout_seconds=BODY_TOTAL,
         log_level="WARNING",
-    )
-    config = uvicorn_config(build_app(settings), settings, factory=False)
-    config.lifespan = "off"
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server._serve(sockets=[public, internal]))  # no signal capture
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    assert server.started
-    try:
+    ) as settings:
         yield Running(settings.port, settings.internal_port, settings)
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass
