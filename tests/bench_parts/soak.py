@@ -125,8 +125,12 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
     snapshots: dict[str, dict[str, procstat.Memory]] = {}
     backends: dict[str, dict[int, pgwatch.Backend]] = {}
     postmaster: dict[str, procstat.Memory] = {}
-
     cpu: list[dict[str, float]] = []
+
+    def snapshot(moment: str) -> None:
+        snapshots[moment] = memory(bench)
+        backends[moment] = pgwatch.processes(bench.postmaster_pid)
+        postmaster[moment] = procstat.process_memory(bench.postmaster_pid)
 
     async def sample_cpu() -> None:
         while True:
@@ -140,10 +144,9 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
 
     async def after_warm_up() -> None:
         await asyncio.sleep(WARM_UP)
-        snapshots["warm"] = memory(bench)
-        backends["warm"] = pgwatch.processes(bench.postmaster_pid)
-        postmaster["warm"] = procstat.process_memory(bench.postmaster_pid)
+        snapshot("warm")
 
+    sampler: asyncio.Task[None] | None = None
     try:
         if not rate:
             sys.stdout.write("no e2e rate recorded: measuring the sustained rate first\n")
@@ -156,12 +159,11 @@ async def measure(bench: Stack, rate: float) -> dict[str, Any]:
         tables.start()
         sampler = asyncio.create_task(sample_cpu())
         outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
-        sampler.cancel()
         await warm
-        snapshots["end"] = memory(bench)
-        backends["end"] = pgwatch.processes(bench.postmaster_pid)
-        postmaster["end"] = procstat.process_memory(bench.postmaster_pid)
+        snapshot("end")
     finally:
+        if sampler is not None:
+            sampler.cancel()
         await tables.stop()
         await watcher.stop()
     return {
