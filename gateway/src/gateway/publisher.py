@@ -62,15 +62,10 @@ class KafkaPublisher:
         self, key: str, value: bytes, *, topic: str = PARTNER_EVENTS.name
     ) -> RecordMetadata:
         """Produces one record and returns Kafka's acknowledgement (all in-sync replicas)."""
-        producer = await self._started()
-        headers = [CONTENT_TYPE_HEADER] if topic == PARTNER_EVENTS.name else []
-        try:
-            return await producer.send_and_wait(
-                topic, value=value, key=key.encode(), headers=headers
-            )
-        except KafkaError as exc:
-            log.warning("record not acknowledged", extra={"error": str(exc)})
-            raise self.unavailable() from exc
+        (acknowledged,) = await self.publish_many([(key, value)], topic=topic)
+        if isinstance(acknowledged, KafkaUnavailable):
+            raise acknowledged
+        return acknowledged
 
     async def publish_many(
         self, records: Sequence[tuple[str, bytes]], *, topic: str = PARTNER_EVENTS.name
