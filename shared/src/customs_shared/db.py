@@ -324,7 +324,7 @@ def _lock_or_insert(model: type[DeclarativeBase], dialect: str) -> Any:
 @functools.cache
 def _lock_or_insert_arrays(model: type[DeclarativeBase], columns: tuple[str, ...]) -> Any:
     table = cast(Table, model.__table__)
-    upsert = _on_conflict_touch(batch_insert(table, columns), model)
+    upsert = _on_conflict_touch(batch_insert(table, columns, "postgresql"), model)
     # An INSERT … SELECT returns columns, not entities, through the ORM: mapped back.
     return select(model).from_statement(upsert.returning(*table.columns))
 
@@ -357,12 +357,15 @@ def any_of(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bo
     return cast(ColumnElement[bool], column == any_(array))
 
 
-def batch_insert(table: Table, columns: Sequence[str]) -> Any:
-    """PostgreSQL's ``INSERT INTO table (columns) SELECT … FROM unnest($1, $2, …)``: many
-    rows as one statement text whatever their number, each column's values one array
-    parameter (:func:`batch_parameters`). Rows are inserted in the arrays' order.
-    Columns left out get their defaults once per statement, so ``columns`` must name every
-    column whose default differs row by row (a generated key)."""
+def batch_insert(table: Table, columns: Sequence[str], dialect: str) -> Any:
+    """The dialect's upsert-capable insert of many rows in one statement, executed with
+    :func:`batch_parameters`. On PostgreSQL ``INSERT INTO table (columns) SELECT … FROM
+    unnest($1, $2, …)``: one statement text whatever the number of rows, each column's
+    values one array parameter, rows inserted in the arrays' order; columns left out get
+    their defaults once per statement, so ``columns`` must name every column whose default
+    differs row by row (a generated key). Elsewhere a plain insert, sent as an executemany."""
+    if dialect != "postgresql":
+        return upsert_insert(dialect)(table)
     arrays = [bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in columns]
     rows = func.unnest(*arrays).table_valued(*columns).render_derived()
     return postgresql.insert(table).from_select(list(columns), select(*rows.c))

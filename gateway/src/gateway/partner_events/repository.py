@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
+import functools
+from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import upsert_insert
+from customs_shared.db import any_of, batch_insert, batch_parameters
 from gateway.partner_events.models import PartnerEventRecord
 
 
@@ -17,15 +18,20 @@ async def get(session: AsyncSession, source: str, event_id: str) -> PartnerEvent
 
 
 async def get_many(
-    session: AsyncSession, source: str, event_ids: Collection[str]
+    session: AsyncSession, source: str, event_ids: Sequence[str]
 ) -> dict[str, PartnerEventRecord]:
     """The events of ``source`` among ``event_ids`` that are known, by id."""
+    dialect = session.get_bind().dialect.name
     rows = await session.scalars(
         select(PartnerEventRecord).where(
-            PartnerEventRecord.source == source, PartnerEventRecord.event_id.in_(event_ids)
+            PartnerEventRecord.source == source,
+            any_of(PartnerEventRecord.event_id, event_ids, dialect),
         )
     )
     return {row.event_id: row for row in rows}
+
+
+_CLAIMED = ("source", "event_id", "type", "subject", "client_id", "digest", "received_at")
 
 
 async def claim_many(session: AsyncSession, records: Sequence[PartnerEventRecord]) -> set[str]:
@@ -35,27 +41,22 @@ async def claim_many(session: AsyncSession, records: Sequence[PartnerEventRecord
     for each other in one order and never deadlock."""
     if not records:
         return set()
-    insert = upsert_insert(session.get_bind().dialect.name)
-    statement = (
-        insert(PartnerEventRecord)
-        .values(
-            [
-                {
-                    "source": record.source,
-                    "event_id": record.event_id,
-                    "type": record.type,
-                    "subject": record.subject,
-                    "client_id": record.client_id,
-                    "digest": record.digest,
-                    "received_at": record.received_at,
-                }
-                for record in sorted(records, key=lambda r: r.event_id)
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(PartnerEventRecord.source, PartnerEventRecord.event_id)
+    dialect = session.get_bind().dialect.name
+    rows = [
+        {column: getattr(record, column) for column in _CLAIMED}
+        for record in sorted(records, key=lambda r: r.event_id)
+    ]
+    result = await session.execute(
+        _claim_statement(dialect), batch_parameters(rows, _CLAIMED, dialect)
     )
-    return {event_id for _source, event_id in await session.execute(statement)}
+    return {event_id for _source, event_id in result}
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    table = cast(Table, PartnerEventRecord.__table__)
+    statement = batch_insert(table, _CLAIMED, dialect).on_conflict_do_nothing()
+    return statement.returning(table.c.source, table.c.event_id)
 
 
 async def mark_published_many(session: AsyncSession, records: Sequence[PartnerEventRecord]) -> None:
@@ -76,12 +77,14 @@ async def mark_published_many(session: AsyncSession, records: Sequence[PartnerEv
         )
 
 
-async def release(session: AsyncSession, source: str, event_ids: Collection[str]) -> None:
+async def release(session: AsyncSession, source: str, event_ids: Sequence[str]) -> None:
     """Gives up claims whose events were not acknowledged: nothing of them is kept."""
     if event_ids:
+        dialect = session.get_bind().dialect.name
         await session.execute(
             delete(PartnerEventRecord).where(
-                PartnerEventRecord.source == source, PartnerEventRecord.event_id.in_(event_ids)
+                PartnerEventRecord.source == source,
+                any_of(PartnerEventRecord.event_id, event_ids, dialect),
             )
         )
 

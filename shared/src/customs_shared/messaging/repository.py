@@ -15,7 +15,6 @@ from customs_shared.db import (
     batch_insert,
     batch_parameters,
     insert_if_absent,
-    upsert_insert,
     utcnow,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
@@ -82,14 +81,8 @@ _REMEMBERED = ("consumer", "event_id", "processed_at")
 @functools.cache
 def _remember_statement(dialect: str) -> Any:
     table = cast(Table, ProcessedEvent.__table__)
-    # One statement for all rows: on PostgreSQL an INSERT from arrays, elsewhere an
-    # executemany with RETURNING, which SQLAlchemy sends as a multi-row INSERT.
-    insert = (
-        batch_insert(table, _REMEMBERED)
-        if dialect == "postgresql"
-        else upsert_insert(dialect)(table)
-    )
-    return insert.on_conflict_do_nothing().returning(table.c.event_id)
+    statement = batch_insert(table, _REMEMBERED, dialect).on_conflict_do_nothing()
+    return statement.returning(table.c.event_id)
 
 
 async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:
