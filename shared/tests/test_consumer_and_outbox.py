@@ -157,6 +157,7 @@ async def consume(
         subscriptions=[Subscription(ping, recorded, prepare)],
         max_retries=2,
         retry_backoff_seconds=0.01,
+        commit_interval_seconds=1.0,
     )
     await consumer.start()
     try:

@@ -102,6 +102,7 @@ async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
         subscriptions=[Subscription(_tick(topic), blocked)],
         max_retries=0,
         retry_backoff_seconds=0.01,
+        commit_interval_seconds=1.0,
     )
     await consumer.start()
     try:

@@ -205,6 +205,7 @@ def create_service_app(
                     subscriptions=subscriptions,
                     max_retries=settings.consumer_max_retries,
                     retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
+                    commit_interval_seconds=settings.consumer_commit_interval_seconds,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)

@@ -140,6 +140,13 @@ class ServiceSettings(ServerSettings):
     )
     consumer_max_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
+    consumer_commit_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Handled records' offsets are committed at most this often, and at once "
+        "when the consumer goes idle, stops or loses a partition. A crash redelivers at most "
+        "this much, which the handled-id check skips; 0 commits after every fetch.",
+    )
     consumer_stall_seconds: float = Field(
         default=60,
         gt=0,

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 _RETRY_SECONDS = 5.0
 _HANDLER_RETRIES = 3
 _HANDLER_BACKOFF_SECONDS = 0.2
+_COMMIT_INTERVAL_SECONDS = 1.0
 
 
 class RoutingReports:
@@ -45,6 +46,7 @@ class RoutingReports:
                 subscriptions=SUBSCRIPTIONS,
                 max_retries=_HANDLER_RETRIES,
                 retry_backoff_seconds=_HANDLER_BACKOFF_SECONDS,
+                commit_interval_seconds=_COMMIT_INTERVAL_SECONDS,
             )
             try:
                 await producer.start()

@@ -1,8 +1,11 @@
 """The consumer loop every service uses.
 
 Per fetched batch of a partition: decode each CloudEvent; in one transaction, skip
-the ids this consumer already handled and run the handlers, recording the ids;
-then commit the offsets. A record that cannot be decoded, or whose handler keeps
+the ids this consumer already handled and run the handlers, recording the ids.
+Offsets are committed at most once per commit interval (and when the loop goes idle,
+stops or loses a partition): at a few events per fetch, a commit per fetch cost the
+consumer and the broker as much as the events did, and what a crash redelivers is
+skipped by the recorded ids. A record that cannot be decoded, or whose handler keeps
 failing after retries, goes to the topic's DLQ with the error, and the loop goes
 on; an outage of the database keeps the records until it ends."""
 
@@ -12,12 +15,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import MessageSizeTooLargeError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -130,6 +139,7 @@ class EventConsumer:
         subscriptions: Sequence[Subscription[Any]],
         max_retries: int,
         retry_backoff_seconds: float,
+        commit_interval_seconds: float,
     ) -> None:
         self._group_id = group_id
         self._sessions = sessions
@@ -143,7 +153,13 @@ class EventConsumer:
         self._known_types = {
             (t.topic.name, t.name) for t in (*EVENT_TYPES, *(s.event_type for s in subscriptions))
         }
-        self._consumer: AIOKafkaConsumer = new_consumer(bootstrap, group_id, self._topics)
+        self._consumer: AIOKafkaConsumer = new_consumer(
+            bootstrap, group_id, self._topics, _CommitOnRevoke(self)
+        )
+        self._commit_interval = commit_interval_seconds
+        # Offsets handled and not yet committed, and since when the oldest has waited.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._uncommitted_since = 0.0
         self._max_retries = max_retries
         self._backoff = retry_backoff_seconds
         self._stop = asyncio.Event()
@@ -179,9 +195,13 @@ class EventConsumer:
             return 0.0
         return time.monotonic() - self._progressed_at
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member of the group holds now."""
+        return set(self._consumer.assignment())
+
     def _lagging(self) -> bool:
         # Only partitions still assigned: a rebalance may have taken the others.
-        assigned = self._consumer.assignment()
+        assigned = self.assignment()
         return any(lag for partition, lag in self._lag.items() if partition in assigned)
 
     async def check_progress(self, limit_seconds: float) -> None:
@@ -197,39 +217,67 @@ class EventConsumer:
             )
 
     async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
-            except Exception:
-                log.exception("fetch failed", extra={"group": self._group_id})
-                await asyncio.sleep(1.0)
-                continue
-            if not batches and not self._lagging():
+        try:
+            while not self._stop.is_set():
+                await self._fetch_and_handle()
+        finally:
+            await self.commit_handled()
+
+    async def _fetch_and_handle(self) -> None:
+        try:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
+        except Exception:
+            log.exception("fetch failed", extra={"group": self._group_id})
+            await asyncio.sleep(1.0)
+            return
+        if not batches:
+            await self.commit_handled()  # idle: nothing to gain by waiting
+            if not self._lagging():
                 self._progressed_at = time.monotonic()  # idle and caught up
-            self._in_hand = bool(batches)
-            # One offset commit for everything this fetch handled, not one per partition.
-            offsets: dict[TopicPartition, int] = {}
+            return
+        self._in_hand = True
+        try:
             for partition, records in batches.items():
                 if self._stop.is_set():
-                    break  # fetched but not handled: not committed, so redelivered
+                    return  # fetched but not handled: not committed, so redelivered
                 try:
                     await self._handle_batch(records)
                 except Exception as exc:  # an outage (DB or DLQ): retry from there later
                     resume = exc.offset if isinstance(exc, _Unfinished) else records[0].offset
                     log.exception("records left unhandled", extra={"offset": resume})
                     if resume > records[0].offset:
-                        offsets[partition] = resume
+                        self._handled(partition, resume)
                     self._consumer.seek(partition, resume)
                     self._report_lag(partition, resume)
-                    await self._commit(offsets)
-                    offsets = {}
+                    await self.commit_handled()
                     await asyncio.sleep(1.0)
                     continue
-                offsets[partition] = records[-1].offset + 1
+                self._handled(partition, records[-1].offset + 1)
                 self._report_lag(partition, records[-1].offset + 1)
                 self._progressed_at = time.monotonic()
-            await self._commit(offsets)
+        finally:
             self._in_hand = False
+        if time.monotonic() - self._uncommitted_since >= self._commit_interval:
+            await self.commit_handled()
+
+    def _handled(self, partition: TopicPartition, next_offset: int) -> None:
+        if not self._uncommitted:
+            self._uncommitted_since = time.monotonic()
+        self._uncommitted[partition] = next_offset
+
+    async def commit_handled(self, partitions: Collection[TopicPartition] | None = None) -> None:
+        """Commits the handled offsets (of ``partitions`` only, when given), in one
+        request."""
+        chosen = set(self._uncommitted if partitions is None else partitions)
+        offsets = {p: o for p, o in self._uncommitted.items() if p in chosen}
+        if not offsets:
+            return
+        for partition in offsets:
+            del self._uncommitted[partition]
+        try:
+            await self._consumer.commit(offsets)
+        except Exception:  # a rebalance took a partition; its new owner redelivers, ids dedupe
+            log.warning("offset commit failed", extra={"partitions": [str(p) for p in offsets]})
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
         highwater = self._consumer.highwater(partition)
@@ -243,14 +291,6 @@ class EventConsumer:
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(gone.topic, str(gone.partition))
         self._lag_reported = {*(self._lag_reported & assigned), partition}
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        if not offsets:
-            return
-        try:
-            await self._consumer.commit(offsets)
-        except Exception:  # a rebalance took a partition; its new owner redelivers, ids dedupe
-            log.warning("offset commit failed", extra={"partitions": [str(p) for p in offsets]})
 
     async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """All of one partition's fetched records in one transaction: one commit instead
@@ -408,3 +448,18 @@ def _errors(exc: ValidationError) -> str:
         for error in exc.errors(include_url=False, include_input=False)[:3]
     )
     return f"{exc.error_count()} errors ({shown})"
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Commits what was handled of the partitions a rebalance takes away, before the new
+    owner starts from the committed offsets: it would skip those records by their ids
+    anyway, but only after fetching and checking them again."""
+
+    def __init__(self, consumer: EventConsumer) -> None:
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._consumer.commit_handled(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import TopicAlreadyExistsError
@@ -24,12 +24,13 @@ def new_producer(
     )
 
 
-def new_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+def new_consumer(
+    bootstrap: str, group_id: str, topics: list[str], listener: ConsumerRebalanceListener
+) -> AIOKafkaConsumer:
     # Range assignment gives one member the same partition number of every topic;
     # all topics are keyed by declaration id with equal partition counts, so each
     # declaration's events from every topic reach the same replica.
-    return AIOKafkaConsumer(
-        *topics,
+    consumer = AIOKafkaConsumer(
         partition_assignment_strategy=(RangePartitionAssignor,),
         bootstrap_servers=bootstrap,
         group_id=group_id,
@@ -41,6 +42,8 @@ def new_consumer(bootstrap: str, group_id: str, topics: list[str]) -> AIOKafkaCo
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
     )
+    consumer.subscribe(topics, listener=listener)
+    return consumer
 
 
 async def check_kafka(producer: AIOKafkaProducer) -> None:

@@ -1,0 +1,248 @@
+"""When the consumer commits its offsets, on a real broker and a real PostgreSQL: at most
+once per commit interval while records flow, at once when it goes idle, when it stops,
+and for the partitions a rebalance takes away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from customs_shared.events.catalog import EventType, Topic
+from customs_shared.events.envelope import new_event
+from customs_shared.messaging.consumer import EventConsumer, Subscription
+from customs_shared.messaging.kafka import new_producer
+from tests.support.postgres import MigratedSessions
+from tests.support.topics import committed_offsets
+
+pytestmark = pytest.mark.integration
+
+LONG_INTERVAL_SECONDS = 60.0
+SEND_EVERY_SECONDS = 0.05  # well under the loop's 200 ms fetch wait: it never goes idle
+
+
+class Tick(BaseModel):
+    n: int
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    return await migrated_sessions("routing_svc:migrations")
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    producer = new_producer(kafka_bootstrap, "test")
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def _tick_type(bootstrap: str, partitions: int) -> EventType[Tick]:
+    topic = Topic(f"test.commit.{uuid.uuid4().hex[:8]}", "n", "test")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=1)
+                for name in (topic.name, topic.dlq)
+            ]
+        )
+    finally:
+        await admin.close()
+    return EventType("test.tick.v1", topic, Tick, "test", ())
+
+
+class Flow:
+    """Sends a tick every SEND_EVERY_SECONDS, keyed over the topic's partitions, until
+    stopped; counts what the handlers saw."""
+
+    def __init__(self, producer: AIOKafkaProducer, tick: EventType[Tick]) -> None:
+        self._producer = producer
+        self._tick = tick
+        self.sent = 0
+        self.handled: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def handle(self, _session: AsyncSession, data: Tick) -> None:
+        self.handled.append(data.n)
+
+    async def send(self, count: int) -> None:
+        for _ in range(count):
+            event = new_event(
+                event_type=self._tick.name,
+                source="/test",
+                subject=str(self.sent),
+                data=Tick(n=self.sent),
+            )
+            await self._producer.send_and_wait(
+                self._tick.topic.name, value=event.to_json(), key=str(self.sent).encode()
+            )
+            self.sent += 1
+
+    def start(self) -> None:
+        async def keep_sending() -> None:
+            while True:
+                await self.send(1)
+                await asyncio.sleep(SEND_EVERY_SECONDS)
+
+        self._task = asyncio.create_task(keep_sending())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _consumer(
+    group: str,
+    flow: Flow,
+    tick: EventType[Tick],
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    bootstrap: str,
+    interval: float,
+) -> EventConsumer:
+    return EventConsumer(
+        group_id=group,
+        bootstrap=bootstrap,
+        sessions=sessions,
+        producer=producer,
+        subscriptions=[Subscription(tick, flow.handle)],
+        max_retries=0,
+        retry_backoff_seconds=0.01,
+        commit_interval_seconds=interval,
+    )
+
+
+async def _committed(bootstrap: str, group: str) -> int:
+    """The sum of the group's committed offsets: how many records it has committed."""
+    offsets = await asyncio.to_thread(committed_offsets, bootstrap, group)
+    return sum(offset for offset in offsets.values() if offset > 0)
+
+
+async def _until(
+    check: Callable[[], bool | Awaitable[bool]], what: str, seconds: float = 20
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not await _value(check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {seconds:g} s")
+        await asyncio.sleep(0.1)
+
+
+async def test_while_records_flow_offsets_wait_for_the_interval_and_a_stop_commits_them(
+    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    tick = await _tick_type(kafka_bootstrap, partitions=1)
+    flow = Flow(producer, tick)
+    group = f"test-{uuid.uuid4().hex[:6]}"
+    consumer = _consumer(
+        group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
+    )
+    await consumer.start()
+    flow.start()
+    try:
+        await _until(lambda: len(flow.handled) >= 20, "20 ticks handled")
+        assert await _committed(kafka_bootstrap, group) == 0, "committed before the interval"
+    finally:
+        await flow.stop()
+        await consumer.stop()
+    # Everything handled is committed at the stop: nothing for a successor to redo.
+    assert await _committed(kafka_bootstrap, group) == len(flow.handled) == flow.sent
+
+
+async def test_with_a_short_interval_offsets_are_committed_while_records_flow(
+    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    tick = await _tick_type(kafka_bootstrap, partitions=1)
+    flow = Flow(producer, tick)
+    group = f"test-{uuid.uuid4().hex[:6]}"
+    consumer = _consumer(group, flow, tick, sessions, producer, kafka_bootstrap, 0.3)
+    await consumer.start()
+    flow.start()
+    try:
+        await _until(
+            lambda: _at_least(_committed(kafka_bootstrap, group), 10), "10 ticks committed"
+        )
+        assert len(flow.handled) >= await _committed(kafka_bootstrap, group)
+    finally:
+        await flow.stop()
+        await consumer.stop()
+
+
+async def test_a_consumer_gone_idle_commits_at_once(
+    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    tick = await _tick_type(kafka_bootstrap, partitions=1)
+    flow = Flow(producer, tick)
+    group = f"test-{uuid.uuid4().hex[:6]}"
+    consumer = _consumer(
+        group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
+    )
+    await consumer.start()
+    try:
+        await flow.send(5)
+        await _until(lambda: len(flow.handled) == 5, "5 ticks handled")
+        # Well within the interval, but nothing else is coming.
+        await _until(lambda: _at_least(_committed(kafka_bootstrap, group), 5), "commit", 3)
+    finally:
+        await consumer.stop()
+
+
+async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes(
+    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+) -> None:
+    tick = await _tick_type(kafka_bootstrap, partitions=2)
+    flow = Flow(producer, tick)
+    group = f"test-{uuid.uuid4().hex[:6]}"
+
+    def consumer() -> EventConsumer:
+        return _consumer(
+            group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
+        )
+
+    def duplicates() -> float:
+        labels = {"topic": tick.topic.name, "outcome": "duplicate"}
+        return REGISTRY.get_sample_value("events_consumed_total", labels) or 0.0
+
+    first, second = consumer(), consumer()
+    await first.start()
+    flow.start()
+    try:
+        await _until(lambda: len(flow.handled) >= 20, "20 ticks handled by the first")
+        assert await _committed(kafka_bootstrap, group) == 0
+        # The second member joins while records flow: the first gives up a partition
+        # with handled, uncommitted records on it.
+        await second.start()
+        await _until(lambda: second.assignment() != set(), "the second member given a partition")
+        handled_then = len(flow.handled)
+        await _until(lambda: len(flow.handled) >= handled_then + 20, "20 more ticks")
+    finally:
+        await flow.stop()
+        await second.stop()
+        await first.stop()
+    # The new owner started where the first left off: nothing fetched and skipped again.
+    assert duplicates() == 0
+    assert sorted(flow.handled) == list(range(flow.sent))
+    assert await _committed(kafka_bootstrap, group) == flow.sent
+
+
+async def _value(result: bool | Awaitable[bool]) -> bool:
+    return await result if inspect.isawaitable(result) else bool(result)
+
+
+async def _at_least(count: Awaitable[int], expected: int) -> bool:
+    return await count >= expected
