@@ -136,8 +136,9 @@ def _postmaster(postgres: PostgresServer) -> int:
     """The postmaster's pid: the parent of any backend."""
     with psycopg.connect(postgres.url(BARE_DATABASE, driver="postgresql")) as connection:
         row = connection.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    return procstat.parent_pid(int(row[0]))
+        assert row is not None
+        # Read while the connection is open: once closed, its backend exits.
+        return procstat.parent_pid(int(row[0]))
 
 
 def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
