@@ -158,6 +158,7 @@ async def consume(
         max_retries=2,
         retry_backoff_seconds=0.01,
         commit_interval_seconds=1.0,
+        linger_seconds=0.0,
     )
     await consumer.start()
     try:

@@ -124,6 +124,7 @@ def _consumer(
         max_retries=0,
         retry_backoff_seconds=0.01,
         commit_interval_seconds=interval,
+        linger_seconds=0.0,
     )
 
 

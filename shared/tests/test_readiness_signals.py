@@ -103,6 +103,7 @@ async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
         max_retries=0,
         retry_backoff_seconds=0.01,
         commit_interval_seconds=1.0,
+        linger_seconds=0.0,
     )
     await consumer.start()
     try:

@@ -206,6 +206,7 @@ def create_service_app(
                     max_retries=settings.consumer_max_retries,
                     retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
                     commit_interval_seconds=settings.consumer_commit_interval_seconds,
+                    linger_seconds=settings.consumer_linger_ms / 1000,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)

@@ -147,6 +147,14 @@ class ServiceSettings(ServerSettings):
         "when the consumer goes idle, stops or loses a partition. A crash redelivers at most "
         "this much, which the handled-id check skips; 0 commits after every fetch.",
     )
+    consumer_linger_ms: float = Field(
+        default=30,
+        ge=0,
+        le=1000,
+        description="A fetch that brings fewer than a full batch waits this long for the "
+        "records right behind it, so that one transaction handles them together; 0 handles "
+        "each fetch at once.",
+    )
     consumer_stall_seconds: float = Field(
         default=60,
         gt=0,

@@ -22,6 +22,7 @@ _RETRY_SECONDS = 5.0
 _HANDLER_RETRIES = 3
 _HANDLER_BACKOFF_SECONDS = 0.2
 _COMMIT_INTERVAL_SECONDS = 1.0
+_LINGER_SECONDS = 0.03
 
 
 class RoutingReports:
@@ -47,6 +48,7 @@ class RoutingReports:
                 max_retries=_HANDLER_RETRIES,
                 retry_backoff_seconds=_HANDLER_BACKOFF_SECONDS,
                 commit_interval_seconds=_COMMIT_INTERVAL_SECONDS,
+                linger_seconds=_LINGER_SECONDS,
             )
             try:
                 await producer.start()

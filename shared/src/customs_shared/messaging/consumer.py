@@ -1,6 +1,6 @@
 """The consumer loop every service uses.
 
-Per fetched batch of a partition: decode each CloudEvent; in one transaction, skip
+Per fetch (every partition it returned): decode each CloudEvent; in one transaction, skip
 the ids this consumer already handled and run the handlers, recording the ids.
 Offsets are committed at most once per commit interval (and when the loop goes idle,
 stops or loses a partition): at a few events per fetch, a commit per fetch cost the
@@ -71,11 +71,11 @@ class PermanentError(Exception):
 
 
 class _Unfinished(Exception):
-    """An outage stopped a batch at ``offset``; the records before it are done."""
+    """An outage stopped a fetch's records at ``index``; the records before it are done."""
 
-    def __init__(self, offset: int) -> None:
-        super().__init__(f"unfinished at offset {offset}")
-        self.offset = offset
+    def __init__(self, index: int) -> None:
+        super().__init__(f"unfinished at record {index} of the fetch")
+        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +140,7 @@ class EventConsumer:
         max_retries: int,
         retry_backoff_seconds: float,
         commit_interval_seconds: float,
+        linger_seconds: float,
     ) -> None:
         self._group_id = group_id
         self._sessions = sessions
@@ -157,6 +158,7 @@ class EventConsumer:
             bootstrap, group_id, self._topics, _CommitOnRevoke(self)
         )
         self._commit_interval = commit_interval_seconds
+        self._linger = linger_seconds
         # Offsets handled and not yet committed, and since when the oldest has waited.
         self._uncommitted: dict[TopicPartition, int] = {}
         self._uncommitted_since = 0.0
@@ -225,7 +227,7 @@ class EventConsumer:
 
     async def _fetch_and_handle(self) -> None:
         try:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=_FETCH_RECORDS)
         except Exception:
             log.exception("fetch failed", extra={"group": self._group_id})
             await asyncio.sleep(1.0)
@@ -235,30 +237,55 @@ class EventConsumer:
             if not self._lagging():
                 self._progressed_at = time.monotonic()  # idle and caught up
             return
+        if self._linger and sum(map(len, batches.values())) < _FETCH_RECORDS:
+            # A few records: wait a moment for the ones on their heels, so that one
+            # transaction and one relay pass serve several events instead of one each.
+            await asyncio.sleep(self._linger)
+            more = await self._consumer.getmany(timeout_ms=0, max_records=_FETCH_RECORDS)
+            for partition, records in more.items():
+                batches.setdefault(partition, []).extend(records)
+        if self._stop.is_set():
+            return  # fetched but not handled: not committed, so redelivered
         self._in_hand = True
+        # Every partition's records in one transaction: the results of one declaration's
+        # screenings arrive together on their topics, and are handled with one commit.
+        records = [record for in_partition in batches.values() for record in in_partition]
         try:
-            for partition, records in batches.items():
-                if self._stop.is_set():
-                    return  # fetched but not handled: not committed, so redelivered
-                try:
-                    await self._handle_batch(records)
-                except Exception as exc:  # an outage (DB or DLQ): retry from there later
-                    resume = exc.offset if isinstance(exc, _Unfinished) else records[0].offset
-                    log.exception("records left unhandled", extra={"offset": resume})
-                    if resume > records[0].offset:
-                        self._handled(partition, resume)
-                    self._consumer.seek(partition, resume)
-                    self._report_lag(partition, resume)
-                    await self.commit_handled()
-                    await asyncio.sleep(1.0)
-                    continue
-                self._handled(partition, records[-1].offset + 1)
-                self._report_lag(partition, records[-1].offset + 1)
-                self._progressed_at = time.monotonic()
+            await self._handle_batch(records)
+        except Exception as exc:  # an outage (DB or DLQ): retry from there later
+            done = exc.index if isinstance(exc, _Unfinished) else 0
+            log.exception("records left unhandled", extra={"handled": done, "of": len(records)})
+            self._resume_after(batches, records[done:])
+            await self.commit_handled()
+            await asyncio.sleep(1.0)
+            return
         finally:
             self._in_hand = False
+        for partition, partition_records in batches.items():
+            self._handled(partition, partition_records[-1].offset + 1)
+            self._report_lag(partition, partition_records[-1].offset + 1)
+        self._progressed_at = time.monotonic()
         if time.monotonic() - self._uncommitted_since >= self._commit_interval:
             await self.commit_handled()
+
+    def _resume_after(
+        self,
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        unhandled: list[ConsumerRecord[bytes, bytes]],
+    ) -> None:
+        """Keeps what was handled and fetches each partition again from its first record
+        left unhandled."""
+        first_unhandled: dict[TopicPartition, int] = {}
+        for record in unhandled:
+            partition = TopicPartition(record.topic, record.partition)
+            first_unhandled.setdefault(partition, record.offset)
+        for partition, partition_records in batches.items():
+            resume = first_unhandled.get(partition, partition_records[-1].offset + 1)
+            if resume > partition_records[0].offset:
+                self._handled(partition, resume)
+            if partition in first_unhandled:
+                self._consumer.seek(partition, resume)
+            self._report_lag(partition, resume)
 
     def _handled(self, partition: TopicPartition, next_offset: int) -> None:
         if not self._uncommitted:
@@ -293,9 +320,9 @@ class EventConsumer:
         self._lag_reported = {*(self._lag_reported & assigned), partition}
 
     async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """All of one partition's fetched records in one transaction: one commit instead
-        of one per record. If any handler fails, that transaction is rolled back and the
-        records are handled one by one, in order, each with its own retries."""
+        """All of a fetch's records in one transaction: one commit instead of one per
+        record. If any handler fails, that transaction is rolled back and the records are
+        handled one by one, in order, each with its own retries."""
         started = time.perf_counter()
         decoded = [item for record in records if (item := self._decode(record)) is not None]
         events = [item for item in decoded if isinstance(item, _Event)]
@@ -314,7 +341,7 @@ class EventConsumer:
                 try:
                     await self._handle_alone(item)
                 except Exception as exc:
-                    raise _Unfinished(item.record.offset) from exc
+                    raise _Unfinished(records.index(item.record)) from exc
             return
         for poison in decoded:
             if isinstance(poison, _Poison):
@@ -439,6 +466,7 @@ class EventConsumer:
 
 
 _KEY_KEPT_BYTES = 1024
+_FETCH_RECORDS = 200
 
 
 def _errors(exc: ValidationError) -> str:
