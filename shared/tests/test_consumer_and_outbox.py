@@ -5,27 +5,24 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.events.catalog import EventType, Topic
+from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, PermanentError, Subscription
-from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
-from tests.support.postgres import MigratedSessions
-from tests.support.topics import read_topic
+from tests.support.topics import create_topic, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -38,33 +35,8 @@ class Ping(BaseModel):
 @pytest.fixture
 async def ping(kafka_bootstrap: str) -> EventType[Ping]:
     """An event type on a fresh topic of its own (and its DLQ)."""
-    topic = Topic(f"test.ping.{uuid.uuid4().hex[:8]}", "n", "test")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(name, num_partitions=1, replication_factor=1)
-                for name in (topic.name, topic.dlq)
-            ]
-        )
-    finally:
-        await admin.close()
+    topic = await create_topic(kafka_bootstrap, "test.ping")
     return EventType("test.ping.v1", topic, Ping, "test", ())
-
-
-@pytest.fixture
-async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    # Every service's migrations create the messaging tables; routing's are the fewest.
-    return await migrated_sessions("routing_svc:migrations")
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = new_producer(kafka_bootstrap, "test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def test_outbox_relay_publishes_committed_events_once_in_order(

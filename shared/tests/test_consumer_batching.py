@@ -7,24 +7,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.events.catalog import EventType, Topic
+from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, Subscription
-from customs_shared.messaging.kafka import new_producer
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.messaging.outbox import add_event
-from tests.support.postgres import MigratedSessions
-from tests.support.topics import committed_offsets
+from tests.support.topics import committed_offsets, create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -37,32 +33,8 @@ class Step(BaseModel):
 
 
 @pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("routing_svc:migrations")
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = new_producer(kafka_bootstrap, "test")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
-@pytest.fixture
 async def step(kafka_bootstrap: str) -> EventType[Step]:
-    topic = Topic(f"test.batching.{uuid.uuid4().hex[:8]}", "n", "test")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(name, num_partitions=PARTITIONS, replication_factor=1)
-                for name in (topic.name, topic.dlq)
-            ]
-        )
-    finally:
-        await admin.close()
+    topic = await create_topic(kafka_bootstrap, "test.batching", partitions=PARTITIONS)
     return EventType("test.step.v1", topic, Step, "test", ())
 
 
@@ -147,10 +119,11 @@ async def _transactions_for_three_records(
 
 async def test_records_close_behind_each_other_share_one_transaction_after_the_linger(
     step: EventType[Step],
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     lingering = await _transactions_for_three_records(
         step, sessions, producer, kafka_bootstrap, linger=1.0
     )
@@ -159,10 +132,11 @@ async def test_records_close_behind_each_other_share_one_transaction_after_the_l
 
 async def test_without_a_linger_each_record_is_handled_as_it_comes(
     step: EventType[Step],
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     at_once = await _transactions_for_three_records(
         step, sessions, producer, kafka_bootstrap, linger=0.0
     )
@@ -171,10 +145,11 @@ async def test_without_a_linger_each_record_is_handled_as_it_comes(
 
 async def test_an_outage_inside_a_fetch_resumes_each_partition_where_it_stopped(
     step: EventType[Step],
-    sessions: async_sessionmaker[AsyncSession],
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     outage_ends = time.monotonic() + 10**9
     finished = asyncio.Event()
     retried = asyncio.Event()

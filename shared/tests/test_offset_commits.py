@@ -9,21 +9,18 @@ import contextlib
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.events.catalog import EventType, Topic
+from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, Subscription
-from customs_shared.messaging.kafka import new_producer
-from tests.support.postgres import MigratedSessions
-from tests.support.topics import committed_offsets
+from tests.support.topics import committed_offsets, create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -35,32 +32,8 @@ class Tick(BaseModel):
     n: int
 
 
-@pytest.fixture
-async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
-    return await migrated_sessions("routing_svc:migrations")
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = new_producer(kafka_bootstrap, "test")
-    await producer.start()
-    yield producer
-    await producer.stop()
-
-
 async def _tick_type(bootstrap: str, partitions: int) -> EventType[Tick]:
-    topic = Topic(f"test.commit.{uuid.uuid4().hex[:8]}", "n", "test")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(name, num_partitions=partitions, replication_factor=1)
-                for name in (topic.name, topic.dlq)
-            ]
-        )
-    finally:
-        await admin.close()
+    topic = await create_topic(bootstrap, "test.commit", partitions=partitions)
     return EventType("test.tick.v1", topic, Tick, "test", ())
 
 
@@ -145,8 +118,11 @@ async def _until(
 
 
 async def test_while_records_flow_offsets_wait_for_the_interval_and_a_stop_commits_them(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     tick = await _tick_type(kafka_bootstrap, partitions=1)
     flow = Flow(producer, tick)
     group = f"test-{uuid.uuid4().hex[:6]}"
@@ -166,8 +142,11 @@ async def test_while_records_flow_offsets_wait_for_the_interval_and_a_stop_commi
 
 
 async def test_with_a_short_interval_offsets_are_committed_while_records_flow(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     tick = await _tick_type(kafka_bootstrap, partitions=1)
     flow = Flow(producer, tick)
     group = f"test-{uuid.uuid4().hex[:6]}"
@@ -185,8 +164,11 @@ async def test_with_a_short_interval_offsets_are_committed_while_records_flow(
 
 
 async def test_a_consumer_gone_idle_commits_at_once(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     tick = await _tick_type(kafka_bootstrap, partitions=1)
     flow = Flow(producer, tick)
     group = f"test-{uuid.uuid4().hex[:6]}"
@@ -204,8 +186,11 @@ async def test_a_consumer_gone_idle_commits_at_once(
 
 
 async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    scratch_sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
 ) -> None:
+    sessions = scratch_sessions
     tick = await _tick_type(kafka_bootstrap, partitions=2)
     flow = Flow(producer, tick)
     group = f"test-{uuid.uuid4().hex[:6]}"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from customs_shared.events.catalog import Topic
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,20 @@ async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
 def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """The offsets consumer group ``group`` has committed, by partition."""
     return asyncio.run(_committed(bootstrap, group))
+
+
+async def create_topic(bootstrap: str, prefix: str, *, partitions: int = 1) -> Topic:
+    """A fresh topic of its own, and its DLQ, named ``<prefix>.<random>``."""
+    topic = Topic(f"{prefix}.{uuid.uuid4().hex[:8]}", "n", "test")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=1)
+                for name in (topic.name, topic.dlq)
+            ]
+        )
+    finally:
+        await admin.close()
+    return topic
