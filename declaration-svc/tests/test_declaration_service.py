@@ -28,6 +28,7 @@ from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.models import Declaration, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
 from tests.support.factories import principal
+from tests.support.postgres import sent_statements
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -216,3 +217,53 @@ async def test_the_richer_model_is_stored_and_shown_as_declared(
     assert shown.items[0].preferential_origin is not None
     assert shown.items[0].preferential_origin.form == "E"
     assert shown.items[1].preferential_origin is None
+
+
+async def test_timeline_entries_are_written_with_one_statement_text_whatever_their_number(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = (await submit(sessions, body(), None)).declaration_id
+    second = (await submit(sessions, body(), None)).declaration_id
+    tenant = BROKER.tenant
+
+    def signature(declaration_id: uuid.UUID) -> SignatureChecked:
+        return SignatureChecked(
+            declaration_id=declaration_id,
+            tenant=tenant,
+            status=SignatureStatus.MISSING,
+            detail="unsigned",
+        )
+
+    def ipr(declaration_id: uuid.UUID) -> IprScreened:
+        return IprScreened(
+            declaration_id=declaration_id,
+            tenant=tenant,
+            outcome=IprOutcome.CLEAR,
+            records_checked=0,
+        )
+
+    inserts: list[str] = []
+    async with sessions() as session:
+        # One entry in a transaction, then three: a batch of any size, one prepared plan.
+        with sent_statements(session) as statements:
+            async with session.begin():
+                await service.record_signature_result(session, signature(first))
+            async with session.begin():
+                await service.record_ipr_result(session, ipr(first))
+                await service.record_signature_result(session, signature(second))
+                await service.record_ipr_result(session, ipr(second))
+        inserts = [s for s in statements if s.startswith("INSERT INTO declaration_timeline")]
+    assert len(inserts) == 2
+    assert len(set(inserts)) == 1, inserts
+
+    async with sessions() as session:
+        events = await session.execute(
+            select(TimelineEntry.declaration_id, TimelineEntry.event).order_by(TimelineEntry.id)
+        )
+        written = [(row.declaration_id, row.event) for row in events]
+    assert written[-4:] == [
+        (first, "signature_checked"),
+        (first, "ipr_screened"),
+        (second, "signature_checked"),
+        (second, "ipr_screened"),
+    ]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.db import (
@@ -21,7 +19,7 @@ from customs_shared.db import (
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.messaging.repository import mark_published, remember_all_processed
-from tests.support.postgres import MigratedSessions
+from tests.support.postgres import MigratedSessions, sent_statements
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +28,6 @@ pytestmark = pytest.mark.integration
 async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
     # Every service's migrations create the messaging tables; routing's are the fewest.
     return await migrated_sessions("routing_svc:migrations")
-
-
-@contextmanager
-def counted(session: AsyncSession) -> Iterator[list[str]]:
-    """The SQL statements ``session`` sends inside the block."""
-    statements: list[str] = []
-    engine = session.get_bind()
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_a_batch_is_locked_or_created_in_one_statement_and_handed_out_without_more(
@@ -62,9 +44,9 @@ async def test_a_batch_is_locked_or_created_in_one_statement_and_handed_out_with
             {"consumer": "c", "event_id": "new-1", "processed_at": now},
             {"consumer": "c", "event_id": "new-2", "processed_at": now},  # twice: locked once
         ]
-        with counted(session.sync_session) as batch:
+        with sent_statements(session.sync_session) as batch:
             await lock_or_insert_all(session, ProcessedEvent, rows)
-        with counted(session.sync_session) as after:
+        with sent_statements(session.sync_session) as after:
             old = await lock_or_insert(session, ProcessedEvent, consumer="c", event_id="old")
             new = locked(session, ProcessedEvent, ("c", "new-1"))
             absent = locked(session, ProcessedEvent, ("c", "never"))
@@ -92,7 +74,7 @@ async def test_lock_all_locks_the_existing_rows_in_one_select(
     async with sessions() as session, session.begin():
         seqs = list(await session.scalars(select(OutboxEvent.seq).order_by(OutboxEvent.seq)))
     async with sessions() as session, session.begin():
-        with counted(session.sync_session) as statements:
+        with sent_statements(session.sync_session) as statements:
             await lock_all(session, OutboxEvent, [*seqs, seqs[0], 10**9])
             await lock_all(session, OutboxEvent, seqs[:1])  # already held: no statement
 
@@ -116,7 +98,7 @@ async def test_new_rows_are_inserted_without_the_session_one_statement_per_table
         ProcessedEvent(consumer="insert-new", event_id="e-2"),
     ]
     async with sessions() as session, session.begin():
-        with counted(session.sync_session) as statements:
+        with sent_statements(session.sync_session) as statements:
             await insert_new(session, rows)
 
         assert len(statements) == 2
@@ -146,7 +128,7 @@ async def test_rows_queued_for_the_commit_are_written_with_it_or_dropped_with_a_
         for event_id in ("kept-1", "kept-2"):
             insert_at_commit(session, processed(event_id))
         assert not session.new  # not in the unit of work
-        with counted(session.sync_session) as statements:
+        with sent_statements(session.sync_session) as statements:
             await session.commit()
         assert len(statements) == 1
     async with sessions() as session:
@@ -181,18 +163,18 @@ async def test_batches_of_any_size_send_one_statement_text(
             now = utcnow()
             ids = [f"{size}-{n}" for n in range(size)]
             rows = [{"consumer": "s", "event_id": i, "processed_at": now} for i in ids]
-            with counted(session.sync_session) as sent:
+            with sent_statements(session.sync_session) as sent:
                 await lock_or_insert_all(session, ProcessedEvent, rows)
             texts["lock_or_insert_all"].update(sent)
-            with counted(session.sync_session) as sent:
+            with sent_statements(session.sync_session) as sent:
                 fresh = await remember_all_processed(session, "other", ids)
             texts["remember"].update(sent)
             assert fresh == set(ids)
             seqs = list(range(size * 100, size * 100 + size))
-            with counted(session.sync_session) as sent:
+            with sent_statements(session.sync_session) as sent:
                 await lock_all(session, OutboxEvent, seqs)
             texts["lock_all"].update(sent)
-            with counted(session.sync_session) as sent:
+            with sent_statements(session.sync_session) as sent:
                 await mark_published(session, seqs)
             texts["mark_published"].update(sent)
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.ports import free_port
@@ -178,3 +179,19 @@ def _children(parent: int) -> list[int]:
 # The ``migrated_sessions`` fixture: migrations location → sessions on a database
 # that those migrations have just built.
 MigratedSessions = Callable[[str], Awaitable[async_sessionmaker[AsyncSession]]]
+
+
+@contextlib.contextmanager
+def sent_statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL texts ``session``'s engine sends inside the block, in order."""
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

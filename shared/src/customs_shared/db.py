@@ -306,7 +306,9 @@ def upsert_insert(dialect: str) -> Callable[..., Any]:
 
 @functools.cache
 def _insert_rows(model: type[DeclarativeBase]) -> Any:
-    return insert(cast(Table, model.__table__))
+    # inline: no RETURNING of the key for a single row, so one row and many send the same
+    # text, and a connection prepares and plans it once.
+    return insert(cast(Table, model.__table__)).inline()
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal
-from customs_shared.db import lock_all, locked
+from customs_shared.db import insert_at_commit, lock_all, locked
 from customs_shared.problems import NotFound
 from customs_shared.repository import RepositoryBase
 from declaration_svc.declarations.models import (
@@ -140,7 +140,11 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         self.session.add(version)
 
     def add_timeline_entry(self, entry: TimelineEntry) -> None:
-        self.session.add(entry)
+        # Written at commit with the transaction's other entries in one executemany, of one
+        # statement text: through the unit of work their keys came back by RETURNING, a
+        # multi-row VALUES whose text, and so whose prepared plan on every connection,
+        # changed with the number of entries. Nothing reads an entry back before commit.
+        insert_at_commit(self.session, entry)
 
     async def open_ipr_suspensions(self, declaration_id: uuid.UUID) -> int:
         """Suspensions not yet lifted: each is suspended once and lifted at most once
