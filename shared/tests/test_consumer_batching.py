@@ -117,30 +117,25 @@ async def _transactions_for_three_records(
     return transactions
 
 
-async def test_records_close_behind_each_other_share_one_transaction_after_the_linger(
+@pytest.mark.parametrize(
+    ("linger", "transactions"),
+    [
+        pytest.param(1.0, 1, id="within a 1 s linger: one transaction"),
+        pytest.param(0.0, 3, id="no linger: one each, as they come"),
+    ],
+)
+async def test_records_close_behind_each_other_share_a_transaction_after_the_linger(
     step: EventType[Step],
     scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
     kafka_bootstrap: str,
+    linger: float,
+    transactions: int,
 ) -> None:
-    sessions = scratch_sessions
-    lingering = await _transactions_for_three_records(
-        step, sessions, producer, kafka_bootstrap, linger=1.0
+    used = await _transactions_for_three_records(
+        step, scratch_sessions, producer, kafka_bootstrap, linger=linger
     )
-    assert len(lingering) == 1, "three records 100 ms apart, within a 1 s linger"
-
-
-async def test_without_a_linger_each_record_is_handled_as_it_comes(
-    step: EventType[Step],
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-) -> None:
-    sessions = scratch_sessions
-    at_once = await _transactions_for_three_records(
-        step, sessions, producer, kafka_bootstrap, linger=0.0
-    )
-    assert len(at_once) == 3
+    assert len(used) == transactions
 
 
 async def test_an_outage_inside_a_fetch_resumes_each_partition_where_it_stopped(

@@ -10,6 +10,7 @@ import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -79,32 +80,52 @@ class Flow:
                 await self._task
 
 
-def _consumer(
-    group: str,
-    flow: Flow,
-    tick: EventType[Tick],
-    sessions: async_sessionmaker[AsyncSession],
+@dataclass
+class Group:
+    """A consumer group on a fresh topic, with a flow of ticks to it."""
+
+    name: str
+    tick: EventType[Tick]
+    flow: Flow
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    bootstrap: str
+
+    def consumer(self, interval: float) -> EventConsumer:
+        return EventConsumer(
+            group_id=self.name,
+            bootstrap=self.bootstrap,
+            sessions=self.sessions,
+            producer=self.producer,
+            subscriptions=[Subscription(self.tick, self.flow.handle)],
+            max_retries=0,
+            retry_backoff_seconds=0.01,
+            commit_interval_seconds=interval,
+            linger_seconds=0.0,
+        )
+
+    async def committed(self) -> int:
+        """The sum of the group's committed offsets: how many records it has committed."""
+        offsets = await asyncio.to_thread(committed_offsets, self.bootstrap, self.name)
+        return sum(offset for offset in offsets.values() if offset > 0)
+
+
+NewGroup = Callable[..., Awaitable[Group]]
+
+
+@pytest.fixture
+def new_group(
+    scratch_sessions: async_sessionmaker[AsyncSession],
     producer: AIOKafkaProducer,
-    bootstrap: str,
-    interval: float,
-) -> EventConsumer:
-    return EventConsumer(
-        group_id=group,
-        bootstrap=bootstrap,
-        sessions=sessions,
-        producer=producer,
-        subscriptions=[Subscription(tick, flow.handle)],
-        max_retries=0,
-        retry_backoff_seconds=0.01,
-        commit_interval_seconds=interval,
-        linger_seconds=0.0,
-    )
+    kafka_bootstrap: str,
+) -> NewGroup:
+    async def made(partitions: int = 1) -> Group:
+        tick = await _tick_type(kafka_bootstrap, partitions)
+        name = f"test-{uuid.uuid4().hex[:6]}"
+        flow = Flow(producer, tick)
+        return Group(name, tick, flow, scratch_sessions, producer, kafka_bootstrap)
 
-
-async def _committed(bootstrap: str, group: str) -> int:
-    """The sum of the group's committed offsets: how many records it has committed."""
-    offsets = await asyncio.to_thread(committed_offsets, bootstrap, group)
-    return sum(offset for offset in offsets.values() if offset > 0)
+    return made
 
 
 async def _until(
@@ -118,90 +139,66 @@ async def _until(
 
 
 async def test_while_records_flow_offsets_wait_for_the_interval_and_a_stop_commits_them(
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    new_group: NewGroup,
 ) -> None:
-    sessions = scratch_sessions
-    tick = await _tick_type(kafka_bootstrap, partitions=1)
-    flow = Flow(producer, tick)
-    group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = _consumer(
-        group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
-    )
+    group = await new_group()
+    flow = group.flow
+    consumer = group.consumer(LONG_INTERVAL_SECONDS)
     await consumer.start()
     flow.start()
     try:
         await _until(lambda: len(flow.handled) >= 20, "20 ticks handled")
-        assert await _committed(kafka_bootstrap, group) == 0, "committed before the interval"
+        assert await group.committed() == 0, "committed before the interval"
     finally:
         await flow.stop()
         await consumer.stop()
     # Everything handled is committed at the stop: nothing for a successor to redo.
-    assert await _committed(kafka_bootstrap, group) == len(flow.handled) == flow.sent
+    assert await group.committed() == len(flow.handled) == flow.sent
 
 
 async def test_with_a_short_interval_offsets_are_committed_while_records_flow(
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    new_group: NewGroup,
 ) -> None:
-    sessions = scratch_sessions
-    tick = await _tick_type(kafka_bootstrap, partitions=1)
-    flow = Flow(producer, tick)
-    group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = _consumer(group, flow, tick, sessions, producer, kafka_bootstrap, 0.3)
+    group = await new_group()
+    flow = group.flow
+    consumer = group.consumer(0.3)
     await consumer.start()
     flow.start()
     try:
-        await _until(
-            lambda: _at_least(_committed(kafka_bootstrap, group), 10), "10 ticks committed"
-        )
-        assert len(flow.handled) >= await _committed(kafka_bootstrap, group)
+        await _until(lambda: _at_least(group.committed(), 10), "10 ticks committed")
+        assert len(flow.handled) >= await group.committed()
     finally:
         await flow.stop()
         await consumer.stop()
 
 
 async def test_a_consumer_gone_idle_commits_at_once(
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    new_group: NewGroup,
 ) -> None:
-    sessions = scratch_sessions
-    tick = await _tick_type(kafka_bootstrap, partitions=1)
-    flow = Flow(producer, tick)
-    group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = _consumer(
-        group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
-    )
+    group = await new_group()
+    flow = group.flow
+    consumer = group.consumer(LONG_INTERVAL_SECONDS)
     await consumer.start()
     try:
         await flow.send(5)
         await _until(lambda: len(flow.handled) == 5, "5 ticks handled")
         # Well within the interval, but nothing else is coming.
-        await _until(lambda: _at_least(_committed(kafka_bootstrap, group), 5), "commit", 3)
+        await _until(lambda: _at_least(group.committed(), 5), "commit", 3)
     finally:
         await consumer.stop()
 
 
 async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes(
-    scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
+    new_group: NewGroup,
 ) -> None:
-    sessions = scratch_sessions
-    tick = await _tick_type(kafka_bootstrap, partitions=2)
-    flow = Flow(producer, tick)
-    group = f"test-{uuid.uuid4().hex[:6]}"
+    group = await new_group(partitions=2)
+    flow = group.flow
 
     def consumer() -> EventConsumer:
-        return _consumer(
-            group, flow, tick, sessions, producer, kafka_bootstrap, LONG_INTERVAL_SECONDS
-        )
+        return group.consumer(LONG_INTERVAL_SECONDS)
 
     def duplicates() -> float:
-        labels = {"topic": tick.topic.name, "outcome": "duplicate"}
+        labels = {"topic": group.tick.topic.name, "outcome": "duplicate"}
         return REGISTRY.get_sample_value("events_consumed_total", labels) or 0.0
 
     first, second = consumer(), consumer()
@@ -209,7 +206,7 @@ async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes(
     flow.start()
     try:
         await _until(lambda: len(flow.handled) >= 20, "20 ticks handled by the first")
-        assert await _committed(kafka_bootstrap, group) == 0
+        assert await group.committed() == 0
         # The second member joins while records flow: the first gives up a partition
         # with handled, uncommitted records on it.
         await second.start()
@@ -223,7 +220,7 @@ async def test_a_rebalance_commits_what_was_handled_of_the_partitions_it_takes(
     # The new owner started where the first left off: nothing fetched and skipped again.
     assert duplicates() == 0
     assert sorted(flow.handled) == list(range(flow.sent))
-    assert await _committed(kafka_bootstrap, group) == flow.sent
+    assert await group.committed() == flow.sent
 
 
 async def _value(result: bool | Awaitable[bool]) -> bool:
