@@ -237,11 +237,13 @@ class EventConsumer:
             if not self._lagging():
                 self._progressed_at = time.monotonic()  # idle and caught up
             return
-        if self._linger and sum(map(len, batches.values())) < _FETCH_RECORDS:
+        fetched = sum(map(len, batches.values()))
+        if self._linger and fetched < _FETCH_RECORDS:
             # A few records: wait a moment for the ones on their heels, so that one
             # transaction and one relay pass serve several events instead of one each.
             await asyncio.sleep(self._linger)
-            more = await self._consumer.getmany(timeout_ms=0, max_records=_FETCH_RECORDS)
+            room = _FETCH_RECORDS - fetched
+            more = await self._consumer.getmany(timeout_ms=0, max_records=room)
             for partition, records in more.items():
                 batches.setdefault(partition, []).extend(records)
         if self._stop.is_set():
