@@ -5,7 +5,6 @@ and for the partitions a rebalance takes away."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import time
 import uuid
@@ -48,6 +47,7 @@ class Flow:
         self.sent = 0
         self.handled: list[int] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def handle(self, _session: AsyncSession, data: Tick) -> None:
         self.handled.append(data.n)
@@ -67,17 +67,19 @@ class Flow:
 
     def start(self) -> None:
         async def keep_sending() -> None:
-            while True:
+            while not self._stopping.is_set():
                 await self.send(1)
                 await asyncio.sleep(SEND_EVERY_SECONDS)
 
         self._task = asyncio.create_task(keep_sending())
 
     async def stop(self) -> None:
+        """Stops after the send in progress, then waits until every tick sent is handled
+        (20 s at most)."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
+        await _until(lambda: len(set(self.handled)) >= self.sent, "every tick sent handled")
 
 
 @dataclass

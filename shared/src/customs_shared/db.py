@@ -172,7 +172,8 @@ def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> N
     """Queues a new row for :func:`insert_new` when the transaction commits: for rows a
     transaction writes and never reads back (outbox events, notifications), added from
     code that cannot wait for a statement. The session factory
-    (customs_shared.messaging.outbox.session_factory) writes them before the commit; a
+    (customs_shared.messaging.outbox.session_factory) writes them before the commit, or
+    at an explicit flush before it (so a read after the flush sees them); a
     session of another factory gets the row through the unit of work, as ``add`` would."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     if not _writes_queued_rows(type(sync)):

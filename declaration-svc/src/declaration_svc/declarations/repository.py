@@ -143,7 +143,7 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         # Written at commit with the transaction's other entries in one executemany, of one
         # statement text: through the unit of work their keys came back by RETURNING, a
         # multi-row VALUES whose text, and so whose prepared plan on every connection,
-        # changed with the number of entries. Nothing reads an entry back before commit.
+        # changed with the number of entries. An explicit flush writes them too.
         insert_at_commit(self.session, entry)
 
     async def open_ipr_suspensions(self, declaration_id: uuid.UUID) -> int:

@@ -165,6 +165,10 @@ class OutboxRelay:
             return len(rows)
 
 
+def _write_queued_rows_at_flush(session: Session, _context: object, _instances: object) -> None:
+    write_queued_rows(session)
+
+
 class OutboxSignal:
     """Wakes the relay when a commit wrote outbox rows, so events leave within
     milliseconds instead of one poll interval."""
@@ -191,6 +195,8 @@ def session_factory(engine: AsyncEngine, signal: OutboxSignal) -> async_sessionm
         drop_queued_rows(session)
 
     event.listen(_NotifyingSession, "before_commit", write_queued_rows)
+    # An explicit flush writes them too: a read after it in the transaction sees them.
+    event.listen(_NotifyingSession, "before_flush", _write_queued_rows_at_flush)
     event.listen(_NotifyingSession, "after_commit", after_commit)
     event.listen(_NotifyingSession, "after_soft_rollback", after_soft_rollback)
     return async_sessionmaker(
