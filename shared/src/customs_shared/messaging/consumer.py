@@ -257,26 +257,25 @@ class EventConsumer:
         except Exception as exc:  # an outage (DB or DLQ): retry from there later
             done = exc.index if isinstance(exc, _Unfinished) else 0
             log.exception("records left unhandled", extra={"handled": done, "of": len(records)})
-            self._resume_after(batches, records[done:])
+            self._advance(batches, records[done:])
             await self.commit_handled()
             await asyncio.sleep(1.0)
             return
         finally:
             self._in_hand = False
-        for partition, partition_records in batches.items():
-            self._handled(partition, partition_records[-1].offset + 1)
-            self._report_lag(partition, partition_records[-1].offset + 1)
+        self._advance(batches, [])
         self._progressed_at = time.monotonic()
         if time.monotonic() - self._uncommitted_since >= self._commit_interval:
             await self.commit_handled()
 
-    def _resume_after(
+    def _advance(
         self,
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
         unhandled: list[ConsumerRecord[bytes, bytes]],
     ) -> None:
-        """Keeps what was handled and fetches each partition again from its first record
-        left unhandled."""
+        """Records each partition's progress up to its first record left ``unhandled``
+        (to its end when none is), and fetches a partition with such a record again from
+        there."""
         first_unhandled: dict[TopicPartition, int] = {}
         for record in unhandled:
             partition = TopicPartition(record.topic, record.partition)
