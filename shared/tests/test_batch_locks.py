@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.db import (
@@ -15,6 +16,8 @@ from customs_shared.db import (
     lock_or_insert,
     lock_or_insert_all,
     locked,
+    pairs_in,
+    upsert,
     utcnow,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
@@ -157,6 +160,8 @@ async def test_batches_of_any_size_send_one_statement_text(
         "remember": set(),
         "lock_all": set(),
         "mark_published": set(),
+        "upsert": set(),
+        "pairs_in": set(),
     }
     for size in (1, 2, 7):
         async with sessions() as session, session.begin():
@@ -177,10 +182,62 @@ async def test_batches_of_any_size_send_one_statement_text(
             with sent_statements(session.sync_session) as sent:
                 await mark_published(session, seqs)
             texts["mark_published"].update(sent)
+            with sent_statements(session.sync_session) as sent:
+                await upsert(session, ProcessedEvent, rows, update=["processed_at"])
+            texts["upsert"].update(sent)
+            pairs = [("s", i) for i in ids]
+            wanted = pairs_in(ProcessedEvent.consumer, ProcessedEvent.event_id, pairs, "postgresql")
+            with sent_statements(session.sync_session) as sent:
+                found = await session.scalars(select(ProcessedEvent.event_id).where(wanted))
+            texts["pairs_in"].update(sent)
+            assert sorted(found) == sorted(ids)
 
     assert {name: len(sent) for name, sent in texts.items()} == {
         "lock_or_insert_all": 1,
         "remember": 1,
         "lock_all": 1,
         "mark_published": 1,
+        "upsert": 1,
+        "pairs_in": 1,
     }
+
+
+async def test_an_upsert_is_compiled_once_and_updates_what_it_names(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A multi-row ``.values([...])`` has no cache key: SQLAlchemy compiled it on every
+    call. The upsert is now built once and its compiled form reused."""
+    engine = sessions.kw["bind"].sync_engine
+    cache_hits: list[bool] = []
+
+    def record(*args: Any) -> None:
+        context = args[4]
+        if "ON CONFLICT" in str(args[2]):
+            cache_hits.append(context.cache_hit == context.dialect.CACHE_HIT)
+
+    earlier, later = utcnow().replace(year=2020), utcnow()
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        for processed_at, event_ids in (
+            (earlier, ["u-1"]),
+            (earlier, ["u-1", "u-2"]),
+            (later, ["u-2"]),
+            (later, ["u-1", "u-2"]),
+        ):
+            async with sessions() as session, session.begin():
+                rows = [
+                    {"consumer": "upsert", "event_id": i, "processed_at": processed_at}
+                    for i in event_ids
+                ]
+                await upsert(session, ProcessedEvent, rows, update=["processed_at"])
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    # Compiled once for one row and once for many (an executemany), then reused.
+    assert cache_hits[2:] == [True, True]
+    async with sessions() as session:
+        stored = await session.execute(
+            select(ProcessedEvent.event_id, ProcessedEvent.processed_at).where(
+                ProcessedEvent.consumer == "upsert"
+            )
+        )
+        assert {row.event_id: row.processed_at for row in stored} == {"u-1": later, "u-2": later}

@@ -25,6 +25,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
@@ -360,6 +361,21 @@ def any_of(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bo
     return cast(ColumnElement[bool], column == any_(array))
 
 
+def pairs_in(
+    first: Any, second: Any, pairs: Sequence[tuple[Any, Any]], dialect: str
+) -> ColumnElement[bool]:
+    """``(first, second) IN pairs`` as one statement text whatever the number of pairs: on
+    PostgreSQL the pairs come as two array parameters, unnested."""
+    if dialect != "postgresql":
+        return cast(ColumnElement[bool], tuple_(first, second).in_(pairs))
+    arrays = [
+        bindparam(None, [pair[n] for pair in pairs], type_=postgresql.ARRAY(column.type))
+        for n, column in enumerate((first, second))
+    ]
+    rows = func.unnest(*arrays).table_valued("first", "second").render_derived()
+    return cast(ColumnElement[bool], tuple_(first, second).in_(select(rows.c.first, rows.c.second)))
+
+
 def batch_insert(table: Table, columns: Sequence[str], dialect: str) -> Any:
     """The dialect's upsert-capable insert of many rows in one statement, executed with
     :func:`batch_parameters`. On PostgreSQL ``INSERT INTO table (columns) SELECT … FROM
@@ -417,25 +433,31 @@ async def try_advisory_xact_lock(session: AsyncSession, name: str) -> bool:
     return bool(await session.scalar(statement, {"key": key}))
 
 
+@functools.cache
+def _upsert(model: type[DeclarativeBase], update: tuple[str, ...], dialect: str) -> Any:
+    # Built once, without values (the executed rows name the columns): a multi-row
+    # ``.values([...])`` has no cache key, so SQLAlchemy would compile it on every call.
+    statement = upsert_insert(dialect)(cast(Table, model.__table__))
+    keys = [column.name for column in inspect(model).primary_key]
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in update}
+    )
+
+
 async def upsert(
     session: AsyncSession,
     model: type[DeclarativeBase],
     rows: list[dict[str, Any]],
     update: list[str],
 ) -> None:
-    """``INSERT … ON CONFLICT (primary key) DO UPDATE`` of ``update``, one statement for
-    all ``rows``: concurrent loads of the same keys end with one of them, never an error."""
+    """``INSERT … ON CONFLICT (primary key) DO UPDATE`` of ``update`` for each of ``rows``
+    (which name the same columns), one statement text whatever their number: concurrent
+    loads of the same keys end with one of them, never an error."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    insert = upsert_insert(dialect)
-    statement = insert(model).values(rows)
-    keys = [column.name for column in inspect(model).primary_key]
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys, set_={name: statement.excluded[name] for name in update}
-        )
-    )
+    statement = _upsert(model, tuple(update), dialect)
+    await session.execute(statement, rows)
 
 
 async def check_database(engine: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal, tenant_scope
-from customs_shared.db import insert_if_absent
+from customs_shared.db import insert_at_commit, insert_if_absent
 from customs_shared.problems import NotFound
 
 Model = TypeVar("Model", bound=DeclarativeBase)
@@ -61,6 +61,11 @@ class RepositoryBase(Generic[Model]):
 
     def add(self, row: Model) -> None:
         self.session.add(row)
+
+    def add_at_commit(self, row: Model) -> None:
+        """Adds a row the transaction never reads back, written at commit with the other
+        rows queued so (customs_shared.db.insert_at_commit): no flush, no statement now."""
+        insert_at_commit(self.session, row)
 
     async def delete(self, key: Any) -> None:
         """Deletes the row with primary key ``key``, if there is one."""
