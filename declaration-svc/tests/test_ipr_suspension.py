@@ -7,7 +7,9 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
@@ -175,3 +177,46 @@ async def test_a_suspension_lifted_before_the_lane_holds_nothing(sessions: Sessi
     status, events = await status_and_events(sessions, declaration_id)
     assert status == "LANE_GREEN"
     assert "ipr_suspension_held" not in events
+
+
+async def test_the_migration_counts_the_open_suspensions_from_the_timeline(
+    sessions: Sessions,
+) -> None:
+    """Declarations suspended before the count was kept get it from their timeline."""
+    declaration_id = await laned(sessions)
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for suspension, status in (
+        (first, "suspended"),
+        (second, "suspended"),
+        (third, "suspended"),
+        (first, "withdrawn"),
+        (second, "confirmed"),
+        (third, "released"),
+    ):
+        await apply(sessions, declaration_id, suspension, status)
+    untouched = await laned(sessions)
+    async with sessions() as session:
+        connection = await session.connection()
+        await connection.run_sync(lambda sync: _migrate(sync, downgrade_to="0012"))
+        await connection.run_sync(lambda sync: _migrate(sync, downgrade_to=None))
+        await session.commit()
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Declaration.id, Declaration.ipr_suspensions_open).where(
+                Declaration.id.in_([declaration_id, untouched])
+            )
+        )
+        counts = {row.id: row.ipr_suspensions_open for row in rows}
+    assert counts == {declaration_id: 1, untouched: 0}
+    with pytest.raises(IprSuspended):
+        await release(sessions, declaration_id)
+
+
+def _migrate(connection: Connection, *, downgrade_to: str | None) -> None:
+    config = Config()
+    config.set_main_option("script_location", "declaration_svc:migrations")
+    config.attributes["connection"] = connection
+    if downgrade_to is None:
+        command.upgrade(config, "head")
+    else:
+        command.downgrade(config, downgrade_to)

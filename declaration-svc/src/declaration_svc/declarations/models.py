@@ -73,6 +73,9 @@ class Declaration(Base):
     lane_revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     ipr_outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    # IPR suspensions of release not yet lifted (suspended, less withdrawn or released at
+    # the deadline): kept as they come, so a lane or a release knows without a query.
+    ipr_suspensions_open: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The richer WCO-aligned parts, optional: stored as validated, shown as stored.
     broker: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     transport: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, tuple_
+from sqlalchemy import CursorResult, delete, select, tuple_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -145,30 +145,6 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         # multi-row VALUES whose text, and so whose prepared plan on every connection,
         # changed with the number of entries. An explicit flush writes them too.
         insert_at_commit(self.session, entry)
-
-    async def open_ipr_suspensions(self, declaration_id: uuid.UUID) -> int:
-        """Suspensions not yet lifted: each is suspended once and lifted at most once
-        (withdrawn by the holder or released at its deadline); a confirmed one stays."""
-        rows = await self.session.execute(
-            select(TimelineEntry.event, func.count())
-            .where(
-                TimelineEntry.declaration_id == declaration_id,
-                TimelineEntry.event.in_(IPR_SUSPENSION_EVENTS),
-            )
-            .group_by(TimelineEntry.event)
-        )
-        counts: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
-        lifted = counts.get("ipr_suspension_withdrawn", 0) + counts.get(
-            "ipr_suspension_released", 0
-        )
-        return int(counts.get("ipr_suspension_suspended", 0) - lifted)
-
-
-IPR_SUSPENSION_EVENTS = (
-    "ipr_suspension_suspended",
-    "ipr_suspension_withdrawn",
-    "ipr_suspension_released",
-)
 
 
 class IdempotencyKeyRepository(RepositoryBase[IdempotencyKey]):

@@ -59,6 +59,7 @@ SOURCE = "/customs/declaration-svc"
 _ZERO = Decimal(0)
 
 _SCREENABLE = {DeclarationStatus.RECEIVED, DeclarationStatus.SCREENING}
+_SUSPENSION_COUNT = {"suspended": 1, "withdrawn": -1, "released": -1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +357,9 @@ async def record_ipr_suspension(session: AsyncSession, data: IprSuspensionChange
         f"deadline {data.deadline}{' (extended)' if data.extended else ''}: {data.reason}"
     )
     event = f"ipr_suspension_{data.status}"
+    # Each suspension is suspended once and lifted at most once (withdrawn by the holder
+    # or released at its deadline); a confirmed one stays.
+    declaration.ipr_suspensions_open += _SUSPENSION_COUNT.get(data.status, 0)
     held = DeclarationStatus.HELD
     if data.status == "suspended" and lifecycle.allowed(declaration.status, held):
         lifecycle.move(session, declaration, held, actor="ipr-svc", event=event, why=why)
@@ -385,19 +389,19 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
         return  # a replaced version's lane: the newest version's is the current one
     if declaration.lane is None:
         _first_lane(session, declaration, data)
-        await _hold_if_suspended(session, declaration)
+        _hold_if_suspended(session, declaration)
     elif data.revision > declaration.lane_revision:
         _lane_redecided(session, declaration, data)
     # else: a redelivered or overtaken decision of this version changes nothing
 
 
-async def _hold_if_suspended(session: AsyncSession, declaration: Declaration) -> None:
+def _hold_if_suspended(session: AsyncSession, declaration: Declaration) -> None:
     """A suspension that came while the declaration was still being screened (only
     recorded then: there was no lane to leave) holds it as soon as it has its lane."""
     held = DeclarationStatus.HELD
     if declaration.status not in lifecycle.LANES or not lifecycle.allowed(declaration.status, held):
         return
-    if await DeclarationRepository(session).open_ipr_suspensions(declaration.id) > 0:
+    if declaration.ipr_suspensions_open > 0:
         lifecycle.move(
             session,
             declaration,
@@ -484,9 +488,7 @@ async def change_status(
     declaration = await repository.get_visible_for_update_or_404(
         declaration_id, principal, DeclarationNotFound(f"No declaration {declaration_id}.")
     )
-    if target == DeclarationStatus.RELEASED and await repository.open_ipr_suspensions(
-        declaration_id
-    ):
+    if target == DeclarationStatus.RELEASED and declaration.ipr_suspensions_open > 0:
         raise IprSuspended(
             "Clearance is suspended on an IPR hit: no release until the holder withdraws "
             "or the deadline passes."
