@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.db import utcnow
-from customs_shared.events.schemas import DeclarantKind, IprAttachmentAdded
+from customs_shared.events.schemas import (
+    DeclarantKind,
+    DeclarationSubmitted,
+    IprAttachmentAdded,
+)
 from customs_shared.messaging.models import OutboxEvent
 from signature_svc.certificates.service import register
 from signature_svc.checks import service
@@ -23,6 +27,7 @@ from signature_svc.verification.trust import TrustMaterial, load_certificates, l
 from signature_svc.verification.verifier import Verifier
 from tests.support.factories import declaration_submitted, principal
 from tests.support.pki import TAX_CODE_A, Pki
+from tests.support.postgres import sent_statements
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +136,56 @@ async def test_an_ipr_attachment_is_checked_as_a_document_is(
     report = reports[uuid.UUID(got["valid"]["report_id"])]
     assert (report.tenant, report.declaration_id) == (TAX_CODE_A, None)
     assert got["unsigned individual"]["report_id"] is None
+
+
+async def test_a_batch_of_declarations_is_looked_up_once_and_its_reports_written_together(
+    sessions: async_sessionmaker[AsyncSession], test_pki: Pki
+) -> None:
+    """As the consumer handles a fetch: one statement finds which declarations are checked
+    already (a re-sent one is not verified again), and the reports of the others are
+    written at commit in one statement, not flushed one by one."""
+    verifier = Verifier(
+        TrustMaterial.build(
+            load_certificates(test_pki.anchors.read_bytes()),
+            load_certificates(test_pki.intermediates.read_bytes()),
+            [load_crl(p.read_bytes()) for p in test_pki.crls],
+        )
+    )
+
+    def signed(content: bytes) -> DeclarationSubmitted:
+        cms = test_pki.sign_bytes(content, test_pki.enterprise_a)
+        return declaration_submitted(
+            tenant=TAX_CODE_A,
+            declarant_tax_code=TAX_CODE_A,
+            signature_cms=base64.b64encode(cms).decode(),
+            signed_sha256=hashlib.sha256(content).hexdigest(),
+        )
+
+    resent = signed(b"checked before")
+    async with sessions() as session, session.begin():
+        await service.check_declaration(session, resent, verifier=verifier)
+    batch = [signed(f"declaration {n}".encode()) for n in range(3)]
+    session = sessions()
+    with sent_statements(session.sync_session) as sent:
+        async with session, session.begin():
+            await service.find_checks(session, [*batch, resent])
+            for data in (*batch, resent):
+                await service.check_declaration(session, data, verifier=verifier)
+
+    def count(prefix: str) -> int:
+        return sum(s.startswith(prefix) for s in sent)
+
+    assert count("SELECT signature_checks.declaration_id") == 1
+    assert count("INSERT INTO verification_reports") == 1
+    async with sessions() as session:
+        reports = {
+            r.id: r.declaration_id for r in await session.scalars(select(VerificationReport))
+        }
+        checks = {
+            c.declaration_id: c.report_id for c in await session.scalars(select(SignatureCheck))
+        }
+    # One report each: the re-sent declaration was not verified again.
+    assert sorted(map(str, reports.values())) == sorted(
+        str(d.declaration_id) for d in (*batch, resent)
+    )
+    assert all(reports[checks[d.declaration_id]] == d.declaration_id for d in batch)

@@ -31,8 +31,8 @@ def subscriptions(trust: TrustRuntime) -> tuple[Subscription[Any], ...]:
         await service.check_ipr_attachment(session, added, verifier=trust.verifier)
 
     return (
-        Subscription(catalog.DECLARATION_SUBMITTED, check_declaration),
-        Subscription(catalog.DECLARATION_AMENDED, recheck_amended),
+        Subscription(catalog.DECLARATION_SUBMITTED, check_declaration, service.find_checks),
+        Subscription(catalog.DECLARATION_AMENDED, recheck_amended, service.find_checks),
         Subscription(catalog.DOCUMENT_ATTACHED, check_document),
         Subscription(catalog.IPR_ATTACHMENT_ADDED, check_ipr_attachment),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,7 @@ async def _verify_and_report(
             await registered_fingerprints(session, binding_tax_code) if binding_tax_code else None
         ),
     )
-    row = await reports.store(
+    report_id = reports.store_at_commit(
         session,
         report,
         tenant=tenant,
@@ -117,18 +118,24 @@ async def _verify_and_report(
     )
     return _Verdict(
         STATUS_OF[report.indication],
-        _detail(report, row.id),
+        _detail(report, report_id),
         report.indication,
         report.sub_indication,
-        row.id,
+        report_id,
     )
+
+
+async def find_checks(session: AsyncSession, events: Sequence[DeclarationSubmitted]) -> None:
+    """Before a batch's handlers: which of its declarations are checked already, in one
+    statement instead of one per declaration."""
+    await SignatureCheckRepository(session).load_presence([e.declaration_id for e in events])
 
 
 async def check_declaration(
     session: AsyncSession, submitted: DeclarationSubmitted, *, verifier: Verifier
 ) -> None:
     repository = SignatureCheckRepository(session)
-    if await repository.get(submitted.declaration_id) is not None:
+    if await repository.exists(submitted.declaration_id):
         return  # verifying costs: a re-sent submission keeps its first check
     outcome = assess(submitted)
     verdict = (

@@ -18,16 +18,15 @@ from signature_svc.verification.report import Report
 from signature_svc.verification.verifier import Verifier
 
 
-async def store(
-    session: AsyncSession,
+def _row(
     report: Report,
     *,
     tenant: str,
     tax_code: str | None,
-    declaration_id: uuid.UUID | None = None,
-    document_sha256: bytes | None = None,
+    declaration_id: uuid.UUID | None,
+    document_sha256: bytes | None,
 ) -> VerificationReport:
-    row = VerificationReport(
+    return VerificationReport(
         id=uuid.uuid4(),
         tenant=tenant,
         tax_code=tax_code,
@@ -38,9 +37,49 @@ async def store(
         document_sha256=document_sha256.hex() if document_sha256 else None,
         report=report.to_json(),
     )
+
+
+async def store(
+    session: AsyncSession,
+    report: Report,
+    *,
+    tenant: str,
+    tax_code: str | None,
+    document_sha256: bytes | None = None,
+) -> VerificationReport:
+    """Stores the report of an upload, written at once: the answer shows the stored row."""
+    row = _row(
+        report,
+        tenant=tenant,
+        tax_code=tax_code,
+        declaration_id=None,
+        document_sha256=document_sha256,
+    )
     ReportRepository(session).add(row)
     await session.flush()
     return row
+
+
+def store_at_commit(
+    session: AsyncSession,
+    report: Report,
+    *,
+    tenant: str,
+    tax_code: str | None,
+    declaration_id: uuid.UUID | None,
+    document_sha256: bytes | None,
+) -> uuid.UUID:
+    """Stores the report of an event's signature with the batch's other new rows at
+    commit (no flush, and so no statement, per event); its id, for the event to link."""
+    row = _row(
+        report,
+        tenant=tenant,
+        tax_code=tax_code,
+        declaration_id=declaration_id,
+        document_sha256=document_sha256,
+    )
+    ReportRepository(session).add_at_commit(row)
+    return row.id
 
 
 async def verify_upload(
