@@ -48,7 +48,7 @@ from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, envelope, item_facts
-from tests.support.postgres import MigratedSessions
+from tests.support.postgres import MigratedSessions, sent_statements
 
 pytestmark = pytest.mark.integration
 
@@ -448,3 +448,75 @@ async def test_an_alert_re_decides_when_its_window_opens(sessions: Sessions) -> 
     opened = await decision(sessions, laned.declaration_id)
     assert (opened.lane, opened.revision) == ("red", 2)
     assert any(waiting.alert_id in r["explanation"] for r in opened.reasons)
+
+
+SUBSCRIPTIONS = {
+    s.event_type.data: s for s in (*lanes.subscriptions(LANES), *intelligence.subscriptions(POLICY))
+}
+
+
+async def deliver_as_one_batch(sessions: Sessions, *events: Any) -> list[str]:
+    """All ``events`` in one transaction, as the consumer handles a fetch: each prepare
+    step once with its events, then the handlers in order. The SQL texts it sent."""
+    async with sessions() as session, session.begin():
+        with sent_statements(session.sync_session) as sent:
+            steps: dict[Any, list[Any]] = {}
+            for data in events:
+                prepare = SUBSCRIPTIONS[type(data)].prepare
+                if prepare is not None:
+                    steps.setdefault(prepare, []).append(data)
+            for prepare, batch in steps.items():
+                await prepare(session, batch)
+            for data in events:
+                with handling(envelope(data)):
+                    await SUBSCRIPTIONS[type(data)].handler(session, data)
+    return sent
+
+
+def screened(data: DeclarationSubmitted) -> list[Any]:
+    """A submission and both its screenings: decided as soon as all three are in."""
+    ids = {"declaration_id": data.declaration_id, "tenant": TENANT}
+    return [
+        data,
+        SignatureChecked(**ids, status=SignatureStatus.NOT_REQUIRED, detail="individual"),
+        IprScreened(**ids, outcome=IprOutcome.CLEAR, records_checked=1),
+    ]
+
+
+async def test_a_batch_of_decisions_loads_their_evidence_once_and_sees_what_it_stores(
+    sessions: Sessions,
+) -> None:
+    """The risk inputs, alarms and certificates of every declaration a batch decides are
+    read in one statement each; an alarm the same batch stores before a decision counts."""
+    alarmed, reference = container(), f"E-{uuid.uuid4().hex[:10]}"
+    await deliver(sessions, alarm(alarmed), certificate(reference))
+    red = facts(containers=[alarmed])
+    proven = facts(items=[claim(reference)])
+    unproven = facts(items=[claim("E-UNKNOWN-2")], containers=[container()])
+    late_alarm = container()
+    alarmed_in_batch = facts(containers=[late_alarm])
+
+    sent = await deliver_as_one_batch(
+        sessions,
+        *screened(red),
+        *screened(proven),
+        *screened(unproven),
+        alarm(late_alarm),
+        *screened(alarmed_in_batch),
+    )
+
+    assert [(await decision(sessions, d.declaration_id)).lane for d in (red, proven, unproven)] == [
+        "red",
+        "green",
+        "yellow",
+    ]
+    late = await decision(sessions, alarmed_in_batch.declaration_id)
+    assert (late.lane, late.revision) == ("red", 1)
+    assert "radiation-alarm" in rules(late)
+    reads = {
+        table: sum(f"FROM {table}" in s and s.startswith("SELECT") for s in sent)
+        for table in ("risk_inputs", "radiation_alarms", "origin_certificates")
+    }
+    # Once for the batch; the alarm stored mid-batch makes the decision after it read its
+    # alarms again (it claims no preference, so it needs no certificate).
+    assert reads == {"risk_inputs": 1, "radiation_alarms": 2, "origin_certificates": 1}

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import (
+    any_of,
     forget_per_transaction,
     insert_if_absent,
     once_per_transaction,
@@ -31,17 +32,49 @@ from routing_svc.intelligence.models import (
 )
 from routing_svc.lanes.models import RoutingCase
 
+# What a consumer's batch of decisions may need, loaded for all of them at once (the
+# keys asked for, the rows found), until the transaction stores an alarm or certificate.
+_ALARMS_PREFETCHED = "radiation_alarms_prefetched"
+_CERTIFICATES_PREFETCHED = "origin_certificates_prefetched"
+
+
+async def prefetch(
+    session: AsyncSession, *, containers: Iterable[str], references: Iterable[str], at: datetime
+) -> None:
+    """Loads the alarms on ``containers`` in force at ``at`` and the certificates of
+    ``references``, one query each; :func:`alarms_on` and :func:`certificates` then
+    answer from them when they cover what they are asked."""
+    numbers, wanted = set(containers), set(references)
+    session.info[_ALARMS_PREFETCHED] = (numbers, at, await _alarms(session, numbers, at))
+    session.info[_CERTIFICATES_PREFETCHED] = (wanted, await _certificates(session, wanted))
+
+
+def _forget_prefetched(session: AsyncSession) -> None:
+    session.info.pop(_ALARMS_PREFETCHED, None)
+    session.info.pop(_CERTIFICATES_PREFETCHED, None)
+
 
 async def alarms_on(
     session: AsyncSession, containers: Iterable[str], at: datetime
 ) -> Sequence[RadiationAlarmRecord]:
-    numbers = sorted(set(containers))
+    numbers = set(containers)
+    prefetched: tuple[set[str], datetime, Sequence[RadiationAlarmRecord]] | None
+    prefetched = session.info.get(_ALARMS_PREFETCHED)
+    if prefetched is not None and numbers <= prefetched[0] and at >= prefetched[1]:
+        return [a for a in prefetched[2] if a.container_number in numbers and a.valid_until > at]
+    return await _alarms(session, numbers, at)
+
+
+async def _alarms(
+    session: AsyncSession, numbers: set[str], at: datetime
+) -> Sequence[RadiationAlarmRecord]:
     if not numbers:
         return []
+    dialect = session.get_bind().dialect.name
     statement = (
         select(RadiationAlarmRecord)
         .where(
-            RadiationAlarmRecord.container_number.in_(numbers),
+            any_of(RadiationAlarmRecord.container_number, sorted(numbers), dialect),
             RadiationAlarmRecord.valid_until > at,
         )
         .order_by(RadiationAlarmRecord.received_at)
@@ -68,10 +101,22 @@ async def alerts_in_force(session: AsyncSession, at: datetime) -> Sequence[RiskA
 async def certificates(
     session: AsyncSession, references: Iterable[str]
 ) -> Sequence[OriginCertificateRecord]:
-    wanted = sorted(set(references))
+    wanted = set(references)
+    prefetched: tuple[set[str], Sequence[OriginCertificateRecord]] | None
+    prefetched = session.info.get(_CERTIFICATES_PREFETCHED)
+    if prefetched is not None and wanted <= prefetched[0]:
+        return [c for c in prefetched[1] if c.reference in wanted]
+    return await _certificates(session, wanted)
+
+
+async def _certificates(
+    session: AsyncSession, wanted: set[str]
+) -> Sequence[OriginCertificateRecord]:
     if not wanted:
         return []
-    statement = select(OriginCertificateRecord).where(OriginCertificateRecord.reference.in_(wanted))
+    dialect = session.get_bind().dialect.name
+    column = OriginCertificateRecord.reference
+    statement = select(OriginCertificateRecord).where(any_of(column, sorted(wanted), dialect))
     return (await session.scalars(statement)).all()
 
 
@@ -95,6 +140,7 @@ async def store_alarm(
     session: AsyncSession, alarm_id: uuid.UUID, alarm: RadiationAlarm, valid_until: datetime
 ) -> bool:
     """Keeps an alarm once; True when it is new (the same alarm again is not)."""
+    _forget_prefetched(session)
     return await insert_if_absent(
         session,
         RadiationAlarmRecord,
@@ -110,6 +156,7 @@ async def store_certificate(session: AsyncSession, certificate: OriginCertificat
     """Keeps the newest state of a certificate; True when it changed. A revocation is
     final: nothing issued later (a late or replayed event) brings the certificate back,
     and an older issue does not replace a newer one."""
+    _forget_prefetched(session)
     data = certificate.model_dump(mode="json")
     stored = await session.get(OriginCertificateRecord, certificate.reference, with_for_update=True)
     if stored is None:

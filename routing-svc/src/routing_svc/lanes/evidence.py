@@ -3,6 +3,7 @@ results (from the case), the risk inputs that concern it and the intelligence in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -39,11 +40,57 @@ def _wanted_inputs(facts: DeclarationSubmitted) -> set[tuple[str, str]]:
     return wanted
 
 
+# Facts parsed once per transaction, by declaration and version (a version's facts
+# never change): by the prefetch, then by the decision.
+_FACTS = "routing_facts"
+
+
+def _claims(facts: DeclarationSubmitted) -> list[str]:
+    return [i.preferential_origin.certificate_number for i in facts.items if i.preferential_origin]
+
+
+async def prefetch(
+    session: AsyncSession,
+    cases: Iterable[RoutingCase],
+    submitted: Iterable[DeclarationSubmitted],
+    *,
+    now: datetime,
+) -> None:
+    """Before a batch's decisions: loads what the rules may need about any of ``cases``
+    (the risk inputs, radiation alarms and origin certificates), one query each instead
+    of three per decision. ``submitted``: facts the batch brings, of cases that have
+    none yet."""
+    known: dict[tuple[object, int], DeclarationSubmitted] = session.info.setdefault(_FACTS, {})
+    for data in submitted:
+        known[(data.declaration_id, data.version)] = data
+    wanted: set[tuple[str, str]] = set()
+    containers: set[str] = set()
+    claims: set[str] = set()
+    for case in cases:
+        facts = _facts(session, case)
+        if facts is None:
+            continue
+        wanted |= _wanted_inputs(facts)
+        containers.update(facts.containers)
+        claims.update(_claims(facts))
+    await risk.prefetch(session, wanted)
+    await intelligence.prefetch(session, containers=containers, references=claims, at=now)
+
+
+def _facts(session: AsyncSession, case: RoutingCase) -> DeclarationSubmitted | None:
+    known: dict[tuple[object, int], DeclarationSubmitted] = session.info.setdefault(_FACTS, {})
+    key = (case.declaration_id, case.version)
+    facts = known.get(key)
+    if facts is None and case.facts is not None:
+        facts = known[key] = DeclarationSubmitted.model_validate(case.facts)
+    return facts
+
+
 async def gather(
     session: AsyncSession, case: RoutingCase, *, now: datetime, timed_out: bool
 ) -> Evidence:
-    assert case.facts is not None
-    facts = DeclarationSubmitted.model_validate(case.facts)
+    facts = _facts(session, case)
+    assert facts is not None
     trader: TraderProfile | None = None
     countries: dict[str, RiskListEntry] = {}
     codes: dict[str, RiskListEntry] = {}
@@ -63,9 +110,7 @@ async def gather(
         elif row.kind == risk.REFERENCE_PRICE:
             hs_code, origin, unit = row.key.split("/")
             prices[(hs_code, origin, unit)] = Decimal(str(value["unit_price_vnd"]))
-    claims = [
-        i.preferential_origin.certificate_number for i in facts.items if i.preferential_origin
-    ]
+    claims = _claims(facts)
     alarms = await intelligence.alarms_on(session, facts.containers, now)
     alerts = await intelligence.alerts_in_force(session, now)
     certificates = await intelligence.certificates(session, claims)

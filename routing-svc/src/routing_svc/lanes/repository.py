@@ -25,6 +25,11 @@ async def locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> Routi
     return (await session.scalars(statement)).one_or_none()
 
 
+def held_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
+    """The case if this transaction has locked it already (no statement)."""
+    return locked(session, RoutingCase, declaration_id)
+
+
 async def lock_or_create_case(
     session: AsyncSession, declaration_id: uuid.UUID, tenant: str
 ) -> RoutingCase:

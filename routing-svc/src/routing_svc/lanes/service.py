@@ -79,8 +79,35 @@ class _AboutDeclaration(Protocol):
 
 async def lock_cases(session: AsyncSession, events: Sequence[_AboutDeclaration]) -> None:
     """Before a batch's handlers: creates and locks the cases of all its declarations in one
-    statement, so that each handler finds its case without a round trip."""
+    statement, so that each handler finds its case without a round trip; then loads the
+    evidence of those the batch will likely decide, for all of them at once."""
     await repository.lock_or_create_cases(session, ((e.declaration_id, e.tenant) for e in events))
+    submitted = [e for e in events if isinstance(e, DeclarationSubmitted)]
+    deciding = _likely_decided(session, events)
+    if deciding:
+        await evidence.prefetch(session, deciding, submitted, now=utcnow())
+
+
+def _likely_decided(
+    session: AsyncSession, events: Sequence[_AboutDeclaration]
+) -> list[RoutingCase]:
+    """The cases that have, or get in this batch, their facts and both screenings (and
+    so will be decided by it, unless a newer version or a cancellation comes between)."""
+    brought: dict[uuid.UUID, set[type]] = {}
+    for event in events:
+        brought.setdefault(event.declaration_id, set()).add(type(event))
+    deciding = []
+    for declaration_id, kinds in brought.items():
+        case = repository.held_case(session, declaration_id)
+        if case is None or case.decided_at is not None:
+            continue
+        if (
+            (case.facts is not None or DeclarationSubmitted in kinds)
+            and (case.signature_status is not None or SignatureChecked in kinds)
+            and (case.ipr_outcome is not None or IprScreened in kinds)
+        ):
+            deciding.append(case)
+    return deciding
 
 
 async def on_submitted(

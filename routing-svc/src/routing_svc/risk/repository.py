@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared.db import pairs_in
 from routing_svc.risk.models import RiskInput
 
 TRADER = "trader"
@@ -19,20 +20,43 @@ def reference_price_key(hs_code: str, origin_country: str, unit: str) -> str:
     return f"{hs_code}/{origin_country}/{unit}"
 
 
+# The inputs a consumer's batch of decisions may need, loaded for all of them at once:
+# (the pairs asked for, the inputs found among them).
+_PREFETCHED = "risk_inputs_prefetched"
+
+
+async def prefetch(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> None:
+    """Loads the inputs among ``wanted`` in one query; :func:`lookup` then answers from
+    them, for the rest of the transaction, when they cover what it is asked."""
+    pairs = set(wanted)
+    session.info[_PREFETCHED] = (pairs, await _load(session, pairs))
+
+
 async def lookup(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> Sequence[RiskInput]:
-    """The inputs among ``(kind, key)`` pairs that exist, in one query."""
-    pairs = sorted(set(wanted))
+    """The inputs among ``(kind, key)`` pairs that exist, in one query (or none, when
+    :func:`prefetch` loaded them)."""
+    pairs = set(wanted)
+    prefetched: tuple[set[tuple[str, str]], Sequence[RiskInput]] | None
+    prefetched = session.info.get(_PREFETCHED)
+    if prefetched is not None and pairs <= prefetched[0]:
+        return [row for row in prefetched[1] if (row.kind, row.key) in pairs]
+    return await _load(session, pairs)
+
+
+async def _load(session: AsyncSession, pairs: set[tuple[str, str]]) -> Sequence[RiskInput]:
     if not pairs:
         return []
-    statement = select(RiskInput).where(tuple_(RiskInput.kind, RiskInput.key).in_(pairs))
-    return (await session.scalars(statement)).all()
+    dialect = session.get_bind().dialect.name
+    column = pairs_in(RiskInput.kind, RiskInput.key, sorted(pairs), dialect)
+    return (await session.scalars(select(RiskInput).where(column))).all()
 
 
 async def get(
     session: AsyncSession, kind: str, key: str, *, lock: bool = False
 ) -> RiskInput | None:
     statement = select(RiskInput).where(RiskInput.kind == kind, RiskInput.key == key)
-    if lock:
+    if lock:  # to change it: what a prefetch loaded may no longer hold
+        session.info.pop(_PREFETCHED, None)
         statement = statement.with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
@@ -47,8 +71,10 @@ async def page(
 
 
 def add(session: AsyncSession, row: RiskInput) -> None:
+    session.info.pop(_PREFETCHED, None)
     session.add(row)
 
 
 async def remove(session: AsyncSession, row: RiskInput) -> None:
+    session.info.pop(_PREFETCHED, None)
     await session.delete(row)
