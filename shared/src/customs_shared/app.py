@@ -207,6 +207,8 @@ def create_service_app(
                     retry_backoff_seconds=settings.consumer_retry_backoff_seconds,
                     commit_interval_seconds=settings.consumer_commit_interval_seconds,
                     linger_seconds=settings.consumer_linger_ms / 1000,
+                    fetch_min_bytes=settings.consumer_fetch_min_bytes,
+                    fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)

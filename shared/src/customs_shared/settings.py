@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from customs_shared.messaging.kafka import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 from customs_shared.services import UPLOAD_BODY_LIMITS, ServiceSpec
 
 
@@ -147,13 +148,28 @@ class ServiceSettings(ServerSettings):
         "when the consumer goes idle, stops or loses a partition. A crash redelivers at most "
         "this much, which the handled-id check skips; 0 commits after every fetch.",
     )
-    consumer_linger_ms: float = Field(
-        default=30,
+    consumer_fetch_min_bytes: int = Field(
+        default=FETCH_MIN_BYTES,
+        ge=1,
+        le=16 * 1024 * 1024,
+        description="The broker answers a fetch when this many bytes are there for it, or "
+        "when CONSUMER_FETCH_MAX_WAIT_MS is over: off the peak, one transaction then handles "
+        "what arrived in that time together.",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=FETCH_MAX_WAIT_MS,
         ge=0,
         le=1000,
-        description="A fetch that brings fewer than a full batch waits this long for the "
-        "records right behind it, so that one transaction handles them together; 0 handles "
-        "each fetch at once.",
+        description="The longest the broker holds a fetch for CONSUMER_FETCH_MIN_BYTES: "
+        "the most a record waits on each hop when the system is nearly idle.",
+    )
+    consumer_linger_ms: float = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="A fetch that brings fewer than a full batch waits this long in the "
+        "consumer for the records right behind it; off by default, the broker's fetch wait "
+        "does it with less CPU.",
     )
     consumer_stall_seconds: float = Field(
         default=60,

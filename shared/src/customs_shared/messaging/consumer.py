@@ -37,7 +37,7 @@ from customs_shared.events.catalog import EVENT_TYPES, Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.health import NotReady
 from customs_shared.messaging import repository
-from customs_shared.messaging.kafka import new_consumer
+from customs_shared.messaging.kafka import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, new_consumer
 from customs_shared.metrics import (
     CONSUMER_LAG,
     CONSUMER_STALLED,
@@ -141,6 +141,8 @@ class EventConsumer:
         retry_backoff_seconds: float,
         commit_interval_seconds: float,
         linger_seconds: float,
+        fetch_min_bytes: int = FETCH_MIN_BYTES,
+        fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
     ) -> None:
         self._group_id = group_id
         self._sessions = sessions
@@ -155,7 +157,12 @@ class EventConsumer:
             (t.topic.name, t.name) for t in (*EVENT_TYPES, *(s.event_type for s in subscriptions))
         }
         self._consumer: AIOKafkaConsumer = new_consumer(
-            bootstrap, group_id, self._topics, _CommitOnRevoke(self)
+            bootstrap,
+            group_id,
+            self._topics,
+            _CommitOnRevoke(self),
+            fetch_min_bytes=fetch_min_bytes,
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
         self._commit_interval = commit_interval_seconds
         self._linger = linger_seconds
