@@ -9,14 +9,17 @@ from pathlib import Path
 
 import jwt
 import pytest
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.keys import KeyRing, load_key_ring
 from declaration_svc.declarations import amendments, service
+from declaration_svc.declarations.models import DeclarationItem
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.receipts import service as receipts
 from tests.support.factories import principal
+from tests.support.postgres import sent_statements
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.integration
@@ -109,3 +112,48 @@ def test_a_tampered_receipt_does_not_verify(keys: KeyRing, tmp_path: Path) -> No
     )
     with pytest.raises(jwt.InvalidSignatureError):
         verify(token, keys)
+
+
+async def test_a_submission_writes_each_table_once_and_nothing_through_the_unit_of_work(
+    sessions: Sessions, keys: KeyRing
+) -> None:
+    """Intake's statement budget: one insert per table (the declaration, its items, its
+    timeline, the notification, the outbox event, the receipt), whatever the number of
+    items, and no flush of the ORM's unit of work at commit."""
+    raw = sample("declaration-enterprise")
+    raw["items"] = [{**raw["items"][0], "customs_value": "46200000"} for _ in range(5)]
+    raw["invoice"]["total"] = "231000000"
+    body = DeclarationIn.model_validate(raw)
+    session = sessions()
+    flushes: list[int] = []
+    event.listen(session.sync_session, "before_flush", lambda *_: flushes.append(1))
+    with sent_statements(session) as statements:
+        async with session, session.begin():
+            accepted = await service.submit(
+                session=session,
+                principal=BROKER,
+                body=body,
+                idempotency_key=None,
+                receipt_keys=keys,
+            )
+            assert not session.new
+    inserts = sorted(s.split()[2] for s in statements if s.startswith("INSERT"))
+    assert inserts == [
+        "declaration_items",
+        "declaration_timeline",
+        "declarations",
+        "notifications",
+        "outbox_events",
+        "receipts",
+    ]
+    assert flushes == []
+    async with sessions() as session:
+        stored = await receipts.of_version(session, accepted.declaration_id, 1)
+        items = await session.scalar(
+            select(func.count())
+            .select_from(DeclarationItem)
+            .where(DeclarationItem.declaration_id == accepted.declaration_id)
+        )
+    assert stored is not None
+    assert stored.jws == accepted.receipt
+    assert items == 5

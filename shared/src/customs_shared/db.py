@@ -166,6 +166,15 @@ async def insert_new(session: AsyncSession, rows: Sequence[DeclarativeBase]) -> 
         await session.execute(_insert_rows(model), values)
 
 
+async def insert_values(
+    session: AsyncSession, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]
+) -> None:
+    """:func:`insert_new` for rows given as column values (every row naming the same
+    columns): not even an ORM object is built, for the many children of a hot path."""
+    if rows:
+        await session.execute(_insert_rows(model), list(rows))
+
+
 _AT_COMMIT = "insert_at_commit"
 
 

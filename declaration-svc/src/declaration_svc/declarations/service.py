@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
-from customs_shared.db import insert_new, try_advisory_xact_lock, utcnow
+from customs_shared.db import insert_new, insert_values, try_advisory_xact_lock, utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationStatusChanged,
@@ -222,7 +222,6 @@ async def submit(
     now = utcnow()
     conversion = await rates.conversion(session, body.currency, now)
     item_values = items_values(body, conversion)
-    items = [DeclarationItem(declaration_id=declaration_id, **values) for values in item_values]
     declaration = Declaration(
         id=declaration_id,
         tenant=principal.tenant,
@@ -233,23 +232,26 @@ async def submit(
         lane_reasons=[],
         created_at=now,
         updated_at=now,
-        items=items,
-        timeline=[
-            TimelineEntry(
-                declaration_id=declaration_id,
-                at=now,
-                actor=principal.subject,
-                from_status=None,
-                status=DeclarationStatus.RECEIVED,
-                event="submitted",
-                detail=f"Submitted by {principal.subject} with {len(items)} item(s).",
-            )
-        ],
+    )
+    entry = TimelineEntry(
+        declaration_id=declaration_id,
+        at=now,
+        actor=principal.subject,
+        from_status=None,
+        status=DeclarationStatus.RECEIVED,
+        event="submitted",
+        detail=f"Submitted by {principal.subject} with {len(item_values)} item(s).",
     )
     # Written without the unit of work (the hot path of intake): nothing reads them back
-    # in this transaction.
-    await insert_new(session, [declaration, *items, *declaration.timeline])
-    lifecycle.notify_entry(session, declaration, declaration.timeline[0])
+    # in this transaction. The items go as plain values, not ORM objects, and the
+    # declaration's collections stay unset: building and linking them cost more than
+    # the inserts.
+    await insert_new(session, [declaration])
+    await insert_values(
+        session, DeclarationItem, [{"declaration_id": declaration_id, **v} for v in item_values]
+    )
+    await insert_new(session, [entry])
+    lifecycle.notify_entry(session, declaration, entry)
     add_event(
         session,
         catalog.DECLARATION_SUBMITTED,
