@@ -118,6 +118,22 @@ async def sustained(
     return Sustained(outcome, meter.ms_per(max(outcome.measured_lanes, 1)), meter.cores())
 
 
+async def metered_paced(
+    bench: Stack,
+    target: laneload.Target,
+    watcher: laneload.LaneWatcher,
+    *,
+    rate: float,
+    seconds: float,
+) -> tuple[laneload.Outcome, CpuMeter]:
+    """:func:`laneload.paced` with every process's CPU measured over it."""
+    meter = CpuMeter(bench.processes())
+    meter.start()
+    outcome = await laneload.paced(target, watcher, rate=rate, seconds=seconds)
+    meter.stop()
+    return outcome, meter
+
+
 def run_tag() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -173,10 +189,9 @@ async def run(bench: Stack) -> dict[str, Any]:
         target = bench.declarations(run_tag(), prepare=int(half * LATENCY_SECONDS) + 1)
         # Batches are small at half the rate, so every hop pays its transaction and its
         # relay pass for fewer events: this is the CPU a declaration costs off the peak.
-        half_meter = CpuMeter(bench.processes())
-        half_meter.start()
-        paced = await laneload.paced(target, watcher, rate=half, seconds=LATENCY_SECONDS)
-        half_meter.stop()
+        paced, half_meter = await metered_paced(
+            bench, target, watcher, rate=half, seconds=LATENCY_SECONDS
+        )
     finally:
         await watcher.stop()
     return {

@@ -18,7 +18,7 @@ import sys
 import time
 
 from tests.bench_parts import laneload
-from tests.bench_parts.e2e import CpuMeter, errors, latencies, run_tag
+from tests.bench_parts.e2e import CpuMeter, errors, latencies, metered_paced, run_tag
 from tests.bench_parts.soak import default_rate
 from tests.bench_parts.stack import Stack, stack
 
@@ -38,13 +38,9 @@ async def run(bench: Stack, rate: float) -> tuple[laneload.Outcome, CpuMeter]:
     try:
         target = bench.declarations(run_tag(), prepare=int(rate * (SECONDS + WARM_UP_SECONDS)))
         await laneload.paced(target, watcher, rate=rate, seconds=WARM_UP_SECONDS)
-        meter = CpuMeter(bench.processes())
-        meter.start()
-        outcome = await laneload.paced(target, watcher, rate=rate, seconds=SECONDS)
-        meter.stop()
+        return await metered_paced(bench, target, watcher, rate=rate, seconds=SECONDS)
     finally:
         await watcher.stop()
-    return outcome, meter
 
 
 def report(rate: float, outcome: laneload.Outcome, meter: CpuMeter) -> None:

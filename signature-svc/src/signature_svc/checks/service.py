@@ -110,11 +110,13 @@ async def _verify_and_report(
     )
     report_id = reports.store_at_commit(
         session,
-        report,
-        tenant=tenant,
-        tax_code=declarant_tax_code,
-        declaration_id=declaration_id,
-        document_sha256=digest,
+        reports.report_row(
+            report,
+            tenant=tenant,
+            tax_code=declarant_tax_code,
+            declaration_id=declaration_id,
+            document_sha256=digest,
+        ),
     )
     return _Verdict(
         STATUS_OF[report.indication],

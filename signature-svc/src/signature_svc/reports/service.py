@@ -18,13 +18,13 @@ from signature_svc.verification.report import Report
 from signature_svc.verification.verifier import Verifier
 
 
-def _row(
+def report_row(
     report: Report,
     *,
     tenant: str,
     tax_code: str | None,
-    declaration_id: uuid.UUID | None,
-    document_sha256: bytes | None,
+    declaration_id: uuid.UUID | None = None,
+    document_sha256: bytes | None = None,
 ) -> VerificationReport:
     return VerificationReport(
         id=uuid.uuid4(),
@@ -39,45 +39,16 @@ def _row(
     )
 
 
-async def store(
-    session: AsyncSession,
-    report: Report,
-    *,
-    tenant: str,
-    tax_code: str | None,
-    document_sha256: bytes | None = None,
-) -> VerificationReport:
-    """Stores the report of an upload, written at once: the answer shows the stored row."""
-    row = _row(
-        report,
-        tenant=tenant,
-        tax_code=tax_code,
-        declaration_id=None,
-        document_sha256=document_sha256,
-    )
+async def store(session: AsyncSession, row: VerificationReport) -> VerificationReport:
+    """Stores an upload's report at once: the answer shows the stored row."""
     ReportRepository(session).add(row)
     await session.flush()
     return row
 
 
-def store_at_commit(
-    session: AsyncSession,
-    report: Report,
-    *,
-    tenant: str,
-    tax_code: str | None,
-    declaration_id: uuid.UUID | None,
-    document_sha256: bytes | None,
-) -> uuid.UUID:
+def store_at_commit(session: AsyncSession, row: VerificationReport) -> uuid.UUID:
     """Stores the report of an event's signature with the batch's other new rows at
     commit (no flush, and so no statement, per event); its id, for the event to link."""
-    row = _row(
-        report,
-        tenant=tenant,
-        tax_code=tax_code,
-        declaration_id=declaration_id,
-        document_sha256=document_sha256,
-    )
     ReportRepository(session).add_at_commit(row)
     return row.id
 
@@ -101,10 +72,12 @@ async def verify_upload(
     )
     return await store(
         session,
-        report,
-        tenant=principal.tenant,
-        tax_code=tax_code,
-        document_sha256=hashlib.sha256(document).digest(),
+        report_row(
+            report,
+            tenant=principal.tenant,
+            tax_code=tax_code,
+            document_sha256=hashlib.sha256(document).digest(),
+        ),
     )
 
 
