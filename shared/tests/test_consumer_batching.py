@@ -76,6 +76,10 @@ def _consumer(
         retry_backoff_seconds=0.01,
         commit_interval_seconds=0.0,
         linger_seconds=linger,
+        # The broker answers each fetch as soon as a record is there: what batches the
+        # records here is the consumer's linger alone.
+        fetch_min_bytes=1,
+        fetch_max_wait_ms=500,
     )
 
 
