@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.events.schemas import (
-    IprOutcome,
     IprScreened,
     Lane,
     LaneAssigned,
@@ -27,7 +26,7 @@ from declaration_svc.declarations import service
 from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.models import Declaration, TimelineEntry
 from declaration_svc.declarations.schemas import DeclarationIn, DeclarationOut
-from tests.support.factories import principal
+from tests.support.factories import ipr_screened, principal, signature_checked
 from tests.support.postgres import sent_statements
 from tests.support.samples import sample
 
@@ -105,21 +104,13 @@ async def test_results_move_the_status_and_write_the_timeline(
     async with sessions() as session, session.begin():
         await service.record_signature_result(
             session,
-            SignatureChecked(
-                declaration_id=declaration_id,
-                tenant=tenant,
-                status=SignatureStatus.MISSING,
-                detail="unsigned",
+            signature_checked(
+                declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
             ),
         )
         await service.record_ipr_result(
             session,
-            IprScreened(
-                declaration_id=declaration_id,
-                tenant=tenant,
-                outcome=IprOutcome.CLEAR,
-                records_checked=0,
-            ),
+            ipr_screened(declaration_id, tenant, records_checked=0),
         )
         await service.record_lane(session, lane)
     async with sessions() as session, session.begin():
@@ -185,11 +176,8 @@ async def test_a_result_for_an_unknown_declaration_is_permanent(
         async with sessions() as session, session.begin():
             await service.record_signature_result(
                 session,
-                SignatureChecked(
-                    declaration_id=uuid.uuid4(),
-                    tenant=BROKER.tenant,
-                    status=SignatureStatus.MISSING,
-                    detail="",
+                signature_checked(
+                    uuid.uuid4(), BROKER.tenant, status=SignatureStatus.MISSING, detail=""
                 ),
             )
 
@@ -227,20 +215,12 @@ async def test_timeline_entries_are_written_with_one_statement_text_whatever_the
     tenant = BROKER.tenant
 
     def signature(declaration_id: uuid.UUID) -> SignatureChecked:
-        return SignatureChecked(
-            declaration_id=declaration_id,
-            tenant=tenant,
-            status=SignatureStatus.MISSING,
-            detail="unsigned",
+        return signature_checked(
+            declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
         )
 
     def ipr(declaration_id: uuid.UUID) -> IprScreened:
-        return IprScreened(
-            declaration_id=declaration_id,
-            tenant=tenant,
-            outcome=IprOutcome.CLEAR,
-            records_checked=0,
-        )
+        return ipr_screened(declaration_id, tenant, records_checked=0)
 
     inserts: list[str] = []
     async with sessions() as session:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,16 +20,12 @@ from customs_shared.events.schemas import (
     DeclarantKind,
     DeclarationCancelled,
     DeclarationSubmitted,
-    IprOutcome,
-    IprScreened,
     OriginCertificate,
     PreferentialOriginClaim,
     RadiationAlarm,
     RiskAlert,
-    SignatureChecked,
-    SignatureStatus,
 )
-from customs_shared.messaging.consumer import handling
+from customs_shared.messaging.consumer import Subscription, handling
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.intelligence import consumer as intelligence
 from routing_svc.intelligence.models import (
@@ -47,7 +42,13 @@ from routing_svc.lanes import consumer as lanes
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
-from tests.support.factories import declaration_submitted, envelope, item_facts
+from tests.support.factories import (
+    declaration_submitted,
+    envelope,
+    ipr_screened,
+    item_facts,
+    signature_checked,
+)
 from tests.support.postgres import MigratedSessions, sent_statements
 
 pytestmark = pytest.mark.integration
@@ -56,9 +57,8 @@ Sessions = async_sessionmaker[AsyncSession]
 TENANT = "0312345673"
 LANES = LanePolicy(ActiveRuleSet(), timedelta(seconds=30), False, b"s" * 32)
 POLICY = IntelligencePolicy(LANES, timedelta(days=30), max_redecisions=50, max_candidates=1000)
-HANDLERS: dict[type[Any], Callable[[AsyncSession, Any], Awaitable[None]]] = {
-    s.event_type.data: s.handler
-    for s in (*lanes.subscriptions(LANES), *intelligence.subscriptions(POLICY))
+SUBSCRIPTIONS: dict[type[Any], Subscription[Any]] = {
+    s.event_type.data: s for s in (*lanes.subscriptions(LANES), *intelligence.subscriptions(POLICY))
 }
 _serials = itertools.count(int(uuid.uuid4().int % 900_000))
 
@@ -79,7 +79,7 @@ async def deliver(sessions: Sessions, *events: Any) -> None:
     for data in events:
         async with sessions() as session, session.begin():
             with handling(envelope(data)):
-                await HANDLERS[type(data)](session, data)
+                await SUBSCRIPTIONS[type(data)].handler(session, data)
 
 
 def facts(**overrides: Any) -> DeclarationSubmitted:
@@ -90,14 +90,17 @@ def facts(**overrides: Any) -> DeclarationSubmitted:
 
 async def decide(sessions: Sessions, data: DeclarationSubmitted) -> LaneDecision:
     """Submitted, signature not required, IPR clear: decided at once."""
-    ids = {"declaration_id": data.declaration_id, "tenant": TENANT}
-    await deliver(
-        sessions,
-        data,
-        SignatureChecked(**ids, status=SignatureStatus.NOT_REQUIRED, detail="individual"),
-        IprScreened(**ids, outcome=IprOutcome.CLEAR, records_checked=1),
-    )
+    await deliver(sessions, *screened(data))
     return await decision(sessions, data.declaration_id)
+
+
+def screened(data: DeclarationSubmitted) -> list[Any]:
+    """A submission and both its screenings: decided as soon as all three are in."""
+    return [
+        data,
+        signature_checked(data.declaration_id, TENANT),
+        ipr_screened(data.declaration_id, TENANT),
+    ]
 
 
 async def decision(sessions: Sessions, declaration_id: uuid.UUID) -> LaneDecision:
@@ -228,7 +231,7 @@ async def test_the_partner_is_told_what_routing_did_with_each_event(sessions: Se
     for data, sent in zip((first, again), pushed, strict=True):
         async with sessions() as session, session.begin():
             with handling(sent):
-                await HANDLERS[type(data)](session, data)
+                await SUBSCRIPTIONS[type(data)].handler(session, data)
     told = {r["event_id"]: r for r in await reports(sessions, source)}
     applied, duplicate = (told[e.id] for e in pushed)
     assert (applied["outcome"], applied["declarations_checked"]) == ("applied", 1)
@@ -450,11 +453,6 @@ async def test_an_alert_re_decides_when_its_window_opens(sessions: Sessions) -> 
     assert any(waiting.alert_id in r["explanation"] for r in opened.reasons)
 
 
-SUBSCRIPTIONS = {
-    s.event_type.data: s for s in (*lanes.subscriptions(LANES), *intelligence.subscriptions(POLICY))
-}
-
-
 async def deliver_as_one_batch(sessions: Sessions, *events: Any) -> list[str]:
     """All ``events`` in one transaction, as the consumer handles a fetch: each prepare
     step once with its events, then the handlers in order. The SQL texts it sent."""
@@ -471,16 +469,6 @@ async def deliver_as_one_batch(sessions: Sessions, *events: Any) -> list[str]:
                 with handling(envelope(data)):
                     await SUBSCRIPTIONS[type(data)].handler(session, data)
     return sent
-
-
-def screened(data: DeclarationSubmitted) -> list[Any]:
-    """A submission and both its screenings: decided as soon as all three are in."""
-    ids = {"declaration_id": data.declaration_id, "tenant": TENANT}
-    return [
-        data,
-        SignatureChecked(**ids, status=SignatureStatus.NOT_REQUIRED, detail="individual"),
-        IprScreened(**ids, outcome=IprOutcome.CLEAR, records_checked=1),
-    ]
 
 
 async def test_a_batch_of_decisions_loads_their_evidence_once_and_sees_what_it_stores(

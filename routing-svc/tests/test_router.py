@@ -15,11 +15,9 @@ from customs_shared.events.schemas import (
     DeclarationCancelled,
     DeclarationStatusChanged,
     DeclarationSubmitted,
-    IprOutcome,
     IprScreened,
     IprSuspensionChanged,
     SignatureChecked,
-    SignatureStatus,
 )
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.lanes import service
@@ -27,7 +25,7 @@ from routing_svc.lanes.consumer import subscriptions
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
-from tests.support.factories import declaration_submitted
+from tests.support.factories import declaration_submitted, ipr_screened, signature_checked
 from tests.support.postgres import MigratedSessions
 
 pytestmark = pytest.mark.integration
@@ -42,18 +40,11 @@ def submitted(declaration_id: uuid.UUID) -> DeclarationSubmitted:
 
 
 def signature(declaration_id: uuid.UUID) -> SignatureChecked:
-    return SignatureChecked(
-        declaration_id=declaration_id,
-        tenant=TENANT,
-        status=SignatureStatus.NOT_REQUIRED,
-        detail="individual",
-    )
+    return signature_checked(declaration_id, TENANT)
 
 
 def ipr(declaration_id: uuid.UUID) -> IprScreened:
-    return IprScreened(
-        declaration_id=declaration_id, tenant=TENANT, outcome=IprOutcome.CLEAR, records_checked=3
-    )
+    return ipr_screened(declaration_id, TENANT, records_checked=3)
 
 
 @pytest.fixture

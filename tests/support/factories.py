@@ -13,7 +13,15 @@ from pydantic import BaseModel
 from customs_shared.auth import Principal, Role
 from customs_shared.events import catalog
 from customs_shared.events.envelope import RawCloudEvent, new_event
-from customs_shared.events.schemas import DeclarantKind, DeclarationSubmitted, ItemFacts
+from customs_shared.events.schemas import (
+    DeclarantKind,
+    DeclarationSubmitted,
+    IprOutcome,
+    IprScreened,
+    ItemFacts,
+    SignatureChecked,
+    SignatureStatus,
+)
 
 TAX_CODE = "0314409058"
 
@@ -49,6 +57,22 @@ def declaration_submitted(**overrides: Any) -> DeclarationSubmitted:
         "submitted_at": datetime.now(UTC),
     }
     return DeclarationSubmitted(**{**values, **overrides})
+
+
+def signature_checked(
+    declaration_id: uuid.UUID, tenant: str = TAX_CODE, **overrides: Any
+) -> SignatureChecked:
+    """signature-svc's result; by default an individual's, that needs no signature."""
+    values: dict[str, Any] = {"status": SignatureStatus.NOT_REQUIRED, "detail": "individual"}
+    return SignatureChecked(declaration_id=declaration_id, tenant=tenant, **{**values, **overrides})
+
+
+def ipr_screened(
+    declaration_id: uuid.UUID, tenant: str = TAX_CODE, **overrides: Any
+) -> IprScreened:
+    """ipr-svc's result; by default clear."""
+    values: dict[str, Any] = {"outcome": IprOutcome.CLEAR, "records_checked": 1}
+    return IprScreened(declaration_id=declaration_id, tenant=tenant, **{**values, **overrides})
 
 
 def principal(role: Role, tenant: str, *scopes: str, subject: str | None = None) -> Principal:
