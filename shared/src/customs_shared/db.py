@@ -412,23 +412,31 @@ def batch_parameters(
 T = TypeVar("T")
 
 
+def per_transaction(session: AsyncSession) -> dict[str, Any]:
+    """What the session's transaction keeps for its own later use, by key: loaded once
+    (:func:`once_per_transaction`), or loaded ahead for a consumer's whole batch by a
+    prepare step. Sessions here live for one transaction each (a request's, or a
+    batch's), so the session's ``info`` is the transaction's."""
+    kept: dict[str, Any] = session.info.setdefault("once_per_transaction", {})
+    return kept
+
+
 async def once_per_transaction(
     session: AsyncSession, key: str, load: Callable[[], Awaitable[T]]
 ) -> T:
     """``load()``'s result, loaded once for the session's transaction and reused by every
     later call in it: for what every event of a consumer's batch reads alike (the rule
-    set in force, the alerts in force). Sessions here live for one transaction each (a
-    request's, or a batch's), so the session's ``info`` is the transaction's."""
-    cache: dict[str, Any] = session.info.setdefault("once_per_transaction", {})
+    set in force, the alerts in force)."""
+    cache = per_transaction(session)
     if key not in cache:
         cache[key] = await load()
     return cast(T, cache[key])
 
 
 def forget_per_transaction(session: AsyncSession, key: str) -> None:
-    """Drops what :func:`once_per_transaction` kept under ``key``: the transaction has
+    """Drops what the transaction kept under ``key`` (:func:`per_transaction`): it has
     just changed it."""
-    session.info.get("once_per_transaction", {}).pop(key, None)
+    per_transaction(session).pop(key, None)
 
 
 async def try_advisory_xact_lock(session: AsyncSession, name: str) -> bool:

@@ -15,6 +15,7 @@ from customs_shared.db import (
     forget_per_transaction,
     insert_if_absent,
     once_per_transaction,
+    per_transaction,
     upsert,
     utcnow,
 )
@@ -45,13 +46,14 @@ async def prefetch(
     ``references``, one query each; :func:`alarms_on` and :func:`certificates` then
     answer from them when they cover what they are asked."""
     numbers, wanted = set(containers), set(references)
-    session.info[_ALARMS_PREFETCHED] = (numbers, at, await _alarms(session, numbers, at))
-    session.info[_CERTIFICATES_PREFETCHED] = (wanted, await _certificates(session, wanted))
+    kept = per_transaction(session)
+    kept[_ALARMS_PREFETCHED] = (numbers, at, await _alarms(session, numbers, at))
+    kept[_CERTIFICATES_PREFETCHED] = (wanted, await _certificates(session, wanted))
 
 
 def _forget_prefetched(session: AsyncSession) -> None:
-    session.info.pop(_ALARMS_PREFETCHED, None)
-    session.info.pop(_CERTIFICATES_PREFETCHED, None)
+    forget_per_transaction(session, _ALARMS_PREFETCHED)
+    forget_per_transaction(session, _CERTIFICATES_PREFETCHED)
 
 
 async def alarms_on(
@@ -59,7 +61,7 @@ async def alarms_on(
 ) -> Sequence[RadiationAlarmRecord]:
     numbers = set(containers)
     prefetched: tuple[set[str], datetime, Sequence[RadiationAlarmRecord]] | None
-    prefetched = session.info.get(_ALARMS_PREFETCHED)
+    prefetched = per_transaction(session).get(_ALARMS_PREFETCHED)
     if prefetched is not None and numbers <= prefetched[0] and at >= prefetched[1]:
         return [a for a in prefetched[2] if a.container_number in numbers and a.valid_until > at]
     return await _alarms(session, numbers, at)
@@ -103,7 +105,7 @@ async def certificates(
 ) -> Sequence[OriginCertificateRecord]:
     wanted = set(references)
     prefetched: tuple[set[str], Sequence[OriginCertificateRecord]] | None
-    prefetched = session.info.get(_CERTIFICATES_PREFETCHED)
+    prefetched = per_transaction(session).get(_CERTIFICATES_PREFETCHED)
     if prefetched is not None and wanted <= prefetched[0]:
         return [c for c in prefetched[1] if c.reference in wanted]
     return await _certificates(session, wanted)

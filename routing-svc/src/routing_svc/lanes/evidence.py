@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customs_shared.db import per_transaction
 from customs_shared.events.schemas import (
     DeclarationSubmitted,
     IprHit,
@@ -60,7 +61,7 @@ async def prefetch(
     (the risk inputs, radiation alarms and origin certificates), one query each instead
     of three per decision. ``submitted``: facts the batch brings, of cases that have
     none yet."""
-    known: dict[tuple[object, int], DeclarationSubmitted] = session.info.setdefault(_FACTS, {})
+    known = _known_facts(session)
     for data in submitted:
         known[(data.declaration_id, data.version)] = data
     wanted: set[tuple[str, str]] = set()
@@ -77,8 +78,14 @@ async def prefetch(
     await intelligence.prefetch(session, containers=containers, references=claims, at=now)
 
 
+def _known_facts(session: AsyncSession) -> dict[tuple[object, int], DeclarationSubmitted]:
+    known: dict[tuple[object, int], DeclarationSubmitted]
+    known = per_transaction(session).setdefault(_FACTS, {})
+    return known
+
+
 def _facts(session: AsyncSession, case: RoutingCase) -> DeclarationSubmitted | None:
-    known: dict[tuple[object, int], DeclarationSubmitted] = session.info.setdefault(_FACTS, {})
+    known = _known_facts(session)
     key = (case.declaration_id, case.version)
     facts = known.get(key)
     if facts is None and case.facts is not None:

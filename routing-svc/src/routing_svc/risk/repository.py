@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import pairs_in
+from customs_shared.db import forget_per_transaction, pairs_in, per_transaction
 from routing_svc.risk.models import RiskInput
 
 TRADER = "trader"
@@ -29,7 +29,7 @@ async def prefetch(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> 
     """Loads the inputs among ``wanted`` in one query; :func:`lookup` then answers from
     them, for the rest of the transaction, when they cover what it is asked."""
     pairs = set(wanted)
-    session.info[_PREFETCHED] = (pairs, await _load(session, pairs))
+    per_transaction(session)[_PREFETCHED] = (pairs, await _load(session, pairs))
 
 
 async def lookup(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> Sequence[RiskInput]:
@@ -37,7 +37,7 @@ async def lookup(session: AsyncSession, wanted: Iterable[tuple[str, str]]) -> Se
     :func:`prefetch` loaded them)."""
     pairs = set(wanted)
     prefetched: tuple[set[tuple[str, str]], Sequence[RiskInput]] | None
-    prefetched = session.info.get(_PREFETCHED)
+    prefetched = per_transaction(session).get(_PREFETCHED)
     if prefetched is not None and pairs <= prefetched[0]:
         return [row for row in prefetched[1] if (row.kind, row.key) in pairs]
     return await _load(session, pairs)
@@ -56,7 +56,7 @@ async def get(
 ) -> RiskInput | None:
     statement = select(RiskInput).where(RiskInput.kind == kind, RiskInput.key == key)
     if lock:  # to change it: what a prefetch loaded may no longer hold
-        session.info.pop(_PREFETCHED, None)
+        forget_per_transaction(session, _PREFETCHED)
         statement = statement.with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
@@ -71,10 +71,10 @@ async def page(
 
 
 def add(session: AsyncSession, row: RiskInput) -> None:
-    session.info.pop(_PREFETCHED, None)
+    forget_per_transaction(session, _PREFETCHED)
     session.add(row)
 
 
 async def remove(session: AsyncSession, row: RiskInput) -> None:
-    session.info.pop(_PREFETCHED, None)
+    forget_per_transaction(session, _PREFETCHED)
     await session.delete(row)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from customs_shared.db import any_of
+from customs_shared.db import any_of, per_transaction
 from customs_shared.repository import RepositoryBase
 from signature_svc.checks.models import SignatureCheck
 
@@ -48,5 +48,5 @@ class SignatureCheckRepository(RepositoryBase[SignatureCheck]):
         self._presence()[key] = False
 
     def _presence(self) -> dict[uuid.UUID, bool]:
-        presence: dict[uuid.UUID, bool] = self.session.info.setdefault(_PRESENCE, {})
+        presence: dict[uuid.UUID, bool] = per_transaction(self.session).setdefault(_PRESENCE, {})
         return presence
