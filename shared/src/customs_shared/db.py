@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict, TypeVar, cast
@@ -12,10 +13,12 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     DateTime,
     MetaData,
     Table,
+    Text,
     TypeDecorator,
     any_,
     bindparam,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -177,6 +181,10 @@ async def insert_values(
 
 _AT_COMMIT = "insert_at_commit"
 
+# A queued row: an ORM object (its attributes are read at commit), or a model and the
+# values of one row.
+_Queued = DeclarativeBase | tuple[type[DeclarativeBase], dict[str, Any]]
+
 
 def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> None:
     """Queues a new row for :func:`insert_new` when the transaction commits: for rows a
@@ -190,6 +198,18 @@ def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> N
         sync.add(row)
         return
     session.info.setdefault(_AT_COMMIT, []).append(row)
+
+
+def insert_values_at_commit(
+    session: AsyncSession | Session, model: type[DeclarativeBase], rows: Iterable[dict[str, Any]]
+) -> None:
+    """:func:`insert_at_commit` for rows given as column values: not even an ORM object
+    is built, for the many children of a hot path."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if not _writes_queued_rows(type(sync)):
+        sync.add_all(model(**values) for values in rows)
+        return
+    session.info.setdefault(_AT_COMMIT, []).extend((model, values) for values in rows)
 
 
 _HOOKED: dict[type[Session], bool] = {}
@@ -206,9 +226,26 @@ def _writes_queued_rows(session_class: type[Session]) -> bool:
 
 def write_queued_rows(session: Session) -> None:
     """The ``before_commit`` hook of the session factory. Runs inside the async session's
-    greenlet, so the sync session's statements are the async connection's."""
+    greenlet, so the sync session's statements are the async connection's.
+
+    On PostgreSQL the rows of several tables go in one statement, each table's insert a
+    data-modifying ``WITH`` of the others (a round trip and a statement's overhead saved
+    per table: a submission writes six). The foreign keys between them hold, as they are
+    checked at the end of the statement. Each table's rows are one insert, in the order
+    they were queued, so generated keys (a timeline's, the outbox's) follow that order."""
     rows = session.info.pop(_AT_COMMIT, None)
-    for model, values in _by_table(rows or ()):
+    if not rows:
+        return
+    tables = _per_table(rows) if session.get_bind().dialect.name == "postgresql" else None
+    if tables is not None and len(tables) > 1:
+        shape = tuple((model, _columns_with_defaults(model, values)) for model, values in tables)
+        parameters: dict[str, list[Any]] = {}
+        for n, ((model, columns), (_model, values)) in enumerate(zip(shape, tables, strict=True)):
+            table = cast(Table, model.__table__)
+            parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
+        session.execute(_one_insert(shape), parameters)
+        return
+    for model, values in _by_table(rows):
         session.execute(_insert_rows(model), values)
 
 
@@ -217,17 +254,97 @@ def drop_queued_rows(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
 
 
+def _per_table(
+    rows: Iterable[_Queued],
+) -> list[tuple[type[DeclarativeBase], list[dict[str, Any]]]] | None:
+    """The queued rows by table, in the order queued, each table's rows naming the same
+    columns: a column some rows leave out is filled with what its default would give.
+    None when that cannot be done in Python (a default computed by the database)."""
+    tables: dict[type[DeclarativeBase], list[dict[str, Any]]] = {}
+    for row in rows:
+        model, values = _values(row)
+        tables.setdefault(model, []).append(values)
+    for model, table_rows in tables.items():
+        columns = set().union(*table_rows)
+        if all(len(given) == len(columns) for given in table_rows):
+            continue
+        defaults = _python_defaults(model)
+        table = cast(Table, model.__table__)
+        for given in table_rows:
+            for key in columns.difference(given):
+                column = table.c[key]
+                if key in defaults:
+                    given[key] = defaults[key]()
+                elif column.default is None and column.server_default is None:
+                    given[key] = None
+                else:
+                    return None
+    return list(tables.items())
+
+
+def _columns_with_defaults(
+    model: type[DeclarativeBase], rows: list[dict[str, Any]]
+) -> tuple[str, ...]:
+    """The columns an insert of ``rows`` names, in the table's order: those given, and
+    those whose default is computed in Python (a generated key, a timestamp), filled in
+    here row by row (the dicts are the queue's): an ``INSERT … SELECT`` would compute
+    them once for the whole statement."""
+    fill = {k: f for k, f in _python_defaults(model).items() if k not in rows[0]}
+    for values in rows:
+        for key, default in fill.items():
+            values[key] = default()
+    given = rows[0]
+    return tuple(c.key for c in cast(Table, model.__table__).columns if c.key in given)
+
+
+@functools.cache
+def _python_defaults(model: type[DeclarativeBase]) -> dict[str, Callable[[], Any]]:
+    defaults: dict[str, Callable[[], Any]] = {}
+    for column in cast(Table, model.__table__).columns:
+        default = column.default
+        if default is None or default.is_sequence or default.is_clause_element:
+            continue
+        arg = cast(Any, default).arg
+        # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
+        defaults[column.key] = (
+            functools.partial(arg, None) if default.is_callable else functools.partial(_same, arg)
+        )
+    return defaults
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _one_insert(shape: tuple[tuple[type[DeclarativeBase], tuple[str, ...]], ...]) -> Any:
+    inserts = [
+        batch_insert(cast(Table, model.__table__), columns, "postgresql", prefix=f"t{n}_")
+        for n, (model, columns) in enumerate(shape)
+    ]
+    others = [statement.cte(f"queued_{n}") for n, statement in enumerate(inserts[:-1])]
+    return inserts[-1].add_cte(*others)
+
+
 def _by_table(
-    rows: Iterable[DeclarativeBase],
+    rows: Iterable[_Queued],
 ) -> list[tuple[type[DeclarativeBase], list[dict[str, Any]]]]:
     # Keyed by table and the columns given: an executemany sends the same columns each row.
     batches: dict[tuple[type[DeclarativeBase], frozenset[str]], list[dict[str, Any]]] = {}
     for row in rows:
-        state = inspect(row)
-        given = state.dict
-        values = {a.key: given[a.key] for a in state.mapper.column_attrs if a.key in given}
-        batches.setdefault((state.mapper.class_, frozenset(values)), []).append(values)
+        model, values = _values(row)
+        batches.setdefault((model, frozenset(values)), []).append(values)
     return [(model, values) for (model, _columns), values in batches.items()]
+
+
+def _values(row: _Queued) -> tuple[type[DeclarativeBase], dict[str, Any]]:
+    if isinstance(row, tuple):
+        return row
+    state = inspect(row)
+    given = state.dict
+    return state.mapper.class_, {
+        a.key: given[a.key] for a in state.mapper.column_attrs if a.key in given
+    }
 
 
 async def lock_or_insert(session: AsyncSession, model: type[ModelT], **values: Any) -> ModelT:
@@ -264,7 +381,7 @@ async def lock_or_insert_all(
         _hold(session, model, (await session.scalars(statement, wanted)).all())
         return
     statement = _lock_or_insert_arrays(model, columns)
-    arrays = batch_parameters(wanted, columns, dialect)
+    arrays = batch_parameters(cast(Table, model.__table__), wanted, columns, dialect)
     _hold(session, model, (await session.scalars(statement, arrays)).all())
 
 
@@ -385,28 +502,76 @@ def pairs_in(
     return cast(ColumnElement[bool], tuple_(first, second).in_(select(rows.c.first, rows.c.second)))
 
 
-def batch_insert(table: Table, columns: Sequence[str], dialect: str) -> Any:
+def batch_insert(table: Table, columns: Sequence[str], dialect: str, *, prefix: str = "") -> Any:
     """The dialect's upsert-capable insert of many rows in one statement, executed with
     :func:`batch_parameters`. On PostgreSQL ``INSERT INTO table (columns) SELECT … FROM
     unnest($1, $2, …)``: one statement text whatever the number of rows, each column's
     values one array parameter, rows inserted in the arrays' order; columns left out get
     their defaults once per statement, so ``columns`` must name every column whose default
-    differs row by row (a generated key). Elsewhere a plain insert, sent as an executemany."""
+    differs row by row (a generated key). Elsewhere a plain insert, sent as an executemany.
+    ``prefix``: of the parameters' names, for several inserts in one statement."""
     if dialect != "postgresql":
         return upsert_insert(dialect)(table)
-    arrays = [bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in columns]
+    json_columns = _json_columns(table)
+    arrays = [
+        bindparam(prefix + c, type_=_array_of(Text() if c in json_columns else table.c[c].type))
+        for c in columns
+    ]
     rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return postgresql.insert(table).from_select(list(columns), select(*rows.c))
+    # A JSON value travels as its text: an array parameter would take a JSON list for
+    # one more dimension of the array.
+    values = [cast_(rows.c[c], JSON) if c in json_columns else rows.c[c] for c in columns]
+    return postgresql.insert(table).from_select(list(columns), select(*values))
+
+
+class _DriverArray(postgresql.ARRAY[Any]):
+    """An array whose items the driver takes as they are: SQLAlchemy's ARRAY copies
+    every array item by item even when its item type has nothing to convert."""
+
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+def _array_of(item: Any) -> postgresql.ARRAY[Any]:
+    if item.dialect_impl(_ASYNCPG).bind_processor(_ASYNCPG) is None:
+        return _DriverArray(item)
+    return postgresql.ARRAY(item)
+
+
+_ASYNCPG: Dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
 
 
 def batch_parameters(
-    rows: Sequence[dict[str, Any]], columns: Sequence[str], dialect: str
+    table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str], dialect: str
 ) -> dict[str, list[Any]] | Sequence[dict[str, Any]]:
     """The parameters of a :func:`batch_insert`: one array per column on PostgreSQL,
     the rows themselves (an executemany) elsewhere."""
     if dialect != "postgresql":
         return rows
-    return {column: [row[column] for row in rows] for column in columns}
+    return _arrays(table, rows, columns)
+
+
+def _arrays(
+    table: Table, rows: Sequence[dict[str, Any]], columns: Sequence[str], *, prefix: str = ""
+) -> dict[str, list[Any]]:
+    json_columns = _json_columns(table)
+    return {
+        prefix + c: [_JSON_TEXT(row[c]) for row in rows]
+        if c in json_columns
+        else [row[c] for row in rows]
+        for c in columns
+    }
+
+
+@functools.cache
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.key for c in table.columns if isinstance(c.type, JSON))
+
+
+# What SQLAlchemy's JSON type sends (its default serializer; None as JSON null).
+_JSON_TEXT = json.dumps
 
 
 T = TypeVar("T")

@@ -14,7 +14,12 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
-from customs_shared.db import insert_new, insert_values, try_advisory_xact_lock, utcnow
+from customs_shared.db import (
+    insert_at_commit,
+    insert_values_at_commit,
+    try_advisory_xact_lock,
+    utcnow,
+)
 from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarationStatusChanged,
@@ -242,15 +247,16 @@ async def submit(
         event="submitted",
         detail=f"Submitted by {principal.subject} with {len(item_values)} item(s).",
     )
-    # Written without the unit of work (the hot path of intake): nothing reads them back
-    # in this transaction. The items go as plain values, not ORM objects, and the
-    # declaration's collections stay unset: building and linking them cost more than
-    # the inserts.
-    await insert_new(session, [declaration])
-    await insert_values(
+    # Written at commit without the unit of work (the hot path of intake), in one
+    # statement with the notification, the outbox event and the receipt: nothing reads
+    # them back in this transaction. The items go as plain values, not ORM objects, and
+    # the declaration's collections stay unset: building and linking them cost more
+    # than the inserts.
+    insert_at_commit(session, declaration)
+    insert_values_at_commit(
         session, DeclarationItem, [{"declaration_id": declaration_id, **v} for v in item_values]
     )
-    await insert_new(session, [entry])
+    insert_at_commit(session, entry)
     lifecycle.notify_entry(session, declaration, entry)
     add_event(
         session,

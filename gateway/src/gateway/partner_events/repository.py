@@ -47,7 +47,8 @@ async def claim_many(session: AsyncSession, records: Sequence[PartnerEventRecord
         for record in sorted(records, key=lambda r: r.event_id)
     ]
     result = await session.execute(
-        _claim_statement(dialect), batch_parameters(rows, _CLAIMED, dialect)
+        _claim_statement(dialect),
+        batch_parameters(cast(Table, PartnerEventRecord.__table__), rows, _CLAIMED, dialect),
     )
     return {event_id for _source, event_id in result}
 

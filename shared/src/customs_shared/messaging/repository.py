@@ -71,7 +71,8 @@ async def remember_all_processed(
     ]
     dialect = session.get_bind().dialect.name
     statement = _remember_statement(dialect)
-    parameters = batch_parameters(rows, _REMEMBERED, dialect)
+    table = cast(Table, ProcessedEvent.__table__)
+    parameters = batch_parameters(table, rows, _REMEMBERED, dialect)
     return set((await session.execute(statement, parameters)).scalars())
 
 

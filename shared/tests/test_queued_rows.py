@@ -1,0 +1,197 @@
+"""Rows queued for the commit (customs_shared.db.insert_at_commit and
+insert_values_at_commit): on PostgreSQL the rows of every table go in one statement, and
+they read back as the unit of work would have written them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase
+
+from customs_shared.db import insert_at_commit, insert_values_at_commit, utcnow
+from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
+from customs_shared.notifications.models import Notification, WebhookSubscription
+from tests.support.postgres import MigratedSessions, sent_statements
+
+pytestmark = pytest.mark.integration
+
+
+class _Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Parent(_Base):
+    """A table of this test's own (created by the test), with :class:`Child`."""
+
+    __table__ = Table("parents", _Base.metadata, Column("id", Integer, primary_key=True))
+
+
+class Child(_Base):
+    __table__ = Table(
+        "children",
+        _Base.metadata,
+        Column("id", Integer, primary_key=True),
+        Column("parent", Integer),
+    )
+
+
+@pytest.fixture
+async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[AsyncSession]:
+    # ipr-svc's migrations hold the messaging and the notification tables.
+    return await migrated_sessions("ipr_svc:migrations")
+
+
+def _rows(tag: str) -> list[Any]:
+    """One of each kind of column: JSON lists, objects and null, generated keys, a
+    timestamp, a transaction id and scalars left to their defaults."""
+    return [
+        Notification(tenant=tag, type="t", data={"lines": [1, 2], "none": None}),
+        Notification(tenant=tag, type="t", data={"lines": []}),
+        WebhookSubscription(
+            tenant=tag,
+            client_id="c",
+            url="https://example.com/hook",
+            event_types=["a", "b"],
+            secret="s",
+            delivered_seq=0,
+        ),
+        OutboxEvent(event_id=uuid.uuid4(), topic="t", key=tag, payload=b"\x00bytes"),
+    ]
+
+
+async def _stored(session: AsyncSession, tag: str) -> dict[str, Any]:
+    notifications = (
+        await session.scalars(
+            select(Notification).where(Notification.tenant == tag).order_by(Notification.seq)
+        )
+    ).all()
+    hook = (
+        await session.scalars(select(WebhookSubscription).where(WebhookSubscription.tenant == tag))
+    ).one()
+    outbox = (await session.scalars(select(OutboxEvent).where(OutboxEvent.key == tag))).one()
+    processed = sorted(
+        await session.scalars(select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == tag))
+    )
+    assert all(n.created_at is not None for n in notifications)
+    assert len({n.id for n in notifications}) == 2  # a generated key per row, not per statement
+    assert len({n.xid for n in notifications}) == 1  # the one writing transaction's
+    return {
+        "data": [n.data for n in notifications],
+        "xid_set": all(n.xid > 0 for n in notifications),
+        "hook": (hook.event_types, hook.enabled, hook.delivered_xid, hook.consecutive_failures),
+        "hook_has_id": hook.id is not None and hook.next_attempt_at is not None,
+        "outbox": (outbox.payload, outbox.published_at is None, outbox.created_at is not None),
+        "processed": processed,
+    }
+
+
+async def test_rows_of_several_tables_go_in_one_statement_as_the_unit_of_work_writes_them(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        for row in _rows("queued"):
+            insert_at_commit(session, row)
+        insert_values_at_commit(
+            session,
+            ProcessedEvent,
+            [{"consumer": "queued", "event_id": f"e-{n}"} for n in range(3)],
+        )
+        with sent_statements(session) as statements:
+            await session.commit()
+        assert len(statements) == 1
+        assert len(statements[0].split("INSERT INTO")) - 1 == 4  # one insert per table
+
+    async with sessions() as session, session.begin():
+        session.add_all(_rows("unit-of-work"))
+        session.add_all(
+            ProcessedEvent(consumer="unit-of-work", event_id=f"e-{n}") for n in range(3)
+        )
+
+    async with sessions() as session:
+        assert await _stored(session, "queued") == await _stored(session, "unit-of-work")
+        # JSON null inside a value stays JSON; the values are JSON, not SQL arrays.
+        kinds = await session.scalars(
+            select(func.json_typeof(Notification.data)).where(Notification.tenant == "queued")
+        )
+        assert list(kinds) == ["object", "object"]
+        lists = await session.scalar(
+            text(
+                "SELECT json_typeof(event_types) FROM webhook_subscriptions WHERE tenant = 'queued'"
+            )
+        )
+        assert lists == "array"
+
+
+async def test_a_foreign_key_between_tables_of_the_one_statement_holds_either_way(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The statement's inserts run together: a child row queued with its parent is
+    accepted, and one without it is refused, the whole statement with it."""
+    async with sessions() as session, session.begin():
+        await session.execute(text("CREATE TABLE parents (id int PRIMARY KEY)"))
+        await session.execute(
+            text("CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents)")
+        )
+    async with sessions() as session, session.begin():
+        insert_values_at_commit(session, Child, [{"id": 1, "parent": 1}])
+        insert_values_at_commit(session, Parent, [{"id": 1}])
+    async with sessions() as session:
+        await session.begin()
+        insert_values_at_commit(session, Parent, [{"id": 2}])
+        insert_values_at_commit(session, Child, [{"id": 2, "parent": 3}])
+        with pytest.raises(IntegrityError, match="foreign key"):
+            await session.commit()
+    async with sessions() as session:
+        assert list(await session.scalars(text("SELECT id FROM parents ORDER BY id"))) == [1]
+        assert list(await session.scalars(text("SELECT id FROM children ORDER BY id"))) == [1]
+
+
+async def test_a_tables_rows_keep_the_order_they_were_queued_in_whatever_columns_they_name(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A timeline or a notification queue reads in key order: rows that name different
+    columns are still one insert, in the order queued. A column whose default only the
+    database computes (the transaction id) cannot be filled in: those rows are written
+    table by table instead, still all of them."""
+    earlier = utcnow() - timedelta(days=1)
+
+    def note(tenant: str, n: int, **given: Any) -> Notification:
+        return Notification(tenant=tenant, type="t", data={"n": n}, **given)
+
+    for tenant, extra in (("mixed", {"created_at": earlier}), ("by-table", {"xid": 7})):
+        async with sessions() as session, session.begin():
+            insert_at_commit(session, note(tenant, 1, **extra))
+            insert_at_commit(session, note(tenant, 2))
+            insert_at_commit(session, note(tenant, 3, **extra))
+            insert_at_commit(
+                session, OutboxEvent(event_id=uuid.uuid4(), topic="t", key=tenant, payload=b"")
+            )
+            with sent_statements(session) as statements:
+                await session.commit()
+            assert len(statements) == (1 if tenant == "mixed" else 3)
+        async with sessions() as session:
+            stored = (
+                await session.scalars(
+                    select(Notification)
+                    .where(Notification.tenant == tenant)
+                    .order_by(Notification.seq)
+                )
+            ).all()
+            assert (
+                await session.scalar(
+                    select(func.count()).select_from(OutboxEvent).where(OutboxEvent.key == tenant)
+                )
+                == 1
+            )
+        if tenant == "mixed":
+            assert [n.data["n"] for n in stored] == [1, 2, 3]
+            assert [n.created_at == earlier for n in stored] == [True, False, True]
+        else:
+            assert sorted(n.data["n"] for n in stored) == [1, 2, 3]
+            assert sorted(n.xid == 7 for n in stored) == [False, True, True]
