@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.db import (
     insert_at_commit,
-    insert_new,
     lock_all,
     lock_or_insert,
     lock_or_insert_all,
@@ -89,36 +88,6 @@ async def test_lock_all_locks_the_existing_rows_in_one_select(
             "2",
         ]
         assert locked(session, OutboxEvent, 10**9) is None
-
-
-async def test_new_rows_are_inserted_without_the_session_one_statement_per_table(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    rows = [
-        OutboxEvent(event_id=uuid.uuid4(), topic="t", key="a", payload=b"1"),
-        ProcessedEvent(consumer="insert-new", event_id="e-1"),
-        OutboxEvent(event_id=uuid.uuid4(), topic="t", key="b", payload=b"2"),
-        ProcessedEvent(consumer="insert-new", event_id="e-2"),
-    ]
-    async with sessions() as session, session.begin():
-        with sent_statements(session.sync_session) as statements:
-            await insert_new(session, rows)
-
-        assert len(statements) == 2
-        assert not any(row in session for row in rows)
-    async with sessions() as session:
-        outbox = (
-            await session.scalars(select(OutboxEvent).where(OutboxEvent.key.in_(["a", "b"])))
-        ).all()
-        processed = (
-            await session.scalars(
-                select(ProcessedEvent).where(ProcessedEvent.consumer == "insert-new")
-            )
-        ).all()
-    assert sorted((o.key, o.payload) for o in outbox) == [("a", b"1"), ("b", b"2")]
-    assert all(o.created_at is not None and o.published_at is None for o in outbox)
-    assert sorted(p.event_id for p in processed) == ["e-1", "e-2"]
-    assert all(p.processed_at is not None for p in processed)  # the column's default
 
 
 async def test_rows_queued_for_the_commit_are_written_with_it_or_dropped_with_a_rollback(

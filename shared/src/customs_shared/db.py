@@ -159,26 +159,6 @@ async def insert_if_absent(
 ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 
 
-async def insert_new(session: AsyncSession, rows: Sequence[DeclarativeBase]) -> None:
-    """Inserts new rows built as ORM objects without the unit of work: one executemany
-    per table, tables in the order they first appear (parents before children). For a hot
-    path that writes rows it does not read back in the transaction: the objects stay
-    outside the session, and relationships are not followed, so children name their
-    parent's key themselves. Only the attributes set are written; the others get their
-    column defaults."""
-    for model, values in _by_table(rows):
-        await session.execute(_insert_rows(model), values)
-
-
-async def insert_values(
-    session: AsyncSession, model: type[DeclarativeBase], rows: Sequence[dict[str, Any]]
-) -> None:
-    """:func:`insert_new` for rows given as column values (every row naming the same
-    columns): not even an ORM object is built, for the many children of a hot path."""
-    if rows:
-        await session.execute(_insert_rows(model), list(rows))
-
-
 _AT_COMMIT = "insert_at_commit"
 
 # A queued row: an ORM object (its attributes are read at commit), or a model and the
@@ -187,9 +167,12 @@ _Queued = DeclarativeBase | tuple[type[DeclarativeBase], dict[str, Any]]
 
 
 def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> None:
-    """Queues a new row for :func:`insert_new` when the transaction commits: for rows a
-    transaction writes and never reads back (outbox events, notifications), added from
-    code that cannot wait for a statement. The session factory
+    """Queues a new row for the insert of the transaction's new rows, at its commit: for
+    rows a transaction writes and never reads back (outbox events, notifications, a hot
+    path's new rows), added from code that cannot or need not wait for a statement. The
+    row stays outside the session, and relationships are not followed, so children name
+    their parent's key themselves; only the attributes set are written, the others get
+    their column defaults. The session factory
     (customs_shared.messaging.outbox.session_factory) writes them before the commit, or
     at an explicit flush before it (so a read after the flush sees them); a
     session of another factory gets the row through the unit of work, as ``add`` would."""
