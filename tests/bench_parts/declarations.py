@@ -16,9 +16,10 @@ from typing import Any
 
 from customs_shared.services import SERVICES
 from tests.bench_parts import rawload, results
-from tests.bench_parts.stack import serve, wait_until_up
+from tests.bench_parts.stack import postmaster, serve, wait_until_up
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
+from tests.support.postgres import PostgresServer
 from tests.support.samples import sample
 
 CONNECTIONS = 16
@@ -40,11 +41,13 @@ def request_bytes(host: str, port: int, path: str, token: str | None, body: byte
     return rawload.request_bytes("POST", host, port, path, headers, body)
 
 
-async def measure(host: str, port: int, request: bytes) -> dict[str, float]:
-    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS)
+async def measure(
+    host: str, port: int, request: bytes, pids: dict[str, int] | None = None
+) -> dict[str, float]:
+    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS, pids)
 
 
-async def run(cluster: Cluster, bare_port: int) -> None:
+async def run(cluster: Cluster, postgres: PostgresServer, bare_port: int) -> None:
     for name in ("signature-svc", "ipr-svc", "routing-svc"):
         cluster.processes[name].stop()
     token = cluster.token("demo-broker")
@@ -53,8 +56,13 @@ async def run(cluster: Cluster, bare_port: int) -> None:
     body = json.dumps(five_items()).encode()
     await wait_until_up(host, bare_port)
     bare = await measure(host, bare_port, request_bytes(host, bare_port, "/rows", None, body))
+    # CPU per declaration of the service and of PostgreSQL (the postmaster's tree: every
+    # backend). Printed, not recorded: it compares code on a host whose speed drifts more
+    # than the rate shows.
+    assert service.process is not None
+    pids = {"declaration-svc": service.process.pid, "postgresql": postmaster(postgres)}
     accepted = await measure(
-        host, port, request_bytes(host, port, "/api/v1/declarations", token, body)
+        host, port, request_bytes(host, port, "/api/v1/declarations", token, body), pids
     )
     ratio = accepted["per_s"] / bare["per_s"]
     print()  # noqa: T201
@@ -68,6 +76,8 @@ async def run(cluster: Cluster, bare_port: int) -> None:
             f"{figures['p99_ms']:8.2f} {figures['client_cpu_ms']:14.3f}"
         )
     print(f"{'ratio accepted / bare insert':<44} {ratio:8.2f}")  # noqa: T201
+    cpu = ", ".join(f"{name} {accepted[f'cpu_ms {name}']:.2f}" for name in pids)
+    print(f"CPU per declaration accepted (ms): {cpu}")  # noqa: T201
     results.merge(
         {
             "declarations.accepted_per_s": {
@@ -102,7 +112,7 @@ def main() -> None:
                 "tests.bench_parts.bare_insert:app", {"BENCH_DATABASE_URL": pg.url("bench")}
             )
             try:
-                asyncio.run(run(cluster, bare_port))
+                asyncio.run(run(cluster, pg, bare_port))
             finally:
                 bare.terminate()
                 bare.wait(timeout=10)

@@ -8,6 +8,8 @@ import asyncio
 import time
 from collections.abc import Mapping
 
+from tests.bench_parts import procstat
+
 CONNECTIONS = 16
 WARM_UP_SECONDS = 3.0
 
@@ -62,17 +64,34 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def measure(
-    host: str, port: int, request: bytes, seconds: float, connections: int = CONNECTIONS
+    host: str,
+    port: int,
+    request: bytes,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    pids: dict[str, int] | None = None,
 ) -> dict[str, float]:
-    """Rate, p50/p99 and the load generator's own CPU per request, after a warm-up."""
+    """Rate, p50/p99 and the load generator's own CPU per request, after a warm-up; with
+    ``pids`` (name → a process tree's root), each tree's CPU per request too, as
+    ``cpu_ms <name>`` (read from /proc around the measured window, so every short-lived
+    child that ran in it counts: PostgreSQL's backends)."""
     await load(host, port, request, WARM_UP_SECONDS, connections)
+    trees = pids or {}
+    trees_before = {name: procstat.tree_cpu_seconds(pid) for name, pid in trees.items()}
     cpu_before = time.process_time()
     latencies, bad = await load(host, port, request, seconds, connections)
     if bad:
         raise RuntimeError(f"{len(bad)} requests failed, e.g. HTTP {bad[0]}")
+    per_request = {
+        f"cpu_ms {name}": (procstat.tree_cpu_seconds(pid) - trees_before[name])
+        / len(latencies)
+        * 1000
+        for name, pid in trees.items()
+    }
     return {
         "per_s": len(latencies) / seconds,
         "p50_ms": pct(latencies, 0.5),
         "p99_ms": pct(latencies, 0.99),
         "client_cpu_ms": (time.process_time() - cpu_before) / len(latencies) * 1000,
+        **per_request,
     }

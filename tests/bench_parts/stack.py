@@ -132,7 +132,7 @@ def _address(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _postmaster(postgres: PostgresServer) -> int:
+def postmaster(postgres: PostgresServer) -> int:
     """The postmaster's pid: the parent of any backend."""
     with psycopg.connect(postgres.url(BARE_DATABASE, driver="postgresql")) as connection:
         row = connection.execute("SELECT pg_backend_pid()").fetchone()
@@ -211,7 +211,7 @@ def stack(*, bare: bool = True) -> Iterator[Stack]:
                 pg,
                 bare_process,
                 bare_port,
-                _postmaster(pg),
+                postmaster(pg),
                 procstat.listening_pid(_address("http://" + bootstrap)[1]),
                 [s.database for s in SERVICES if s.database],
             )
