@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal
-from customs_shared.db import insert_at_commit
+from customs_shared.db import insert_values_at_commit
 from customs_shared.keys import ALGORITHM, KeyRing
 from declaration_svc.declarations.errors import DeclarationNotFound
 from declaration_svc.declarations.repository import DeclarationRepository
@@ -58,9 +58,17 @@ def issue(
     )
     # Written at commit with the transaction's other new rows, not through the unit of
     # work (a flush of its own on every submission).
-    insert_at_commit(
+    insert_values_at_commit(
         session,
-        Receipt(declaration_id=declaration_id, version=version, jws=token, issued_at=received_at),
+        Receipt,
+        [
+            {
+                "declaration_id": declaration_id,
+                "version": version,
+                "jws": token,
+                "issued_at": received_at,
+            }
+        ],
     )
     return token
 

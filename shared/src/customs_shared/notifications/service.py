@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from customs_shared.auth import Principal, tenant_scope
-from customs_shared.db import insert_at_commit, utcnow
+from customs_shared.db import insert_values_at_commit, utcnow
 from customs_shared.notifications.errors import (
     SubscriptionNotFound,
     TooManySubscriptions,
@@ -67,7 +67,9 @@ def notify(
 ) -> None:
     """Queues one notification of ``type`` ("<area>.<event>") for ``tenant``, in the
     transaction of the change it reports."""
-    insert_at_commit(session, Notification(id=uuid.uuid4(), tenant=tenant, type=type, data=data))
+    insert_values_at_commit(
+        session, Notification, [{"id": uuid.uuid4(), "tenant": tenant, "type": type, "data": data}]
+    )
 
 
 async def _target(url: str, policy: DeliveryPolicy) -> Connection:
