@@ -276,7 +276,11 @@ def _columns_with_defaults(
     for values in rows:
         for key, default in fill.items():
             values[key] = default()
-    given = rows[0]
+    return _in_table_order(model, frozenset(rows[0]))
+
+
+@functools.cache
+def _in_table_order(model: type[DeclarativeBase], given: frozenset[str]) -> tuple[str, ...]:
     return tuple(c.key for c in cast(Table, model.__table__).columns if c.key in given)
 
 
