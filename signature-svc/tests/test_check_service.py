@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
@@ -176,6 +177,11 @@ async def test_a_batch_of_declarations_is_looked_up_once_and_its_reports_written
         return sum(prefix in s for s in sent)
 
     assert count("SELECT signature_checks.declaration_id") == 1
+    # The batch's checks, reports and events: one statement at commit, none per record.
+    writes = [s for s in sent if "INSERT INTO signature_checks" in s]
+    assert len(writes) == 1
+    assert "INSERT INTO verification_reports" in writes[0]
+    assert "INSERT INTO outbox_events" in writes[0]
     assert count("INSERT INTO verification_reports") == 1
     async with sessions() as session:
         reports = {
@@ -189,3 +195,29 @@ async def test_a_batch_of_declarations_is_looked_up_once_and_its_reports_written
         str(d.declaration_id) for d in (*batch, resent)
     )
     assert all(reports[checks[d.declaration_id]] == d.declaration_id for d in batch)
+
+
+async def test_a_check_another_replica_committed_meanwhile_fails_this_commit_and_is_found_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """During a rebalance two replicas may handle one submission. The second to commit
+    fails (its check is a plain insert), and the consumer handles the record again on
+    its own: it finds the first check and publishes nothing more."""
+    verifier = Verifier(TrustMaterial.build([]))
+    data = declaration_submitted(signature_present=False)
+    session = sessions()
+    await session.begin()
+    await service.find_checks(session, [data])
+    await service.check_declaration(session, data, verifier=verifier)
+    async with sessions() as other, other.begin():
+        await service.check_declaration(other, data, verifier=verifier)
+    with pytest.raises(IntegrityError):
+        await session.commit()
+    await session.close()
+    async with sessions() as session, session.begin():
+        await service.check_declaration(session, data, verifier=verifier)
+
+    async with sessions() as session:
+        checks = await session.scalar(select(func.count()).select_from(SignatureCheck))
+        events = await session.scalar(select(func.count()).select_from(OutboxEvent))
+    assert (checks, events) == (1, 1)

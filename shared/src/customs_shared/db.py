@@ -232,6 +232,13 @@ def write_queued_rows(session: Session) -> None:
         session.execute(_insert_rows(model), values)
 
 
+async def write_queued(session: AsyncSession) -> None:
+    """Writes the rows queued for the commit now: before a statement that must see them
+    (a delete of a row that may be among them)."""
+    if session.info.get(_AT_COMMIT):
+        await session.run_sync(write_queued_rows)
+
+
 def drop_queued_rows(session: Session) -> None:
     """The rollback hook: what was queued goes with the transaction."""
     session.info.pop(_AT_COMMIT, None)

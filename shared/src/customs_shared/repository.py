@@ -13,7 +13,14 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal, tenant_scope
-from customs_shared.db import insert_at_commit, insert_if_absent
+from customs_shared.db import (
+    any_of,
+    insert_at_commit,
+    insert_if_absent,
+    insert_values_at_commit,
+    per_transaction,
+    write_queued,
+)
 from customs_shared.problems import NotFound
 
 Model = TypeVar("Model", bound=DeclarativeBase)
@@ -68,10 +75,55 @@ class RepositoryBase(Generic[Model]):
         insert_at_commit(self.session, row)
 
     async def delete(self, key: Any) -> None:
-        """Deletes the row with primary key ``key``, if there is one."""
+        """Deletes the row with primary key ``key``, if there is one, even one this
+        transaction queued for its commit (the queue is written first)."""
+        await write_queued(self.session)
         (primary_key,) = inspect(self.model).primary_key
         await self.session.execute(sa_delete(self.model).where(primary_key == key))
+        self._presence()[key] = False
 
     async def insert_if_absent(self, **values: Any) -> bool:
         """``INSERT … ON CONFLICT DO NOTHING``; True if the row is new."""
-        return await insert_if_absent(self.session, self.model, **values)
+        inserted = await insert_if_absent(self.session, self.model, **values)
+        self._presence()[values[self._key_name()]] = True
+        return inserted
+
+    # What a consumer's batch claims once per key (a check, a screening): whether a row is
+    # there is learnt for the whole batch in one statement, and the new rows go with the
+    # commit's one statement. A row another replica inserted meanwhile fails the commit,
+    # and the consumer handles the batch again one record at a time, finding it present.
+
+    async def load_presence(self, keys: Sequence[Any]) -> None:
+        """Learns in one statement which of ``keys`` (primary keys) have a row, so that
+        :meth:`exists` answers for them without a round trip."""
+        (primary_key,) = inspect(self.model).primary_key
+        dialect = self.session.get_bind().dialect.name
+        statement = select(primary_key).where(any_of(primary_key, keys, dialect))
+        present = set((await self.session.scalars(statement)).all())
+        self._presence().update({key: key in present for key in keys})
+
+    async def exists(self, key: Any) -> bool:
+        """Whether the row of primary key ``key`` exists, as this transaction knows it:
+        loaded by :meth:`load_presence`, inserted or deleted here since; otherwise read."""
+        known = self._presence().get(key)
+        if known is not None:
+            return known
+        present = await self.session.get(self.model, key) is not None
+        self._presence()[key] = present
+        return present
+
+    def insert_at_commit(self, values: dict[str, Any]) -> None:
+        """Queues a new row for the commit (customs_shared.db.insert_values_at_commit)
+        and counts it as present for :meth:`exists` from now on."""
+        insert_values_at_commit(self.session, self.model, [values])
+        self._presence()[values[self._key_name()]] = True
+
+    def _presence(self) -> dict[Any, bool]:
+        table = self.model.__tablename__
+        kept: dict[Any, bool] = per_transaction(self.session).setdefault(f"present:{table}", {})
+        return kept
+
+    def _key_name(self) -> str:
+        (primary_key,) = inspect(self.model).primary_key
+        name: str = primary_key.name
+        return name

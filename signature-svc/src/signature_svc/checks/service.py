@@ -154,15 +154,18 @@ async def check_declaration(
             declaration_id=submitted.declaration_id,
         )
     )
-    first = await repository.insert_if_absent(
-        declaration_id=submitted.declaration_id,
-        tenant=submitted.tenant,
-        declarant_kind=submitted.declarant_kind,
-        declarant_tax_code=submitted.declarant_tax_code,
-        **verdict.fields(),
+    # Written with the commit's one statement. Should a concurrent check of the same
+    # submission commit first, this commit fails and the batch is handled again, record
+    # by record, finding that check.
+    repository.insert_at_commit(
+        {
+            "declaration_id": submitted.declaration_id,
+            "tenant": submitted.tenant,
+            "declarant_kind": submitted.declarant_kind,
+            "declarant_tax_code": submitted.declarant_tax_code,
+            **verdict.fields(),
+        }
     )
-    if not first:
-        return  # a concurrent check of the same submission won
     add_event(
         session,
         catalog.SIGNATURE_CHECKED,
