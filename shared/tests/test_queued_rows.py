@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
-from customs_shared.db import insert_at_commit, insert_values_at_commit, utcnow
+from customs_shared.db import insert_at_commit, insert_values_at_commit, utcnow, write_queued
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from tests.support.postgres import MigratedSessions, sent_statements
@@ -195,3 +195,44 @@ async def test_a_tables_rows_keep_the_order_they_were_queued_in_whatever_columns
         else:
             assert sorted(n.data["n"] for n in stored) == [1, 2, 3]
             assert sorted(n.xid == 7 for n in stored) == [False, True, True]
+
+
+async def test_rows_queued_if_absent_skip_a_key_already_there_and_can_be_written_early(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A row queued ``if_absent`` whose key is in the table, or queued twice, is skipped,
+    alone or in the one statement with other tables; :func:`write_queued` writes the
+    queue at once, for a read that must see it."""
+
+    def processed(consumer: str, *ids: str) -> list[dict[str, Any]]:
+        return [{"consumer": consumer, "event_id": i} for i in ids]
+
+    for consumer, with_other_table in (("alone", False), ("together", True)):
+        async with sessions() as session, session.begin():
+            insert_values_at_commit(session, ProcessedEvent, processed(consumer, "there"))
+        async with sessions() as session, session.begin():
+            insert_values_at_commit(
+                session, ProcessedEvent, processed(consumer, "there", "new", "new"), if_absent=True
+            )
+            if with_other_table:
+                insert_at_commit(
+                    session,
+                    OutboxEvent(event_id=uuid.uuid4(), topic="t", key=consumer, payload=b""),
+                )
+            with sent_statements(session) as statements:
+                await write_queued(session)
+                seen = await session.scalar(
+                    select(func.count())
+                    .select_from(ProcessedEvent)
+                    .where(ProcessedEvent.consumer == consumer)
+                )
+            assert seen == 2  # "there" once, "new" once: visible before the commit
+            assert len(statements) == 2  # the queue in one statement, then the read
+            with sent_statements(session) as at_commit:
+                await session.commit()
+            assert at_commit == []  # nothing left to write
+        async with sessions() as session:
+            stored = await session.scalars(
+                select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer)
+            )
+            assert sorted(stored) == ["new", "there"]

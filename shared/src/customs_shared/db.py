@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypedDict, TypeVar, cast
+from typing import Annotated, Any, NamedTuple, TypedDict, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -161,9 +161,18 @@ ModelT = TypeVar("ModelT", bound=DeclarativeBase)
 
 _AT_COMMIT = "insert_at_commit"
 
-# A queued row: an ORM object (its attributes are read at commit), or a model and the
-# values of one row.
-_Queued = DeclarativeBase | tuple[type[DeclarativeBase], dict[str, Any]]
+
+class _Into(NamedTuple):
+    """Where queued rows go: a table, and whether a row whose key is there already is
+    skipped (``ON CONFLICT DO NOTHING``) rather than an error."""
+
+    model: type[DeclarativeBase]
+    if_absent: bool = False
+
+
+# A queued row: an ORM object (its attributes are read at commit), or where it goes and
+# the values of one row.
+_Queued = DeclarativeBase | tuple[_Into, dict[str, Any]]
 
 
 def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> None:
@@ -184,15 +193,24 @@ def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> N
 
 
 def insert_values_at_commit(
-    session: AsyncSession | Session, model: type[DeclarativeBase], rows: Iterable[dict[str, Any]]
+    session: AsyncSession | Session,
+    model: type[DeclarativeBase],
+    rows: Iterable[dict[str, Any]],
+    *,
+    if_absent: bool = False,
 ) -> None:
     """:func:`insert_at_commit` for rows given as column values: not even an ORM object
-    is built, for the many children of a hot path."""
+    is built, for the many children of a hot path. ``if_absent``: a row whose key is in
+    the table already is skipped (so is a second one of a key queued twice); a read
+    that must see these rows calls :func:`write_queued` first."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     if not _writes_queued_rows(type(sync)):
+        if if_absent:
+            raise TypeError("rows queued if absent need the session factory's commit hook")
         sync.add_all(model(**values) for values in rows)
         return
-    session.info.setdefault(_AT_COMMIT, []).extend((model, values) for values in rows)
+    into = _Into(model, if_absent)
+    session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
 
 
 _HOOKED: dict[type[Session], bool] = {}
@@ -219,17 +237,18 @@ def write_queued_rows(session: Session) -> None:
     rows = session.info.pop(_AT_COMMIT, None)
     if not rows:
         return
-    tables = _per_table(rows) if session.get_bind().dialect.name == "postgresql" else None
+    dialect = session.get_bind().dialect.name
+    tables = _per_table(rows) if dialect == "postgresql" else None
     if tables is not None and len(tables) > 1:
-        shape = tuple((model, _columns_with_defaults(model, values)) for model, values in tables)
+        shape = tuple((into, _columns_with_defaults(into.model, values)) for into, values in tables)
         parameters: dict[str, list[Any]] = {}
-        for n, ((model, columns), (_model, values)) in enumerate(zip(shape, tables, strict=True)):
-            table = cast(Table, model.__table__)
+        for n, ((into, columns), (_into, values)) in enumerate(zip(shape, tables, strict=True)):
+            table = cast(Table, into.model.__table__)
             parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
         session.execute(_one_insert(shape), parameters)
         return
-    for model, values in _by_table(rows):
-        session.execute(_insert_rows(model), values)
+    for into, values in _by_table(rows):
+        session.execute(_insert_rows(into, dialect), values)
 
 
 async def write_queued(session: AsyncSession) -> None:
@@ -244,22 +263,20 @@ def drop_queued_rows(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
 
 
-def _per_table(
-    rows: Iterable[_Queued],
-) -> list[tuple[type[DeclarativeBase], list[dict[str, Any]]]] | None:
+def _per_table(rows: Iterable[_Queued]) -> list[tuple[_Into, list[dict[str, Any]]]] | None:
     """The queued rows by table, in the order queued, each table's rows naming the same
     columns: a column some rows leave out is filled with what its default would give.
     None when that cannot be done in Python (a default computed by the database)."""
-    tables: dict[type[DeclarativeBase], list[dict[str, Any]]] = {}
+    tables: dict[_Into, list[dict[str, Any]]] = {}
     for row in rows:
-        model, values = _values(row)
-        tables.setdefault(model, []).append(values)
-    for model, table_rows in tables.items():
+        into, values = _values(row)
+        tables.setdefault(into, []).append(values)
+    for into, table_rows in tables.items():
         columns = set().union(*table_rows)
         if all(len(given) == len(columns) for given in table_rows):
             continue
-        defaults = _python_defaults(model)
-        table = cast(Table, model.__table__)
+        defaults = _python_defaults(into.model)
+        table = cast(Table, into.model.__table__)
         for given in table_rows:
             for key in columns.difference(given):
                 column = table.c[key]
@@ -311,32 +328,37 @@ def _same(value: Any) -> Any:
 
 
 @functools.cache
-def _one_insert(shape: tuple[tuple[type[DeclarativeBase], tuple[str, ...]], ...]) -> Any:
+def _one_insert(shape: tuple[tuple[_Into, tuple[str, ...]], ...]) -> Any:
     inserts = [
-        batch_insert(cast(Table, model.__table__), columns, "postgresql", prefix=f"t{n}_")
-        for n, (model, columns) in enumerate(shape)
+        _skipping_present(
+            batch_insert(cast(Table, into.model.__table__), columns, "postgresql", prefix=f"t{n}_"),
+            into,
+        )
+        for n, (into, columns) in enumerate(shape)
     ]
     others = [statement.cte(f"queued_{n}") for n, statement in enumerate(inserts[:-1])]
     return inserts[-1].add_cte(*others)
 
 
-def _by_table(
-    rows: Iterable[_Queued],
-) -> list[tuple[type[DeclarativeBase], list[dict[str, Any]]]]:
+def _skipping_present(statement: Any, into: _Into) -> Any:
+    return statement.on_conflict_do_nothing() if into.if_absent else statement
+
+
+def _by_table(rows: Iterable[_Queued]) -> list[tuple[_Into, list[dict[str, Any]]]]:
     # Keyed by table and the columns given: an executemany sends the same columns each row.
-    batches: dict[tuple[type[DeclarativeBase], frozenset[str]], list[dict[str, Any]]] = {}
+    batches: dict[tuple[_Into, frozenset[str]], list[dict[str, Any]]] = {}
     for row in rows:
-        model, values = _values(row)
-        batches.setdefault((model, frozenset(values)), []).append(values)
-    return [(model, values) for (model, _columns), values in batches.items()]
+        into, values = _values(row)
+        batches.setdefault((into, frozenset(values)), []).append(values)
+    return [(into, values) for (into, _columns), values in batches.items()]
 
 
-def _values(row: _Queued) -> tuple[type[DeclarativeBase], dict[str, Any]]:
+def _values(row: _Queued) -> tuple[_Into, dict[str, Any]]:
     if isinstance(row, tuple):
         return row
     state = inspect(row)
     given = state.dict
-    return state.mapper.class_, {
+    return _Into(state.mapper.class_), {
         a.key: given[a.key] for a in state.mapper.column_attrs if a.key in given
     }
 
@@ -427,10 +449,13 @@ def upsert_insert(dialect: str) -> Callable[..., Any]:
 
 
 @functools.cache
-def _insert_rows(model: type[DeclarativeBase]) -> Any:
+def _insert_rows(into: _Into, dialect: str) -> Any:
     # inline: no RETURNING of the key for a single row, so one row and many send the same
     # text, and a connection prepares and plans it once.
-    return insert(cast(Table, model.__table__)).inline()
+    table = cast(Table, into.model.__table__)
+    if into.if_absent:
+        return upsert_insert(dialect)(table).on_conflict_do_nothing().inline()
+    return insert(table).inline()
 
 
 @functools.cache

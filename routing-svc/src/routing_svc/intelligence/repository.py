@@ -14,10 +14,12 @@ from customs_shared.db import (
     any_of,
     forget_per_transaction,
     insert_if_absent,
+    insert_values_at_commit,
     once_per_transaction,
     per_transaction,
     upsert,
     utcnow,
+    write_queued,
 )
 from customs_shared.events.schemas import (
     CertificateStatus,
@@ -122,16 +124,23 @@ async def _certificates(
     return (await session.scalars(statement)).all()
 
 
-async def remember_containers(
+def remember_containers(
     session: AsyncSession, declaration_id: uuid.UUID, containers: Iterable[str]
 ) -> None:
-    for number in sorted(set(containers)):
-        await insert_if_absent(
-            session, CaseContainer, container_number=number, declaration_id=declaration_id
-        )
+    """Written with the commit's one statement (the reads below write them first)."""
+    insert_values_at_commit(
+        session,
+        CaseContainer,
+        [
+            {"container_number": n, "declaration_id": declaration_id}
+            for n in sorted(set(containers))
+        ],
+        if_absent=True,
+    )
 
 
 async def declarations_carrying(session: AsyncSession, container: str) -> Sequence[uuid.UUID]:
+    await write_queued(session)
     statement = select(CaseContainer.declaration_id).where(
         CaseContainer.container_number == container
     )
@@ -235,6 +244,7 @@ async def cases_carrying(
     """The open cases of declarations carrying ``container``, locked in id order (so two
     alarms never deadlock). Undecided ones are locked too: a decision in flight is waited
     for, and the row then read again shows it decided."""
+    await write_queued(session)
     statement = (
         select(RoutingCase)
         .join(CaseContainer, CaseContainer.declaration_id == RoutingCase.declaration_id)

@@ -121,7 +121,7 @@ async def on_submitted(
     if case.facts is None:
         case.facts = data.model_dump(mode="json")
         case.deadline_at = utcnow() + policy.screening_timeout
-        await intelligence.remember_containers(session, data.declaration_id, data.containers)
+        intelligence.remember_containers(session, data.declaration_id, data.containers)
     await _decide_when_screened(session, case, policy, deadline_passed=False)
 
 
