@@ -183,8 +183,8 @@ def insert_at_commit(session: AsyncSession | Session, row: DeclarativeBase) -> N
     their parent's key themselves; only the attributes set are written, the others get
     their column defaults. The session factory
     (customs_shared.messaging.outbox.session_factory) writes them before the commit, or
-    at an explicit flush before it (so a read after the flush sees them); a
-    session of another factory gets the row through the unit of work, as ``add`` would."""
+    earlier with :func:`write_queued` (for a read that must see them); a session of
+    another factory gets the row through the unit of work, as ``add`` would."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
     if not _writes_queued_rows(type(sync)):
         sync.add(row)

@@ -84,9 +84,7 @@ class RepositoryBase(Generic[Model]):
 
     async def insert_if_absent(self, **values: Any) -> bool:
         """``INSERT … ON CONFLICT DO NOTHING``; True if the row is new."""
-        inserted = await insert_if_absent(self.session, self.model, **values)
-        self._presence()[values[self._key_name()]] = True
-        return inserted
+        return await insert_if_absent(self.session, self.model, **values)
 
     # What a consumer's batch claims once per key (a check, a screening): whether a row is
     # there is learnt for the whole batch in one statement, and the new rows go with the
