@@ -237,8 +237,9 @@ def write_queued_rows(session: Session) -> None:
     rows = session.info.pop(_AT_COMMIT, None)
     if not rows:
         return
+    queued = [_values(row) for row in rows]
     dialect = session.get_bind().dialect.name
-    tables = _per_table(rows) if dialect == "postgresql" else None
+    tables = _per_table(queued) if dialect == "postgresql" else None
     if tables is not None and len(tables) > 1:
         shape = tuple((into, _columns_with_defaults(into.model, values)) for into, values in tables)
         parameters: dict[str, list[Any]] = {}
@@ -247,7 +248,7 @@ def write_queued_rows(session: Session) -> None:
             parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
         session.execute(_one_insert(shape), parameters)
         return
-    for into, values in _by_table(rows):
+    for into, values in _by_table(queued):
         session.execute(_insert_rows(into, dialect), values)
 
 
@@ -263,13 +264,14 @@ def drop_queued_rows(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
 
 
-def _per_table(rows: Iterable[_Queued]) -> list[tuple[_Into, list[dict[str, Any]]]] | None:
+def _per_table(
+    queued: Iterable[tuple[_Into, dict[str, Any]]],
+) -> list[tuple[_Into, list[dict[str, Any]]]] | None:
     """The queued rows by table, in the order queued, each table's rows naming the same
     columns: a column some rows leave out is filled with what its default would give.
     None when that cannot be done in Python (a default computed by the database)."""
     tables: dict[_Into, list[dict[str, Any]]] = {}
-    for row in rows:
-        into, values = _values(row)
+    for into, values in queued:
         tables.setdefault(into, []).append(values)
     for into, table_rows in tables.items():
         columns = set().union(*table_rows)
@@ -344,11 +346,12 @@ def _skipping_present(statement: Any, into: _Into) -> Any:
     return statement.on_conflict_do_nothing() if into.if_absent else statement
 
 
-def _by_table(rows: Iterable[_Queued]) -> list[tuple[_Into, list[dict[str, Any]]]]:
+def _by_table(
+    queued: Iterable[tuple[_Into, dict[str, Any]]],
+) -> list[tuple[_Into, list[dict[str, Any]]]]:
     # Keyed by table and the columns given: an executemany sends the same columns each row.
     batches: dict[tuple[_Into, frozenset[str]], list[dict[str, Any]]] = {}
-    for row in rows:
-        into, values = _values(row)
+    for into, values in queued:
         batches.setdefault((into, frozenset(values)), []).append(values)
     return [(into, values) for (into, _columns), values in batches.items()]
 

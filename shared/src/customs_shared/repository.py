@@ -4,9 +4,9 @@ insert unless present. A domain's repository subclasses it with its own queries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Column, Select, inspect, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -37,8 +37,7 @@ class RepositoryBase(Generic[Model]):
         self.session = session
 
     def _visible(self, key: Any, principal: Principal) -> Select[Model]:
-        (primary_key,) = inspect(self.model).primary_key
-        statement = select(self.model).where(primary_key == key)
+        statement = select(self.model).where(self._key() == key)
         tenant = tenant_scope(principal)
         if tenant is not None:
             statement = statement.where(getattr(self.model, self.tenant_column) == tenant)
@@ -78,8 +77,7 @@ class RepositoryBase(Generic[Model]):
         """Deletes the row with primary key ``key``, if there is one, even one this
         transaction queued for its commit (the queue is written first)."""
         await write_queued(self.session)
-        (primary_key,) = inspect(self.model).primary_key
-        await self.session.execute(sa_delete(self.model).where(primary_key == key))
+        await self.session.execute(sa_delete(self.model).where(self._key() == key))
         self._presence()[key] = False
 
     async def insert_if_absent(self, **values: Any) -> bool:
@@ -94,7 +92,7 @@ class RepositoryBase(Generic[Model]):
     async def load_presence(self, keys: Sequence[Any]) -> None:
         """Learns in one statement which of ``keys`` (primary keys) have a row, so that
         :meth:`exists` answers for them without a round trip."""
-        (primary_key,) = inspect(self.model).primary_key
+        primary_key = self._key()
         dialect = self.session.get_bind().dialect.name
         statement = select(primary_key).where(any_of(primary_key, keys, dialect))
         present = set((await self.session.scalars(statement)).all())
@@ -114,14 +112,14 @@ class RepositoryBase(Generic[Model]):
         """Queues a new row for the commit (customs_shared.db.insert_values_at_commit)
         and counts it as present for :meth:`exists` from now on."""
         insert_values_at_commit(self.session, self.model, [values])
-        self._presence()[values[self._key_name()]] = True
+        self._presence()[values[self._key().name]] = True
 
     def _presence(self) -> dict[Any, bool]:
         table = self.model.__tablename__
         kept: dict[Any, bool] = per_transaction(self.session).setdefault(f"present:{table}", {})
         return kept
 
-    def _key_name(self) -> str:
+    def _key(self) -> Column[Any]:
+        """The model's one-column primary key."""
         (primary_key,) = inspect(self.model).primary_key
-        name: str = primary_key.name
-        return name
+        return cast(Column[Any], primary_key)
