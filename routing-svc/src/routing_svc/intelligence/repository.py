@@ -127,7 +127,7 @@ async def _certificates(
 def remember_containers(
     session: AsyncSession, declaration_id: uuid.UUID, containers: Iterable[str]
 ) -> None:
-    """Written with the commit's one statement (the reads below write them first)."""
+    """Written with the commit's one statement (:func:`cases_carrying` writes them first)."""
     insert_values_at_commit(
         session,
         CaseContainer,
@@ -137,14 +137,6 @@ def remember_containers(
         ],
         if_absent=True,
     )
-
-
-async def declarations_carrying(session: AsyncSession, container: str) -> Sequence[uuid.UUID]:
-    await write_queued(session)
-    statement = select(CaseContainer.declaration_id).where(
-        CaseContainer.container_number == container
-    )
-    return (await session.scalars(statement)).all()
 
 
 async def store_alarm(
