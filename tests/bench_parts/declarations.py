@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from customs_shared.services import SERVICES
-from tests.bench_parts import rawload, results
+from tests.bench_parts import procstat, rawload, results
 from tests.bench_parts.stack import postmaster, serve, wait_until_up
 from tests.support import infra
 from tests.support.cluster import Cluster, start_cluster
@@ -42,9 +42,9 @@ def request_bytes(host: str, port: int, path: str, token: str | None, body: byte
 
 
 async def measure(
-    host: str, port: int, request: bytes, pids: dict[str, int] | None = None
+    host: str, port: int, request: bytes, meter: procstat.CpuMeter | None = None
 ) -> dict[str, float]:
-    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS, pids)
+    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS, meter)
 
 
 async def run(cluster: Cluster, postgres: PostgresServer, bare_port: int) -> None:
@@ -61,8 +61,9 @@ async def run(cluster: Cluster, postgres: PostgresServer, bare_port: int) -> Non
     # than the rate shows.
     assert service.process is not None
     pids = {"declaration-svc": service.process.pid, "postgresql": postmaster(postgres)}
+    meter = procstat.CpuMeter(pids)
     accepted = await measure(
-        host, port, request_bytes(host, port, "/api/v1/declarations", token, body), pids
+        host, port, request_bytes(host, port, "/api/v1/declarations", token, body), meter
     )
     ratio = accepted["per_s"] / bare["per_s"]
     print()  # noqa: T201
@@ -76,7 +77,8 @@ async def run(cluster: Cluster, postgres: PostgresServer, bare_port: int) -> Non
             f"{figures['p99_ms']:8.2f} {figures['client_cpu_ms']:14.3f}"
         )
     print(f"{'ratio accepted / bare insert':<44} {ratio:8.2f}")  # noqa: T201
-    cpu = ", ".join(f"{name} {accepted[f'cpu_ms {name}']:.2f}" for name in pids)
+    cpu_ms = meter.ms_per(int(accepted["requests"]))
+    cpu = ", ".join(f"{name} {cpu_ms[name]:.2f}" for name in pids)
     print(f"CPU per declaration accepted (ms): {cpu}")  # noqa: T201
     results.merge(
         {

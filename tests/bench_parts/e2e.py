@@ -24,10 +24,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tests.bench_parts import laneload, procstat, results
+from tests.bench_parts import laneload, results
+from tests.bench_parts.procstat import CpuMeter
 from tests.bench_parts.stack import Stack, stack, wait_until_up
 
 SUBMITTERS = int(os.environ.get("BENCH_E2E_SUBMITTERS", "64"))
@@ -36,48 +37,7 @@ SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "30"))
 MAX_COUNT = 6000  # "a few thousand declarations or about 30 s"
 BASELINE_SECONDS = 10.0
 LATENCY_SECONDS = float(os.environ.get("BENCH_E2E_LATENCY_SECONDS", "20"))
-GENERATOR = "load-generator"
 IDLE_SECONDS = 5.0
-MACHINE, CLOCK = "machine", "clock"
-
-
-@dataclass
-class CpuMeter:
-    """CPU seconds per process between ``start`` and ``stop`` (procstat's trees, and this
-    process's own time as the load generator)."""
-
-    pids: dict[str, int]
-    before: dict[str, float] = field(default_factory=dict)
-    used: dict[str, float] = field(default_factory=dict)
-
-    machine_busy: float = 0.0  # CPU seconds of the whole machine in the window
-    seconds: float = 0.0
-
-    def _sample(self) -> dict[str, float]:
-        sample = {name: procstat.tree_cpu_seconds(pid) for name, pid in self.pids.items()}
-        return {
-            **sample,
-            GENERATOR: procstat.own_cpu_seconds(),
-            MACHINE: procstat.machine_busy_seconds(),
-            CLOCK: time.perf_counter(),
-        }
-
-    def start(self) -> None:
-        self.before = self._sample()
-
-    def stop(self) -> None:
-        after = self._sample()
-        used = {name: after[name] - self.before[name] for name in after}
-        self.machine_busy, self.seconds = used.pop(MACHINE), used.pop(CLOCK)
-        self.used = used
-
-    def cores(self) -> tuple[float, float]:
-        """Cores busy on average in the window: this system's processes, the whole machine."""
-        return sum(self.used.values()) / self.seconds, self.machine_busy / self.seconds
-
-    def ms_per(self, count: int) -> dict[str, float]:
-        per = {name: used / count * 1000 for name, used in self.used.items()}
-        return {**per, "total": sum(per.values())}
 
 
 @dataclass

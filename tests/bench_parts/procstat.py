@@ -8,7 +8,8 @@ the phase, however short-lived: PostgreSQL forks a backend per connection."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -60,6 +61,49 @@ def own_cpu_seconds() -> float:
     """This process's user + system time (all its threads, none of its children)."""
     times = os.times()
     return times.user + times.system
+
+
+GENERATOR = "load-generator"
+MACHINE, CLOCK = "machine", "clock"
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds per process between ``start`` and ``stop`` (the trees of ``pids``, and
+    this process's own time as the load generator)."""
+
+    pids: dict[str, int]
+    before: dict[str, float] = field(default_factory=dict)
+    used: dict[str, float] = field(default_factory=dict)
+
+    machine_busy: float = 0.0  # CPU seconds of the whole machine in the window
+    seconds: float = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        sample = {name: tree_cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {
+            **sample,
+            GENERATOR: own_cpu_seconds(),
+            MACHINE: machine_busy_seconds(),
+            CLOCK: time.perf_counter(),
+        }
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> None:
+        after = self._sample()
+        used = {name: after[name] - self.before[name] for name in after}
+        self.machine_busy, self.seconds = used.pop(MACHINE), used.pop(CLOCK)
+        self.used = used
+
+    def cores(self) -> tuple[float, float]:
+        """Cores busy on average in the window: this system's processes, the whole machine."""
+        return sum(self.used.values()) / self.seconds, self.machine_busy / self.seconds
+
+    def ms_per(self, count: int) -> dict[str, float]:
+        per = {name: used / count * 1000 for name, used in self.used.items()}
+        return {**per, "total": sum(per.values())}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import sys
 import time
 
 from tests.bench_parts import laneload
-from tests.bench_parts.e2e import CpuMeter, errors, latencies, metered_paced, run_tag
+from tests.bench_parts.e2e import errors, latencies, metered_paced, run_tag
+from tests.bench_parts.procstat import CpuMeter
 from tests.bench_parts.soak import default_rate
 from tests.bench_parts.stack import Stack, stack
 

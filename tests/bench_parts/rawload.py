@@ -69,29 +69,23 @@ async def measure(
     request: bytes,
     seconds: float,
     connections: int = CONNECTIONS,
-    pids: dict[str, int] | None = None,
+    meter: procstat.CpuMeter | None = None,
 ) -> dict[str, float]:
-    """Rate, p50/p99 and the load generator's own CPU per request, after a warm-up; with
-    ``pids`` (name → a process tree's root), each tree's CPU per request too, as
-    ``cpu_ms <name>`` (read from /proc around the measured window, so every short-lived
-    child that ran in it counts: PostgreSQL's backends)."""
+    """Rate, p50/p99 and the load generator's own CPU per request, after a warm-up;
+    ``meter``, if given, runs over the measured window only (not the warm-up)."""
     await load(host, port, request, WARM_UP_SECONDS, connections)
-    trees = pids or {}
-    trees_before = {name: procstat.tree_cpu_seconds(pid) for name, pid in trees.items()}
     cpu_before = time.process_time()
+    if meter is not None:
+        meter.start()
     latencies, bad = await load(host, port, request, seconds, connections)
+    if meter is not None:
+        meter.stop()
     if bad:
         raise RuntimeError(f"{len(bad)} requests failed, e.g. HTTP {bad[0]}")
-    per_request = {
-        f"cpu_ms {name}": (procstat.tree_cpu_seconds(pid) - trees_before[name])
-        / len(latencies)
-        * 1000
-        for name, pid in trees.items()
-    }
     return {
+        "requests": len(latencies),
         "per_s": len(latencies) / seconds,
         "p50_ms": pct(latencies, 0.5),
         "p99_ms": pct(latencies, 0.99),
         "client_cpu_ms": (time.process_time() - cpu_before) / len(latencies) * 1000,
-        **per_request,
     }
