@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
@@ -258,7 +259,10 @@ class EventConsumer:
         self._in_hand = True
         # Every partition's records in one transaction: the results of one declaration's
         # screenings arrive together on their topics, and are handled with one commit.
-        records = [record for in_partition in batches.values() for record in in_partition]
+        # Handled in the order they were produced across partitions (each partition's own
+        # order kept): a lane decided on a signature result comes after that result, as
+        # the declaration's timeline shows them.
+        records = list(heapq.merge(*batches.values(), key=lambda record: record.timestamp))
         try:
             await self._handle_batch(records)
         except Exception as exc:  # an outage (DB or DLQ): retry from there later
