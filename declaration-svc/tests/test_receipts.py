@@ -159,3 +159,17 @@ async def test_a_submission_writes_each_table_once_and_nothing_through_the_unit_
     assert stored is not None
     assert stored.jws == accepted.receipt
     assert items == 5
+
+
+def test_the_canonical_body_is_spelt_as_receipts_have_always_been() -> None:
+    """Keys sorted at every level, no whitespace, text as UTF-8 (not escaped), decimals
+    and dates as strings: a receipt issued earlier still matches its body's digest."""
+    raw = sample("declaration-enterprise")
+    raw["declarant"]["name"] = 'Công ty TNHH Thương mại "Sài Gòn"\t\\ 贸易 😀'
+    raw["items"][0]["description"] = "Áo thun cotton, dệt kim\n"
+    body = DeclarationIn.model_validate(raw)
+    spelt = json.dumps(
+        body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    assert receipts.canonical_body(body) == spelt
+    assert "Công ty".encode() in spelt
