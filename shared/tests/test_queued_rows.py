@@ -53,6 +53,8 @@ def _rows(tag: str) -> list[Any]:
     return [
         Notification(tenant=tag, type="t", data={"lines": [1, 2], "none": None}),
         Notification(tenant=tag, type="t", data={"lines": []}),
+        # Beyond 64 bits (a certificate serial, a partner's number) and not ASCII: exact.
+        Notification(tenant=tag, type="t", data={"serial": 2**80, "name": "Sài Gòn"}),
         WebhookSubscription(
             tenant=tag,
             client_id="c",
@@ -79,7 +81,7 @@ async def _stored(session: AsyncSession, tag: str) -> dict[str, Any]:
         await session.scalars(select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == tag))
     )
     assert all(n.created_at is not None for n in notifications)
-    assert len({n.id for n in notifications}) == 2  # a generated key per row, not per statement
+    assert len({n.id for n in notifications}) == 3  # a generated key per row, not per statement
     assert len({n.xid for n in notifications}) == 1  # the one writing transaction's
     return {
         "data": [n.data for n in notifications],
@@ -119,7 +121,13 @@ async def test_rows_of_several_tables_go_in_one_statement_as_the_unit_of_work_wr
         kinds = await session.scalars(
             select(func.json_typeof(Notification.data)).where(Notification.tenant == "queued")
         )
-        assert list(kinds) == ["object", "object"]
+        assert list(kinds) == ["object", "object", "object"]
+        stored = await session.scalars(
+            select(Notification.data)
+            .where(Notification.tenant == "queued")
+            .order_by(Notification.seq)
+        )
+        assert list(stored)[-1] == {"serial": 2**80, "name": "Sài Gòn"}
         lists = await session.scalar(
             text(
                 "SELECT json_typeof(event_types) FROM webhook_subscriptions WHERE tenant = 'queued'"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, NamedTuple, TypedDict, TypeVar, cast
@@ -91,7 +92,11 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     after 30 minutes, and one found dead invalidates the pool (SQLAlchemy's disconnect
     handling), so the next checkout reconnects."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            json_serializer=json_text,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -607,8 +612,13 @@ def _bind_converters(table: Table) -> dict[str, Callable[[Any], Any]]:
 
 def json_text(value: Any) -> str:
     """A JSON column's value as the text PostgreSQL parses (None as JSON null): the
-    engine's serializer too, in C (orjson) rather than the standard library's encoder."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    engine's serializer too. In C (orjson): the standard library's encoder showed in
+    every service's profile. orjson refuses integers beyond 64 bits, which partners'
+    and operators' JSON may hold: those go through the standard library, exact."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 T = TypeVar("T")
