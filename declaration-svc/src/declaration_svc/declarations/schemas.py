@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -60,6 +61,13 @@ PastDate = Annotated[date, AfterValidator(_not_in_future)]
 def _valid_tax_code(value: str | None) -> str | None:
     if value is None:
         return None
+    return _normal_tax_code(value)
+
+
+# A few thousand enterprises and brokers declare most of the goods: their codes are
+# checked once, not on every declaration (a refused code is not kept).
+@lru_cache(maxsize=8192)
+def _normal_tax_code(value: str) -> str:
     try:
         return str(mst.format(mst.validate(value)))
     except StdnumError as exc:

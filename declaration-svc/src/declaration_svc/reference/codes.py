@@ -78,14 +78,27 @@ def check_hs_code(code: str) -> str:
     return code
 
 
+@cache
+def countries() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, upper case (as the schema's pattern has them): a set
+    looked up on every item, where pycountry's lookup folds case and indexes lazily."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+@cache
+def currencies() -> frozenset[str]:
+    """ISO 4217 alphabetic codes that name money."""
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies) - _NOT_MONEY
+
+
 def check_country(code: str) -> str:
-    if pycountry.countries.get(alpha_2=code) is None:
+    if code not in countries():
         raise ValueError(f"{code} is not an ISO 3166-1 alpha-2 country code")
     return code
 
 
 def check_currency(code: str) -> str:
-    if code in _NOT_MONEY or pycountry.currencies.get(alpha_3=code) is None:
+    if code not in currencies():
         raise ValueError(f"{code} is not an ISO 4217 currency code")
     return code
 
