@@ -249,3 +249,39 @@ async def test_a_released_declaration_is_not_decided_again(
     [decision] = await decisions(scratch_sessions)
     assert (decision.lane, decision.revision) == ("green", 1)
     assert await lane_events(scratch_sessions) == 1
+
+
+async def test_one_transactions_decisions_are_written_at_its_commit_and_read_back_within_it(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """New decisions go to the database with the commit's other new rows. A batch that
+    decides a declaration's first version and then its amendment stores the amendment's;
+    one that decides a declaration and then re-decides it (a suspension) finds its own
+    decision, and stores the new revision."""
+    amended_id, held_id = uuid.uuid4(), uuid.uuid4()
+    rules = policy(seconds=30)
+    v2 = declaration_submitted(
+        declaration_id=amended_id,
+        tenant=TENANT,
+        declarant_kind=DeclarantKind.INDIVIDUAL,
+        version=2,
+        total="5000000000",
+    )
+    async with scratch_sessions() as session, session.begin():
+        for declaration_id in (amended_id, held_id):
+            await service.on_submitted(session, submitted(declaration_id), policy=rules)
+            await service.on_signature(session, signature(declaration_id), policy=rules)
+            await service.on_ipr(session, ipr(declaration_id), policy=rules)
+        await service.on_submitted(session, v2, policy=rules)
+        await service.on_signature(
+            session, signature(amended_id).model_copy(update={"version": 2}), policy=rules
+        )
+        await service.on_ipr(
+            session, ipr(amended_id).model_copy(update={"version": 2}), policy=rules
+        )
+        await service.on_ipr_suspension(session, suspension(held_id, "suspended"), policy=rules)
+    stored = {d.declaration_id: d for d in await decisions(scratch_sessions)}
+    amended, held = stored[amended_id], stored[held_id]
+    assert (amended.version, amended.revision, amended.lane) == (2, 1, "yellow")
+    assert (held.version, held.revision, held.lane) == (1, 2, "red")
+    assert await lane_events(scratch_sessions) == 4  # v1 and v2; green, then red

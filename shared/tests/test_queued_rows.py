@@ -9,12 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, func, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
-from customs_shared.db import insert_at_commit, insert_values_at_commit, utcnow, write_queued
+from customs_shared.db import (
+    insert_at_commit,
+    insert_values_at_commit,
+    upsert_values_at_commit,
+    utcnow,
+    write_queued,
+)
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from tests.support.postgres import MigratedSessions, sent_statements
@@ -38,6 +44,16 @@ class Child(_Base):
         _Base.metadata,
         Column("id", Integer, primary_key=True),
         Column("parent", Integer),
+    )
+
+
+class Tally(_Base):
+    __table__ = Table(
+        "tallies",
+        _Base.metadata,
+        Column("key", String, primary_key=True),
+        Column("count", Integer),
+        Column("note", String),
     )
 
 
@@ -244,3 +260,41 @@ async def test_rows_queued_if_absent_skip_a_key_already_there_and_can_be_written
                 select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer)
             )
             assert sorted(stored) == ["new", "there"]
+
+
+async def test_rows_upserted_at_commit_replace_a_rows_columns_and_the_later_of_a_key_wins(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Upserted at commit: a key already there gets the named columns from the queued
+    row (the others stay), a key queued twice is written once, as the later; alone (an
+    executemany) or in the one statement with other tables."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text("CREATE TABLE tallies (key text PRIMARY KEY, count int, note text)")
+        )
+    for prefix, with_other_table in (("alone-", False), ("together-", True)):
+        a, b, new = prefix + "a", prefix + "b", prefix + "new"
+        async with sessions() as session, session.begin():
+            insert_values_at_commit(session, Tally, [{"key": a, "count": 1, "note": "old"}])
+            insert_values_at_commit(session, Tally, [{"key": b, "count": 1, "note": "kept"}])
+        async with sessions() as session, session.begin():
+            update = ["count", "note"] if with_other_table else ["count"]
+            for key, count, note in ((a, 2, "first"), (b, 5, "?"), (a, 3, "second"), (new, 1, "n")):
+                upsert_values_at_commit(
+                    session, Tally, [{"key": key, "count": count, "note": note}], update=update
+                )
+            if with_other_table:
+                insert_at_commit(
+                    session, OutboxEvent(event_id=uuid.uuid4(), topic="t", key=a, payload=b"")
+                )
+            with sent_statements(session) as statements:
+                await session.commit()
+            assert len(statements) == 1
+        async with sessions() as session:
+            rows = await session.execute(
+                text("SELECT key, count, note FROM tallies WHERE key LIKE :p ORDER BY key"),
+                {"p": prefix + "%"},
+            )
+            noted = "second" if with_other_table else "old"
+            b_noted = "?" if with_other_table else "kept"
+            assert [tuple(r) for r in rows] == [(a, 3, noted), (b, 5, b_noted), (new, 1, "n")]

@@ -169,11 +169,13 @@ _AT_COMMIT = "insert_at_commit"
 
 
 class _Into(NamedTuple):
-    """Where queued rows go: a table, and whether a row whose key is there already is
-    skipped (``ON CONFLICT DO NOTHING``) rather than an error."""
+    """Where queued rows go: a table, and what becomes of a row whose key is there
+    already: an error, skipped (``if_absent``: ``ON CONFLICT DO NOTHING``), or its
+    ``update`` columns set from the new row (``ON CONFLICT DO UPDATE``)."""
 
     model: type[DeclarativeBase]
     if_absent: bool = False
+    update: tuple[str, ...] = ()
 
 
 # A queued row: an ORM object (its attributes are read at commit), or where it goes and
@@ -219,6 +221,24 @@ def insert_values_at_commit(
     session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
 
 
+def upsert_values_at_commit(
+    session: AsyncSession | Session,
+    model: type[DeclarativeBase],
+    rows: Iterable[dict[str, Any]],
+    *,
+    update: Sequence[str],
+) -> None:
+    """:func:`upsert` at commit, with the transaction's other new rows: a row whose key
+    is in the table already gets its ``update`` columns from the queued one. Of two rows
+    queued with the same key, the later is written. A read that must see these rows
+    calls :func:`write_queued` first."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    if not _writes_queued_rows(type(sync)):
+        raise TypeError("rows upserted at commit need the session factory's commit hook")
+    into = _Into(model, update=tuple(update))
+    session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
+
+
 _HOOKED: dict[type[Session], bool] = {}
 
 
@@ -243,7 +263,7 @@ def write_queued_rows(session: Session) -> None:
     rows = session.info.pop(_AT_COMMIT, None)
     if not rows:
         return
-    queued = [_values(row) for row in rows]
+    queued = _last_of_each_key([_values(row) for row in rows])
     dialect = session.get_bind().dialect.name
     tables = _per_table(queued) if dialect == "postgresql" else None
     if tables is not None and len(tables) > 1:
@@ -338,7 +358,7 @@ def _same(value: Any) -> Any:
 @functools.cache
 def _one_insert(shape: tuple[tuple[_Into, tuple[str, ...]], ...]) -> Any:
     inserts = [
-        _skipping_present(
+        _on_conflict(
             batch_insert(cast(Table, into.model.__table__), columns, "postgresql", prefix=f"t{n}_"),
             into,
         )
@@ -348,8 +368,37 @@ def _one_insert(shape: tuple[tuple[_Into, tuple[str, ...]], ...]) -> Any:
     return inserts[-1].add_cte(*others)
 
 
-def _skipping_present(statement: Any, into: _Into) -> Any:
+def _on_conflict(statement: Any, into: _Into) -> Any:
+    if into.update:
+        keys = [column.name for column in inspect(into.model).primary_key]
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={name: statement.excluded[name] for name in into.update}
+        )
     return statement.on_conflict_do_nothing() if into.if_absent else statement
+
+
+def _last_of_each_key(
+    queued: list[tuple[_Into, dict[str, Any]]],
+) -> list[tuple[_Into, dict[str, Any]]]:
+    """Rows to upsert, one per key, the last queued (in the place of the first): one
+    statement may not update a row twice."""
+    if not any(into.update for into, _values in queued):
+        return queued
+    last: dict[tuple[_Into, tuple[Any, ...]], int] = {}
+    for n, (into, values) in enumerate(queued):
+        if into.update:
+            last[into, _primary_key(into.model, values)] = n
+    kept: list[tuple[_Into, dict[str, Any]]] = []
+    seen: set[tuple[_Into, tuple[Any, ...]]] = set()
+    for into, values in queued:
+        if not into.update:
+            kept.append((into, values))
+            continue
+        key = (into, _primary_key(into.model, values))
+        if key not in seen:
+            seen.add(key)
+            kept.append((into, queued[last[key]][1]))
+    return kept
 
 
 def _by_table(
@@ -462,8 +511,8 @@ def _insert_rows(into: _Into, dialect: str) -> Any:
     # inline: no RETURNING of the key for a single row, so one row and many send the same
     # text, and a connection prepares and plans it once.
     table = cast(Table, into.model.__table__)
-    if into.if_absent:
-        return upsert_insert(dialect)(table).on_conflict_do_nothing().inline()
+    if into.if_absent or into.update:
+        return _on_conflict(upsert_insert(dialect)(table), into).inline()
     return insert(table).inline()
 
 

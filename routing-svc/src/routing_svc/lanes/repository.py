@@ -10,7 +10,13 @@ from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from customs_shared.db import lock_or_insert, lock_or_insert_all, locked, upsert
+from customs_shared.db import (
+    lock_or_insert,
+    lock_or_insert_all,
+    locked,
+    upsert_values_at_commit,
+    write_queued,
+)
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
 
@@ -59,6 +65,7 @@ async def overdue_cases(session: AsyncSession, now: datetime, limit: int) -> Seq
 async def current_decision(
     session: AsyncSession, declaration_id: uuid.UUID, *, lock: bool = False
 ) -> LaneDecision | None:
+    await write_queued(session)  # a decision of this transaction is among them
     statement = select(LaneDecision).where(LaneDecision.declaration_id == declaration_id)
     if lock:
         statement = statement.with_for_update()
@@ -67,9 +74,11 @@ async def current_decision(
 
 async def store_decision(session: AsyncSession, decision: LaneDecision) -> None:
     """Stores a version's decision; a newer version's (or revision's) replaces the one
-    before, so there is one current decision per declaration. A new decision is one
-    upsert; one this transaction loaded (a re-decision, an override), or whose
-    predecessor it loaded, goes through the session, so the two never disagree."""
+    before, so there is one current decision per declaration. A new decision is upserted
+    with the transaction's other new rows, in its commit's one statement (nothing reads
+    it back before, but :func:`current_decision`, which writes it first); one this
+    transaction loaded (a re-decision, an override), or whose predecessor it loaded,
+    goes through the session, so the two never disagree."""
     if decision in session:
         return  # loaded and changed: the flush writes it
     if identity_key(LaneDecision, decision.declaration_id) in session.identity_map:
@@ -77,7 +86,9 @@ async def store_decision(session: AsyncSession, decision: LaneDecision) -> None:
         return
     given = inspect(decision).dict  # the attributes set; the others take their defaults
     values = {a.key: given[a.key] for a in inspect(LaneDecision).column_attrs if a.key in given}
-    await upsert(session, LaneDecision, [values], update=[k for k in values if k not in _KEY])
+    upsert_values_at_commit(
+        session, LaneDecision, [values], update=[k for k in values if k not in _KEY]
+    )
 
 
 _KEY = frozenset({"declaration_id"})
