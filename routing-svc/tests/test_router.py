@@ -39,6 +39,17 @@ def submitted(declaration_id: uuid.UUID) -> DeclarationSubmitted:
     )
 
 
+def high_value_amendment(declaration_id: uuid.UUID) -> DeclarationSubmitted:
+    """Version 2, its value raised past the high-value threshold (so it goes yellow)."""
+    return declaration_submitted(
+        declaration_id=declaration_id,
+        tenant=TENANT,
+        declarant_kind=DeclarantKind.INDIVIDUAL,
+        version=2,
+        total="5000000000",
+    )
+
+
 def signature(declaration_id: uuid.UUID) -> SignatureChecked:
     return signature_checked(declaration_id, TENANT)
 
@@ -120,13 +131,7 @@ async def test_an_amended_version_is_decided_again_and_replaces_the_lane(
 ) -> None:
     declaration_id = uuid.uuid4()
     rules = policy(seconds=30)
-    v2 = declaration_submitted(
-        declaration_id=declaration_id,
-        tenant=TENANT,
-        declarant_kind=DeclarantKind.INDIVIDUAL,
-        version=2,
-        total="5000000000",
-    )
+    v2 = high_value_amendment(declaration_id)
     async with scratch_sessions() as session, session.begin():
         await service.on_submitted(session, submitted(declaration_id), policy=rules)
         await service.on_signature(session, signature(declaration_id), policy=rules)
@@ -260,13 +265,7 @@ async def test_one_transactions_decisions_are_written_at_its_commit_and_read_bac
     decision, and stores the new revision."""
     amended_id, held_id = uuid.uuid4(), uuid.uuid4()
     rules = policy(seconds=30)
-    v2 = declaration_submitted(
-        declaration_id=amended_id,
-        tenant=TENANT,
-        declarant_kind=DeclarantKind.INDIVIDUAL,
-        version=2,
-        total="5000000000",
-    )
+    v2 = high_value_amendment(amended_id)
     async with scratch_sessions() as session, session.begin():
         for declaration_id in (amended_id, held_id):
             await service.on_submitted(session, submitted(declaration_id), policy=rules)
