@@ -211,14 +211,7 @@ def insert_values_at_commit(
     is built, for the many children of a hot path. ``if_absent``: a row whose key is in
     the table already is skipped (so is a second one of a key queued twice); a read
     that must see these rows calls :func:`write_queued` first."""
-    sync = session.sync_session if isinstance(session, AsyncSession) else session
-    if not _writes_queued_rows(type(sync)):
-        if if_absent:
-            raise TypeError("rows queued if absent need the session factory's commit hook")
-        sync.add_all(model(**values) for values in rows)
-        return
-    into = _Into(model, if_absent)
-    session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
+    _queue_values(session, _Into(model, if_absent), rows)
 
 
 def upsert_values_at_commit(
@@ -232,11 +225,20 @@ def upsert_values_at_commit(
     is in the table already gets its ``update`` columns from the queued one. Of two rows
     queued with the same key, the later is written. A read that must see these rows
     calls :func:`write_queued` first."""
+    _queue_values(session, _Into(model, update=tuple(update)), rows)
+
+
+def _queue_values(
+    session: AsyncSession | Session, into: _Into, rows: Iterable[dict[str, Any]]
+) -> None:
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    if not _writes_queued_rows(type(sync)):
-        raise TypeError("rows upserted at commit need the session factory's commit hook")
-    into = _Into(model, update=tuple(update))
-    session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
+    if _writes_queued_rows(type(sync)):
+        session.info.setdefault(_AT_COMMIT, []).extend((into, values) for values in rows)
+    elif into.if_absent or into.update:
+        # The unit of work has no ON CONFLICT: only a plain insert can fall back to it.
+        raise TypeError("rows queued if absent or upserted need the session factory's commit hook")
+    else:
+        sync.add_all(into.model(**values) for values in rows)
 
 
 _HOOKED: dict[type[Session], bool] = {}
@@ -384,20 +386,16 @@ def _last_of_each_key(
     statement may not update a row twice."""
     if not any(into.update for into, _values in queued):
         return queued
-    last: dict[tuple[_Into, tuple[Any, ...]], int] = {}
-    for n, (into, values) in enumerate(queued):
-        if into.update:
-            last[into, _primary_key(into.model, values)] = n
     kept: list[tuple[_Into, dict[str, Any]]] = []
-    seen: set[tuple[_Into, tuple[Any, ...]]] = set()
+    place: dict[tuple[_Into, tuple[Any, ...]], int] = {}
     for into, values in queued:
-        if not into.update:
-            kept.append((into, values))
-            continue
-        key = (into, _primary_key(into.model, values))
-        if key not in seen:
-            seen.add(key)
-            kept.append((into, queued[last[key]][1]))
+        if into.update:
+            key = (into, _primary_key(into.model, values))
+            if key in place:
+                kept[place[key]] = (into, values)
+                continue
+            place[key] = len(kept)
+        kept.append((into, values))
     return kept
 
 
