@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
@@ -23,6 +23,7 @@ from customs_shared.db import (
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.notifications.models import Notification, WebhookSubscription
+from customs_shared.outage import is_outage
 from tests.support.postgres import MigratedSessions, sent_statements
 
 pytestmark = pytest.mark.integration
@@ -294,3 +295,116 @@ async def test_rows_upserted_at_commit_replace_a_rows_columns_and_the_later_of_a
             noted = "second" if with_other_table else "old"
             b_noted = "?" if with_other_table else "kept"
             assert [tuple(r) for r in rows] == [(a, 3, noted), (b, 5, b_noted), (new, 1, "n")]
+
+
+async def _seen_elsewhere(sessions: async_sessionmaker[AsyncSession], consumer: str) -> list[str]:
+    """The event ids of ``consumer`` that another transaction sees: the committed ones."""
+    async with sessions() as other:
+        stored = await other.scalars(
+            select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer)
+        )
+        return sorted(stored)
+
+
+async def test_at_commit_the_driver_writes_the_queue_as_the_unit_of_work_would(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """``write_queued(at_commit=True)``, as requests and consumers call it, sends the
+    one statement to the driver itself: the rows read back as the commit hook writes
+    them, and nothing is left for the commit to send."""
+    async with sessions() as session, session.begin():
+        for row in _rows("driver"):
+            insert_at_commit(session, row)
+        insert_values_at_commit(
+            session,
+            ProcessedEvent,
+            [{"consumer": "driver", "event_id": f"e-{n}"} for n in range(3)],
+        )
+        with sent_statements(session) as statements:
+            await write_queued(session, at_commit=True)
+            await session.commit()
+        assert len(statements) == 1  # and no BEGIN, no COMMIT: see the next test
+    async with sessions() as session, session.begin():
+        for row in _rows("hook"):
+            insert_at_commit(session, row)
+        insert_values_at_commit(
+            session, ProcessedEvent, [{"consumer": "hook", "event_id": f"e-{n}"} for n in range(3)]
+        )
+    async with sessions() as session:
+        driver, hook = await _stored(session, "driver"), await _stored(session, "hook")
+        assert driver["processed"] == ["e-0", "e-1", "e-2"]
+        assert {**driver, "processed": []} == {**hook, "processed": []}
+
+
+async def test_the_queue_alone_is_its_own_transaction_and_never_commits_apart_from_the_rest(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """When nothing else ran in the transaction and nothing is left to flush, the one
+    statement commits by itself. When a statement ran before it, or an object is still to
+    be flushed after it, it stays inside the transaction, and a rollback takes it back."""
+    async with sessions() as session, session.begin():
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "alone", "event_id": "a"}])
+        await write_queued(session, at_commit=True)
+        assert await _seen_elsewhere(sessions, "alone") == ["a"]
+
+    async with sessions() as session:
+        await session.begin()
+        await session.execute(text("SELECT 1"))
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "after", "event_id": "a"}])
+        await write_queued(session, at_commit=True)
+        assert await _seen_elsewhere(sessions, "after") == []
+        await session.rollback()
+    assert await _seen_elsewhere(sessions, "after") == []
+
+    async with sessions() as session:
+        await session.begin()
+        session.add(ProcessedEvent(consumer="flushed", event_id="orm"))
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "flushed", "event_id": "q"}])
+        await write_queued(session, at_commit=True)
+        assert await _seen_elsewhere(sessions, "flushed") == []
+        await session.rollback()
+    assert await _seen_elsewhere(sessions, "flushed") == []
+
+    async with sessions() as session:
+        await session.begin()
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "early", "event_id": "a"}])
+        await write_queued(session)  # not at commit: a read follows, in the same transaction
+        assert await _seen_elsewhere(sessions, "early") == []
+        await session.rollback()
+    assert await _seen_elsewhere(sessions, "early") == []
+
+
+async def test_the_drivers_errors_are_the_engines_and_a_dead_connection_leaves_the_pool(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A fault of the data raises the engine's ``IntegrityError``; a connection the
+    server dropped is an outage (503 or a retry, never a dead letter) and is not handed
+    out again."""
+    async with sessions() as session, session.begin():
+        await session.execute(text("CREATE TABLE parents (id int PRIMARY KEY)"))
+        await session.execute(
+            text("CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents)")
+        )
+    async with sessions() as session:
+        await session.begin()
+        insert_values_at_commit(session, Child, [{"id": 1, "parent": 9}])
+        with pytest.raises(IntegrityError, match="foreign key"):
+            await write_queued(session, at_commit=True)
+        await session.rollback()
+
+    async with sessions() as session:
+        await session.begin()
+        backend = await session.scalar(text("SELECT pg_backend_pid()"))
+        async with sessions() as killer, killer.begin():
+            await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        insert_values_at_commit(session, Parent, [{"id": 1}])
+        with pytest.raises(DBAPIError) as raised:
+            await write_queued(session, at_commit=True)
+        assert is_outage(raised.value)
+        assert raised.value.connection_invalidated
+        await session.rollback()
+    async with sessions() as session, session.begin():
+        insert_values_at_commit(session, Parent, [{"id": 2}])
+        await write_queued(session, at_commit=True)
+    async with sessions() as session:
+        assert list(await session.scalars(text("SELECT id FROM parents"))) == [2]

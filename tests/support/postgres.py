@@ -15,10 +15,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from customs_shared import db
 from tests.support.ports import free_port
 
 
@@ -183,15 +186,25 @@ MigratedSessions = Callable[[str], Awaitable[async_sessionmaker[AsyncSession]]]
 
 @contextlib.contextmanager
 def sent_statements(session: AsyncSession) -> Iterator[list[str]]:
-    """The SQL texts ``session``'s engine sends inside the block, in order."""
+    """The SQL texts ``session``'s engine sends inside the block, in order: through the
+    engine, and straight to the driver (the queued rows, customs_shared.db)."""
     statements: list[str] = []
     engine = session.get_bind()
+    send = db._send
 
     def record(*args: object) -> None:
         statements.append(str(args[2]))
 
+    async def record_and_send(
+        connection: AsyncConnection, driver: Any, sql: str, arguments: list[Any]
+    ) -> None:
+        if connection.sync_engine is engine:
+            statements.append(sql)
+        await send(connection, driver, sql, arguments)
+
     event.listen(engine, "before_cursor_execute", record)
     try:
-        yield statements
+        with mock.patch.object(db, "_send", record_and_send):
+            yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)

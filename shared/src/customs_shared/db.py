@@ -34,7 +34,9 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -145,6 +147,7 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessions = cast(DbState, request.scope["state"])["sessions"]
     async with sessions() as session, session.begin():
         yield session
+        await write_queued(session, at_commit=True)
 
 
 # scope="function" commits before the response is sent, so a 2xx means the data is durable.
@@ -280,11 +283,109 @@ def write_queued_rows(session: Session) -> None:
         session.execute(_insert_rows(into, dialect), values)
 
 
-async def write_queued(session: AsyncSession) -> None:
+async def write_queued(session: AsyncSession, *, at_commit: bool = False) -> None:
     """Writes the rows queued for the commit now: before a statement that must see them
-    (a delete of a row that may be among them)."""
-    if session.info.get(_AT_COMMIT):
+    (a delete of a row that may be among them), or, ``at_commit``, as the last statement
+    of a transaction about to commit (the request's and the consumer's do so).
+
+    On asyncpg the statement goes to the driver as it is, compiled once per shape: the
+    ORM's and the engine's work for it (the statement cache, the parameters' processing,
+    the greenlet) was a fifth of an intake's CPU. At commit, when nothing else ran in the
+    transaction and nothing else is left to flush, that one statement is the transaction
+    (a statement is atomic): no ``BEGIN`` and ``COMMIT``, two round trips fewer."""
+    if not session.info.get(_AT_COMMIT):
+        return
+    if not await _written_by_driver(session, at_commit=at_commit):
         await session.run_sync(write_queued_rows)
+
+
+async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
+    dialect = session.get_bind().dialect
+    if dialect.driver != "asyncpg":
+        return False
+    connection = await session.connection()
+    pooled = await connection.get_raw_connection()
+    driver: Any = pooled.driver_connection
+    if not driver.is_in_transaction():
+        # Alone only at commit, and only with no flush to follow: a statement outside
+        # the transaction would commit apart from the rest.
+        unit_of_work = session.sync_session
+        if not at_commit or unit_of_work.new or unit_of_work.dirty or unit_of_work.deleted:
+            return False
+    queued = _last_of_each_key([_values(row) for row in session.info[_AT_COMMIT]])
+    tables = _per_table(queued)
+    if tables is None:
+        return False
+    shape = tuple((into, _columns_with_defaults(into.model, values)) for into, values in tables)
+    compiled = _driver_statement(shape, dialect)
+    if compiled is None:
+        return False
+    sql, names = compiled
+    parameters: dict[str, list[Any]] = {}
+    for n, ((into, columns), (_into, values)) in enumerate(zip(shape, tables, strict=True)):
+        parameters |= _arrays(cast(Table, into.model.__table__), values, columns, prefix=f"t{n}_")
+    del session.info[_AT_COMMIT]
+    arguments = [parameters[name] for name in names]
+    try:
+        await _send(connection, driver, sql, arguments)
+    except Exception as error:
+        translated = await _as_sqlalchemy_error(connection, pooled, sql, arguments, error)
+        if translated is error:
+            raise
+        raise translated from error
+    return True
+
+
+async def _send(connection: AsyncConnection, driver: Any, sql: str, arguments: list[Any]) -> None:
+    # Apart so that tests can count the statements the engine's events do not see.
+    await driver.execute(sql, *arguments)
+
+
+@functools.cache
+def _driver_statement(
+    shape: tuple[tuple[_Into, tuple[str, ...]], ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...]] | None:
+    """The text of :func:`_one_insert` as the driver takes it, and its parameters' names
+    in order; None if it would need a parameter the queue does not give (a default
+    SQLAlchemy computes at execution)."""
+    compiled = _one_insert(shape).compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    given = {f"t{n}_{column}" for n, (_into, columns) in enumerate(shape) for column in columns}
+    if not set(names) <= given:
+        return None
+    return compiled.string, names
+
+
+async def _as_sqlalchemy_error(
+    connection: AsyncConnection,
+    pooled: Any,
+    sql: str,
+    arguments: list[Any],
+    error: Exception,
+) -> BaseException:
+    """``error`` of the driver as the engine would have raised it (an ``IntegrityError``,
+    an ``OperationalError``…; an ``OSError`` as it is), so that callers and
+    :func:`customs_shared.outage.is_outage` tell faults from outages alike on both paths;
+    a connection that died is invalidated, not returned to the pool."""
+    dialect = connection.dialect
+    try:
+        # The dialect's own translation of asyncpg's errors to DB-API ones; it raises.
+        pooled.dbapi_connection._handle_exception(error)
+    except Exception as translated:
+        error = translated
+    invalidated = bool(pooled.driver_connection.is_closed())
+    if invalidated:
+        await connection.invalidate(error)
+    if not isinstance(error, dialect.loaded_dbapi.Error):
+        return error
+    return DBAPIError.instance(
+        sql,
+        arguments,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
 
 
 def drop_queued_rows(session: Session) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared import tracing
 from customs_shared.context import adopt_traceparent, request_id_var
+from customs_shared.db import write_queued
 from customs_shared.events.catalog import EVENT_TYPES, Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.health import NotReady
@@ -347,6 +348,7 @@ class EventConsumer:
                 await _prepare(session, events, fresh)
                 for event in events:
                     outcomes.append(await self._apply(session, event, fresh))
+                await write_queued(session, at_commit=True)
         except Exception:
             log.info("batch failed; handling its records one by one", extra={"size": len(events)})
             for item in decoded:
@@ -424,6 +426,7 @@ class EventConsumer:
             try:
                 async with self._sessions() as session, session.begin():
                     outcome = await self._apply(session, event)
+                    await write_queued(session, at_commit=True)
                 EVENTS_CONSUMED.labels(topic, outcome).inc()
                 EVENT_HANDLING_LATENCY.labels(topic).observe(time.perf_counter() - started)
                 return
