@@ -7,7 +7,8 @@ it is released. Anything else is refused with the reason."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import uuid
+from typing import NoReturn, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,7 +129,21 @@ def record(
     notify_entry(session, declaration, entry)
 
 
-def notify_entry(session: AsyncSession, declaration: Declaration, entry: TimelineEntry) -> None:
+class Notified(Protocol):
+    """What a notification tells of its declaration: a loaded one, or one just
+    submitted (:class:`declaration_svc.declarations.service.NewDeclaration`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def lane(self) -> str | None: ...
+
+
+def notify_entry(session: AsyncSession, declaration: Notified, entry: TimelineEntry) -> None:
     notify(
         session,
         tenant=declaration.tenant,

@@ -67,6 +67,32 @@ _SCREENABLE = {DeclarationStatus.RECEIVED, DeclarationStatus.SCREENING}
 _SUSPENSION_COUNT = {"suspended": 1, "withdrawn": -1, "released": -1}
 
 
+class VersionFacts(lifecycle.Notified, Protocol):
+    """What the submitted or amended event tells of the version besides its body."""
+
+    @property
+    def total_customs_value(self) -> Decimal: ...
+    @property
+    def exchange_rate(self) -> Decimal | None: ...
+    @property
+    def total_customs_value_vnd(self) -> Decimal | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeclaration:
+    """A declaration being submitted, as its event and notification tell of it. Its row
+    is queued as plain values: an ORM object's thirty-odd instrumented attributes cost
+    more than its insert."""
+
+    id: uuid.UUID
+    tenant: str
+    total_customs_value: Decimal
+    exchange_rate: Decimal | None
+    total_customs_value_vnd: Decimal | None
+    version: int = 1
+    lane: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     declaration_id: uuid.UUID
@@ -173,7 +199,7 @@ async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta
 
 
 def submitted_facts(
-    declaration: Declaration,
+    declaration: VersionFacts,
     body: DeclarationIn,
     item_values: list[dict[str, Any]],
     *,
@@ -227,16 +253,13 @@ async def submit(
     now = utcnow()
     conversion = await rates.conversion(session, body.currency, now)
     item_values = items_values(body, conversion)
-    declaration = Declaration(
+    columns = content_columns(body, conversion)
+    declaration = NewDeclaration(
         id=declaration_id,
         tenant=principal.tenant,
-        submitted_by=principal.subject,
-        version=1,
-        **content_columns(body, conversion),
-        status=DeclarationStatus.RECEIVED,
-        lane_reasons=[],
-        created_at=now,
-        updated_at=now,
+        total_customs_value=columns["total_customs_value"],
+        exchange_rate=columns["exchange_rate"],
+        total_customs_value_vnd=columns["total_customs_value_vnd"],
     )
     entry = TimelineEntry(
         declaration_id=declaration_id,
@@ -249,10 +272,25 @@ async def submit(
     )
     # Written at commit without the unit of work (the hot path of intake), in one
     # statement with the notification, the outbox event and the receipt: nothing reads
-    # them back in this transaction. The items go as plain values, not ORM objects, and
-    # the declaration's collections stay unset: building and linking them cost more
-    # than the inserts.
-    insert_at_commit(session, declaration)
+    # them back in this transaction. The declaration and its items go as plain values,
+    # not ORM objects: building and linking them cost more than the inserts.
+    insert_values_at_commit(
+        session,
+        Declaration,
+        [
+            {
+                "id": declaration_id,
+                "tenant": principal.tenant,
+                "submitted_by": principal.subject,
+                "version": declaration.version,
+                **columns,
+                "status": DeclarationStatus.RECEIVED,
+                "lane_reasons": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
     insert_values_at_commit(
         session, DeclarationItem, [{"declaration_id": declaration_id, **v} for v in item_values]
     )
