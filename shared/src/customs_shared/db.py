@@ -316,14 +316,23 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
     tables = _per_table(queued)
     if tables is None:
         return False
-    shape = tuple((into, _columns_with_defaults(into.model, values)) for into, values in tables)
+    shape = tuple(
+        (into, _columns_with_defaults(into.model, values), len(values) == 1)
+        for into, values in tables
+    )
     compiled = _driver_statement(shape, dialect)
     if compiled is None:
         return False
     sql, names = compiled
-    parameters: dict[str, list[Any]] = {}
-    for n, ((into, columns), (_into, values)) in enumerate(zip(shape, tables, strict=True)):
-        parameters |= _arrays(cast(Table, into.model.__table__), values, columns, prefix=f"t{n}_")
+    parameters: dict[str, Any] = {}
+    for n, ((into, columns, one_row), (_into, values)) in enumerate(
+        zip(shape, tables, strict=True)
+    ):
+        table = cast(Table, into.model.__table__)
+        if one_row:
+            parameters |= _one_row(table, values[0], columns, prefix=f"t{n}_")
+        else:
+            parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
     del session.info[_AT_COMMIT]
     arguments = [parameters[name] for name in names]
     try:
@@ -343,14 +352,26 @@ async def _send(connection: AsyncConnection, driver: Any, sql: str, arguments: l
 
 @functools.cache
 def _driver_statement(
-    shape: tuple[tuple[_Into, tuple[str, ...]], ...], dialect: Dialect
+    shape: tuple[tuple[_Into, tuple[str, ...], bool], ...], dialect: Dialect
 ) -> tuple[str, tuple[str, ...]] | None:
-    """The text of :func:`_one_insert` as the driver takes it, and its parameters' names
-    in order; None if it would need a parameter the queue does not give (a default
-    SQLAlchemy computes at execution)."""
-    compiled = _one_insert(shape).compile(dialect=dialect)
+    """The one insert of the queue (see :func:`write_queued_rows`) as the driver takes
+    it, a table of one row (``shape``'s flag) as values, of several as arrays; and its
+    parameters' names in order. None if it would need a parameter the queue does not
+    give (a default SQLAlchemy computes at execution)."""
+    inserts = []
+    for n, (into, columns, one_row) in enumerate(shape):
+        table = cast(Table, into.model.__table__)
+        insert_ = (
+            _one_row_insert(table, columns, prefix=f"t{n}_")
+            if one_row
+            else batch_insert(table, columns, "postgresql", prefix=f"t{n}_")
+        )
+        inserts.append(_on_conflict(insert_, into))
+    compiled = _together(inserts).compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
-    given = {f"t{n}_{column}" for n, (_into, columns) in enumerate(shape) for column in columns}
+    given = {
+        f"t{n}_{column}" for n, (_into, columns, _one) in enumerate(shape) for column in columns
+    }
     if not set(names) <= given:
         return None
     return compiled.string, names
@@ -460,15 +481,38 @@ def _same(value: Any) -> Any:
 
 @functools.cache
 def _one_insert(shape: tuple[tuple[_Into, tuple[str, ...]], ...]) -> Any:
-    inserts = [
-        _on_conflict(
-            batch_insert(cast(Table, into.model.__table__), columns, "postgresql", prefix=f"t{n}_"),
-            into,
-        )
-        for n, (into, columns) in enumerate(shape)
-    ]
+    return _together(
+        [
+            _on_conflict(
+                batch_insert(
+                    cast(Table, into.model.__table__), columns, "postgresql", prefix=f"t{n}_"
+                ),
+                into,
+            )
+            for n, (into, columns) in enumerate(shape)
+        ]
+    )
+
+
+def _together(inserts: list[Any]) -> Any:
+    """Inserts as one statement: each but the last a data-modifying ``WITH``."""
     others = [statement.cte(f"queued_{n}") for n, statement in enumerate(inserts[:-1])]
     return inserts[-1].add_cte(*others)
+
+
+def _one_row_insert(table: Table, columns: Sequence[str], *, prefix: str) -> Any:
+    """``INSERT … VALUES`` of one row, each value a parameter as the driver takes it
+    (a JSON value as its text): cheaper than arrays of one item, for the driver and the
+    server alike, and most tables of a transaction get one row (its event, its
+    notification, its receipt)."""
+    json_columns = _json_columns(table)
+    values = {
+        c: cast_(bindparam(prefix + c, type_=Text()), JSON)
+        if c in json_columns
+        else bindparam(prefix + c, type_=table.c[c].type)
+        for c in columns
+    }
+    return postgresql.insert(table).values(values)
 
 
 def _on_conflict(statement: Any, into: _Into) -> Any:
@@ -735,6 +779,17 @@ def _arrays(
         values = [row[c] for row in rows]
         arrays[prefix + c] = values if convert is None else [convert(v) for v in values]
     return arrays
+
+
+def _one_row(
+    table: Table, row: dict[str, Any], columns: Sequence[str], *, prefix: str
+) -> dict[str, Any]:
+    converters = _bind_converters(table)
+    values: dict[str, Any] = {}
+    for c in columns:
+        convert = converters.get(c)
+        values[prefix + c] = row[c] if convert is None else convert(row[c])
+    return values
 
 
 @functools.cache

@@ -8,6 +8,7 @@ it is released. Anything else is refused with the reason."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import NoReturn, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,7 +144,24 @@ class Notified(Protocol):
     def lane(self) -> str | None: ...
 
 
-def notify_entry(session: AsyncSession, declaration: Notified, entry: TimelineEntry) -> None:
+class Entry(Protocol):
+    """A timeline entry as its notification tells of it: a row, or one being queued."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def from_status(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+
+
+def notify_entry(session: AsyncSession, declaration: Notified, entry: Entry) -> None:
     notify(
         session,
         tenant=declaration.tenant,

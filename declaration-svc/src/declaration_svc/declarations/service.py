@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
 from customs_shared.db import (
-    insert_at_commit,
     insert_values_at_commit,
     try_advisory_xact_lock,
     utcnow,
@@ -91,6 +90,29 @@ class NewDeclaration:
     total_customs_value_vnd: Decimal | None
     version: int = 1
     lane: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """The first timeline entry of a declaration being submitted, queued as values."""
+
+    at: datetime
+    actor: str
+    detail: str
+    from_status: None = None
+    status: str = DeclarationStatus.RECEIVED
+    event: str = "submitted"
+
+    def columns(self, declaration_id: uuid.UUID) -> dict[str, Any]:
+        return {
+            "declaration_id": declaration_id,
+            "at": self.at,
+            "actor": self.actor,
+            "from_status": self.from_status,
+            "status": self.status,
+            "event": self.event,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,19 +283,15 @@ async def submit(
         exchange_rate=columns["exchange_rate"],
         total_customs_value_vnd=columns["total_customs_value_vnd"],
     )
-    entry = TimelineEntry(
-        declaration_id=declaration_id,
+    entry = NewEntry(
         at=now,
         actor=principal.subject,
-        from_status=None,
-        status=DeclarationStatus.RECEIVED,
-        event="submitted",
         detail=f"Submitted by {principal.subject} with {len(item_values)} item(s).",
     )
     # Written at commit without the unit of work (the hot path of intake), in one
     # statement with the notification, the outbox event and the receipt: nothing reads
-    # them back in this transaction. The declaration and its items go as plain values,
-    # not ORM objects: building and linking them cost more than the inserts.
+    # them back in this transaction. The rows go as plain values, not ORM objects:
+    # building and linking them cost more than the inserts.
     insert_values_at_commit(
         session,
         Declaration,
@@ -294,7 +312,7 @@ async def submit(
     insert_values_at_commit(
         session, DeclarationItem, [{"declaration_id": declaration_id, **v} for v in item_values]
     )
-    insert_at_commit(session, entry)
+    insert_values_at_commit(session, TimelineEntry, [entry.columns(declaration_id)])
     lifecycle.notify_entry(session, declaration, entry)
     add_event(
         session,
