@@ -84,6 +84,15 @@ def _rows(tag: str) -> list[Any]:
     ]
 
 
+def _queue_sample(session: AsyncSession, tag: str) -> None:
+    """Queues :func:`_rows` and three processed events of ``tag``."""
+    for row in _rows(tag):
+        insert_at_commit(session, row)
+    insert_values_at_commit(
+        session, ProcessedEvent, [{"consumer": tag, "event_id": f"e-{n}"} for n in range(3)]
+    )
+
+
 async def _stored(session: AsyncSession, tag: str) -> dict[str, Any]:
     notifications = (
         await session.scalars(
@@ -114,13 +123,7 @@ async def test_rows_of_several_tables_go_in_one_statement_as_the_unit_of_work_wr
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session, session.begin():
-        for row in _rows("queued"):
-            insert_at_commit(session, row)
-        insert_values_at_commit(
-            session,
-            ProcessedEvent,
-            [{"consumer": "queued", "event_id": f"e-{n}"} for n in range(3)],
-        )
+        _queue_sample(session, "queued")
         with sent_statements(session) as statements:
             await session.commit()
         assert len(statements) == 1
@@ -313,23 +316,13 @@ async def test_at_commit_the_driver_writes_the_queue_as_the_unit_of_work_would(
     one statement to the driver itself: the rows read back as the commit hook writes
     them, and nothing is left for the commit to send."""
     async with sessions() as session, session.begin():
-        for row in _rows("driver"):
-            insert_at_commit(session, row)
-        insert_values_at_commit(
-            session,
-            ProcessedEvent,
-            [{"consumer": "driver", "event_id": f"e-{n}"} for n in range(3)],
-        )
+        _queue_sample(session, "driver")
         with sent_statements(session) as statements:
             await write_queued(session, at_commit=True)
             await session.commit()
         assert len(statements) == 1  # and no BEGIN, no COMMIT: see the next test
     async with sessions() as session, session.begin():
-        for row in _rows("hook"):
-            insert_at_commit(session, row)
-        insert_values_at_commit(
-            session, ProcessedEvent, [{"consumer": "hook", "event_id": f"e-{n}"} for n in range(3)]
-        )
+        _queue_sample(session, "hook")
     async with sessions() as session:
         driver, hook = await _stored(session, "driver"), await _stored(session, "hook")
         assert driver["processed"] == ["e-0", "e-1", "e-2"]
