@@ -272,11 +272,9 @@ def write_queued_rows(session: Session) -> None:
     dialect = session.get_bind().dialect.name
     tables = _per_table(queued) if dialect == "postgresql" else None
     if tables is not None and len(tables) > 1:
-        shape = tuple((into, _columns_with_defaults(into.model, values)) for into, values in tables)
-        parameters: dict[str, list[Any]] = {}
-        for n, ((into, columns), (_into, values)) in enumerate(zip(shape, tables, strict=True)):
-            table = cast(Table, into.model.__table__)
-            parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
+        # Arrays only: the engine would pass a one-row insert's typed values through their
+        # types' conversion a second time.
+        shape, parameters = _shape_and_parameters(tables, one_row_values=False)
         session.execute(_one_insert(shape), parameters)
         return
     for into, values in _by_table(queued):
@@ -316,23 +314,11 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
     tables = _per_table(queued)
     if tables is None:
         return False
-    shape = tuple(
-        (into, _columns_with_defaults(into.model, values), len(values) == 1)
-        for into, values in tables
-    )
+    shape, parameters = _shape_and_parameters(tables, one_row_values=True)
     compiled = _driver_statement(shape, dialect)
     if compiled is None:
         return False
     sql, names = compiled
-    parameters: dict[str, Any] = {}
-    for n, ((into, columns, one_row), (_into, values)) in enumerate(
-        zip(shape, tables, strict=True)
-    ):
-        table = cast(Table, into.model.__table__)
-        if one_row:
-            parameters |= _one_row(table, values[0], columns, prefix=f"t{n}_")
-        else:
-            parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
     del session.info[_AT_COMMIT]
     arguments = [parameters[name] for name in names]
     try:
@@ -350,24 +336,38 @@ async def _send(connection: AsyncConnection, driver: Any, sql: str, arguments: l
     await driver.execute(sql, *arguments)
 
 
-@functools.cache
-def _driver_statement(
-    shape: tuple[tuple[_Into, tuple[str, ...], bool], ...], dialect: Dialect
-) -> tuple[str, tuple[str, ...]] | None:
-    """The one insert of the queue (see :func:`write_queued_rows`) as the driver takes
-    it, a table of one row (``shape``'s flag) as values, of several as arrays; and its
-    parameters' names in order. None if it would need a parameter the queue does not
-    give (a default SQLAlchemy computes at execution)."""
-    inserts = []
-    for n, (into, columns, one_row) in enumerate(shape):
+# The tables of the queue's one insert, in order: where each goes, the columns it names,
+# and whether its one row goes as values (else its rows as arrays).
+_Shape = tuple[tuple[_Into, tuple[str, ...], bool], ...]
+
+
+def _shape_and_parameters(
+    tables: list[tuple[_Into, list[dict[str, Any]]]], *, one_row_values: bool
+) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of :func:`_one_insert` for ``tables`` and its parameters; a table of one
+    row as values if ``one_row_values``."""
+    shape = tuple(
+        (into, _columns_with_defaults(into.model, values), one_row_values and len(values) == 1)
+        for into, values in tables
+    )
+    parameters: dict[str, Any] = {}
+    for n, ((into, columns, one_row), (_into, values)) in enumerate(
+        zip(shape, tables, strict=True)
+    ):
         table = cast(Table, into.model.__table__)
-        insert_ = (
-            _one_row_insert(table, columns, prefix=f"t{n}_")
-            if one_row
-            else batch_insert(table, columns, "postgresql", prefix=f"t{n}_")
-        )
-        inserts.append(_on_conflict(insert_, into))
-    compiled = _together(inserts).compile(dialect=dialect)
+        if one_row:
+            parameters |= _one_row(table, values[0], columns, prefix=f"t{n}_")
+        else:
+            parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
+    return shape, parameters
+
+
+@functools.cache
+def _driver_statement(shape: _Shape, dialect: Dialect) -> tuple[str, tuple[str, ...]] | None:
+    """:func:`_one_insert` as the driver takes it, and its parameters' names in order.
+    None if it would need a parameter the queue does not give (a default SQLAlchemy
+    computes at execution)."""
+    compiled = _one_insert(shape).compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     given = {
         f"t{n}_{column}" for n, (_into, columns, _one) in enumerate(shape) for column in columns
@@ -480,22 +480,18 @@ def _same(value: Any) -> Any:
 
 
 @functools.cache
-def _one_insert(shape: tuple[tuple[_Into, tuple[str, ...]], ...]) -> Any:
-    return _together(
-        [
-            _on_conflict(
-                batch_insert(
-                    cast(Table, into.model.__table__), columns, "postgresql", prefix=f"t{n}_"
-                ),
-                into,
-            )
-            for n, (into, columns) in enumerate(shape)
-        ]
-    )
-
-
-def _together(inserts: list[Any]) -> Any:
-    """Inserts as one statement: each but the last a data-modifying ``WITH``."""
+def _one_insert(shape: _Shape) -> Any:
+    """The queue's tables in one statement (see :func:`write_queued_rows`): each table's
+    insert but the last a data-modifying ``WITH``."""
+    inserts = []
+    for n, (into, columns, one_row) in enumerate(shape):
+        table = cast(Table, into.model.__table__)
+        insert_ = (
+            _one_row_insert(table, columns, prefix=f"t{n}_")
+            if one_row
+            else batch_insert(table, columns, "postgresql", prefix=f"t{n}_")
+        )
+        inserts.append(_on_conflict(insert_, into))
     others = [statement.cte(f"queued_{n}") for n, statement in enumerate(inserts[:-1])]
     return inserts[-1].add_cte(*others)
 
