@@ -48,6 +48,15 @@ class Child(_Base):
     )
 
 
+async def _create_parents_and_children(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The tables of :class:`Parent` and :class:`Child`, a child's parent a foreign key."""
+    async with sessions() as session, session.begin():
+        await session.execute(text("CREATE TABLE parents (id int PRIMARY KEY)"))
+        await session.execute(
+            text("CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents)")
+        )
+
+
 class Tally(_Base):
     __table__ = Table(
         "tallies",
@@ -157,11 +166,7 @@ async def test_a_foreign_key_between_tables_of_the_one_statement_holds_either_wa
 ) -> None:
     """The statement's inserts run together: a child row queued with its parent is
     accepted, and one without it is refused, the whole statement with it."""
-    async with sessions() as session, session.begin():
-        await session.execute(text("CREATE TABLE parents (id int PRIMARY KEY)"))
-        await session.execute(
-            text("CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents)")
-        )
+    await _create_parents_and_children(sessions)
     async with sessions() as session, session.begin():
         insert_values_at_commit(session, Child, [{"id": 1, "parent": 1}])
         insert_values_at_commit(session, Parent, [{"id": 1}])
@@ -373,11 +378,7 @@ async def test_the_drivers_errors_are_the_engines_and_a_dead_connection_leaves_t
     """A fault of the data raises the engine's ``IntegrityError``; a connection the
     server dropped is an outage (503 or a retry, never a dead letter) and is not handed
     out again."""
-    async with sessions() as session, session.begin():
-        await session.execute(text("CREATE TABLE parents (id int PRIMARY KEY)"))
-        await session.execute(
-            text("CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents)")
-        )
+    await _create_parents_and_children(sessions)
     async with sessions() as session:
         await session.begin()
         insert_values_at_commit(session, Child, [{"id": 1, "parent": 9}])
