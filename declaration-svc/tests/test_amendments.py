@@ -15,6 +15,7 @@ from customs_shared.events.schemas import (
     Lane,
     LaneAssigned,
     LaneReason,
+    ScreeningForwarded,
     SignatureChecked,
     SignatureStatus,
 )
@@ -137,17 +138,21 @@ async def test_results_for_the_replaced_version_are_ignored(sessions: Sessions) 
     declaration_id = await submitted(sessions)
     await amend(sessions, declaration_id, '"v1"')
     async with sessions() as session, session.begin():
-        await service.record_signature_result(
+        old = SignatureChecked(
+            declaration_id=declaration_id,
+            version=1,
+            tenant=BROKER.tenant,
+            status=SignatureStatus.MISSING,
+            detail="old",
+        )
+        await service.record_forwarded_screening(
             session,
-            SignatureChecked(
-                declaration_id=declaration_id,
-                version=1,
-                tenant=BROKER.tenant,
-                status=SignatureStatus.MISSING,
-                detail="old",
+            ScreeningForwarded(
+                declaration_id=declaration_id, version=1, tenant=BROKER.tenant, signature=old
             ),
         )
-        await service.record_lane(session, lane_event(declaration_id, 1, Lane.RED))
+        with_result = lane_event(declaration_id, 1, Lane.RED).model_copy(update={"signature": old})
+        await service.record_lane(session, with_result)
     stale = await current(sessions, declaration_id)
     assert (stale.status, stale.lane, stale.signature_status) == ("RECEIVED", None, None)
     async with sessions() as session, session.begin():

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.events.schemas import (
-    IprScreened,
+    IprHit,
+    IprOutcome,
     Lane,
     LaneAssigned,
     LaneReason,
-    SignatureChecked,
+    ScreeningForwarded,
     SignatureStatus,
 )
 from customs_shared.messaging.consumer import PermanentError
@@ -100,18 +101,12 @@ async def test_results_move_the_status_and_write_the_timeline(
         rule_set_version="v1",
         inputs={},
         decided_at=datetime.now(UTC),
+        signature=signature_checked(
+            declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
+        ),
+        ipr=ipr_screened(declaration_id, tenant, records_checked=0),
     )
     async with sessions() as session, session.begin():
-        await service.record_signature_result(
-            session,
-            signature_checked(
-                declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
-            ),
-        )
-        await service.record_ipr_result(
-            session,
-            ipr_screened(declaration_id, tenant, records_checked=0),
-        )
         await service.record_lane(session, lane)
     async with sessions() as session, session.begin():
         red = lane.model_copy(update={"lane": Lane.RED})
@@ -132,6 +127,64 @@ async def test_results_move_the_status_and_write_the_timeline(
         "missing",
     )
     assert timeline == ["submitted", "signature_checked", "ipr_screened", "lane_assigned"]
+
+
+async def test_results_routing_forwards_after_the_lane_are_recorded_and_keep_the_lane(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = (await submit(sessions, body(), None)).declaration_id
+    tenant = BROKER.tenant
+    # Decided at the deadline with the signature only; IPR screening comes afterwards.
+    lane = LaneAssigned(
+        declaration_id=declaration_id,
+        tenant=tenant,
+        lane=Lane.YELLOW,
+        reasons=[LaneReason(rule="screening-incomplete", lane=Lane.YELLOW, explanation="late")],
+        rule_set_version="v1",
+        inputs={},
+        decided_at=datetime.now(UTC),
+        screening_complete=False,
+        signature=signature_checked(declaration_id, tenant),
+    )
+    hit = ipr_screened(
+        declaration_id,
+        tenant,
+        outcome=IprOutcome.HIT,
+        records_checked=4,
+        hits=[IprHit(item_line=1, record_id="R-1", matched="ACME")],
+    )
+    stale = ScreeningForwarded(
+        declaration_id=declaration_id,
+        version=0,
+        tenant=tenant,
+        ipr=ipr_screened(declaration_id, tenant, records_checked=9),
+    )
+    async with sessions() as session, session.begin():
+        await service.record_lane(session, lane)
+    async with sessions() as session, session.begin():
+        await service.record_forwarded_screening(session, stale)
+        await service.record_forwarded_screening(
+            session, ScreeningForwarded(declaration_id=declaration_id, tenant=tenant, ipr=hit)
+        )
+
+    async with sessions() as session:
+        stored = await session.get(Declaration, declaration_id)
+        entries = list(
+            await session.execute(
+                select(TimelineEntry.event, TimelineEntry.detail)
+                .where(TimelineEntry.declaration_id == declaration_id)
+                .order_by(TimelineEntry.id)
+            )
+        )
+    assert stored is not None
+    assert (stored.status, stored.lane, stored.ipr_outcome) == ("LANE_YELLOW", "yellow", "hit")
+    assert [event for event, _ in entries] == [
+        "submitted",
+        "signature_checked",
+        "lane_assigned",
+        "ipr_screened",
+    ]
+    assert entries[-1][1] == "hit (4 records checked): line 1: ACME"
 
 
 async def test_a_rejecting_decision_closes_the_declaration_with_its_lane_on_record(
@@ -172,14 +225,15 @@ async def test_a_rejecting_decision_closes_the_declaration_with_its_lane_on_reco
 async def test_a_result_for_an_unknown_declaration_is_permanent(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    unknown = uuid.uuid4()
+    results = ScreeningForwarded(
+        declaration_id=unknown,
+        tenant=BROKER.tenant,
+        signature=signature_checked(unknown, BROKER.tenant),
+    )
     with pytest.raises(PermanentError):
         async with sessions() as session, session.begin():
-            await service.record_signature_result(
-                session,
-                signature_checked(
-                    uuid.uuid4(), BROKER.tenant, status=SignatureStatus.MISSING, detail=""
-                ),
-            )
+            await service.record_forwarded_screening(session, results)
 
 
 async def test_the_richer_model_is_stored_and_shown_as_declared(
@@ -214,24 +268,26 @@ async def test_timeline_entries_are_written_with_one_statement_text_whatever_the
     second = (await submit(sessions, body(), None)).declaration_id
     tenant = BROKER.tenant
 
-    def signature(declaration_id: uuid.UUID) -> SignatureChecked:
-        return signature_checked(
+    def signature(declaration_id: uuid.UUID) -> ScreeningForwarded:
+        checked = signature_checked(
             declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
         )
+        return ScreeningForwarded(declaration_id=declaration_id, tenant=tenant, signature=checked)
 
-    def ipr(declaration_id: uuid.UUID) -> IprScreened:
-        return ipr_screened(declaration_id, tenant, records_checked=0)
+    def ipr(declaration_id: uuid.UUID) -> ScreeningForwarded:
+        screened = ipr_screened(declaration_id, tenant, records_checked=0)
+        return ScreeningForwarded(declaration_id=declaration_id, tenant=tenant, ipr=screened)
 
     inserts: list[str] = []
     async with sessions() as session:
         # One entry in a transaction, then three: a batch of any size, one prepared plan.
         with sent_statements(session) as statements:
             async with session.begin():
-                await service.record_signature_result(session, signature(first))
+                await service.record_forwarded_screening(session, signature(first))
             async with session.begin():
-                await service.record_ipr_result(session, ipr(first))
-                await service.record_signature_result(session, signature(second))
-                await service.record_ipr_result(session, ipr(second))
+                await service.record_forwarded_screening(session, ipr(first))
+                await service.record_forwarded_screening(session, signature(second))
+                await service.record_forwarded_screening(session, ipr(second))
         inserts = [s for s in statements if "INSERT INTO declaration_timeline" in s]
     assert len(inserts) == 2
     assert len(set(inserts)) == 1, inserts

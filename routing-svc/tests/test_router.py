@@ -3,13 +3,16 @@ decision per declaration, and the deadline path when a screening never comes."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from customs_shared.events import catalog
 from customs_shared.events.schemas import (
     DeclarantKind,
     DeclarationCancelled,
@@ -75,9 +78,22 @@ async def decisions(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[
         return list((await session.scalars(select(LaneDecision))).all())
 
 
-async def lane_events(scratch_sessions: async_sessionmaker[AsyncSession]) -> int:
+async def queued(
+    scratch_sessions: async_sessionmaker[AsyncSession], event_type: str
+) -> list[dict[str, Any]]:
+    """The ``data`` of the queued events of ``event_type``, in order."""
     async with scratch_sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0)
+        payloads = await session.scalars(select(OutboxEvent.payload).order_by(OutboxEvent.seq))
+        envelopes = [json.loads(p) for p in payloads]
+    return [e["data"] for e in envelopes if e["type"] == event_type]
+
+
+async def lane_events(scratch_sessions: async_sessionmaker[AsyncSession]) -> int:
+    return len(await queued(scratch_sessions, catalog.LANE_ASSIGNED.name))
+
+
+async def forwarded(scratch_sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+    return await queued(scratch_sessions, catalog.SCREENING_FORWARDED.name)
 
 
 async def test_results_before_the_declaration_still_decide_once(
@@ -98,7 +114,11 @@ async def test_results_before_the_declaration_still_decide_once(
     [decision] = await decisions(scratch_sessions)
     assert decision.lane == "green"
     assert decision.inputs["ipr"] == "clear"
-    assert await lane_events(scratch_sessions) == 1
+    # The lane carries the results it was decided on: declaration-svc reads them there.
+    [lane] = await queued(scratch_sessions, catalog.LANE_ASSIGNED.name)
+    assert lane["signature"] == signature(declaration_id).model_dump(mode="json")
+    assert lane["ipr"] == ipr(declaration_id).model_dump(mode="json")
+    assert await forwarded(scratch_sessions) == []
 
 
 async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
@@ -123,7 +143,12 @@ async def test_missing_screening_is_decided_at_the_deadline_and_not_before(
     assert [r["rule"] for r in decision.reasons] == ["screening-incomplete"]
     assert decision.inputs["ipr"] == "no_result"
     assert decision.screening_complete is False
-    assert await lane_events(scratch_sessions) == 1
+    [lane] = await queued(scratch_sessions, catalog.LANE_ASSIGNED.name)
+    assert (lane["signature"]["status"], lane["ipr"]) == ("not_required", None)
+    # The late result is passed on by itself; no lane event will carry it.
+    [late] = await forwarded(scratch_sessions)
+    assert (late["declaration_id"], late["version"]) == (str(overdue_id), 1)
+    assert (late["signature"], late["ipr"]["records_checked"]) == (None, 3)
 
 
 async def test_an_amended_version_is_decided_again_and_replaces_the_lane(
@@ -181,6 +206,37 @@ async def test_a_cancelled_declaration_gets_no_lane(
     async with scratch_sessions() as session, session.begin():
         assert await service.decide_overdue(session, policy=rules) == 0
     assert await decisions(scratch_sessions) == []
+    # Results after the cancellation still reach declaration-svc's timeline.
+    assert [
+        (f["signature"] is None, f["ipr"] is None) for f in await forwarded(scratch_sessions)
+    ] == [
+        (False, True),
+        (True, False),
+    ]
+
+
+async def test_results_held_for_a_case_cancelled_before_its_lane_are_forwarded_once(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    rules = policy(seconds=30)
+    cancelled = DeclarationCancelled(
+        declaration_id=declaration_id,
+        version=1,
+        tenant=TENANT,
+        reason="withdrawn",
+        cancelled_at=datetime.now(UTC),
+    )
+    async with scratch_sessions() as session, session.begin():
+        await service.on_submitted(session, submitted(declaration_id), policy=rules)
+        await service.on_signature(session, signature(declaration_id), policy=rules)
+    async with scratch_sessions() as session, session.begin():
+        await service.on_cancelled(session, cancelled)
+        await service.on_cancelled(session, cancelled)  # redelivered under a new id
+    [held] = await forwarded(scratch_sessions)
+    assert held["signature"] == signature(declaration_id).model_dump(mode="json")
+    assert held["ipr"] is None
+    assert await lane_events(scratch_sessions) == 0
 
 
 def suspension(declaration_id: uuid.UUID, status: str) -> IprSuspensionChanged:

@@ -73,7 +73,7 @@ UNKNOWN_REFERENCE: dict[str, tuple[Reference, frozenset[str]]] = {
         lambda ref: schemas.SignatureChecked(
             declaration_id=ref, tenant=TENANT, status=schemas.SignatureStatus.VALID, detail="x"
         ),
-        frozenset({"declaration-svc"}),
+        frozenset(),
     ),
     catalog.DOCUMENT_SIGNATURE_CHECKED.name: (
         lambda ref: schemas.DocumentSignatureChecked(
@@ -98,6 +98,19 @@ UNKNOWN_REFERENCE: dict[str, tuple[Reference, frozenset[str]]] = {
     catalog.IPR_SCREENED.name: (
         lambda ref: schemas.IprScreened(
             declaration_id=ref, tenant=TENANT, outcome=schemas.IprOutcome.CLEAR, records_checked=0
+        ),
+        frozenset(),
+    ),
+    catalog.SCREENING_FORWARDED.name: (
+        lambda ref: schemas.ScreeningForwarded(
+            declaration_id=ref,
+            tenant=TENANT,
+            ipr=schemas.IprScreened(
+                declaration_id=ref,
+                tenant=TENANT,
+                outcome=schemas.IprOutcome.CLEAR,
+                records_checked=0,
+            ),
         ),
         frozenset({"declaration-svc"}),
     ),

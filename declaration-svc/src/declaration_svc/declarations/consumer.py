@@ -12,9 +12,10 @@ from declaration_svc.documents import service as documents
 # Every result is about a declaration: a batch's are locked in one statement first.
 _LOCK = service.lock_declarations
 SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
-    Subscription(catalog.SIGNATURE_CHECKED, service.record_signature_result, _LOCK),
-    Subscription(catalog.IPR_SCREENED, service.record_ipr_result, _LOCK),
     Subscription(catalog.IPR_SUSPENSION_CHANGED, service.record_ipr_suspension, _LOCK),
+    # Screening results come with the lane (or forwarded by routing), not from their own
+    # topics: one event per declaration instead of three.
     Subscription(catalog.LANE_ASSIGNED, service.record_lane, _LOCK),
+    Subscription(catalog.SCREENING_FORWARDED, service.record_forwarded_screening, _LOCK),
     Subscription(catalog.DOCUMENT_SIGNATURE_CHECKED, documents.record_signature_check, _LOCK),
 )

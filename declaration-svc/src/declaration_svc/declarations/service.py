@@ -28,6 +28,7 @@ from customs_shared.events.schemas import (
     ItemFacts,
     Lane,
     LaneAssigned,
+    ScreeningForwarded,
     SignatureChecked,
 )
 from customs_shared.keys import KeyRing
@@ -391,24 +392,32 @@ async def _locked(session: AsyncSession, declaration_id: uuid.UUID) -> Declarati
     return declaration
 
 
-async def record_signature_result(session: AsyncSession, data: SignatureChecked) -> None:
+async def record_forwarded_screening(session: AsyncSession, data: ScreeningForwarded) -> None:
+    """Screening results routing passed on after the lane (or without one: the
+    declaration was cancelled)."""
     declaration = await _locked(session, data.declaration_id)
     if data.version != declaration.version:
-        return  # a result for a version an amendment replaced
-    declaration.signature_status = data.status
-    _screened(
-        session, declaration, "signature-svc", "signature_checked", f"{data.status}: {data.detail}"
-    )
+        return  # results for a version an amendment replaced
+    _record_screenings(session, declaration, data.signature, data.ipr)
 
 
-async def record_ipr_result(session: AsyncSession, data: IprScreened) -> None:
-    declaration = await _locked(session, data.declaration_id)
-    if data.version != declaration.version:
-        return  # a result for a version an amendment replaced
-    declaration.ipr_outcome = data.outcome
-    hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in data.hits)
-    detail = f"{data.outcome} ({data.records_checked} records checked){': ' + hits if hits else ''}"
-    _screened(session, declaration, "ipr-svc", "ipr_screened", detail)
+def _record_screenings(
+    session: AsyncSession,
+    declaration: Declaration,
+    signature: SignatureChecked | None,
+    ipr: IprScreened | None,
+) -> None:
+    """Each result routing received reaches here once: in the version's first lane event
+    if it came before the decision, otherwise forwarded on its own."""
+    if signature is not None:
+        declaration.signature_status = signature.status
+        why = f"{signature.status}: {signature.detail}"
+        _screened(session, declaration, "signature-svc", "signature_checked", why)
+    if ipr is not None:
+        declaration.ipr_outcome = ipr.outcome
+        hits = ", ".join(f"line {h.item_line}: {h.matched}" for h in ipr.hits)
+        why = f"{ipr.outcome} ({ipr.records_checked} records checked){': ' + hits if hits else ''}"
+        _screened(session, declaration, "ipr-svc", "ipr_screened", why)
 
 
 async def record_ipr_suspension(session: AsyncSession, data: IprSuspensionChanged) -> None:
@@ -452,6 +461,7 @@ async def record_lane(session: AsyncSession, data: LaneAssigned) -> None:
     if data.version != declaration.version:
         return  # a replaced version's lane: the newest version's is the current one
     if declaration.lane is None:
+        _record_screenings(session, declaration, data.signature, data.ipr)
         _first_lane(session, declaration, data)
         _hold_if_suspended(session, declaration)
     elif data.revision > declaration.lane_revision:

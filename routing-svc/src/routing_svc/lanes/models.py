@@ -35,6 +35,10 @@ class RoutingCase(Base):
     signature_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
     ipr_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ipr_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The results as received (the events' data): passed on in the lane event, or
+    # forwarded when no lane event of this version will carry them.
+    signature_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    ipr_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

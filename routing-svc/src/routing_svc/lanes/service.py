@@ -24,6 +24,7 @@ from customs_shared.events.schemas import (
     Lane,
     LaneAssigned,
     LaneReason,
+    ScreeningForwarded,
     SignatureChecked,
     SignatureStatus,
 )
@@ -131,7 +132,14 @@ async def on_signature(
     case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
     if not _at_version(case, data.version):
         return
+    result = data.model_dump(mode="json")
+    if result == case.signature_result:
+        return  # the same result again (a redelivery): nothing to decide or pass on
     case.signature_status = data.status
+    case.signature_result = result
+    if _no_first_lane_to_come(case):
+        _forward(session, case, signature=data)
+        return
     await _decide_when_screened(session, case, policy, deadline_passed=False)
 
 
@@ -139,8 +147,15 @@ async def on_ipr(session: AsyncSession, data: IprScreened, *, policy: LanePolicy
     case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
     if not _at_version(case, data.version):
         return
+    result = data.model_dump(mode="json")
+    if result == case.ipr_result:
+        return  # the same result again (a redelivery): nothing to decide or pass on
     case.ipr_outcome = data.outcome
-    case.ipr_hits = [h.model_dump(mode="json") for h in data.hits]
+    case.ipr_hits = result["hits"]
+    case.ipr_result = result
+    if _no_first_lane_to_come(case):
+        _forward(session, case, ipr=data)
+        return
     await _decide_when_screened(session, case, policy, deadline_passed=False)
 
 
@@ -163,6 +178,7 @@ async def on_cancelled(session: AsyncSession, data: DeclarationCancelled) -> Non
     """A cancelled declaration gets no lane; a pending case is closed."""
     case = await repository.lock_or_create_case(session, data.declaration_id, data.tenant)
     if case.cancelled_at is None:
+        _forward_if_undecided(session, case)
         case.cancelled_at = data.cancelled_at
         case.deadline_at = None  # nothing is overdue on it any more
         await assignment.close(session, data.declaration_id)
@@ -176,6 +192,8 @@ async def on_status_changed(session: AsyncSession, data: DeclarationStatusChange
     case = await repository.locked_case(session, data.declaration_id)
     if case is None or case.closed_at is not None:
         return
+    if case.cancelled_at is None:
+        _forward_if_undecided(session, case)
     case.closed_status = data.status
     case.closed_at = data.changed_at
     case.deadline_at = None
@@ -193,9 +211,61 @@ def _at_version(case: RoutingCase, version: int) -> bool:
         case.signature_status = None
         case.ipr_outcome = None
         case.ipr_hits = []
+        case.signature_result = None
+        case.ipr_result = None
         case.deadline_at = None
         case.decided_at = None
     return True
+
+
+def _no_first_lane_to_come(case: RoutingCase) -> bool:
+    """True when no first lane event of the case's version is still to come to carry a
+    result: it is out, or the case was cancelled or closed."""
+    return (
+        case.decided_at is not None or case.cancelled_at is not None or case.closed_at is not None
+    )
+
+
+def _results(case: RoutingCase) -> tuple[SignatureChecked | None, IprScreened | None]:
+    signature, ipr = case.signature_result, case.ipr_result
+    return (
+        None if signature is None else SignatureChecked.model_validate(signature),
+        None if ipr is None else IprScreened.model_validate(ipr),
+    )
+
+
+def _forward_if_undecided(session: AsyncSession, case: RoutingCase) -> None:
+    """The case will get no lane: what it received so far is forwarded instead."""
+    if case.decided_at is not None:
+        return
+    signature, ipr = _results(case)
+    if signature is not None or ipr is not None:
+        _forward(session, case, signature=signature, ipr=ipr)
+
+
+def _forward(
+    session: AsyncSession,
+    case: RoutingCase,
+    *,
+    signature: SignatureChecked | None = None,
+    ipr: IprScreened | None = None,
+) -> None:
+    """Results no lane event carries, passed on to declaration-svc, which reads screening
+    results only from routing's topic."""
+    forwarded = ScreeningForwarded(
+        declaration_id=case.declaration_id,
+        version=case.version,
+        tenant=case.tenant,
+        signature=signature,
+        ipr=ipr,
+    )
+    add_event(
+        session,
+        catalog.SCREENING_FORWARDED,
+        source=SOURCE,
+        key=str(case.declaration_id),
+        data=forwarded,
+    )
 
 
 async def decide_overdue(session: AsyncSession, *, policy: LanePolicy, limit: int = 100) -> int:
@@ -247,7 +317,8 @@ async def _decide_when_screened(
         evidence=_stored(values),
         decided_at=now,
     )
-    await publish(session, decision)
+    signature, ipr = _results(case)
+    await publish(session, decision, signature=signature, ipr=ipr)
     observe_decision(decision, verdict)
 
 
@@ -281,9 +352,16 @@ async def redecide(session: AsyncSession, case: RoutingCase, policy: LanePolicy)
     return True
 
 
-async def publish(session: AsyncSession, decision: LaneDecision) -> None:
+async def publish(
+    session: AsyncSession,
+    decision: LaneDecision,
+    *,
+    signature: SignatureChecked | None = None,
+    ipr: IprScreened | None = None,
+) -> None:
     """Stores ``decision`` as the current one, queues its event and (re)assigns it to an
-    officer of its office when it needs one."""
+    officer of its office when it needs one. A version's first decision carries the
+    screening results it was decided on."""
     await repository.store_decision(session, decision)
     assigned = LaneAssigned(
         declaration_id=decision.declaration_id,
@@ -298,6 +376,8 @@ async def publish(session: AsyncSession, decision: LaneDecision) -> None:
         screening_complete=decision.screening_complete,
         revision=decision.revision,
         decided_at=decision.decided_at,
+        signature=signature,
+        ipr=ipr,
     )
     add_event(
         session,

@@ -125,14 +125,16 @@ SIGNATURE_CHECKED = EventType(
     SIGNATURES,
     schemas.SignatureChecked,
     "signature-svc",
-    ("routing-svc", "declaration-svc"),
+    # declaration-svc reads the result in the lane event (or in a forwarded one).
+    ("routing-svc",),
 )
 IPR_SCREENED = EventType(
     "customs.ipr.screened.v1",
     IPR,
     schemas.IprScreened,
     "ipr-svc",
-    ("routing-svc", "declaration-svc"),
+    # declaration-svc reads the result in the lane event (or in a forwarded one).
+    ("routing-svc",),
 )
 # Screening replicas are to fold this compacted topic into their in-memory index; until
 # then nothing consumes it.
@@ -197,6 +199,13 @@ PARTNER_RISK_ALERT = EventType(
     "gateway",
     ("routing-svc",),
 )
+SCREENING_FORWARDED = EventType(
+    "customs.lane.screening-forwarded.v1",
+    LANES,
+    schemas.ScreeningForwarded,
+    "routing-svc",
+    ("declaration-svc",),
+)
 ROUTING_PARTNER_EVENT_HANDLED = EventType(
     "customs.routing.partner-event-handled.v1",
     LANES,
@@ -224,6 +233,7 @@ EVENT_TYPES: tuple[EventType[Any], ...] = (
     IPR_ATTACHMENT_ADDED,
     IPR_ATTACHMENT_SIGNATURE_CHECKED,
     LANE_ASSIGNED,
+    SCREENING_FORWARDED,
     ROUTING_PARTNER_EVENT_HANDLED,
     *PARTNER_EVENT_TYPES,
 )

@@ -316,6 +316,29 @@ class LaneAssigned(LaneVerdict):
     version: int = 1
     tenant: str
     decided_at: datetime
+    # declaration-svc takes the screening results from here instead of from their own
+    # topics: one event per declaration to consume instead of three.
+    signature: SignatureChecked | None = Field(
+        default=None,
+        description="First decision of a version (revision 1): the signature result it was "
+        "decided on (null: none came before the deadline). Later revisions: null.",
+    )
+    ipr: IprScreened | None = Field(
+        default=None,
+        description="First decision of a version (revision 1): the IPR screening result it was "
+        "decided on (null: none came before the deadline). Later revisions: null.",
+    )
+
+
+class ScreeningForwarded(_EventData):
+    """Screening results no lane event carries: those routing received after it decided the
+    version's lane, or for a version that will get none (cancelled, closed)."""
+
+    declaration_id: UUID
+    version: int = 1
+    tenant: str
+    signature: SignatureChecked | None = None
+    ipr: IprScreened | None = None
 
 
 # Partner events: pushed by partner agencies through the gateway, which validates
