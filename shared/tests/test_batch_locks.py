@@ -20,7 +20,7 @@ from customs_shared.db import (
     utcnow,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
-from customs_shared.messaging.repository import mark_published, remember_all_processed
+from customs_shared.messaging.repository import remember_all_processed
 from tests.support.postgres import MigratedSessions, sent_statements
 
 pytestmark = pytest.mark.integration
@@ -128,7 +128,6 @@ async def test_batches_of_any_size_send_one_statement_text(
         "lock_or_insert_all": set(),
         "remember": set(),
         "lock_all": set(),
-        "mark_published": set(),
         "upsert": set(),
         "pairs_in": set(),
     }
@@ -149,9 +148,6 @@ async def test_batches_of_any_size_send_one_statement_text(
                 await lock_all(session, OutboxEvent, seqs)
             texts["lock_all"].update(sent)
             with sent_statements(session.sync_session) as sent:
-                await mark_published(session, seqs)
-            texts["mark_published"].update(sent)
-            with sent_statements(session.sync_session) as sent:
                 await upsert(session, ProcessedEvent, rows, update=["processed_at"])
             texts["upsert"].update(sent)
             pairs = [("s", i) for i in ids]
@@ -165,7 +161,6 @@ async def test_batches_of_any_size_send_one_statement_text(
         "lock_or_insert_all": 1,
         "remember": 1,
         "lock_all": 1,
-        "mark_published": 1,
         "upsert": 1,
         "pairs_in": 1,
     }

@@ -144,7 +144,7 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         async with self._sessions() as session, session.begin():
-            rows = await repository.claim_unpublished(session, self._batch_size)
+            rows = await repository.claim_for_publishing(session, self._batch_size)
             if not rows:
                 OUTBOX_PENDING.set(0)
                 self._oldest_unpublished = None
@@ -165,7 +165,6 @@ class OutboxRelay:
                         )
                     )
             await asyncio.gather(*sent)
-            await repository.mark_published(session, [row.seq for row in rows])
             self._oldest_unpublished = None
             for row in rows:
                 EVENTS_PUBLISHED.labels(row.topic).inc()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import (
-    any_of,
     batch_insert,
     batch_parameters,
     insert_if_absent,
@@ -20,25 +19,38 @@ from customs_shared.db import (
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 
 
-async def claim_unpublished(session: AsyncSession, limit: int) -> Sequence[OutboxEvent]:
-    # SKIP LOCKED lets several relay replicas share the table without blocking;
-    # SQLite ignores the clause and serialises writers itself.
-    statement = (
-        select(OutboxEvent)
-        .where(OutboxEvent.published_at.is_(None))
-        .order_by(OutboxEvent.seq)
+class Claimed(NamedTuple):
+    """An event to publish: what the relay sends, and when it was queued."""
+
+    seq: int
+    topic: str
+    key: str
+    payload: bytes
+    created_at: datetime
+
+
+async def claim_for_publishing(session: AsyncSession, limit: int) -> list[Claimed]:
+    """Marks the oldest ``limit`` unpublished events published and returns them in the
+    order they were queued: one statement. Until the caller's transaction commits, the
+    rows stay locked and a rollback (the broker refused them) leaves them unpublished."""
+    table = cast(Table, OutboxEvent.__table__)
+    # SKIP LOCKED lets several relay replicas share the table without blocking.
+    oldest = (
+        select(table.c.seq)
+        .where(table.c.published_at.is_(None))
+        .order_by(table.c.seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    return (await session.scalars(statement)).all()
-
-
-async def mark_published(session: AsyncSession, seqs: Sequence[int]) -> None:
-    await session.execute(
-        update(OutboxEvent)
-        .where(any_of(OutboxEvent.seq, seqs, session.get_bind().dialect.name))
+    statement = (
+        update(table)
+        .where(table.c.seq.in_(oldest))
         .values(published_at=utcnow())
+        .returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.created_at)
     )
+    # RETURNING follows no order: per-key order is the queue's, by seq.
+    return sorted(Claimed(*row) for row in await session.execute(statement))
 
 
 async def count_unpublished(session: AsyncSession) -> int:
