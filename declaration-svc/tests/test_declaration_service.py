@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -88,19 +89,30 @@ async def test_a_retry_with_the_same_key_replays_and_another_body_is_refused(
     assert len(await outbox_types(sessions)) == 1
 
 
+def lane_assigned(
+    declaration_id: uuid.UUID, lane: Lane, reason: LaneReason | None = None, **changes: Any
+) -> LaneAssigned:
+    """Routing's first decision of version 1, with one reason."""
+    return LaneAssigned(
+        declaration_id=declaration_id,
+        tenant=BROKER.tenant,
+        lane=lane,
+        reasons=[reason or LaneReason(rule="r", lane=lane, explanation="why")],
+        rule_set_version="v1",
+        inputs={},
+        decided_at=datetime.now(UTC),
+        **changes,
+    )
+
+
 async def test_results_move_the_status_and_write_the_timeline(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     declaration_id = (await submit(sessions, body(), None)).declaration_id
     tenant = BROKER.tenant
-    lane = LaneAssigned(
-        declaration_id=declaration_id,
-        tenant=tenant,
-        lane=Lane.YELLOW,
-        reasons=[LaneReason(rule="r", lane=Lane.YELLOW, explanation="why")],
-        rule_set_version="v1",
-        inputs={},
-        decided_at=datetime.now(UTC),
+    lane = lane_assigned(
+        declaration_id,
+        Lane.YELLOW,
         signature=signature_checked(
             declaration_id, tenant, status=SignatureStatus.MISSING, detail="unsigned"
         ),
@@ -135,14 +147,10 @@ async def test_results_routing_forwards_after_the_lane_are_recorded_and_keep_the
     declaration_id = (await submit(sessions, body(), None)).declaration_id
     tenant = BROKER.tenant
     # Decided at the deadline with the signature only; IPR screening comes afterwards.
-    lane = LaneAssigned(
-        declaration_id=declaration_id,
-        tenant=tenant,
-        lane=Lane.YELLOW,
-        reasons=[LaneReason(rule="screening-incomplete", lane=Lane.YELLOW, explanation="late")],
-        rule_set_version="v1",
-        inputs={},
-        decided_at=datetime.now(UTC),
+    lane = lane_assigned(
+        declaration_id,
+        Lane.YELLOW,
+        LaneReason(rule="screening-incomplete", lane=Lane.YELLOW, explanation="late"),
         screening_complete=False,
         signature=signature_checked(declaration_id, tenant),
     )
@@ -197,16 +205,7 @@ async def test_a_rejecting_decision_closes_the_declaration_with_its_lane_on_reco
     async with sessions() as session, session.begin():
         await service.record_lane(
             session,
-            LaneAssigned(
-                declaration_id=declaration_id,
-                tenant=BROKER.tenant,
-                lane=Lane.RED,
-                rejected=True,
-                reasons=[reason],
-                rule_set_version="v1",
-                inputs={},
-                decided_at=datetime.now(UTC),
-            ),
+            lane_assigned(declaration_id, Lane.RED, reason, rejected=True),
         )
     async with sessions() as session:
         stored = await session.get(Declaration, declaration_id)
