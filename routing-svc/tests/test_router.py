@@ -25,7 +25,7 @@ from customs_shared.events.schemas import (
 from customs_shared.messaging.models import OutboxEvent
 from routing_svc.lanes import service
 from routing_svc.lanes.consumer import subscriptions
-from routing_svc.lanes.models import LaneDecision
+from routing_svc.lanes.models import LaneDecision, RoutingCase
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, ipr_screened, signature_checked
@@ -119,6 +119,26 @@ async def test_results_before_the_declaration_still_decide_once(
     assert lane["signature"] == signature(declaration_id).model_dump(mode="json")
     assert lane["ipr"] == ipr(declaration_id).model_dump(mode="json")
     assert await forwarded(scratch_sessions) == []
+
+
+async def test_a_case_keeps_the_facts_without_the_cms_signature(
+    scratch_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    declaration_id = uuid.uuid4()
+    signed = declaration_submitted(
+        declaration_id=declaration_id,
+        tenant=TENANT,
+        signature_cms="MIAGCSqGSIb3DQEHAqCAMIACAQEx",
+        signed_sha256="ab" * 32,
+    )
+    async with scratch_sessions() as session, session.begin():
+        await service.on_submitted(session, signed, policy=policy(seconds=30))
+    async with scratch_sessions() as session:
+        case = await session.get(RoutingCase, declaration_id)
+    assert case is not None
+    assert case.facts is not None
+    assert "signature_cms" not in case.facts
+    assert (case.facts["signature_present"], case.facts["signed_sha256"]) == (True, "ab" * 32)
 
 
 async def test_missing_screening_is_decided_at_the_deadline_and_not_before(

@@ -120,7 +120,9 @@ async def on_submitted(
     if not _at_version(case, data.version):
         return
     if case.facts is None:
-        case.facts = data.model_dump(mode="json")
+        # Not the CMS signature: signature-svc verifies it; here it would only weigh on
+        # every case row and every read of facts (intelligence scans thousands).
+        case.facts = data.model_dump(mode="json", exclude={"signature_cms"})
         case.deadline_at = utcnow() + policy.screening_timeout
         intelligence.remember_containers(session, data.declaration_id, data.containers)
     await _decide_when_screened(session, case, policy, deadline_passed=False)
