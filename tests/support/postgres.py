@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import UpdateBase
 
 from customs_shared import db
 from tests.support.ports import free_port
@@ -209,13 +208,3 @@ def sent_statements(session: AsyncSession) -> Iterator[list[str]]:
             yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-
-async def plan_of(session: AsyncSession, statement: UpdateBase) -> str:
-    """PostgreSQL's plan for ``statement`` (its parameters inlined), after fresh statistics
-    of every table; nothing is executed."""
-    await session.execute(text("ANALYZE"))
-    dialect = session.get_bind().dialect
-    compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    rows = await session.execute(text(f"EXPLAIN {compiled}"))
-    return "\n".join(str(row[0]) for row in rows)

@@ -7,20 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    Delete,
-    Select,
-    Table,
-    Update,
-    any_,
-    delete,
-    func,
-    literal_column,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import (
@@ -46,12 +33,6 @@ async def claim_for_publishing(session: AsyncSession, limit: int) -> list[Claime
     """Marks the oldest ``limit`` unpublished events published and returns them in the
     order they were queued: one statement. Until the caller's transaction commits, the
     rows stay locked and a rollback (the broker refused them) leaves them unpublished."""
-    statement = claim_statement(limit, session.get_bind().dialect.name)
-    # RETURNING follows no order: per-key order is the queue's, by seq.
-    return sorted(Claimed(*row) for row in await session.execute(statement))
-
-
-def claim_statement(limit: int, dialect: str) -> Update:
     table = cast(Table, OutboxEvent.__table__)
     # SKIP LOCKED lets several relay replicas share the table without blocking.
     oldest = (
@@ -60,25 +41,16 @@ def claim_statement(limit: int, dialect: str) -> Update:
         .order_by(table.c.seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
-    return (
+    statement = (
         update(table)
-        .where(_found_by_key(table.c.seq, oldest, dialect))
+        .where(table.c.seq.in_(oldest))
         .values(published_at=utcnow())
         .returning(table.c.seq, table.c.topic, table.c.key, table.c.payload, table.c.created_at)
     )
-
-
-def _found_by_key(
-    key: ColumnElement[Any], chosen: Select[Any], dialect: str
-) -> ColumnElement[bool]:
-    """``key`` among the keys ``chosen`` picks (a bounded batch of a queue or a backlog).
-    On PostgreSQL `= ANY(ARRAY(…))`: the choice runs once and the rows are found by key,
-    whatever the statistics say. `IN (…)` is planned as a hash join over the whole table
-    when most of it qualifies, which makes each pass of a catch-up read everything."""
-    if dialect == "postgresql":
-        return key == any_(func.array(chosen.scalar_subquery()))
-    return key.in_(chosen)
+    # RETURNING follows no order: per-key order is the queue's, by seq.
+    return sorted(Claimed(*row) for row in await session.execute(statement))
 
 
 async def count_unpublished(session: AsyncSession) -> int:
@@ -129,43 +101,27 @@ def _remember_statement(dialect: str) -> Any:
 async def prune_published(session: AsyncSession, published_before: datetime, limit: int) -> int:
     """Deletes up to ``limit`` outbox rows published before the cutoff, oldest first:
     the primary key leads straight to them, so a pass reads little more than it deletes."""
-    statement = prune_published_statement(published_before, limit, session.get_bind().dialect.name)
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def prune_published_statement(published_before: datetime, limit: int, dialect: str) -> Delete:
     oldest = (
         select(OutboxEvent.seq)
         .where(OutboxEvent.published_at.is_not(None), OutboxEvent.published_at < published_before)
         .order_by(OutboxEvent.seq)
         .limit(limit)
     )
-    seq = cast(Table, OutboxEvent.__table__).c.seq
-    return delete(OutboxEvent).where(_found_by_key(seq, oldest, dialect))
+    result = await session.execute(delete(OutboxEvent).where(OutboxEvent.seq.in_(oldest)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def prune_processed(session: AsyncSession, processed_before: datetime, limit: int) -> int:
     """Forgets up to ``limit`` handled event ids older than the cutoff."""
-    statement = prune_processed_statement(processed_before, limit, session.get_bind().dialect.name)
-    result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def prune_processed_statement(processed_before: datetime, limit: int, dialect: str) -> Delete:
-    old = ProcessedEvent.processed_at < processed_before
-    if dialect == "postgresql":
-        # The key is two columns: the rows' physical ids stand in for it. Handled ids are
-        # never updated, so an id found is the row deleted.
-        ctid: ColumnElement[Any] = literal_column("ctid")
-        oldest = select(ctid).where(old).order_by(ProcessedEvent.processed_at).limit(limit)
-        return delete(ProcessedEvent).where(_found_by_key(ctid, oldest, dialect))
-    pairs = (
+    oldest = (
         select(ProcessedEvent.consumer, ProcessedEvent.event_id)
-        .where(old)
+        .where(ProcessedEvent.processed_at < processed_before)
         .order_by(ProcessedEvent.processed_at)
         .limit(limit)
     )
-    return delete(ProcessedEvent).where(
-        tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(pairs)
+    result = await session.execute(
+        delete(ProcessedEvent).where(
+            tuple_(ProcessedEvent.consumer, ProcessedEvent.event_id).in_(oldest)
+        )
     )
+    return int(getattr(result, "rowcount", 0) or 0)
