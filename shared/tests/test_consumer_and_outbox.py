@@ -53,7 +53,9 @@ async def test_outbox_relay_publishes_committed_events_once_in_order(
         add_event(session, ping, source="/test", key="k", data=Ping(n=99))
         await transaction.rollback()  # its event must never leave
 
-    relay = OutboxRelay(scratch_sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=2)
+    relay = OutboxRelay(
+        scratch_sessions.kw["bind"], producer, OutboxSignal(), poll_seconds=0.05, batch_size=2
+    )
     assert await relay.publish_batch() == 2
     assert REGISTRY.get_sample_value("outbox_pending_events") == 3
     relay.start()
@@ -109,7 +111,9 @@ async def consume(
     async with sessions() as session, session.begin():
         for event in events:
             add_event(session, ping, source="/t", key=str(event.n), data=event)
-    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=100)
+    relay = OutboxRelay(
+        sessions.kw["bind"], producer, OutboxSignal(), poll_seconds=0.05, batch_size=100
+    )
     await relay.publish_batch()
     for key, raw in extra_records:
         await producer.send_and_wait(ping.topic.name, value=raw, key=key)

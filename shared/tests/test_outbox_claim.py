@@ -29,12 +29,14 @@ async def test_a_claim_marks_the_oldest_in_order_and_skips_what_another_relay_ho
 ) -> None:
     async with scratch_sessions() as session, session.begin():
         await _queue(session, 5)
-    async with scratch_sessions() as first, first.begin():
+    engine = scratch_sessions.kw["bind"]
+    async with engine.begin() as first:
         held = await claim_for_publishing(first, 2)
-        async with scratch_sessions() as second, second.begin():
+        async with engine.connect() as second:
+            transaction = await second.begin()
             refused = await claim_for_publishing(second, 10)
-            await second.rollback()  # the broker refused them: they stay unpublished
-        async with scratch_sessions() as third, third.begin():
+            await transaction.rollback()  # the broker refused them: they stay unpublished
+        async with engine.begin() as third:
             again = await claim_for_publishing(third, 10)
     assert [row.key for row in held + again] == ["k-1", "k-2", "k-3", "k-4", "k-5"]
     assert [row.seq for row in refused] == [row.seq for row in again]

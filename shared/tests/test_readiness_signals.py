@@ -135,7 +135,9 @@ async def test_an_outbox_the_relay_cannot_publish_is_reported_with_its_age(
     topic = _new_topic()  # not created yet: the broker refuses every send to it
     async with sessions() as session, session.begin():
         add_event(session, _tick(topic), source="/t", key="1", data=Tick(n=1))
-    relay = OutboxRelay(sessions, producer, OutboxSignal(), poll_seconds=0.05, batch_size=10)
+    relay = OutboxRelay(
+        sessions.kw["bind"], producer, OutboxSignal(), poll_seconds=0.05, batch_size=10
+    )
     await relay.check_backlog(LIMIT_SECONDS)
     relay.start()
     try:

@@ -179,7 +179,7 @@ def create_service_app(
                 revocations=revocations,
             )
             relay = OutboxRelay(
-                sessions,
+                engine,
                 producer,
                 signal,
                 poll_seconds=settings.outbox_poll_seconds,

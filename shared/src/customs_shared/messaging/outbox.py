@@ -76,14 +76,14 @@ def add_event(
 class OutboxRelay:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         producer: AIOKafkaProducer,
         signal: OutboxSignal,
         *,
         poll_seconds: float,
         batch_size: int,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._producer = producer
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
@@ -143,8 +143,8 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_batch(self) -> int:
-        async with self._sessions() as session, session.begin():
-            rows = await repository.claim_for_publishing(session, self._batch_size)
+        async with self._engine.begin() as connection:
+            rows = await repository.claim_for_publishing(connection, self._batch_size)
             if not rows:
                 OUTBOX_PENDING.set(0)
                 self._oldest_unpublished = None
@@ -170,7 +170,7 @@ class OutboxRelay:
                 EVENTS_PUBLISHED.labels(row.topic).inc()
             # Counting costs a query, so only when a full batch hints at a backlog.
             backlog = len(rows) == self._batch_size
-            OUTBOX_PENDING.set(await repository.count_unpublished(session) if backlog else 0)
+            OUTBOX_PENDING.set(await repository.count_unpublished(connection) if backlog else 0)
             return len(rows)
 
 
