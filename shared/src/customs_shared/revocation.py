@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class RevocationListener:
                 group_id=None,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                fetch_max_wait_ms=FOLLOWER_FETCH_MAX_WAIT_MS,
             )
             try:
                 await consumer.start()

@@ -19,6 +19,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.events.schemas import IprRecordState
+from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS
 from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def new_follower(bootstrap: str) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
+        fetch_max_wait_ms=FOLLOWER_FETCH_MAX_WAIT_MS,
     )
 
 

@@ -30,6 +30,12 @@ def new_producer(
 FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 100
 
+# Readers of a whole topic outside any group (the revocation list, ipr's records index)
+# take each record as soon as it is there (fetch_min_bytes 1): the broker answers their
+# fetch when a record arrives, so a long wait adds no latency. It only spares the broker
+# and the reader an empty answer twice a second (the client's default wait of 500 ms).
+FOLLOWER_FETCH_MAX_WAIT_MS = 5_000
+
 
 def new_consumer(
     bootstrap: str,

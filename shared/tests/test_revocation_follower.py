@@ -1,0 +1,58 @@
+"""The revocation reader waits long on the broker when nothing comes
+(FOLLOWER_FETCH_MAX_WAIT_MS), on a real Kafka: a revocation published meanwhile still
+arrives at once, and the reader still stops at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+
+from customs_shared.db import utcnow
+from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS, new_producer
+from customs_shared.revocation import (
+    Revocation,
+    RevocationKind,
+    RevocationList,
+    RevocationListener,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_revocation_arrives_at_once_and_the_reader_stops_at_once(
+    kafka_bootstrap: str,
+) -> None:
+    wait_seconds = FOLLOWER_FETCH_MAX_WAIT_MS / 1000
+    revocations = RevocationList()
+    reader = RevocationListener(kafka_bootstrap, revocations, client_id="follower-test")
+    producer = new_producer(kafka_bootstrap, "follower-test")
+    await producer.start()
+    reader.start()
+    try:
+        await asyncio.wait_for(reader.caught_up.wait(), 30)
+        await asyncio.sleep(0.5)  # the reader's fetch is now held by the broker
+        revocation = Revocation(
+            kind=RevocationKind.TOKEN, value=f"jti-{uuid.uuid4()}", revoked_at=utcnow()
+        )
+        sent = time.monotonic()
+        await producer.send_and_wait(
+            TOKEN_REVOCATIONS.name,
+            key=revocation.key.encode(),
+            value=revocation.model_dump_json().encode(),
+        )
+        while not revocations.is_revoked({"jti": revocation.value}):
+            assert time.monotonic() - sent < wait_seconds, "arrived only when the wait ended"
+            await asyncio.sleep(0.01)
+        arrived = time.monotonic() - sent
+    finally:
+        stopping = time.monotonic()
+        await reader.stop()
+        stopped = time.monotonic() - stopping
+        await producer.stop()
+    assert arrived < 1.0
+    assert stopped < 2.0
+    assert wait_seconds >= 2 * stopped  # the test shows something only with a long wait
