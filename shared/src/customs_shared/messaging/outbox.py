@@ -143,8 +143,7 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_batch(self) -> int:
-        async with self._engine.begin() as connection:
-            rows = await repository.claim_for_publishing(connection, self._batch_size)
+        async with repository.claimed_for_publishing(self._engine, self._batch_size) as rows:
             if not rows:
                 OUTBOX_PENDING.set(0)
                 self._oldest_unpublished = None
@@ -165,13 +164,17 @@ class OutboxRelay:
                         )
                     )
             await asyncio.gather(*sent)
-            self._oldest_unpublished = None
-            for row in rows:
-                EVENTS_PUBLISHED.labels(row.topic).inc()
-            # Counting costs a query, so only when a full batch hints at a backlog.
-            backlog = len(rows) == self._batch_size
-            OUTBOX_PENDING.set(await repository.count_unpublished(connection) if backlog else 0)
-            return len(rows)
+        # Committed: the rows are published for good.
+        self._oldest_unpublished = None
+        for row in rows:
+            EVENTS_PUBLISHED.labels(row.topic).inc()
+        # Counting costs a query, so only when a full batch hints at a backlog.
+        if len(rows) == self._batch_size:
+            async with self._engine.connect() as connection:
+                OUTBOX_PENDING.set(await repository.count_unpublished(connection))
+        else:
+            OUTBOX_PENDING.set(0)
+        return len(rows)
 
 
 def _write_queued_rows_at_flush(session: Session, _context: object, _instances: object) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.dml import Update
 
 from customs_shared.db import (
@@ -18,6 +21,8 @@ from customs_shared.db import (
     utcnow,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
+
+log = logging.getLogger(__name__)
 
 
 class Claimed(NamedTuple):
@@ -57,12 +62,65 @@ async def claim_for_publishing(connection: AsyncConnection, limit: int) -> list[
     """Marks the oldest ``limit`` unpublished events published and returns them in the
     order they were queued: one statement. Until the caller's transaction commits, the
     rows stay locked and a rollback (the broker refused them) leaves them unpublished.
-    On a Core connection, not a session: the relay loads no objects. With the statement
-    built once, a one-event pass costs the relay 0.7-0.9 ms of CPU instead of 1.3-1.7
-    through a session (measured on PostgreSQL)."""
+    On a Core connection, not a session: the relay loads no objects."""
     rows = await connection.execute(_claim_statement(limit), {"now": utcnow()})
     # RETURNING follows no order: per-key order is the queue's, by seq.
     return sorted(Claimed(*row) for row in rows)
+
+
+@contextlib.asynccontextmanager
+async def claimed_for_publishing(engine: AsyncEngine, limit: int) -> AsyncIterator[list[Claimed]]:
+    """A transaction holding :func:`claim_for_publishing`'s rows: committed when the
+    block ends, rolled back (the rows left unpublished) when it raises.
+
+    On asyncpg the claim goes to the driver itself, a prepared statement in a
+    transaction of its own; through SQLAlchemy's connection, its begin and its commit a
+    one-event pass cost the relay about twice the CPU (0.7-0.9 ms against 0.3-0.5,
+    measured on PostgreSQL). Other drivers (SQLite, locally) take the Core path."""
+    async with engine.connect() as connection:
+        if connection.dialect.driver != "asyncpg":
+            async with connection.begin():
+                yield await claim_for_publishing(connection, limit)
+            return
+        pooled = await connection.get_raw_connection()
+        driver: Any = pooled.driver_connection
+        sql, arguments = _claim_by_driver(limit, connection.dialect)
+        transaction = driver.transaction()
+        try:
+            await transaction.start()
+            rows = await driver.fetch(sql, utcnow(), *arguments)
+            yield sorted(Claimed(*row) for row in rows)
+            await transaction.commit()
+        except BaseException as error:
+            await _abandon(connection, driver, transaction, error)
+            raise
+
+
+@functools.cache
+def _claim_by_driver(limit: int, dialect: Dialect) -> tuple[str, list[Any]]:
+    """The claim's text with its parameters numbered, and the values after the first
+    (``now``, given at each pass)."""
+    compiled = _claim_statement(limit).compile(dialect=dialect)
+    names = list(compiled.positiontup or ())
+    if names[0] != "now":
+        raise AssertionError(f"the claim's first parameter is {names[0]}")
+    return compiled.string, [compiled.params[name] for name in names[1:]]
+
+
+async def _abandon(
+    connection: AsyncConnection, driver: Any, transaction: Any, error: BaseException
+) -> None:
+    """Rolls the driver's transaction back. A connection left dead, or still in that
+    transaction (the rollback failed), leaves the pool: SQLAlchemy's reset on return
+    knows nothing of a transaction the driver began, so the next user would run in it."""
+    try:
+        if not driver.is_closed() and driver.is_in_transaction():
+            await transaction.rollback()
+    except Exception:
+        log.warning("outbox claim not rolled back", exc_info=True)
+    finally:
+        if driver.is_closed() or driver.is_in_transaction():
+            await connection.invalidate(error if isinstance(error, Exception) else None)
 
 
 async def count_unpublished(connection: AsyncConnection) -> int:
