@@ -6,11 +6,11 @@ from __future__ import annotations
 import mmap
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.bench_parts import laneload, pgwatch, procstat, soak
+from tests.bench_parts import e2e, laneload, pgwatch, procstat, soak
 
 
 def _burn(seconds: float) -> None:
@@ -165,3 +165,33 @@ def test_the_machine_s_busy_time_includes_this_process() -> None:
     before = procstat.machine_busy_seconds()
     _burn(0.3)
     assert procstat.machine_busy_seconds() - before >= 0.25
+
+
+def _closed_loops(rates: dict[int, float]) -> Callable[[int], Awaitable[e2e.Sustained]]:
+    async def measure(submitters: int) -> e2e.Sustained:
+        outcome = laneload.Outcome(
+            measured_seconds=10.0, measured_lanes=int(rates[submitters] * 10)
+        )
+        return e2e.Sustained(outcome, {"total": 1000 / rates[submitters]}, (1.0, 1.0), submitters)
+
+    return measure
+
+
+@pytest.mark.parametrize(
+    ("rates", "reported", "tried"),
+    [
+        # The loops bounded the rate at 64; 256 adds less than the noise.
+        ({64: 119.0, 128: 172.5, 256: 178.0}, 128, [64, 128, 256]),
+        # The pipeline was the limit from the start (a slower second step too).
+        ({64: 205.0, 128: 199.0}, 64, [64, 128]),
+        # Still growing at the largest count.
+        ({64: 50.0, 128: 90.0, 256: 160.0}, 256, [64, 128, 256]),
+    ],
+)
+async def test_submitters_double_until_the_rate_stops_growing(
+    rates: dict[int, float], reported: int, tried: list[int]
+) -> None:
+    chosen, steps = await e2e.doubling_until_flat(_closed_loops(rates))
+    assert chosen.submitters == reported
+    assert chosen.rate == pytest.approx(rates[reported])
+    assert [step.submitters for step in steps] == tried

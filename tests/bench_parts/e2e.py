@@ -1,9 +1,12 @@
 """``make bench BENCH=e2e``: the whole pipeline through the gateway on real Kafka and
 PostgreSQL (every service a process), against a bare endpoint in the same run.
 
-- sustained throughput: SUBMITTERS closed loops, each with one declaration in flight from
-  its POST until its ``customs.lanes.v1`` event arrives; after a warm-up, lanes per second
-  over SECONDS or MAX_COUNT lanes (``e2e.declarations_per_s``);
+- sustained throughput: closed loops, each with one declaration in flight from its POST
+  until its ``customs.lanes.v1`` event arrives; after a warm-up, lanes per second over
+  SECONDS or MAX_COUNT lanes (``e2e.declarations_per_s``). Each loop waits for its lane, so
+  too few of them bound the rate by their own wait rather than by the pipeline: the run
+  starts with FIRST_SUBMITTERS and doubles them while the rate still grows by PLATEAU (up
+  to MAX_SUBMITTERS), and reports the last step that grew (its CPU too);
 - the baseline: a bare FastAPI endpoint writing one row to PostgreSQL and producing one
   Kafka message (acks=all, idempotent), driven by the same generator the same way
   (``e2e.baseline_per_s``, ``e2e.ratio_to_baseline``);
@@ -12,7 +15,8 @@ PostgreSQL (every service a process), against a bare endpoint in the same run.
   (``e2e.cpu_ms_per_declaration[.<process>]``);
 - submit → lane latency at half the sustained rate, open loop (``e2e.p50/p95/p99_s_at_half_rate``).
 
-Knobs (environment): BENCH_E2E_SUBMITTERS, BENCH_E2E_SECONDS, BENCH_E2E_LATENCY_SECONDS."""
+Knobs (environment): BENCH_E2E_SUBMITTERS (a fixed count: no doubling), BENCH_E2E_SECONDS,
+BENCH_E2E_LATENCY_SECONDS."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +35,11 @@ from tests.bench_parts import laneload, results
 from tests.bench_parts.procstat import CpuMeter
 from tests.bench_parts.stack import Stack, stack, wait_until_up
 
-SUBMITTERS = int(os.environ.get("BENCH_E2E_SUBMITTERS", "64"))
+FIRST_SUBMITTERS = 64
+MAX_SUBMITTERS = 256
+PLATEAU = 1.05  # a doubling that adds less than 5 % is the pipeline's limit, not the loops'
+PINNED_SUBMITTERS = int(os.environ.get("BENCH_E2E_SUBMITTERS", "0")) or None
+SUBMITTERS = PINNED_SUBMITTERS or FIRST_SUBMITTERS  # the baseline's, and one-step runs'
 WARM_UP = 5.0
 SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "30"))
 MAX_COUNT = 6000  # "a few thousand declarations or about 30 s"
@@ -45,6 +53,7 @@ class Sustained:
     outcome: laneload.Outcome
     cpu_ms: dict[str, float]
     cores: tuple[float, float]  # busy on average: the measured processes, the machine
+    submitters: int = SUBMITTERS
 
     @property
     def rate(self) -> float:
@@ -57,6 +66,7 @@ async def sustained(
     pids: dict[str, int],
     *,
     seconds: float = SECONDS,
+    submitters: int = SUBMITTERS,
     at_start: Callable[[], None] = lambda: None,
 ) -> Sustained:
     meter = CpuMeter(pids)
@@ -68,14 +78,16 @@ async def sustained(
     outcome = await laneload.saturate(
         target,
         watcher,
-        submitters=SUBMITTERS,
+        submitters=submitters,
         warm_up=WARM_UP,
         seconds=seconds,
         max_count=MAX_COUNT,
         at_start=start,
         at_end=meter.stop,
     )
-    return Sustained(outcome, meter.ms_per(max(outcome.measured_lanes, 1)), meter.cores())
+    return Sustained(
+        outcome, meter.ms_per(max(outcome.measured_lanes, 1)), meter.cores(), submitters
+    )
 
 
 async def metered_paced(
@@ -103,12 +115,52 @@ async def pipeline_sustained(
     watcher: laneload.LaneWatcher,
     *,
     seconds: float = SECONDS,
+    submitters: int = SUBMITTERS,
     at_start: Callable[[], None] = lambda: None,
 ) -> Sustained:
     """The closed-loop sustained phase on the declarations pipeline (bodies made first)."""
     expected = int((WARM_UP + seconds) * 400)  # enough for 400/s; more are made as they go
     target = bench.declarations(run_tag(), prepare=min(expected, MAX_COUNT + 2000))
-    return await sustained(target, watcher, bench.processes(), seconds=seconds, at_start=at_start)
+    return await sustained(
+        target,
+        watcher,
+        bench.processes(),
+        seconds=seconds,
+        submitters=submitters,
+        at_start=at_start,
+    )
+
+
+async def pipeline_capacity(
+    bench: Stack, watcher: laneload.LaneWatcher
+) -> tuple[Sustained, list[Sustained]]:
+    """The sustained rate where more declarations in flight stop adding lanes: the
+    pipeline's capacity, not the closed loops'. Returns the step reported and every step."""
+    if PINNED_SUBMITTERS is not None:
+        only = await pipeline_sustained(bench, watcher, submitters=PINNED_SUBMITTERS)
+        return only, [only]
+
+    async def step(submitters: int) -> Sustained:
+        if submitters != FIRST_SUBMITTERS:
+            await asyncio.sleep(2.0)  # the closed loop leaves nothing queued; pools settle
+        return await pipeline_sustained(bench, watcher, submitters=submitters)
+
+    return await doubling_until_flat(step)
+
+
+async def doubling_until_flat(
+    measure: Callable[[int], Awaitable[Sustained]],
+) -> tuple[Sustained, list[Sustained]]:
+    """Measures with FIRST_SUBMITTERS, then twice as many while the rate grows by PLATEAU,
+    up to MAX_SUBMITTERS. Reports the last step that grew, not the fastest: a step that
+    added less than the noise is no step of capacity, and the fastest of several runs
+    would favour chance."""
+    steps = [await measure(FIRST_SUBMITTERS)]
+    while steps[-1].submitters < MAX_SUBMITTERS:
+        steps.append(await measure(2 * steps[-1].submitters))
+        if steps[-1].rate < PLATEAU * steps[-2].rate:
+            return steps[-2], steps
+    return steps[-1], steps
 
 
 def errors(outcome: laneload.Outcome) -> str:
@@ -143,7 +195,7 @@ async def run(bench: Stack) -> dict[str, Any]:
     watcher = laneload.LaneWatcher(bench.cluster.kafka_bootstrap)
     await watcher.start()
     try:
-        loaded = await pipeline_sustained(bench, watcher)
+        loaded, steps = await pipeline_capacity(bench, watcher)
         await asyncio.sleep(2.0)  # the closed loop leaves nothing queued; let the pools settle
         half = loaded.rate / 2
         target = bench.declarations(run_tag(), prepare=int(half * LATENCY_SECONDS) + 1)
@@ -157,6 +209,7 @@ async def run(bench: Stack) -> dict[str, Any]:
     return {
         "baseline": baseline,
         "loaded": loaded,
+        "steps": steps,
         "paced": paced,
         "half": half,
         "half_cpu_ms": half_meter.ms_per(max(paced.measured_lanes, 1)),
@@ -175,8 +228,10 @@ def report(figures: dict[str, Any]) -> None:
     lat = latencies(paced)
     p50, p95, p99 = (laneload.quantile(lat, q) for q in (0.5, 0.95, 0.99))
     out = sys.stdout
+    steps = ", ".join(f"{step.submitters}: {step.rate:.1f}/s" for step in figures["steps"])
     out.write(
-        f"\n{SUBMITTERS} submitters, closed loop; {loaded.outcome.measured_lanes} lanes in "
+        f"\nclosed loops, declarations per second by submitters: {steps}\n"
+        f"{loaded.submitters} submitters reported; {loaded.outcome.measured_lanes} lanes in "
         f"{loaded.outcome.measured_seconds:.1f} s after a {WARM_UP:.0f} s warm-up\n"
         f"{'baseline: bare POST (1 row + 1 Kafka message)':<52} {baseline.rate:8.1f} /s\n"
         f"{'declarations submitted to laned (sustained)':<52} {loaded.rate:8.1f} /s"
