@@ -229,6 +229,9 @@ def report(figures: dict[str, Any]) -> None:
     p50, p95, p99 = (laneload.quantile(lat, q) for q in (0.5, 0.95, 0.99))
     out = sys.stdout
     steps = ", ".join(f"{step.submitters}: {step.rate:.1f}/s" for step in figures["steps"])
+    for step in figures["steps"]:
+        if errors(step.outcome):  # a step slowed by refusals is no measure of capacity
+            sys.stdout.write(f"with {step.submitters} submitters: {errors(step.outcome)}\n")
     out.write(
         f"\nclosed loops, declarations per second by submitters: {steps}\n"
         f"{loaded.submitters} submitters reported; {loaded.outcome.measured_lanes} lanes in "
