@@ -15,7 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from customs_shared.events import catalog
 from customs_shared.events.envelope import new_event
 from customs_shared.events.schemas import IprRecordState
-from ipr_svc.screening.replica import ActiveSet, follow, new_follower, partitions_of
+from customs_shared.messaging.kafka import new_follower
+from ipr_svc.screening.replica import ActiveSet, follow, partitions_of
 from tests.support.ipr_labelled import CASES
 
 pytestmark = pytest.mark.integration

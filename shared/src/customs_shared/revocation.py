@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
-from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS
+from customs_shared.messaging.kafka import new_follower
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +135,8 @@ class RevocationListener:
         # Kafka may come later than the service (or leave for a while): keep trying
         # until the service stops.
         while not self._stopping.is_set():
-            consumer = AIOKafkaConsumer(
-                TOKEN_REVOCATIONS.name,
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                fetch_max_wait_ms=FOLLOWER_FETCH_MAX_WAIT_MS,
+            consumer = new_follower(
+                self._bootstrap, TOKEN_REVOCATIONS.name, client_id=self._client_id
             )
             try:
                 await consumer.start()

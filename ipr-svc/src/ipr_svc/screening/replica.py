@@ -19,7 +19,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.events.schemas import IprRecordState
-from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS
+from customs_shared.messaging.kafka import new_follower
 from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
 log = logging.getLogger(__name__)
@@ -103,17 +103,6 @@ async def follow(
             if all(p >= end[tp] for p, tp in zip(positions, partitions, strict=True)):
                 log.info("ipr records index ready", extra={"count": len(active.index)})
                 active.ready.set()
-
-
-def new_follower(bootstrap: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        fetch_max_wait_ms=FOLLOWER_FETCH_MAX_WAIT_MS,
-    )
 
 
 @contextlib.asynccontextmanager

@@ -37,6 +37,23 @@ FETCH_MAX_WAIT_MS = 100
 FOLLOWER_FETCH_MAX_WAIT_MS = 5_000
 
 
+def new_follower(bootstrap: str, *topics: str, client_id: str | None = None) -> AIOKafkaConsumer:
+    """A reader of whole topics from their beginning, outside any consumer group: every
+    replica keeps its own copy of what they hold. ``topics`` subscribes to them; without,
+    the caller assigns partitions."""
+    named = {} if client_id is None else {"client_id": client_id}
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        fetch_max_wait_ms=FOLLOWER_FETCH_MAX_WAIT_MS,
+        **named,
+    )
+
+
 def new_consumer(
     bootstrap: str,
     group_id: str,
