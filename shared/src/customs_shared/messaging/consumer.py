@@ -179,7 +179,11 @@ class EventConsumer:
         # Progress: a batch handled, or an empty fetch with nothing waiting. A loop with a
         # batch in hand, or lag, and no progress for long is stalled (see stalled_seconds).
         self._lag: dict[TopicPartition, int] = {}
-        self._in_hand = False
+        # Clear from a fetch's return until its records are handled and their offsets
+        # recorded: a rebalance waits for it (see _CommitOnRevoke).
+        self._between_batches = asyncio.Event()
+        self._between_batches.set()
+        self._revocations = 0
         self._progressed_at = time.monotonic()
         CONSUMER_STALLED.labels(group_id).set_function(self.stalled_seconds)
 
@@ -202,7 +206,7 @@ class EventConsumer:
     def stalled_seconds(self) -> float:
         """How long records have waited without this loop handling any; 0 while it keeps
         up or has nothing to do."""
-        if not self._in_hand and not self._lagging():
+        if self._between_batches.is_set() and not self._lagging():
             return 0.0
         return time.monotonic() - self._progressed_at
 
@@ -246,18 +250,38 @@ class EventConsumer:
             if not self._lagging():
                 self._progressed_at = time.monotonic()  # idle and caught up
             return
+        self._between_batches.clear()
+        try:
+            handled = await self._handle_fetched(batches)
+        finally:
+            self._between_batches.set()
+        if not handled:
+            await asyncio.sleep(1.0)  # an outage (DB or DLQ): retry from there later
+            return
+        self._progressed_at = time.monotonic()
+        if time.monotonic() - self._uncommitted_since >= self._commit_interval:
+            await self.commit_handled()
+
+    async def _handle_fetched(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> bool:
+        """Handles a fetch's records and records each partition's progress; False when an
+        outage left some unhandled (they are fetched again)."""
         fetched = sum(map(len, batches.values()))
         if self._linger and fetched < _FETCH_RECORDS:
             # A few records: wait a moment for the ones on their heels, so that one
             # transaction and one relay pass serve several events instead of one each.
+            revocations = self._revocations
             await asyncio.sleep(self._linger)
-            room = _FETCH_RECORDS - fetched
-            more = await self._consumer.getmany(timeout_ms=0, max_records=room)
-            for partition, records in more.items():
-                batches.setdefault(partition, []).extend(records)
+            # A rebalance begun meanwhile holds back every fetch until it ends, and it
+            # waits for this batch: go on with what is in hand.
+            if self._revocations == revocations:
+                room = _FETCH_RECORDS - fetched
+                more = await self._consumer.getmany(timeout_ms=0, max_records=room)
+                for partition, records in more.items():
+                    batches.setdefault(partition, []).extend(records)
         if self._stop.is_set():
-            return  # fetched but not handled: not committed, so redelivered
-        self._in_hand = True
+            return True  # fetched but not handled: not committed, so redelivered
         # Every partition's records in one transaction: the results of one declaration's
         # screenings arrive together on their topics, and are handled with one commit.
         # Handled in the order they were produced across partitions (each partition's own
@@ -266,19 +290,14 @@ class EventConsumer:
         records = list(heapq.merge(*batches.values(), key=lambda record: record.timestamp))
         try:
             await self._handle_batch(records)
-        except Exception as exc:  # an outage (DB or DLQ): retry from there later
+        except Exception as exc:
             done = exc.index if isinstance(exc, _Unfinished) else 0
             log.exception("records left unhandled", extra={"handled": done, "of": len(records)})
             self._advance(batches, records[done:])
             await self.commit_handled()
-            await asyncio.sleep(1.0)
-            return
-        finally:
-            self._in_hand = False
+            return False
         self._advance(batches, [])
-        self._progressed_at = time.monotonic()
-        if time.monotonic() - self._uncommitted_since >= self._commit_interval:
-            await self.commit_handled()
+        return True
 
     def _advance(
         self,
@@ -319,18 +338,27 @@ class EventConsumer:
         except Exception:  # a rebalance took a partition; its new owner redelivers, ids dedupe
             log.warning("offset commit failed", extra={"partitions": [str(p) for p in offsets]})
 
+    async def commit_on_revoke(self, revoked: Collection[TopicPartition]) -> None:
+        """Waits for the batch in hand, then commits what was handled of ``revoked``.
+        The group waits for this member meanwhile, so the commit still counts: a batch
+        handled after the revocation could no longer commit its offsets, and the
+        partitions' new owners would fetch it all again."""
+        self._revocations += 1
+        await self._between_batches.wait()
+        await self.commit_handled(revoked)
+
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
-        highwater = self._consumer.highwater(partition)
+        # A partition taken away by a rebalance is its new owner's to report.
+        assigned = self._consumer.assignment()
+        highwater = self._consumer.highwater(partition) if partition in assigned else None
         if highwater is not None:
             self._lag[partition] = max(0, highwater - next_offset)
             CONSUMER_LAG.labels(partition.topic, str(partition.partition)).set(self._lag[partition])
-        # A partition taken away by a rebalance is its new owner's to report.
-        assigned = self._consumer.assignment()
         for gone in self._lag_reported - assigned:
             self._lag.pop(gone, None)
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(gone.topic, str(gone.partition))
-        self._lag_reported = {*(self._lag_reported & assigned), partition}
+        self._lag_reported = {*self._lag_reported, partition} & assigned
 
     async def _handle_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """All of a fetch's records in one transaction: one commit instead of one per
@@ -502,7 +530,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._consumer.commit_handled(revoked)
+        await self._consumer.commit_on_revoke(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pass
