@@ -96,7 +96,7 @@ class Group:
     producer: AIOKafkaProducer
     bootstrap: str
 
-    def consumer(self, interval: float) -> EventConsumer:
+    def consumer(self, interval: float, linger: float = 0.0) -> EventConsumer:
         return EventConsumer(
             group_id=self.name,
             bootstrap=self.bootstrap,
@@ -106,7 +106,7 @@ class Group:
             max_retries=0,
             retry_backoff_seconds=0.01,
             commit_interval_seconds=interval,
-            linger_seconds=0.0,
+            linger_seconds=linger,
         )
 
     async def committed(self) -> int:
@@ -209,13 +209,23 @@ async def test_a_rebalance_waits_for_the_batch_in_hand(new_group: NewGroup) -> N
     await _second_member_joins_and_leaves(group)
 
 
-async def _second_member_joins_and_leaves(group: Group) -> None:
+async def test_a_rebalance_begun_during_the_linger_waits_for_the_batch(
+    new_group: NewGroup,
+) -> None:
+    """With a linger longer than the time between ticks, a fetched batch spends most of
+    its time waiting for more. A fetch after a rebalance has begun waits for the new
+    assignment, which waits for the batch: the batch must go on without it."""
+    group = await new_group(partitions=2)
+    await _second_member_joins_and_leaves(group, linger=SEND_EVERY_SECONDS * 2)
+
+
+async def _second_member_joins_and_leaves(group: Group, *, linger: float = 0.0) -> None:
     """A second member joins while records flow, then leaves: each rebalance takes
     partitions with handled, uncommitted records on them away from a member."""
     flow = group.flow
 
     def consumer() -> EventConsumer:
-        return group.consumer(LONG_INTERVAL_SECONDS)
+        return group.consumer(LONG_INTERVAL_SECONDS, linger)
 
     def duplicates() -> float:
         labels = {"topic": group.tick.topic.name, "outcome": "duplicate"}
@@ -227,14 +237,15 @@ async def _second_member_joins_and_leaves(group: Group) -> None:
     try:
         await _until(lambda: len(flow.handled) >= 20, "20 ticks handled by the first")
         assert await group.committed() == 0
-        await second.start()
+        # Joining waits for the rebalance: bounded, so that one that never ends fails.
+        await asyncio.wait_for(second.start(), 20)
         await _until(lambda: second.assignment() != set(), "the second member given a partition")
         handled_then = len(flow.handled)
         await _until(lambda: len(flow.handled) >= handled_then + 20, "20 more ticks")
     finally:
         await flow.stop()
-        await second.stop()
-        await first.stop()
+        await asyncio.wait_for(second.stop(), 20)
+        await asyncio.wait_for(first.stop(), 20)
     # Each new owner started where the last left off: nothing fetched and skipped again.
     assert duplicates() == 0
     assert sorted(flow.handled) == list(range(flow.sent))
