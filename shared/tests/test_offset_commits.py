@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -217,6 +218,39 @@ async def test_a_rebalance_begun_during_the_linger_waits_for_the_batch(
     assignment, which waits for the batch: the batch must go on without it."""
     group = await new_group(partitions=2)
     await _second_member_joins_and_leaves(group, linger=SEND_EVERY_SECONDS * 2)
+
+
+async def test_a_failure_of_the_loop_itself_neither_ends_it_nor_skips_the_batch(
+    new_group: NewGroup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of the loop's own code (not an outage: those have their path) between a
+    fetch and the batch's progress. The fetch has already moved past the batch."""
+    group = await new_group()
+    flow = group.flow
+    consumer = group.consumer(0.3)
+    handle_fetched = consumer._handle_fetched
+    faults = 1
+
+    async def failing_once(*args: Any) -> bool:
+        nonlocal faults
+        if faults:
+            faults -= 1
+            raise RuntimeError("injected")
+        return await handle_fetched(*args)
+
+    monkeypatch.setattr(consumer, "_handle_fetched", failing_once)
+    await consumer.start()
+    try:
+        await flow.send(5)
+        await _until(lambda: len(flow.handled) == 5, "the batch handled after the fault")
+        assert faults == 0
+        assert consumer.running
+        await flow.send(5)
+        await _until(lambda: len(flow.handled) == 10, "the next records handled")
+        await _until(lambda: _at_least(group.committed(), 10), "all committed")
+    finally:
+        await asyncio.wait_for(consumer.stop(), 20)
+    assert sorted(flow.handled) == list(range(10))
 
 
 async def _second_member_joins_and_leaves(group: Group, *, linger: float = 0.0) -> None:

@@ -253,10 +253,17 @@ class EventConsumer:
         self._between_batches.clear()
         try:
             handled = await self._handle_fetched(batches)
+        except Exception:
+            # Not an outage (those are handled in there) but a failure of this loop's
+            # own: the fetch has moved past the batch, so fetch it all again rather than
+            # end the loop or skip records. What was handled is skipped by its ids.
+            log.exception("batch failed", extra={"group": self._group_id})
+            self._rewind(batches)
+            handled = False
         finally:
             self._between_batches.set()
         if not handled:
-            await asyncio.sleep(1.0)  # an outage (DB or DLQ): retry from there later
+            await asyncio.sleep(1.0)  # an outage (DB or DLQ) or a fault: retry from there
             return
         self._progressed_at = time.monotonic()
         if time.monotonic() - self._uncommitted_since >= self._commit_interval:
@@ -318,6 +325,12 @@ class EventConsumer:
             if partition in first_unhandled:
                 self._consumer.seek(partition, resume)
             self._report_lag(partition, resume)
+
+    def _rewind(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        assigned = self._consumer.assignment()
+        for partition, records in batches.items():
+            if partition in assigned:
+                self._consumer.seek(partition, records[0].offset)
 
     def _handled(self, partition: TopicPartition, next_offset: int) -> None:
         if not self._uncommitted:
