@@ -224,12 +224,13 @@ async def test_a_failure_of_the_loop_itself_neither_ends_it_nor_skips_the_batch(
     new_group: NewGroup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fault of the loop's own code (not an outage: those have their path) between a
-    fetch and the batch's progress. The fetch has already moved past the batch."""
+    fetch and the batch's progress, three times running. The fetch has already moved
+    past the batch."""
     group = await new_group()
     flow = group.flow
     consumer = group.consumer(0.3)
     handle_fetched = consumer._handle_fetched
-    faults = 1
+    faults = 3  # one a second: the loop waits a second after each
 
     async def failing_once(*args: Any) -> bool:
         nonlocal faults
@@ -242,7 +243,9 @@ async def test_a_failure_of_the_loop_itself_neither_ends_it_nor_skips_the_batch(
     await consumer.start()
     try:
         await flow.send(5)
-        await _until(lambda: len(flow.handled) == 5, "the batch handled after the fault")
+        # While the fault repeats, readiness sees a stall.
+        await _until(lambda: consumer.stalled_seconds() > 1.0, "a stall reported", 5)
+        await _until(lambda: len(flow.handled) == 5, "the batch handled after the faults")
         assert faults == 0
         assert consumer.running
         await flow.send(5)

@@ -331,6 +331,8 @@ class EventConsumer:
         for partition, records in batches.items():
             if partition in assigned:
                 self._consumer.seek(partition, records[0].offset)
+                # The batch waits again: a fault that repeats is a stall (readiness).
+                self._report_lag(partition, records[0].offset)
 
     def _handled(self, partition: TopicPartition, next_offset: int) -> None:
         if not self._uncommitted:
