@@ -46,12 +46,22 @@ class Flow:
         self._producer = producer
         self._tick = tick
         self.handling_seconds = 0.0
+        # The first handling of this tick waits for ``release`` (a handler stuck on a
+        # lock held elsewhere, say).
+        self.held: int | None = None
+        self.release = asyncio.Event()
+        self.holding = False
         self.sent = 0
         self.handled: list[int] = []
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def handle(self, _session: AsyncSession, data: Tick) -> None:
+        if data.n == self.held:
+            self.held = None
+            self.holding = True
+            await self.release.wait()
+            self.holding = False
         if self.handling_seconds:
             await asyncio.sleep(self.handling_seconds)
         self.handled.append(data.n)
@@ -218,6 +228,38 @@ async def test_a_rebalance_begun_during_the_linger_waits_for_the_batch(
     assignment, which waits for the batch: the batch must go on without it."""
     group = await new_group(partitions=2)
     await _second_member_joins_and_leaves(group, linger=SEND_EVERY_SECONDS * 2)
+
+
+async def test_a_rebalance_does_not_wait_for_ever_for_a_stuck_batch(
+    new_group: NewGroup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rebalance waits for a member's batch in hand, and the whole group with it: a
+    stuck handler must not hold everyone's partitions. The broker goes on without the
+    member after the rebalance timeout (the session timeout, 10 s); the stuck batch,
+    once done, is the partitions' new owners' to fetch again, and the member rejoins."""
+    group = await new_group(partitions=2)
+    flow = group.flow
+    flow.held = 5
+    first = group.consumer(LONG_INTERVAL_SECONDS)
+    second = group.consumer(LONG_INTERVAL_SECONDS)
+    await first.start()
+    try:
+        await flow.send(10)
+        await _until(lambda: flow.holding, "the first member's batch stuck")
+        await asyncio.wait_for(second.start(), 25)
+        await _until(lambda: second.assignment() != set(), "the second given a partition", 25)
+        assert flow.holding, "the rebalance went on while the batch was still stuck"
+        flow.release.set()
+        await flow.send(10)
+        await _until(lambda: set(flow.handled) == set(range(20)), "every tick handled")
+        assert first.running
+        assert second.running
+    finally:
+        flow.release.set()
+        await asyncio.wait_for(second.stop(), 20)
+        await asyncio.wait_for(first.stop(), 20)
+    assert await group.committed() == 20
+    assert not [r for r in caplog.records if r.getMessage() == "batch failed"]
 
 
 async def test_a_failure_of_the_loop_itself_neither_ends_it_nor_skips_the_batch(

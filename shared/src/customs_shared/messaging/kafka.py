@@ -77,6 +77,8 @@ def new_consumer(
         max_poll_records=200,
         fetch_min_bytes=fetch_min_bytes,
         fetch_max_wait_ms=fetch_max_wait_ms,
+        # Also the rebalance timeout (aiokafka's default): a rebalance waits for each
+        # member's batch in hand, and the whole group with it, for 10 s at most.
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
     )
