@@ -256,9 +256,10 @@ class EventConsumer:
         except Exception:
             # Not an outage (those are handled in there) but a failure of this loop's
             # own: the fetch has moved past the batch, so fetch it all again rather than
-            # end the loop or skip records. What was handled is skipped by its ids.
+            # end the loop or skip records (what was handled is skipped by its ids). Its
+            # lag is reported with it: a fault that repeats is a stall (readiness).
             log.exception("batch failed", extra={"group": self._group_id})
-            self._rewind(batches)
+            self._advance(batches, [records[0] for records in batches.values()])
             handled = False
         finally:
             self._between_batches.set()
@@ -325,14 +326,6 @@ class EventConsumer:
             if partition in first_unhandled:
                 self._consumer.seek(partition, resume)
             self._report_lag(partition, resume)
-
-    def _rewind(self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
-        assigned = self._consumer.assignment()
-        for partition, records in batches.items():
-            if partition in assigned:
-                self._consumer.seek(partition, records[0].offset)
-                # The batch waits again: a fault that repeats is a stall (readiness).
-                self._report_lag(partition, records[0].offset)
 
     def _handled(self, partition: TopicPartition, next_offset: int) -> None:
         if not self._uncommitted:
