@@ -274,14 +274,14 @@ async def test_a_failure_of_the_loop_itself_neither_ends_it_nor_skips_the_batch(
     handle_fetched = consumer._handle_fetched
     faults = 3  # one a second: the loop waits a second after each
 
-    async def failing_once(*args: Any) -> bool:
+    async def failing_three_times(*args: Any) -> bool:
         nonlocal faults
         if faults:
             faults -= 1
             raise RuntimeError("injected")
         return await handle_fetched(*args)
 
-    monkeypatch.setattr(consumer, "_handle_fetched", failing_once)
+    monkeypatch.setattr(consumer, "_handle_fetched", failing_three_times)
     await consumer.start()
     try:
         await flow.send(5)
