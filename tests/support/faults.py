@@ -368,8 +368,23 @@ def lane_findings(cluster: Cluster, accepted: Accepted) -> list[str]:
 def event_findings(cluster: Cluster) -> tuple[list[str], list[str], list[str]]:
     """Every event in every producer's outbox, published and handled exactly once by
     each consumer group the catalog subscribes to its type (processed-event ids; their
-    primary key forbids a second row, so a missing row is the only way to fail)."""
+    primary key forbids a second row, so a missing row is the only way to fail).
+
+    The handled ids are read first, the outboxes after: an event is in its outbox before
+    any group handles it, and stays there (published rows are kept for a day), so an id
+    read as handled that no outbox read later holds was handled without being produced.
+    Read the other way round, an event produced and handled between the two reads (a
+    late screening of a superseded version, while a backlog drains) would look so."""
     consumers_of = {t.name: t.consumers for t in EVENT_TYPES}
+    handled_by: dict[str, set[str]] = {}
+    for spec in DATABASE_SERVICES:
+        with _db(cluster, spec.database or "") as db:
+            handled_by[spec.name] = {
+                str(event_id)
+                for (event_id,) in db.execute(
+                    "SELECT event_id FROM processed_events WHERE consumer = %s", (spec.name,)
+                )
+            }
     produced: dict[str, str] = {}  # event id → type
     unpublished = []
     for spec in DATABASE_SERVICES:
@@ -385,13 +400,7 @@ def event_findings(cluster: Cluster) -> tuple[list[str], list[str], list[str]]:
     lost = []
     unknown = []
     for spec in DATABASE_SERVICES:
-        with _db(cluster, spec.database or "") as db:
-            handled = {
-                str(event_id)
-                for (event_id,) in db.execute(
-                    "SELECT event_id FROM processed_events WHERE consumer = %s", (spec.name,)
-                )
-            }
+        handled = handled_by[spec.name]
         wanted = {i for i, t in produced.items() if spec.name in consumers_of[t]}
         lost += [f"{spec.name} never handled {produced[i]} {i}" for i in sorted(wanted - handled)]
         unknown += [f"{spec.name} handled {i}, which no outbox holds" for i in handled - wanted]
