@@ -3,6 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 # After `pip install uv` the shim may not be on PATH yet; the module form always works.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# The interpreter of .venv: the distribution's where it has 3.11-3.13. Debian's python3.11 is
+# one static binary built with profile-guided and link-time optimisation, as the images'
+# python:3.12 is; pyenv's default build (libpython as a shared library, neither optimisation)
+# runs the services a sixth slower (README, Performance). `make setup-python PYTHON=` lets uv
+# choose.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11))
 KAFKA := deploy/local/kafka/kafka.sh
 BENCH_PARTS := e2e signatures declarations ipr routing gateway
 # Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
@@ -23,7 +29,7 @@ setup: setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet $(if $(PYTHON),--python $(PYTHON))
 
 setup-kafka: ## Java/Maven if missing, then the Kafka broker jars from Maven Central
 	@command -v java >/dev/null && command -v mvn >/dev/null || deploy/local/install-debian-packages.sh openjdk-17-jre-headless maven
