@@ -3,6 +3,7 @@ right even when nobody reads the code again."""
 
 from __future__ import annotations
 
+import asyncio
 import mmap
 import os
 import time
@@ -10,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.bench_parts import e2e, laneload, pgwatch, procstat, soak
+from tests.bench_parts import e2e, laneload, pgwatch, procstat, rawload, soak
 
 
 def _burn(seconds: float) -> None:
@@ -195,3 +196,34 @@ async def test_submitters_double_until_the_rate_stops_growing(
     assert chosen.submitters == reported
     assert chosen.rate == pytest.approx(rates[reported])
     assert [step.submitters for step in steps] == tried
+
+
+async def test_the_raw_load_deals_its_connections_out_to_every_target() -> None:
+    """Replicas behind one Service: each target gets its share of the connections, and
+    each connection keeps sending to its own target."""
+    served: dict[int, int] = {}
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        port = writer.get_extra_info("sockname")[1]
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                served[port] = served.get(port, 0) + 1
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    servers = [await asyncio.start_server(answer, "127.0.0.1", 0) for _ in range(3)]
+    try:
+        ports = [server.sockets[0].getsockname()[1] for server in servers]
+        targets = [
+            ("127.0.0.1", port, rawload.request_bytes("GET", "127.0.0.1", port, "/", {}))
+            for port in ports
+        ]
+        latencies, bad = await rawload.load(targets, 0.3, connections=6)
+    finally:
+        for server in servers:
+            server.close()
+    assert not bad
+    assert sorted(served) == sorted(ports)
+    assert sum(served.values()) == len(latencies) > 0

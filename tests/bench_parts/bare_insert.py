@@ -20,6 +20,8 @@ _CREATE = "CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, body json
 async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     engine = create_async_engine(os.environ["BENCH_DATABASE_URL"], pool_size=10)
     async with engine.begin() as connection:
+        # Replicas start together: CREATE ... IF NOT EXISTS races with itself otherwise.
+        await connection.execute(text("SELECT pg_advisory_xact_lock(1)"))
         await connection.execute(text(_CREATE))
     yield {"engine": engine}
     await engine.dispose()

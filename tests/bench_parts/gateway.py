@@ -51,7 +51,7 @@ async def _get(url: str, path: str, token: str) -> dict[str, float]:
     """The same GET, CONNECTIONS at a time for SECONDS."""
     host, port = _address(url)
     request = rawload.request_bytes("GET", host, port, path, {"Authorization": f"Bearer {token}"})
-    return await rawload.measure(host, port, request, SECONDS, CONNECTIONS)
+    return await rawload.measure([(host, port, request)], SECONDS, CONNECTIONS)
 
 
 async def _tokens(
@@ -71,7 +71,7 @@ async def _tokens(
         },
         b"grant_type=client_credentials",
     )
-    return await rawload.measure(host, port, request, seconds, connections)
+    return await rawload.measure([(host, port, request)], seconds, connections)
 
 
 def _alarm() -> dict[str, Any]:

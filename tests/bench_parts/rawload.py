@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from tests.bench_parts import procstat
 
 CONNECTIONS = 16
 WARM_UP_SECONDS = 3.0
+
+# Where a connection sends its request, over and over: host, port, the request's bytes.
+Target = tuple[str, int, bytes]
 
 
 def request_bytes(
@@ -45,14 +48,19 @@ async def _connection(
 
 
 async def load(
-    host: str, port: int, request: bytes, seconds: float, connections: int = CONNECTIONS
+    targets: Sequence[Target], seconds: float, connections: int = CONNECTIONS
 ) -> tuple[list[float], list[int]]:
-    """Latencies (s) of every answered request, and the statuses of the failed ones."""
+    """Latencies (s) of every answered request, and the statuses of the failed ones. The
+    connections are dealt out to ``targets`` in turn, as a Kubernetes Service spreads its
+    clients over the pods behind it."""
     latencies: list[float] = []
     bad: list[int] = []
     until = time.perf_counter() + seconds
     await asyncio.gather(
-        *(_connection(host, port, request, until, latencies, bad) for _ in range(connections))
+        *(
+            _connection(*targets[n % len(targets)], until, latencies, bad)
+            for n in range(connections)
+        )
     )
     return latencies, bad
 
@@ -64,20 +72,18 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def measure(
-    host: str,
-    port: int,
-    request: bytes,
+    targets: Sequence[Target],
     seconds: float,
     connections: int = CONNECTIONS,
     meter: procstat.CpuMeter | None = None,
 ) -> dict[str, float]:
     """Rate, p50/p99 and the load generator's own CPU per request, after a warm-up;
     ``meter``, if given, runs over the measured window only (not the warm-up)."""
-    await load(host, port, request, WARM_UP_SECONDS, connections)
+    await load(targets, WARM_UP_SECONDS, connections)
     cpu_before = time.process_time()
     if meter is not None:
         meter.start()
-    latencies, bad = await load(host, port, request, seconds, connections)
+    latencies, bad = await load(targets, seconds, connections)
     if meter is not None:
         meter.stop()
     if bad:
