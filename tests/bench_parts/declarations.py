@@ -189,7 +189,7 @@ async def run(
             more = api_replicas(cluster, Path(tmp), replicas - 1)
             try:
                 for replica in more:
-                    replica.wait_ready()
+                    await asyncio.to_thread(replica.wait_ready)
                 shapes.append(await measure_shape([service, *more], bare_ports, token, pg_pid))
             finally:
                 for replica in more:
