@@ -373,8 +373,8 @@ def event_findings(cluster: Cluster) -> tuple[list[str], list[str], list[str]]:
     The handled ids are read first, the outboxes after: an event is in its outbox before
     any group handles it, and stays there (published rows are kept for a day), so an id
     read as handled that no outbox read later holds was handled without being produced.
-    Read the other way round, an event produced and handled between the two reads (a
-    late screening of a superseded version, while a backlog drains) would look so."""
+    Read the other way round, an event produced and handled between the two reads (they
+    take a while: every outbox payload is parsed) would look so."""
     consumers_of = {t.name: t.consumers for t in EVENT_TYPES}
     handled_by: dict[str, set[str]] = {}
     for spec in DATABASE_SERVICES:
