@@ -172,9 +172,8 @@ def figures(one: Shape, replicas: Shape | None) -> dict[str, dict[str, Any]]:
     return recorded
 
 
-async def run(
-    cluster: Cluster, postgres: PostgresServer, bare_ports: Sequence[int], replicas: int
-) -> None:
+async def run(cluster: Cluster, postgres: PostgresServer, bare_ports: Sequence[int]) -> None:
+    """One process of each side, then as many of each as there are ``bare_ports``."""
     for name in ("signature-svc", "ipr-svc", "routing-svc"):
         cluster.processes[name].stop()
     token = cluster.token("demo-broker")
@@ -183,19 +182,19 @@ async def run(
         await wait_until_up("127.0.0.1", port)
     pg_pid = postmaster(postgres)
     one = await measure_shape([service], bare_ports[:1], token, pg_pid)
-    shapes = [one]
-    if replicas > 1:
+    replicated = None
+    if len(bare_ports) > 1:
         with tempfile.TemporaryDirectory(prefix="customs-bench-replicas-") as tmp:
-            more = api_replicas(cluster, Path(tmp), replicas - 1)
+            more = api_replicas(cluster, Path(tmp), len(bare_ports) - 1)
             try:
                 for replica in more:
                     await asyncio.to_thread(replica.wait_ready)
-                shapes.append(await measure_shape([service, *more], bare_ports, token, pg_pid))
+                replicated = await measure_shape([service, *more], bare_ports, token, pg_pid)
             finally:
                 for replica in more:
                     replica.stop()
-    report(shapes)
-    results.merge(figures(one, shapes[1] if len(shapes) > 1 else None))
+    report([one] if replicated is None else [one, replicated])
+    results.merge(figures(one, replicated))
 
 
 def main() -> None:
@@ -220,7 +219,7 @@ def main() -> None:
                     )
                     bares.append(bare)
                     bare_ports.append(port)
-                asyncio.run(run(cluster, pg, bare_ports, REPLICAS))
+                asyncio.run(run(cluster, pg, bare_ports))
             finally:
                 for bare in bares:
                     bare.terminate()
