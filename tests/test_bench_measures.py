@@ -202,9 +202,11 @@ async def test_the_raw_load_deals_its_connections_out_to_every_target() -> None:
     """Replicas behind one Service: each target gets its share of the connections, and
     each connection keeps sending to its own target."""
     served: dict[int, int] = {}
+    connected: dict[int, int] = {}
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         port = writer.get_extra_info("sockname")[1]
+        connected[port] = connected.get(port, 0) + 1
         try:
             while await reader.readuntil(b"\r\n\r\n"):
                 served[port] = served.get(port, 0) + 1
@@ -225,5 +227,6 @@ async def test_the_raw_load_deals_its_connections_out_to_every_target() -> None:
         for server in servers:
             server.close()
     assert not bad
+    assert connected == dict.fromkeys(ports, 2)
     assert sorted(served) == sorted(ports)
     assert sum(served.values()) == len(latencies) > 0
