@@ -1,8 +1,10 @@
 # One entry point for people and CI. `make run` starts the cluster, `make test` passes the suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-# After `pip install uv` the shim may not be on PATH yet; the module form always works.
-UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# uv: the one on PATH, else the one setup-python installs into a virtual environment of its
+# own (Debian's python3 refuses pip installs outside one, PEP 668).
+UV_HOME := $(CURDIR)/.cache/uv
+UV ?= $(shell command -v uv 2>/dev/null || echo $(UV_HOME)/bin/uv)
 # The interpreter of .venv: the distribution's where it has 3.11-3.13. Debian's python3.11 is
 # one static binary built with profile-guided and link-time optimisation, as the images'
 # python:3.12 is; pyenv's default build (libpython as a shared library, neither optimisation)
@@ -11,7 +13,8 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11))
 KAFKA := deploy/local/kafka/kafka.sh
 BENCH_PARTS := e2e signatures declarations ipr routing gateway
-# Helm for the chart's tests: Debian's if installed, else built once from the Go module proxy.
+# Helm for the chart's tests: the one on PATH if any, else built once from the Go module proxy,
+# with GOTOOLCHAIN=auto so that any Go >= 1.21 fetches the newer Go that Helm's go.mod asks for.
 HELM_VERSION := v3.22.0
 HELM := $(CURDIR)/.cache/bin/helm
 GO ?= $(shell command -v go 2>/dev/null || ls /usr/local/go/bin/go 2>/dev/null || echo go)
@@ -28,7 +31,9 @@ help: ## List the targets
 setup: setup-python setup-kafka setup-postgres setup-redis setup-helm setup-node ## Install everything the cluster and tests need
 
 setup-python: ## Python 3.11+ deps into .venv (uv, from uv.lock)
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.9"
+	@$(UV) --version >/dev/null 2>&1 || { \
+	  python3 -c 'import ensurepip' 2>/dev/null || deploy/local/install-debian-packages.sh python3-venv; \
+	  python3 -m venv $(UV_HOME) && $(UV_HOME)/bin/pip install --quiet "uv>=0.9"; }
 	@$(UV) sync --locked --quiet $(if $(PYTHON),--python $(PYTHON))
 
 setup-kafka: ## Java/Maven if missing, then the Kafka broker jars from Maven Central
@@ -45,12 +50,12 @@ setup-node: ## Node (Debian's if missing) and the Strimzi schema check's npm pac
 	@command -v npm >/dev/null 2>&1 || deploy/local/install-debian-packages.sh nodejs npm
 	@npm ci --prefix tests/deploy/strimzi --no-audit --no-fund --silent
 
-setup-helm: ## Helm (for the chart tests) into .cache/bin: Debian's, or built with Go
+setup-helm: ## Helm (for the chart tests) into .cache/bin: the one on PATH, or built with Go
 	@if [ -x $(HELM) ]; then :; \
 	elif command -v helm >/dev/null; then mkdir -p $(dir $(HELM)) && ln -sf "$$(command -v helm)" $(HELM); \
 	else command -v $(GO) >/dev/null || deploy/local/install-debian-packages.sh golang-go; \
 	  echo "building helm $(HELM_VERSION) from the Go module proxy (once; a few minutes)"; \
-	  GOBIN=$(dir $(HELM)) GOFLAGS=-trimpath $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); fi
+	  GOTOOLCHAIN=auto GOBIN=$(dir $(HELM)) GOFLAGS=-trimpath $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); fi
 
 run: setup-python setup-kafka ## Start Kafka and all services (SQLite); Ctrl-C stops them
 	@$(UV) run --no-sync python -m deploy.local.cluster
