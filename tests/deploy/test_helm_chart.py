@@ -355,12 +355,52 @@ def test_secrets_come_from_an_existing_secret_each_pod_reading_only_its_own_keys
         assert set(refs) == {"customs-secrets"}
         assert all(key.startswith(service) for key in keys), keys
         volumes = [v["secret"] for v in _pod_spec(deployment)["volumes"] if "secret" in v]
-        for volume in volumes:
-            assert service == GATEWAY.name
-            assert {i["key"] for i in volume["items"]} == {
-                "gateway-signing-key.pem",
-                "gateway-clients.json",
-            }
+        mounted = {i["key"] for volume in volumes for i in volume["items"]}
+        assert mounted == _SECRET_FILES.get(service, set())
+        assert all(volume["secretName"] == "customs-secrets" for volume in volumes)
+
+
+# The Secret's keys a service reads as files: private keys.
+_SECRET_FILES = {
+    GATEWAY.name: {"gateway-signing-key.pem", "gateway-clients.json"},
+    "declaration-svc": {"declaration-svc-receipt-key.pem"},
+}
+
+
+def test_declaration_svc_signs_receipts_with_the_key_the_secret_mounts(
+    manifests: list[Manifest],
+) -> None:
+    """Outside a local run the service does not create its receipt key: every workload
+    (each may answer submissions or amendments) reads it from the Secret, where the
+    settings point."""
+    config = by_name(manifests, "ConfigMap")["customs-declaration-svc"]["data"]
+    assert config["DECLARATION_GENERATE_RECEIPT_SIGNING_KEY"] == "false"
+    key_file = Path(config["DECLARATION_RECEIPT_SIGNING_KEY_FILE"])
+    workloads = [
+        d
+        for d in of_kind(manifests, "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "declaration-svc"
+    ]
+    assert workloads
+    for deployment in workloads:
+        pod = _pod_spec(deployment)
+        [container] = pod["containers"]
+        [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == str(key_file.parent)]
+        [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["items"] == [
+            {"key": "declaration-svc-receipt-key.pem", "path": key_file.name}
+        ]
+    # A rotation keeps the retired public keys in the receipts' JWKS.
+    rotated = render(values={"secrets": {"previousReceiptPublicKeysSecret": "old-receipt-keys"}})
+    config = by_name(rotated, "ConfigMap")["customs-declaration-svc"]["data"]
+    folder = config["DECLARATION_RECEIPT_PREVIOUS_PUBLIC_KEYS_DIR"]
+    for deployment in of_kind(rotated, "Deployment"):
+        if deployment["metadata"]["labels"]["app.kubernetes.io/component"] != "declaration-svc":
+            continue
+        pod = _pod_spec(deployment)
+        [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == folder]
+        [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == "old-receipt-keys"
 
 
 def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
@@ -372,6 +412,7 @@ def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
         "gateway-signing-key.pem": "pem",
         "gateway-clients.json": "{}",
         "declaration-svc-cursor-secret": "x" * 32,
+        "declaration-svc-receipt-key.pem": "receipt pem",
         "declaration-svc-webhook-secret-key": "w" * 32,
         "ipr-svc-webhook-secret-key": "i" * 32,
         "routing-svc-random-selection-seed": "s" * 32,
@@ -382,6 +423,7 @@ def test_the_chart_can_make_the_secret_and_says_which_key_is_missing() -> None:
     assert secret["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
     for key in (
         "declaration-svc-cursor-secret",
+        "declaration-svc-receipt-key.pem",
         "declaration-svc-webhook-secret-key",
         "ipr-svc-webhook-secret-key",
         "routing-svc-random-selection-seed",

@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 import jsonschema
@@ -324,6 +325,36 @@ def test_compose_gives_the_notifying_services_a_webhook_secret_key_they_accept(
     )
     assert settings.webhook_secret_key is not None
     assert settings.webhook_secret_key.get_secret_value().startswith("compose-demo-")
+
+
+@pytest.mark.parametrize(
+    ("service", "key_file", "generate"),
+    [
+        ("gateway", "GATEWAY_SIGNING_KEY_FILE", "GATEWAY_GENERATE_SIGNING_KEY"),
+        (
+            "declaration-svc",
+            "DECLARATION_RECEIPT_SIGNING_KEY_FILE",
+            "DECLARATION_GENERATE_RECEIPT_SIGNING_KEY",
+        ),
+    ],
+)
+def test_compose_keeps_each_generated_key_in_a_volume_the_image_prepares_for_its_user(
+    service: str, key_file: str, generate: str
+) -> None:
+    """Outside a local run a service creates its key only when told to; compose tells it
+    to, in a named volume (kept across restarts), which takes the owner of the folder the
+    image made for the service's user: otherwise the read-only container cannot write it."""
+    compose = _compose()
+    environment = compose["services"][service]["environment"]
+    assert environment[generate] == "true"
+    folder = str(PurePosixPath(environment[key_file]).parent)
+    mounts = dict(reversed(v.split(":")[:2]) for v in compose["services"][service]["volumes"])
+    assert mounts[folder] in compose["volumes"]
+    spec = next(s for s in SERVICES if s.name == service)
+    final = _dockerfile(spec)[-1]
+    [user] = final.all("USER")
+    uid, gid = user.split(":")
+    assert f"install -d -o {uid} -g {gid} -m 0700 {folder}" in " ".join(final.all("RUN"))
 
 
 def test_the_dockerfile_parser_sees_continuations_and_args() -> None:

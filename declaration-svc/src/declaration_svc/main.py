@@ -40,6 +40,15 @@ def document_client(runtime: Runtime[DeclarationSettings]) -> AbstractAsyncConte
     return store.connected() if isinstance(store, S3Store) else contextlib.nullcontext()
 
 
+def receipt_signing_keys(
+    runtime: Runtime[DeclarationSettings],
+) -> AbstractAsyncContextManager[None]:
+    """Loads the receipt key at start (created first where allowed): a process without it
+    fails to start, where it would otherwise answer every submission with a 500."""
+    runtime.settings.receipt_keys()
+    return contextlib.nullcontext()
+
+
 def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
     settings = settings or DeclarationSettings()
     sweeps = (
@@ -60,7 +69,7 @@ def create_app(settings: DeclarationSettings | None = None) -> FastAPI:
         routers=[rates_router, webhooks_router, receipts_router, router, documents_router],
         migrations="declaration_svc:migrations",
         subscriptions=SUBSCRIPTIONS,
-        resources=[document_client],
+        resources=[receipt_signing_keys, document_client],
         background=[
             periodic(
                 "idempotency-key-purge",

@@ -84,6 +84,12 @@ class DeclarationSettings(NotifyingServiceSettings):
         description="Create the receipt key file if missing; unset: only when environment "
         "is 'local'.",
     )
+    receipt_previous_public_keys_dir: Path | None = Field(
+        default=None,
+        description="During a receipt-key rotation: a folder whose every file is the PEM "
+        "public key of a retired receipt key. They stay in the receipts' JWKS, so receipts "
+        "signed before the rotation still verify; keep them as long as receipts are kept.",
+    )
     _cursor_key: bytes = PrivateAttr(default=b"")
     _document_store: DocumentStore | None = PrivateAttr(default=None)
     _receipt_keys: KeyRing | None = PrivateAttr(default=None)
@@ -129,6 +135,7 @@ class DeclarationSettings(NotifyingServiceSettings):
             self._receipt_keys = load_key_ring(
                 self.receipt_signing_key_file,
                 generate=self.environment == "local" if generate is None else generate,
+                previous_public_keys_dir=self.receipt_previous_public_keys_dir,
             )
         return self._receipt_keys
 
