@@ -1,6 +1,6 @@
 """The S3 document store against a real S3-compatible HTTP server (moto's server mode on a
 loopback port) and a real PostgreSQL: upload and download through the API with the digest
-as ETag, the 3 MiB limit, nothing kept when the transaction fails, and the sweep of
+as ETag, the 3 MB limit, nothing kept when the transaction fails, and the sweep of
 objects a stopped process left without a row."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ BROKER = principal(
 )
 BUCKET = "customs-documents"
 ACCESS_KEY, SECRET_KEY = "test-access-key", "test-secret-key-never-logged"
-MEBIBYTE = 1024 * 1024
+MEGABYTE = 1_000_000  # the limit is stated in decimal (SI) megabytes
 
 
 @pytest.fixture(scope="module")
@@ -140,17 +140,17 @@ async def test_a_document_is_uploaded_to_the_bucket_and_downloaded_with_its_dige
     assert (row.storage, row.storage_key, row.sha256) == ("s3", key, digest)
 
 
-async def test_three_mebibytes_are_taken_and_one_byte_more_is_refused_unstored(
+async def test_three_megabytes_are_taken_and_one_byte_more_is_refused_unstored(
     sessions: Sessions, settings: DeclarationSettings, api: inprocess.Caller
 ) -> None:
     declaration_id = await declared(sessions)
     url = f"/{declaration_id}/documents"
-    too_large = await api.call("POST", url, BROKER, **form(b"x" * (3 * MEBIBYTE + 1)))
+    too_large = await api.call("POST", url, BROKER, **form(b"x" * (3 * MEGABYTE + 1)))
     assert too_large.status_code == 413
     assert too_large.json()["type"].endswith("document-too-large")
     assert "split" in too_large.json()["detail"]
     assert await objects(s3(settings)) == []
-    at_limit = await api.call("POST", url, BROKER, **form(b"x" * (3 * MEBIBYTE)))
+    at_limit = await api.call("POST", url, BROKER, **form(b"x" * (3 * MEGABYTE)))
     assert at_limit.status_code == 201, at_limit.text
     assert len(await objects(s3(settings))) == 1
 

@@ -1,5 +1,5 @@
 """Attachments of IPR applications, the applicant kind and representative, the audit trail
-and the renewal queue, through the routers on a real PostgreSQL: 3 MiB per file (413
+and the renewal queue, through the routers on a real PostgreSQL: 3 MB per file (413
 beyond), an enterprise's files signed (422 otherwise), an individual's optionally, the
 bytes kept in the request's transaction, and each holder kept to its own applications."""
 
@@ -37,7 +37,7 @@ from tests.support.inprocess import Caller, Tokens, client, service_app
 pytestmark = pytest.mark.integration
 
 Sessions = async_sessionmaker[AsyncSession]
-MAX = 3 * 1024 * 1024
+MAX = 3_000_000  # 3 MB
 SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16  # a DER SEQUENCE: well-formed enough to keep
 PEM_SIGNATURE = (
     b"-----BEGIN PKCS7-----\n" + base64.encodebytes(SIGNATURE) + b"-----END PKCS7-----\n"
@@ -123,7 +123,7 @@ async def test_an_enterprise_attachment_is_stored_announced_listed_and_downloade
     api: Caller, sessions: Sessions
 ) -> None:
     application_id = await file(api, ENTERPRISE)
-    content = (b"%PDF-1.7 certificate " + b"x" * MAX)[:MAX]  # exactly 3 MiB is allowed
+    content = (b"%PDF-1.7 certificate " + b"x" * MAX)[:MAX]  # exactly 3 MB is allowed
     added = await attach(api, ENTERPRISE, application_id, content, signature=PEM_SIGNATURE)
     assert added.status_code == 201, added.text
     digest = hashlib.sha256(content).hexdigest()
@@ -177,9 +177,7 @@ async def test_an_enterprise_applicant_is_a_tax_code(api: Caller) -> None:
     assert refused.json()["type"].endswith("/ipr-applicant-not-enterprise")
 
 
-async def test_a_file_over_3_mib_is_413_and_nothing_is_kept(
-    api: Caller, sessions: Sessions
-) -> None:
+async def test_a_file_over_3_mb_is_413_and_nothing_is_kept(api: Caller, sessions: Sessions) -> None:
     application_id = await file(api, ENTERPRISE)
     too_large = await attach(api, ENTERPRISE, application_id, b"x" * (MAX + 1))
     assert too_large.status_code == 413

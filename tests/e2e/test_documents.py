@@ -1,4 +1,4 @@
-"""Documents through the gateway: the 3 MiB cap (413 that says to split), the enterprise
+"""Documents through the gateway: the 3 MB cap (413 that says to split), the enterprise
 signature rule, download with the digest as ETag, and tenant isolation."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from tests.support.samples import sample
 pytestmark = pytest.mark.e2e
 
 PROBLEM = "application/problem+json"
-MAX = 3 * 1024 * 1024
+MAX = 3_000_000  # 3 MB
 SIGNATURE = b"\x30\x82\x01\x00" + b"\x01" * 16
 
 
 def test_documents_are_attached_downloaded_and_kept_to_their_tenant(cluster: Cluster) -> None:
-    content = b"%PDF-1.7 " + b"x" * MAX  # trimmed to exactly 3 MiB below
+    content = b"%PDF-1.7 " + b"x" * MAX  # trimmed to exactly 3 MB below
     content = content[:MAX]
     with cluster.client("demo-broker") as client:
         declaration = submit(client, sample("declaration-enterprise")).json()

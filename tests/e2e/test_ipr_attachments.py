@@ -1,7 +1,7 @@
 """Attachments of IPR applications through the gateway on real Kafka and PostgreSQL: an
 enterprise holder's signed file is verified by signature-svc from the digest in
 customs.ipr.attachment-added.v1 and the verdict comes back to ipr-svc (valid; a genuine
-signature over other bytes: invalid); the 3 MiB cap, the signature rule and each holder
+signature over other bytes: invalid); the 3 MB cap, the signature rule and each holder
 kept to its own applications, through the gateway."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.support.pki import TAX_CODE_A, Pki, register_signers
 
 pytestmark = pytest.mark.e2e
 
-MAX = 3 * 1024 * 1024
+MAX = 3_000_000  # 3 MB
 
 
 def enterprise_holder(cluster: Cluster, pki: Pki) -> httpx.Client:

@@ -51,6 +51,6 @@ def local_url(spec: ServiceSpec) -> str:
 UPLOAD_BODY_LIMITS: dict[str, int] = {
     "/api/v1/signatures/verify": 2 * 3_000_000 + 65_536,  # the document and its signature
     "/api/v1/signatures/crls": 3_000_000 + 65_536,
-    "/api/v1/declarations/[^/]+/documents": 4_194_304,  # a 3 MiB file, its signature, framing
+    "/api/v1/declarations/[^/]+/documents": 4_194_304,  # a 3 MB file, its signature, framing
     "/api/v1/ipr/applications/[^/]+/attachments": 4_194_304,  # the same for IPR applications
 }

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from customs_shared.events.schemas import SignatureStatus
 from customs_shared.problems import ProblemError
 
-# One upload; a larger file is sent in parts.
-FILE_MAX_BYTES = 3 * 1024 * 1024
+# One upload: 3 MB, decimal (SI) as the limit is stated; a larger file is sent in parts.
+MEGABYTE = 1_000_000
+FILE_MAX_BYTES = 3 * MEGABYTE
 SIGNATURE_MAX_BYTES = 256 * 1024
-MEBIBYTE = 1024 * 1024
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _DER_SEQUENCE = 0x30
 

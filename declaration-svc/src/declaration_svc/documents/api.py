@@ -38,7 +38,7 @@ Store = Annotated[DocumentStore, Depends(_store)]
 
 def _too_large(limit: int) -> DocumentTooLarge:
     return DocumentTooLarge(
-        f"The part is over {limit} bytes ({limit // uploads.MEBIBYTE} MiB); split the "
+        f"The part is over {limit} bytes ({limit / uploads.MEGABYTE:g} MB); split the "
         "document into parts of at most that size and attach each part as a document.",
         max_bytes=limit,
     )
@@ -58,7 +58,7 @@ def _too_large(limit: int) -> DocumentTooLarge:
         InvalidDocumentSignature,
         PayloadTooLarge,
     ),
-    summary="Attach a document (at most 3 MiB) with its detached CMS signature (.p7s, DER "
+    summary="Attach a document (at most 3 MB) with its detached CMS signature (.p7s, DER "
     "or PEM; required of enterprises).",
 )
 async def attach_document(
@@ -67,7 +67,7 @@ async def attach_document(
     session: DbSession,
     store: Store,
     response: Response,
-    file: Annotated[UploadFile, File(description="The document, at most 3 MiB.")],
+    file: Annotated[UploadFile, File(description="The document, at most 3 MB (3,000,000 bytes).")],
     document_type: Annotated[DocumentType, Form()],
     signature: Annotated[
         UploadFile | None, File(description="Detached CMS signature of the file (.p7s).")

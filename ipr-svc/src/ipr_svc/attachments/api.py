@@ -38,7 +38,7 @@ Store = Annotated[FileStore, Depends(_store)]
 
 def _too_large(limit: int) -> IprAttachmentTooLarge:
     return IprAttachmentTooLarge(
-        f"The part is over {limit} bytes ({limit // uploads.MEBIBYTE} MiB); split the file "
+        f"The part is over {limit} bytes ({limit / uploads.MEGABYTE:g} MB); split the file "
         "into parts of at most that size and attach each part.",
         max_bytes=limit,
     )
@@ -58,7 +58,7 @@ def _too_large(limit: int) -> IprAttachmentTooLarge:
         InvalidIprAttachmentSignature,
         PayloadTooLarge,
     ),
-    summary="Attach a file (at most 3 MiB) with its detached CMS signature (.p7s, DER or "
+    summary="Attach a file (at most 3 MB) with its detached CMS signature (.p7s, DER or "
     "PEM; required of enterprise applicants).",
 )
 async def add_attachment(
@@ -67,7 +67,7 @@ async def add_attachment(
     session: DbSession,
     store: Store,
     response: Response,
-    file: Annotated[UploadFile, File(description="The file, at most 3 MiB.")],
+    file: Annotated[UploadFile, File(description="The file, at most 3 MB (3,000,000 bytes).")],
     attachment_type: Annotated[IprAttachmentType, Form()],
     signature: Annotated[
         UploadFile | None, File(description="Detached CMS signature of the file (.p7s).")

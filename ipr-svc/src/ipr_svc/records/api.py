@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from customs_shared import uploads
 from customs_shared.auth import CUSTOMS_STAFF, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/v1/ipr", tags=["ipr"])
 Reviewer = Annotated[Principal, allow(Scope.IPR_REVIEW, CUSTOMS_STAFF)]
 Reader = Annotated[Principal, allow(Scope.IPR_READ, RIGHT_HOLDERS_AND_CUSTOMS)]
 
-MAX_IMPORT_BYTES = 3 * 1024 * 1024  # the upload limit every file here has
+MAX_IMPORT_BYTES = uploads.FILE_MAX_BYTES  # the upload limit every file here has
 CSV_COLUMNS = (
     "registration_number, right_type, owner, brands, hs_headings, authorised_importers, "
     "offices, valid_from, valid_until (list cells separated by ';')"
