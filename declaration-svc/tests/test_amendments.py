@@ -171,7 +171,12 @@ async def test_a_stale_or_missing_if_match_is_refused(sessions: Sessions) -> Non
     assert stale.value.status == 412
     assert stale.value.extensions == {"current_etag": '"v2"'}
     assert missing.value.status == 428
-    assert await amend(sessions, declaration_id, 'W/"v2"') == 3
+    # If-Match compares strongly (RFC 9110 §13.1.1): the weak form of the current tag is no
+    # match, while a list that holds the current tag is.
+    with pytest.raises(StaleVersion):
+        await amend(sessions, declaration_id, 'W/"v2"')
+    assert await amend(sessions, declaration_id, '"v1", "v2"') == 3
+    assert await amend(sessions, declaration_id, "*") == 4
 
 
 async def test_no_amendment_after_release(sessions: Sessions) -> None:

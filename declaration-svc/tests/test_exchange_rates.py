@@ -1,19 +1,20 @@
 """Customs exchange rates on a real PostgreSQL: loading, the rate in force on a date,
-conversion of a declaration to VND, and the 422 when no rate applies."""
+conversion of a declaration to VND (an amendment at the declaration's date), and the 422
+when no rate applies."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
-from declaration_svc.declarations import service
+from declaration_svc.declarations import amendments, service
 from declaration_svc.declarations.models import Declaration
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.rates import service as rates
@@ -133,3 +134,52 @@ def test_conversion_rounds_to_the_dong_half_up() -> None:
     assert conversion.to_vnd(Decimal("0.01")) == 254  # 254.005
     assert conversion.to_vnd(Decimal("0.03")) == 762  # 762.015
     assert rates.declaration_date(datetime(2026, 11, 26, 17, 30, tzinfo=UTC)) == date(2026, 11, 27)
+
+
+async def test_an_amendment_converts_at_the_rate_of_the_declaration_date(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A new version keeps the declaration's date: a rate loaded since then, and in force
+    on the day of the amendment, does not apply to it (a new declaration takes it)."""
+    await load(sessions, [{"currency": "USD", "valid_from": "2000-01-01", "vnd_per_unit": "25400"}])
+    async with sessions() as session, session.begin():
+        submitted = await service.submit(
+            session=session, principal=BROKER, body=usd_declaration(), idempotency_key=None
+        )
+    registered = datetime.now(UTC) - timedelta(days=5)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Declaration)
+            .where(Declaration.id == submitted.declaration_id)
+            .values(created_at=registered)
+        )
+    since = rates.declaration_date(datetime.now(UTC)) - timedelta(days=2)
+    assert since > rates.declaration_date(registered)
+    await load(
+        sessions, [{"currency": "USD", "valid_from": since.isoformat(), "vnd_per_unit": "26000"}]
+    )
+    async with sessions() as session, session.begin():
+        await amendments.amend(
+            session=session,
+            principal=BROKER,
+            declaration_id=submitted.declaration_id,
+            body=usd_declaration(),
+            if_match='"v1"',
+        )
+        fresh = await service.submit(
+            session=session, principal=BROKER, body=usd_declaration(), idempotency_key=None
+        )
+    async with sessions() as session:
+        stored = await session.get(Declaration, submitted.declaration_id)
+        other = await session.get(Declaration, fresh.declaration_id)
+        payloads = await session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.key == str(submitted.declaration_id))
+        )
+        events = [json.loads(payload) for payload in payloads]
+    assert stored is not None
+    assert other is not None
+    assert (stored.version, stored.exchange_rate) == (2, 25_400)
+    assert stored.total_customs_value_vnd == 2_286_012_700
+    assert other.exchange_rate == 26_000  # today's rate, for a declaration of today
+    [amended_event] = [e for e in events if e["type"] == "customs.declaration.amended.v1"]
+    assert Decimal(amended_event["data"]["exchange_rate"]) == 25_400

@@ -14,6 +14,7 @@ from customs_shared.events.schemas import Lane, LaneAssigned, LaneReason
 from customs_shared.pagination import CursorCodec
 from customs_shared.problems import InvalidCursor
 from declaration_svc.declarations import service
+from declaration_svc.declarations.models import DeclarationStatus
 from declaration_svc.declarations.repository import ListFilter
 from declaration_svc.declarations.schemas import DeclarationIn
 from tests.support.factories import principal
@@ -85,6 +86,11 @@ async def test_each_filter_narrows_the_tenants_list(sessions: Sessions) -> None:
     assert await listed(sessions, ListFilter()) == [enterprise, saigon, hanoi]
     assert await listed(sessions, ListFilter(customs_office="01B1")) == [hanoi]
     assert await listed(sessions, ListFilter(lane="red")) == [saigon]
+    assert await listed(sessions, ListFilter(status=DeclarationStatus.LANE_RED)) == [saigon]
+    assert await listed(sessions, ListFilter(status=DeclarationStatus.RECEIVED)) == [
+        enterprise,
+        hanoi,
+    ]
     assert await listed(sessions, ListFilter(declarant_tax_code="0314409058")) == [enterprise]
     assert await listed(sessions, ListFilter(submitted_from=start)) == [enterprise, saigon, hanoi]
     assert await listed(sessions, ListFilter(submitted_to=start)) == []

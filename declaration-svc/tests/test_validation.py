@@ -61,6 +61,7 @@ def _errors(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
         (("transport", "mode"), "teleport", "sea"),
         (("broker", "tax_code"), "0312345674", "tax code"),
         (("items", 0, "preferential_origin", "form"), "e form", "pattern"),
+        (("items", 0, "preferential_origin", "certificate_date"), TOMORROW_EVERYWHERE, "future"),
         (("declarant", "tax_code"), "0314409059", "tax code"),
         (("containers",), ["CSQU3054384"], "ISO 6346"),
     ],

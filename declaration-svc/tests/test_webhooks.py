@@ -1,5 +1,6 @@
 """Notifications and webhook subscriptions on a real PostgreSQL: the pull queue per
-tenant, targets refused unless allowed, backoff and disabling on failure."""
+tenant, subscriptions per client, targets refused unless allowed, backoff and disabling
+on failure."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import uuid
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Principal, Role
 from customs_shared.notifications import service
-from customs_shared.notifications.errors import TooManySubscriptions, WebhookTargetRefused
+from customs_shared.notifications.errors import (
+    SubscriptionNotFound,
+    TooManySubscriptions,
+    WebhookTargetRefused,
+)
 from customs_shared.notifications.models import WebhookSubscription
 from customs_shared.notifications.schemas import SubscriptionIn
 from declaration_svc.declarations import service as declarations
@@ -175,3 +181,59 @@ async def test_a_tenant_has_a_bounded_number_of_subscriptions(sessions: Sessions
     async with sessions() as session:
         mine = await service.subscriptions(session=session, principal=BROKER)
     assert len(mine) == service.MAX_SUBSCRIPTIONS_PER_TENANT
+
+
+async def test_each_client_of_a_tenant_manages_its_own_subscriptions(sessions: Sessions) -> None:
+    """Subscriptions are per client: another client of the same tenant (its back office,
+    a second broker system) neither sees, removes nor re-enables them, though each is told
+    of the tenant's declarations."""
+    colleague = principal(
+        Role.BROKER,
+        BROKER.tenant,
+        "declarations:write",
+        "declarations:read",
+        subject="demo-broker-back-office",
+    )
+    rules = policy(allow_private=True)
+    async with sessions() as session, session.begin():
+        mine = await service.subscribe(
+            session=session,
+            principal=BROKER,
+            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/mine"}),
+            policy=rules,
+            area="declaration",
+        )
+        theirs = await service.subscribe(
+            session=session,
+            principal=colleague,
+            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/theirs"}),
+            policy=rules,
+            area="declaration",
+        )
+    mine_id, theirs_id = mine.subscription.id, theirs.subscription.id
+    async with sessions() as session:
+        listed = await service.subscriptions(session=session, principal=colleague)
+    assert [s.id for s in listed] == [theirs_id]
+    for act in (service.unsubscribe, service.enable):
+        async with sessions() as session, session.begin():
+            with pytest.raises(SubscriptionNotFound):
+                await act(session=session, principal=colleague, subscription_id=mine_id)
+    async with sessions() as session, session.begin():
+        await service.unsubscribe(session=session, principal=BROKER, subscription_id=mine_id)
+    async with sessions() as session:
+        assert await session.get(WebhookSubscription, mine_id) is None
+        assert await session.get(WebhookSubscription, theirs_id) is not None
+    assert theirs.subscription.tenant == mine.subscription.tenant == BROKER.tenant
+
+
+def test_event_types_are_checked_as_the_api_document_says() -> None:
+    """The pattern of the OpenAPI document holds at run time too: a malformed or overlong
+    type is a 422 naming the field, never a subscription that is silently never told."""
+    for bad in ("declaration", "declaration.lane-assigned", "declaration." + "x" * 41, "*.*"):
+        with pytest.raises(ValidationError) as refused:
+            SubscriptionIn.model_validate({"url": "https://hooks.example/h", "event_types": [bad]})
+        assert refused.value.errors()[0]["loc"] == ("event_types", 0)
+    good = SubscriptionIn.model_validate(
+        {"url": "https://hooks.example/h", "event_types": ["declaration.lane_assigned", "*"]}
+    )
+    assert good.event_types == ["declaration.lane_assigned", "*"]

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, wait_for
 from tests.support.samples import sample
 
 pytestmark = pytest.mark.e2e
@@ -21,10 +21,18 @@ def test_same_idempotency_key_gives_the_same_declaration(cluster: Cluster) -> No
     with cluster.client("demo-broker") as client:
         first = client.post("/api/v1/declarations", json=body, headers={"Idempotency-Key": key})
         second = client.post("/api/v1/declarations", json=body, headers={"Idempotency-Key": key})
+        laned = wait_for(
+            lambda: (d := client.get(first.headers["location"]).json())["lane"] and d, timeout=30
+        )
+        # Once the declaration has moved on, a retry still gets the original response.
+        third = client.post("/api/v1/declarations", json=body, headers={"Idempotency-Key": key})
         listed = client.get("/api/v1/declarations", params={"limit": 100}).json()["items"]
-    assert first.status_code == second.status_code == 202
-    assert first.json()["id"] == second.json()["id"]
-    assert second.headers["idempotent-replayed"] == "true"
+    assert first.status_code == second.status_code == third.status_code == 202
+    assert laned["status"] != "RECEIVED"
+    assert first.json()["status"] == "RECEIVED"
+    assert second.json() == third.json() == first.json()  # id, status, status URL, receipt
+    assert second.headers["location"] == third.headers["location"] == first.headers["location"]
+    assert second.headers["idempotent-replayed"] == third.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     assert sum(1 for d in listed if d["id"] == first.json()["id"]) == 1
 

@@ -49,14 +49,15 @@ def etag(declaration: Declaration) -> str:
 
 
 def _check_version(declaration: Declaration, if_match: str | None, *, required: bool) -> None:
-    """RFC 9110 §13.1.1: ``*`` or a list of ETags, one of which must be the current."""
+    """RFC 9110 §13.1.1: ``*`` or a list of ETags, one of which must be the current by the
+    strong comparison: a weak tag (``W/"v1"``) never matches."""
     if if_match is None:
         if required:
             raise IfMatchRequired(
                 f"Send If-Match: {etag(declaration)} (the ETag of the version you amend)."
             )
         return
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    tags = {tag.strip() for tag in if_match.split(",")}
     if "*" not in tags and etag(declaration) not in tags:
         raise StaleVersion(
             f"The declaration is at version {declaration.version} (ETag {etag(declaration)}); "
@@ -109,7 +110,9 @@ async def amend(
             replaced_by=principal.subject,
         )
     )
-    conversion = await rates.conversion(session, body.currency, now)
+    # The declaration's date, not the amendment's: a version converts at the rate of the
+    # day the declaration was registered (the currency may change, the date does not).
+    conversion = await rates.conversion(session, body.currency, declaration.created_at)
     for column, value in content_columns(body, conversion).items():
         setattr(declaration, column, value)
     item_values = items_values(body, conversion)

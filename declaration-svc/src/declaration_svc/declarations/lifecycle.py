@@ -23,9 +23,9 @@ S = DeclarationStatus
 LANES = frozenset({S.LANE_GREEN, S.LANE_YELLOW, S.LANE_RED})
 # Released, rejected and cancelled declarations are closed: nothing follows them.
 FINAL = frozenset({S.RELEASED, S.REJECTED, S.CANCELLED})
-# A trader may still change or withdraw what customs has not released or decided.
-AMENDABLE = frozenset({S.RECEIVED, S.SCREENING, *LANES, S.HELD})
-
+# A trader may amend (back to RECEIVED) or cancel what customs has neither released nor
+# decided, except while its goods are under inspection: amendments end with the notice of
+# a physical inspection.
 _NEXT: dict[DeclarationStatus, frozenset[DeclarationStatus]] = {
     S.RECEIVED: frozenset({S.SCREENING, *LANES, S.CANCELLED, S.RECEIVED}),
     S.SCREENING: frozenset({*LANES, S.CANCELLED, S.RECEIVED}),

@@ -205,12 +205,12 @@ async def _claim_key(
         raise IdempotencyKeyReused("This Idempotency-Key has just expired; retry.")
     if existing.request_hash != request_hash:
         raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
-    previous = await DeclarationRepository(session).get(existing.declaration_id)
-    status = previous.status if previous else DeclarationStatus.RECEIVED
+    # The original response, not the declaration as it stands now: an accepted submission
+    # was RECEIVED, with its first version's receipt (its status is the status URL's).
     original = await receipts.of_version(session, existing.declaration_id, 1)
     return Submission(
         existing.declaration_id,
-        status,
+        DeclarationStatus.RECEIVED,
         replayed=True,
         receipt=original.jws if original is not None else None,
     )

@@ -59,10 +59,10 @@ class NotificationRepository(RepositoryBase[Notification]):
 class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
     model = WebhookSubscription
 
-    async def of_tenant(self, tenant: str) -> Sequence[WebhookSubscription]:
+    async def of_client(self, tenant: str, client_id: str) -> Sequence[WebhookSubscription]:
         statement = (
             select(WebhookSubscription)
-            .where(WebhookSubscription.tenant == tenant)
+            .where(WebhookSubscription.tenant == tenant, WebhookSubscription.client_id == client_id)
             .order_by(WebhookSubscription.created_at)
         )
         return (await self.session.scalars(statement)).all()
@@ -71,9 +71,13 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         statement = select(func.count()).where(WebhookSubscription.tenant == tenant)
         return int(await self.session.scalar(statement) or 0)
 
-    async def owned(self, tenant: str, subscription_id: uuid.UUID) -> WebhookSubscription | None:
+    async def owned(
+        self, tenant: str, client_id: str, subscription_id: uuid.UUID
+    ) -> WebhookSubscription | None:
         statement = select(WebhookSubscription).where(
-            WebhookSubscription.id == subscription_id, WebhookSubscription.tenant == tenant
+            WebhookSubscription.id == subscription_id,
+            WebhookSubscription.tenant == tenant,
+            WebhookSubscription.client_id == client_id,
         )
         return (await self.session.scalars(statement)).one_or_none()
 

@@ -22,12 +22,11 @@ class SubscriptionIn(BaseModel):
         description="Where notifications are POSTed: https, at a public address (plain http "
         "and private addresses only where the operator allows private targets)."
     )
-    event_types: list[str] = Field(
+    event_types: list[Annotated[str, Field(pattern=EVENT_TYPE_PATTERN)]] = Field(
         default=["*"],
         min_length=1,
         max_length=50,
         description='e.g. "declaration.lane_assigned" or "ipr.suspension_opened"; "*" for all.',
-        json_schema_extra={"items": {"pattern": EVENT_TYPE_PATTERN}},
     )
 
 

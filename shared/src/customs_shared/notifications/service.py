@@ -131,13 +131,17 @@ async def subscribe(
 async def subscriptions(
     *, session: AsyncSession, principal: Principal
 ) -> Sequence[WebhookSubscription]:
-    return await SubscriptionRepository(session).of_tenant(principal.tenant)
+    """The caller's own subscriptions: each client of a tenant (a broker's software, its
+    back office) manages its own, though all are told of the tenant's declarations."""
+    return await SubscriptionRepository(session).of_client(principal.tenant, principal.subject)
 
 
 async def _owned(
     session: AsyncSession, principal: Principal, subscription_id: uuid.UUID
 ) -> WebhookSubscription:
-    found = await SubscriptionRepository(session).owned(principal.tenant, subscription_id)
+    found = await SubscriptionRepository(session).owned(
+        principal.tenant, principal.subject, subscription_id
+    )
     if found is None:
         raise SubscriptionNotFound(f"No webhook subscription {subscription_id}.")
     return found
@@ -311,14 +315,18 @@ async def _send_in_order(
     return _Outcome(position, delivered, None)
 
 
+def retry_delay(failures: int, policy: DeliveryPolicy) -> timedelta:
+    """The wait after ``failures`` failures in a row: exponential from ``retry_base``,
+    capped at ``retry_cap``, drawn in its upper half, so that the retries of many
+    subscribers do not march in step (jitter) while none comes much early."""
+    delay: timedelta = min(policy.retry_cap, policy.retry_base * (2 ** min(failures - 1, 30)))
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311
+
+
 def _fail(subscription: WebhookSubscription, error: str, policy: DeliveryPolicy) -> None:
     subscription.consecutive_failures += 1
     subscription.last_error = error
-    delay = min(
-        policy.retry_cap, policy.retry_base * (2 ** min(subscription.consecutive_failures - 1, 30))
-    )
-    # Full jitter on the upper half: retries of many subscribers do not march in step.
-    subscription.next_attempt_at = utcnow() + delay * random.uniform(0.5, 1.0)  # noqa: S311
+    subscription.next_attempt_at = utcnow() + retry_delay(subscription.consecutive_failures, policy)
     if subscription.consecutive_failures >= policy.max_failures:
         subscription.enabled = False
         log.warning(
