@@ -230,3 +230,9 @@ async def test_the_raw_load_deals_its_connections_out_to_every_target() -> None:
     assert connected == dict.fromkeys(ports, 2)
     assert sorted(served) == sorted(ports)
     assert sum(served.values()) == len(latencies) > 0
+
+
+def test_the_e2e_report_names_every_lane_it_saw() -> None:
+    # All green is what the signed sample with its e-C/O should give; any other lane shows.
+    assert e2e.seen_lanes({"yellow": 3, "green": 6012}) == "green 6012, yellow 3"
+    assert e2e.seen_lanes({}) == "none"

@@ -148,10 +148,10 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
     assert (enabled.enabled, enabled.consecutive_failures) == (True, 0)
 
 
-async def test_a_tenant_has_a_bounded_number_of_subscriptions(sessions: Sessions) -> None:
+async def test_a_client_has_a_bounded_number_of_subscriptions(sessions: Sessions) -> None:
     rules = policy(allow_private=True)
     async with sessions() as session, session.begin():
-        for n in range(service.MAX_SUBSCRIPTIONS_PER_TENANT):
+        for n in range(service.MAX_SUBSCRIPTIONS_PER_CLIENT):
             await service.subscribe(
                 session=session,
                 principal=BROKER,
@@ -168,7 +168,8 @@ async def test_a_tenant_has_a_bounded_number_of_subscriptions(sessions: Sessions
                 policy=rules,
                 area="declaration",
             )
-        # Another tenant's count is its own.
+        # Another tenant's count is its own, and so is another client's of the same tenant:
+        # each counts what it can see and remove.
         theirs = await service.subscribe(
             session=session,
             principal=OTHER,
@@ -176,11 +177,21 @@ async def test_a_tenant_has_a_bounded_number_of_subscriptions(sessions: Sessions
             policy=rules,
             area="declaration",
         )
+        colleagues = await service.subscribe(
+            session=session,
+            principal=principal(
+                Role.BROKER, BROKER.tenant, "declarations:write", subject="demo-broker-2"
+            ),
+            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/colleague"}),
+            policy=rules,
+            area="declaration",
+        )
     assert refused.value.status == 409
     assert theirs.subscription.tenant == OTHER.tenant
+    assert colleagues.subscription.tenant == BROKER.tenant
     async with sessions() as session:
         mine = await service.subscriptions(session=session, principal=BROKER)
-    assert len(mine) == service.MAX_SUBSCRIPTIONS_PER_TENANT
+    assert len(mine) == service.MAX_SUBSCRIPTIONS_PER_CLIENT
 
 
 async def test_each_client_of_a_tenant_manages_its_own_subscriptions(sessions: Sessions) -> None:

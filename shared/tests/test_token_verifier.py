@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from customs_shared import auth
 from customs_shared.auth import TokenVerifier
 from customs_shared.problems import Unauthorized
 from customs_shared.revocation import Revocation, RevocationKind, RevocationList
@@ -27,7 +29,7 @@ class _OneKey:
         return self._jwk if kid == "k1" else None
 
 
-def _token(key: Ed25519PrivateKey) -> str:
+def _token(key: Ed25519PrivateKey, *, lifetime: int = 60, jti: str = "j") -> str:
     now = int(time.time())
     claims = {
         "iss": "gw",
@@ -37,8 +39,8 @@ def _token(key: Ed25519PrivateKey) -> str:
         "roles": ["broker"],
         "scope": "declarations:read",
         "iat": now,
-        "exp": now + 60,
-        "jti": "j",
+        "exp": now + lifetime,
+        "jti": jti,
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": "k1"})
 
@@ -154,4 +156,43 @@ async def test_a_cached_token_of_a_removed_key_is_refused_and_one_past_exp_is_ch
     later = time.time() + 3600
     monkeypatch.setattr(time, "time", lambda: later)
     await verifier.verify(token)
+    assert decodes == 1
+
+
+async def test_a_cached_token_is_refused_once_it_has_expired(
+    key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache never outlives the token: past exp (and the leeway) the same token that
+    was served from the cache a moment ago is a 401, on the real clock."""
+    monkeypatch.setattr(auth, "_LEEWAY_SECONDS", 0)  # the clock, not 5 s of grace
+    verifier = TokenVerifier(_Keys(key), issuer="gw", audience="api", algorithms=["EdDSA"])
+    token = _token(key, lifetime=1)
+    await verifier.verify(token)
+    await verifier.verify(token)  # from the cache
+    await asyncio.sleep(2.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_the_cache_of_verified_tokens_is_bounded(
+    key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "_VERIFIED_CACHE_SIZE", 3)
+    verifier = TokenVerifier(_Keys(key), issuer="gw", audience="api", algorithms=["EdDSA"])
+    tokens = [_token(key, jti=f"j{n}") for n in range(5)]
+    for token in tokens:
+        await verifier.verify(token)
+    decodes = 0
+    original = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decodes
+        decodes += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    for token in tokens[2:]:  # the three most recent: from the cache
+        await verifier.verify(token)
+    assert decodes == 0
+    await verifier.verify(tokens[0])  # evicted: verified again
     assert decodes == 1

@@ -219,6 +219,12 @@ async def run(bench: Stack) -> dict[str, Any]:
     }
 
 
+def seen_lanes(lanes: dict[str, int]) -> str:
+    """The lanes the watcher saw, e.g. ``green 6012, yellow 3``: every declaration of the
+    run is the validly signed sample with its e-C/O, so anything but green is a finding."""
+    return ", ".join(f"{lane} {count}" for lane, count in sorted(lanes.items())) or "none"
+
+
 def report(figures: dict[str, Any]) -> None:
     baseline: Sustained = figures["baseline"]
     loaded: Sustained = figures["loaded"]
@@ -236,6 +242,7 @@ def report(figures: dict[str, Any]) -> None:
         f"\nclosed loops, declarations per second by submitters: {steps}\n"
         f"{loaded.submitters} submitters reported; {loaded.outcome.measured_lanes} lanes in "
         f"{loaded.outcome.measured_seconds:.1f} s after a {WARM_UP:.0f} s warm-up\n"
+        f"lanes seen over the run: {seen_lanes(figures['lanes'])}\n"
         f"{'baseline: bare POST (1 row + 1 Kafka message)':<52} {baseline.rate:8.1f} /s\n"
         f"{'declarations submitted to laned (sustained)':<52} {loaded.rate:8.1f} /s"
         "   (goal 250)\n"

@@ -86,8 +86,8 @@ class DeclarationSettings(NotifyingServiceSettings):
     )
     receipt_previous_public_keys_dir: Path | None = Field(
         default=None,
-        description="During a receipt-key rotation: a folder whose every file is the PEM "
-        "public key of a retired receipt key. They stay in the receipts' JWKS, so receipts "
+        description="During a receipt-key rotation: a folder whose every *.pem file is the "
+        "PEM public key of a retired receipt key. They stay in the receipts' JWKS, so receipts "
         "signed before the rotation still verify; keep them as long as receipts are kept.",
     )
     _cursor_key: bytes = PrivateAttr(default=b"")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import stat
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
@@ -46,6 +48,27 @@ def test_generated_key_is_private_and_reused(tmp_path: Path) -> None:
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first.kid == second.kid
+
+
+def test_processes_starting_at_once_all_get_the_one_key_written_whole(tmp_path: Path) -> None:
+    """Replicas (or a service and its tests) starting together on an empty volume: one key
+    wins, and none of the others reads it half written."""
+    racers = 16
+    for attempt in range(5):
+        path = tmp_path / f"round-{attempt}" / "signing-key.pem"
+        start = threading.Barrier(racers)
+
+        def load(path: Path = path, start: threading.Barrier = start) -> bytes:
+            start.wait()
+            key = load_or_create_private_key(path, generate=True)
+            return key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+
+        with ThreadPoolExecutor(racers) as pool:
+            keys = list(pool.map(lambda _: load(), range(racers)))
+        assert len(set(keys)) == 1
+        assert [p.name for p in path.parent.iterdir()] == [path.name]  # no draft left
 
 
 def test_encrypted_key_needs_its_password(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,10 +62,18 @@ def _write_new_key(path: Path, password: bytes | None) -> Ed25519PrivateKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # O_EXCL: two processes starting at once must not overwrite each other's key.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    # Written whole under a name of its own, then linked to ``path``, which fails if it
+    # exists: of two processes starting at once, one key wins and the other process reads
+    # it complete (creating ``path`` and then writing it would let that one read it empty).
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
+    finally:
+        os.unlink(draft)
     log.warning("generated a new signing key", extra={"path": str(path)})
     return key
 

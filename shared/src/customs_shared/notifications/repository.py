@@ -67,8 +67,10 @@ class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
         )
         return (await self.session.scalars(statement)).all()
 
-    async def count_of_tenant(self, tenant: str) -> int:
-        statement = select(func.count()).where(WebhookSubscription.tenant == tenant)
+    async def count_of_client(self, tenant: str, client_id: str) -> int:
+        statement = select(func.count()).where(
+            WebhookSubscription.tenant == tenant, WebhookSubscription.client_id == client_id
+        )
         return int(await self.session.scalar(statement) or 0)
 
     async def owned(

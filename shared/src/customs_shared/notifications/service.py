@@ -39,7 +39,7 @@ from customs_shared.problems import BadRequest
 
 log = logging.getLogger(__name__)
 
-MAX_SUBSCRIPTIONS_PER_TENANT = 20
+MAX_SUBSCRIPTIONS_PER_CLIENT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +97,14 @@ async def subscribe(
             f"This service sends {area}.* notifications only; not {', '.join(foreign)}."
         )
     await _target(str(body.url), policy)
-    # Each subscription is delivery work on every change of the tenant's: a bounded few.
-    if await SubscriptionRepository(session).count_of_tenant(principal.tenant) >= (
-        MAX_SUBSCRIPTIONS_PER_TENANT
-    ):
+    # Each subscription is delivery work on every change of the tenant's: a bounded few per
+    # client, counted where they are managed (a client sees and removes only its own).
+    if await SubscriptionRepository(session).count_of_client(
+        principal.tenant, principal.subject
+    ) >= (MAX_SUBSCRIPTIONS_PER_CLIENT):
         raise TooManySubscriptions(
-            f"At most {MAX_SUBSCRIPTIONS_PER_TENANT} webhook subscriptions; remove one first.",
-            max_subscriptions=MAX_SUBSCRIPTIONS_PER_TENANT,
+            f"At most {MAX_SUBSCRIPTIONS_PER_CLIENT} webhook subscriptions; remove one first.",
+            max_subscriptions=MAX_SUBSCRIPTIONS_PER_CLIENT,
         )
     subscription_id = uuid.uuid4()
     # From now on: what happened before the subscription is in the pull queue; what is
