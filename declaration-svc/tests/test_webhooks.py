@@ -148,44 +148,31 @@ async def test_failing_deliveries_back_off_then_disable_and_nothing_is_skipped(
     assert (enabled.enabled, enabled.consecutive_failures) == (True, 0)
 
 
+async def subscribe(session: AsyncSession, who: Principal, url: str) -> service.Subscribed:
+    """A subscription of ``who`` to every declaration.* notification, loopback allowed."""
+    return await service.subscribe(
+        session=session,
+        principal=who,
+        body=SubscriptionIn.model_validate({"url": url}),
+        policy=policy(allow_private=True),
+        area="declaration",
+    )
+
+
 async def test_a_client_has_a_bounded_number_of_subscriptions(sessions: Sessions) -> None:
-    rules = policy(allow_private=True)
     async with sessions() as session, session.begin():
         for n in range(service.MAX_SUBSCRIPTIONS_PER_CLIENT):
-            await service.subscribe(
-                session=session,
-                principal=BROKER,
-                body=SubscriptionIn.model_validate({"url": f"http://127.0.0.1:9/hook/{n}"}),
-                policy=rules,
-                area="declaration",
-            )
+            await subscribe(session, BROKER, f"http://127.0.0.1:9/hook/{n}")
     async with sessions() as session, session.begin():
         with pytest.raises(TooManySubscriptions) as refused:
-            await service.subscribe(
-                session=session,
-                principal=BROKER,
-                body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/one-more"}),
-                policy=rules,
-                area="declaration",
-            )
+            await subscribe(session, BROKER, "http://127.0.0.1:9/one-more")
         # Another tenant's count is its own, and so is another client's of the same tenant:
         # each counts what it can see and remove.
-        theirs = await service.subscribe(
-            session=session,
-            principal=OTHER,
-            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/theirs"}),
-            policy=rules,
-            area="declaration",
+        theirs = await subscribe(session, OTHER, "http://127.0.0.1:9/theirs")
+        colleague = principal(
+            Role.BROKER, BROKER.tenant, "declarations:write", subject="demo-broker-2"
         )
-        colleagues = await service.subscribe(
-            session=session,
-            principal=principal(
-                Role.BROKER, BROKER.tenant, "declarations:write", subject="demo-broker-2"
-            ),
-            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/colleague"}),
-            policy=rules,
-            area="declaration",
-        )
+        colleagues = await subscribe(session, colleague, "http://127.0.0.1:9/colleague")
     assert refused.value.status == 409
     assert theirs.subscription.tenant == OTHER.tenant
     assert colleagues.subscription.tenant == BROKER.tenant
@@ -205,22 +192,9 @@ async def test_each_client_of_a_tenant_manages_its_own_subscriptions(sessions: S
         "declarations:read",
         subject="demo-broker-back-office",
     )
-    rules = policy(allow_private=True)
     async with sessions() as session, session.begin():
-        mine = await service.subscribe(
-            session=session,
-            principal=BROKER,
-            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/mine"}),
-            policy=rules,
-            area="declaration",
-        )
-        theirs = await service.subscribe(
-            session=session,
-            principal=colleague,
-            body=SubscriptionIn.model_validate({"url": "http://127.0.0.1:9/theirs"}),
-            policy=rules,
-            area="declaration",
-        )
+        mine = await subscribe(session, BROKER, "http://127.0.0.1:9/mine")
+        theirs = await subscribe(session, colleague, "http://127.0.0.1:9/theirs")
     mine_id, theirs_id = mine.subscription.id, theirs.subscription.id
     async with sessions() as session:
         listed = await service.subscriptions(session=session, principal=colleague)

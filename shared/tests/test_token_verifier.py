@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,21 @@ class _OneKey:
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         return self._jwk if kid == "k1" else None
+
+
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """How many times PyJWT decodes a token from now on: a verification the cache saved
+    decodes nothing."""
+    calls = 0
+    original = jwt.decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return lambda: calls
 
 
 def _token(key: Ed25519PrivateKey, *, lifetime: int = 60, jti: str = "j") -> str:
@@ -112,17 +128,9 @@ async def test_a_verified_token_is_not_verified_again_but_revocation_still_count
     )
     token = _token(key)
     first = await verifier.verify(token)
-    decodes = 0
-    original = jwt.decode
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decodes
-        decodes += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", counting)
+    decodes = _count_decodes(monkeypatch)
     assert await verifier.verify(token) == first
-    assert decodes == 0  # served from what was verified
+    assert decodes() == 0  # served from what was verified
     revocations.add(Revocation(kind=RevocationKind.TOKEN, value="j", revoked_at=datetime.now(UTC)))
     with pytest.raises(Unauthorized, match="revoked"):
         await verifier.verify(token)
@@ -142,21 +150,13 @@ async def test_a_cached_token_of_a_removed_key_is_refused_and_one_past_exp_is_ch
     await verifier.verify(token)
     # Past its exp (and the leeway) the token is not served from the cache: it is
     # decoded again, where PyJWT's own clock decides (an expired token gets 401 there).
-    decodes = 0
-    original = jwt.decode
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decodes
-        decodes += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", counting)
+    decodes = _count_decodes(monkeypatch)
     await verifier.verify(token)
-    assert decodes == 0
+    assert decodes() == 0
     later = time.time() + 3600
     monkeypatch.setattr(time, "time", lambda: later)
     await verifier.verify(token)
-    assert decodes == 1
+    assert decodes() == 1
 
 
 async def test_a_cached_token_is_refused_once_it_has_expired(
@@ -182,17 +182,9 @@ async def test_the_cache_of_verified_tokens_is_bounded(
     tokens = [_token(key, jti=f"j{n}") for n in range(5)]
     for token in tokens:
         await verifier.verify(token)
-    decodes = 0
-    original = jwt.decode
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal decodes
-        decodes += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(jwt, "decode", counting)
+    decodes = _count_decodes(monkeypatch)
     for token in tokens[2:]:  # the three most recent: from the cache
         await verifier.verify(token)
-    assert decodes == 0
+    assert decodes() == 0
     await verifier.verify(tokens[0])  # evicted: verified again
-    assert decodes == 1
+    assert decodes() == 1
