@@ -89,6 +89,7 @@ def registration(client_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.usefixtures("clear_of_a_window_edge")
 async def test_register_rotate_limit_disable_enable_across_two_replicas(
     admin_gateways: tuple[Gateway, Gateway],
 ) -> None:

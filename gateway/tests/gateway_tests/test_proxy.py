@@ -258,6 +258,7 @@ async def test_proxy_upstream_timeout_is_504_problem(gateway_factory: GatewayFac
     assert response.json()["type"].endswith("/gateway-timeout")
 
 
+@pytest.mark.usefixtures("clear_of_a_window_edge")
 async def test_proxy_rate_limit_per_client_is_429(gateway_factory: GatewayFactory) -> None:
     async with gateway_factory(rate_limit_per_minute=2) as gw:
         token = await get_token(gw.client)

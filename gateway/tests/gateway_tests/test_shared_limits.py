@@ -6,7 +6,7 @@ import pytest
 
 from gateway_tests.support import BROKER_ID, BROKER_SECRET, GatewayFactory, basic, get_token
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clear_of_a_window_edge")]
 
 
 async def test_two_gateways_share_the_api_limit(

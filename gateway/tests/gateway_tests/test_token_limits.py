@@ -9,6 +9,7 @@ import threading
 from typing import Literal
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 from prometheus_client import REGISTRY
 
@@ -23,6 +24,8 @@ from gateway_tests.support import (
     basic,
     internal_url,
 )
+
+pytestmark = pytest.mark.usefixtures("clear_of_a_window_edge")
 
 ATTACKER = "203.0.113.7"
 ELSEWHERE = "198.51.100.9"
