@@ -23,6 +23,7 @@ from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import amendments, service
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
+    IdempotencyKeyReused,
     IfMatchRequired,
     IllegalTransition,
     StaleVersion,
@@ -77,14 +78,14 @@ async def amend(
     sessions: Sessions, declaration_id: uuid.UUID, if_match: str | None, who: Principal = BROKER
 ) -> int:
     async with sessions() as session, session.begin():
-        declaration, _ = await amendments.amend(
+        amended = await amendments.amend(
             session=session,
             principal=who,
             declaration_id=declaration_id,
             body=amended_body(),
             if_match=if_match,
         )
-        return declaration.version
+        return amended.version
 
 
 async def current(sessions: Sessions, declaration_id: uuid.UUID) -> DeclarationOut:
@@ -244,3 +245,44 @@ async def test_another_tenant_can_neither_amend_nor_cancel(sessions: Sessions) -
             await amendments.version(
                 session=session, principal=OTHER_BROKER, declaration_id=declaration_id, number=1
             )
+
+
+async def test_an_amendment_retried_with_its_key_is_answered_again_and_made_once(
+    sessions: Sessions,
+) -> None:
+    """The retry of an amendment that was made carries an If-Match now stale: with the same
+    Idempotency-Key it gets the first answer (the version made), not a 412, and no third
+    version. The key with another body, or on another declaration, is a 422."""
+    declaration_id = await submitted(sessions)
+    other_id = await submitted(sessions)
+
+    async def send(target: uuid.UUID, body: DeclarationIn, key: str) -> amendments.Amended:
+        async with sessions() as session, session.begin():
+            return await amendments.amend(
+                session=session,
+                principal=BROKER,
+                declaration_id=target,
+                body=body,
+                if_match='"v1"',
+                idempotency_key=key,
+            )
+
+    first = await send(declaration_id, amended_body(), "amend-1")
+    again = await send(declaration_id, amended_body(), "amend-1")
+    assert (first.version, first.status, first.replayed) == (2, "RECEIVED", False)
+    assert (again.version, again.status, again.replayed) == (2, "RECEIVED", True)
+    with pytest.raises(StaleVersion):  # a new key is a new amendment, of version 1: stale
+        await send(declaration_id, amended_body(), "amend-2")
+    with pytest.raises(IdempotencyKeyReused):
+        await send(declaration_id, original(), "amend-1")
+    with pytest.raises(IdempotencyKeyReused):
+        await send(other_id, amended_body(), "amend-1")
+    fresh = await current(sessions, declaration_id)
+    assert fresh.version == 2
+    async with sessions() as session:
+        amended_events = [
+            p
+            for p in (await session.scalars(select(OutboxEvent.payload))).all()
+            if json.loads(p)["type"] == "customs.declaration.amended.v1"
+        ]
+    assert len(amended_events) == 1

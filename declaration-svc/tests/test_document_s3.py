@@ -164,15 +164,17 @@ async def test_a_transaction_that_fails_after_the_upload_leaves_no_document_and_
 
     async def failing_request() -> None:
         async with sessions() as session, session.begin():
-            document = await service.attach(
-                session=session,
-                principal=BROKER,
-                store=store,
-                declaration_id=declaration_id,
-                upload=service.Upload(
-                    DocumentType.INVOICE, "invoice.pdf", "application/pdf", b"half", None
-                ),
-            )
+            document = (
+                await service.attach(
+                    session=session,
+                    principal=BROKER,
+                    store=store,
+                    declaration_id=declaration_id,
+                    upload=service.Upload(
+                        DocumentType.INVOICE, "invoice.pdf", "application/pdf", b"half", None
+                    ),
+                )
+            ).document
             written.append(await store.get(session, document.storage_key))
             raise RuntimeError("the request fails after the upload")
 

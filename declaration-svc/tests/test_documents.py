@@ -1,5 +1,6 @@
 """Documents on a real PostgreSQL: stored with their digest and event, the enterprise
-signature rule, PEM signatures, the directory store, and nothing kept on failure."""
+signature rule, PEM signatures, the directory store, nothing kept on failure, and a retry
+with its Idempotency-Key stored once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.auth import Role
 from customs_shared.messaging.models import OutboxEvent
 from declaration_svc.declarations import service as declarations
+from declaration_svc.declarations.errors import IdempotencyKeyReused
 from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.documents import service, storage
 from declaration_svc.documents.errors import (
@@ -57,13 +59,14 @@ async def attach(
     sessions: Sessions, declaration_id: uuid.UUID, data: service.Upload, store: DocumentStore
 ) -> Document:
     async with sessions() as session, session.begin():
-        return await service.attach(
+        attached = await service.attach(
             session=session,
             principal=BROKER,
             store=store,
             declaration_id=declaration_id,
             upload=data,
         )
+    return attached.document
 
 
 async def test_a_signed_document_is_stored_with_its_digest_and_announced_without_its_bytes(
@@ -154,13 +157,14 @@ async def test_a_failed_request_leaves_no_file_in_the_directory_store(
     declaration_id = await declared(sessions, "declaration-individual")
     async with sessions() as session:
         await session.begin()
-        document = await service.attach(
+        attached = await service.attach(
             session=session,
             principal=BROKER,
             store=store,
             declaration_id=declaration_id,
             upload=upload(b"half", None),
         )
+        document = attached.document
         written = tmp_path / document.storage_key[:2] / document.storage_key
         assert written.read_bytes() == b"half"  # the file first, then the row
         await session.rollback()
@@ -186,3 +190,46 @@ async def test_the_sweep_deletes_files_no_row_names_and_stale_temporary_files(
     assert not (tmp_path / orphan[:2] / orphan).exists()
     assert not temporary.exists()
     assert (tmp_path / kept.storage_key[:2] / kept.storage_key).read_bytes() == b"kept"
+
+
+async def test_an_upload_retried_with_its_key_stores_the_document_once(sessions: Sessions) -> None:
+    """A broker whose upload timed out sends it again with the same Idempotency-Key: it gets
+    the document the first request stored, and nothing is stored or announced twice. The key
+    with another file, or a key that made a declaration, is a 422; a key is the tenant's."""
+    declaration_id = await declared(sessions, "declaration-enterprise")
+    signed = upload(b"%PDF-1.7 the invoice", DER_SIGNATURE)
+
+    async def send(data: service.Upload, key: str) -> service.Attached:
+        async with sessions() as session, session.begin():
+            return await service.attach(
+                session=session,
+                principal=BROKER,
+                store=DatabaseStore(),
+                declaration_id=declaration_id,
+                upload=data,
+                idempotency_key=key,
+            )
+
+    first = await send(signed, "upload-1")
+    again = await send(signed, "upload-1")
+    other = await send(signed, "upload-2")  # another key: another document
+    assert not first.replayed
+    assert again.replayed
+    assert again.document.id == first.document.id
+    assert other.document.id != first.document.id
+    with pytest.raises(IdempotencyKeyReused):
+        await send(upload(b"%PDF-1.7 another invoice", DER_SIGNATURE), "upload-1")
+    async with sessions() as session, session.begin():
+        await declarations.submit(
+            session=session,
+            principal=BROKER,
+            body=DeclarationIn.model_validate(sample("declaration-enterprise")),
+            idempotency_key="made-a-declaration",
+        )
+    with pytest.raises(IdempotencyKeyReused):
+        await send(signed, "made-a-declaration")
+    async with sessions() as session:
+        documents = await session.scalar(select(func.count()).select_from(Document))
+        payloads = (await session.scalars(select(OutboxEvent.payload))).all()
+    announced = [p for p in payloads if json.loads(p)["type"] == "customs.document.attached.v1"]
+    assert (documents, len(announced)) == (2, 2)

@@ -85,7 +85,7 @@ async def test_each_amended_version_gets_its_own_receipt(sessions: Sessions, key
             session=session, principal=BROKER, body=body, idempotency_key=None, receipt_keys=keys
         )
     async with sessions() as session, session.begin():
-        _, receipt = await amendments.amend(
+        amended = await amendments.amend(
             session=session,
             principal=BROKER,
             declaration_id=accepted.declaration_id,
@@ -93,6 +93,7 @@ async def test_each_amended_version_gets_its_own_receipt(sessions: Sessions, key
             if_match='"v1"',
             receipt_keys=keys,
         )
+    receipt = amended.receipt
     assert receipt is not None
     assert verify(receipt, keys)["version"] == 2
     async with sessions() as session:

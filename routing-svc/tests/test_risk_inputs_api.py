@@ -139,11 +139,13 @@ async def test_every_change_bumps_the_version_and_is_audited_before_and_after(
     first = await put(api, path, {"compliance_level": "high", "priority": True})
     second = await put(api, path, {"compliance_level": "medium"}, **{"If-Match": '"1"'})
     stale = await put(api, path, {"compliance_level": "low"}, **{"If-Match": '"1"'})
+    # If-Match compares strongly: the weak form of the current tag matches nothing.
+    weak = await put(api, path, {"compliance_level": "low"}, **{"If-Match": 'W/"2"'})
 
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["version"] == 2
     assert second.headers["etag"] == '"2"'
-    assert stale.status_code == 412
+    assert stale.status_code == weak.status_code == 412
     assert stale.headers["content-type"] == PROBLEM
     current = await api.http.get(f"{BASE}/{path}", headers=api.as_risk_manager())
     assert current.json()["compliance_level"] == "medium"

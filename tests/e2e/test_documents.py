@@ -134,3 +134,48 @@ def test_signature_svc_verifies_each_documents_signature_from_its_digest(
     assert report.json()["sub_indication"] == "HASH_FAILURE"
     checked = [e for e in timeline if e["event"] == "document_signature_checked"]
     assert len(checked) == 2
+
+
+def test_a_retried_upload_and_amendment_with_their_keys_make_nothing_twice(
+    cluster: Cluster,
+) -> None:
+    """Through the gateway, as a broker's software retries after a timeout: the same
+    Idempotency-Key gets the first answer again (`Idempotent-Replayed: true`), one document,
+    one new version."""
+    key = str(uuid.uuid4())
+    files = {"file": ("list.pdf", b"packing list, retried", "application/pdf")}
+    with cluster.client("demo-broker") as client:
+        declaration = submit(client, sample("declaration-individual")).json()
+        url = f"{declaration['status_url']}/documents"
+        sent = [
+            client.post(
+                url,
+                files=files,
+                data={"document_type": "packing_list"},
+                headers={"Idempotency-Key": key},
+            )
+            for _ in range(2)
+        ]
+        listed = client.get(url).json()
+        amend_key = str(uuid.uuid4())
+        amended = [
+            client.put(
+                declaration["status_url"],
+                json=sample("declaration-individual"),
+                headers={"If-Match": '"v1"', "Idempotency-Key": amend_key},
+            )
+            for _ in range(2)
+        ]
+        now = client.get(declaration["status_url"])
+    assert [r.status_code for r in sent] == [201, 201]
+    assert sent[1].json() == sent[0].json()
+    assert sent[1].headers["location"] == sent[0].headers["location"]
+    assert sent[1].headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in sent[0].headers
+    assert [d["id"] for d in listed] == [sent[0].json()["id"]]
+    assert [r.status_code for r in amended] == [202, 202], amended[1].text
+    assert amended[1].json() == amended[0].json()
+    assert amended[0].json()["version"] == 2
+    assert amended[1].headers["etag"] == '"v2"'
+    assert amended[1].headers["idempotent-replayed"] == "true"
+    assert now.json()["version"] == 2

@@ -5,6 +5,7 @@ version it replaced stays readable. Both name the version they act on (If-Match)
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
@@ -15,7 +16,7 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationCancelled
 from customs_shared.keys import KeyRing
 from customs_shared.messaging.outbox import add_event
-from declaration_svc.declarations import lifecycle
+from declaration_svc.declarations import idempotency, lifecycle
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IfMatchRequired,
@@ -45,7 +46,23 @@ from declaration_svc.receipts import service as receipts
 
 
 def etag(declaration: Declaration) -> str:
-    return f'"v{declaration.version}"'
+    return version_etag(declaration.version)
+
+
+def version_etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+@dataclass(frozen=True, slots=True)
+class Amended:
+    """What an amendment answers: the version it made and that version's receipt;
+    ``replayed`` when it is the answer, again, of an earlier request with the same key."""
+
+    declaration_id: uuid.UUID
+    version: int
+    status: str
+    receipt: str | None
+    replayed: bool = False
 
 
 def _check_version(declaration: Declaration, if_match: str | None, *, required: bool) -> None:
@@ -90,12 +107,32 @@ async def amend(
     if_match: str | None,
     receipt_keys: KeyRing | None = None,
     signed_sha256: bytes | None = None,
-) -> tuple[Declaration, str | None]:
-    """The amended declaration and, with ``receipt_keys``, the new version's receipt.
-    ``signed_sha256`` as for a submission: the digest the new version's signature covers."""
+    idempotency_key: str | None = None,
+) -> Amended:
+    """The version made and, with ``receipt_keys``, its receipt. ``signed_sha256`` as for
+    a submission: the digest the new version's signature covers. With ``idempotency_key``,
+    a retry of an amendment that was made (its If-Match now stale) gets its answer again."""
     check_declarant(principal, body)
     # Items and timeline too: the replaced version is kept as the API showed it.
     declaration = await _locked(session, principal, declaration_id, options=WITH_ITEMS_AND_TIMELINE)
+    if idempotency_key is not None:
+        made = await idempotency.claim(
+            session,
+            principal,
+            idempotency_key,
+            idempotency.request_hash("amend", str(declaration.id), body.model_dump_json()),
+            declaration_id=declaration.id,
+            version=declaration.version + 1,
+        )
+        if made is not None and made.version is not None:
+            original = await receipts.of_version(session, declaration.id, made.version)
+            return Amended(
+                declaration.id,
+                made.version,
+                DeclarationStatus.RECEIVED,
+                original.jws if original is not None else None,
+                replayed=True,
+            )
     _check_version(declaration, if_match, required=True)
     if not lifecycle.allowed(declaration.status, DeclarationStatus.RECEIVED):
         lifecycle.refuse(declaration, DeclarationStatus.RECEIVED, action="amended")
@@ -156,7 +193,7 @@ async def amend(
         )
     )
     await session.flush()  # sessions do not autoflush: a re-read must see the change
-    return declaration, receipt
+    return Amended(declaration.id, declaration.version, declaration.status, receipt)
 
 
 async def cancel(

@@ -64,8 +64,9 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         pattern=r"^[\x20-\x7e]+$",
-        description="Retries with the same key and body return the same declaration. "
-        "Visible ASCII and spaces.",
+        description="A retry with the same key and the same request is answered as the "
+        "first time, and makes nothing again (another request with the key: 422; while the "
+        "first is in flight: 409). Keys are kept 24 h. Visible ASCII and spaces.",
     ),
 ]
 
@@ -165,6 +166,8 @@ async def get_declaration(
         IllegalTransition,
         StaleVersion,
         IfMatchRequired,
+        IdempotencyKeyReused,
+        IdempotentRequestInFlight,
         ExchangeRateMissing,
         PayloadTooLarge,
     ),
@@ -179,8 +182,9 @@ async def amend_declaration(
     request: Request,
     response: Response,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> DeclarationAccepted:
-    declaration, receipt = await amendments.amend(
+    amended = await amendments.amend(
         session=session,
         principal=principal,
         declaration_id=declaration_id,
@@ -188,16 +192,19 @@ async def amend_declaration(
         if_match=if_match,
         receipt_keys=_settings(request).receipt_keys(),
         signed_sha256=await signed_digest_of(request) if body.signature else None,
+        idempotency_key=idempotency_key,
     )
-    url = status_url(declaration.id)
+    url = status_url(amended.declaration_id)
     response.headers["Location"] = url
-    response.headers["ETag"] = amendments.etag(declaration)
+    response.headers["ETag"] = amendments.version_etag(amended.version)
+    if amended.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return DeclarationAccepted(
-        id=declaration.id,
-        status=declaration.status,
+        id=amended.declaration_id,
+        status=amended.status,
         status_url=url,
-        version=declaration.version,
-        receipt=receipt,
+        version=amended.version,
+        receipt=amended.receipt,
     )
 
 

@@ -147,7 +147,8 @@ class TimelineEntry(Base):
 
 
 class IdempotencyKey(Base):
-    """Remembers which declaration a client's ``Idempotency-Key`` produced."""
+    """Remembers what a client's ``Idempotency-Key`` produced: a declaration (submitted),
+    one of its versions (an amendment), or one of its documents (an upload)."""
 
     __tablename__ = "idempotency_keys"
     # The purge deletes by age.
@@ -157,6 +158,8 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     declaration_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -154,12 +154,24 @@ class IdempotencyKeyRepository(RepositoryBase[IdempotencyKey]):
         return await self.session.get(IdempotencyKey, (tenant, key))
 
     async def claim(
-        self, tenant: str, key: str, request_hash: str, declaration_id: uuid.UUID
+        self,
+        tenant: str,
+        key: str,
+        request_hash: str,
+        declaration_id: uuid.UUID,
+        *,
+        version: int | None = None,
+        document_id: uuid.UUID | None = None,
     ) -> bool:
         """Takes the key for this request; False when a finished request holds it (the
         caller holds the key's advisory lock, so none of the same key is in flight)."""
         return await self.insert_if_absent(
-            tenant=tenant, key=key, request_hash=request_hash, declaration_id=declaration_id
+            tenant=tenant,
+            key=key,
+            request_hash=request_hash,
+            declaration_id=declaration_id,
+            version=version,
+            document_id=document_id,
         )
 
     async def purge(self, created_before: datetime) -> int:

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customs_shared.auth import Principal, Role, tenant_scope
 from customs_shared.db import (
     insert_values_at_commit,
-    try_advisory_xact_lock,
     utcnow,
 )
 from customs_shared.events import catalog
@@ -35,11 +34,9 @@ from customs_shared.keys import KeyRing
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
 from customs_shared.pagination import CursorCodec, KeysetPosition
-from declaration_svc.declarations import lifecycle
+from declaration_svc.declarations import idempotency, lifecycle
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
-    IdempotencyKeyReused,
-    IdempotentRequestInFlight,
     IprSuspended,
     NotYourEnterprise,
 )
@@ -53,7 +50,6 @@ from declaration_svc.declarations.models import (
 from declaration_svc.declarations.repository import (
     WITH_ITEMS_AND_TIMELINE,
     DeclarationRepository,
-    IdempotencyKeyRepository,
     ListFilter,
 )
 from declaration_svc.declarations.schemas import DeclarationIn, ItemIn
@@ -189,22 +185,13 @@ async def _claim_key(
     body: DeclarationIn,
     declaration_id: uuid.UUID,
 ) -> Submission | None:
-    """Takes ``key`` for this request (None), or answers as the IETF Idempotency-Key
-    draft says: the original result for the same body, 422 for another body, 409
-    while the request that holds the key is still in flight."""
-    if not await try_advisory_xact_lock(session, f"idempotency|{principal.tenant}|{key}"):
-        raise IdempotentRequestInFlight(
-            "A request with this Idempotency-Key is still in flight; retry when it has ended."
-        )
-    request_hash = _request_hash(body)
-    keys = IdempotencyKeyRepository(session)
-    if await keys.claim(principal.tenant, key, request_hash, declaration_id):
+    """Takes ``key`` for this submission (None), or the original answer of the submission
+    that holds it (see :mod:`idempotency`)."""
+    existing = await idempotency.claim(
+        session, principal, key, _request_hash(body), declaration_id=declaration_id
+    )
+    if existing is None:
         return None
-    existing = await keys.find(principal.tenant, key)
-    if existing is None:  # purged between the claim and the read; the client may retry
-        raise IdempotencyKeyReused("This Idempotency-Key has just expired; retry.")
-    if existing.request_hash != request_hash:
-        raise IdempotencyKeyReused("This Idempotency-Key was used with a different body.")
     # The original response, not the declaration as it stands now: an accepted submission
     # was RECEIVED, with its first version's receipt (its status is the status URL's).
     original = await receipts.of_version(session, existing.declaration_id, 1)
@@ -218,7 +205,7 @@ async def _claim_key(
 
 async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
     """Forgets keys older than ``older_than``: a retry after that is a new request."""
-    return await IdempotencyKeyRepository(session).purge(utcnow() - older_than)
+    return await idempotency.purge(session, older_than=older_than)
 
 
 def submitted_facts(

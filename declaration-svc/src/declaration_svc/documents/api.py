@@ -10,7 +10,13 @@ from customs_shared.app import service_runtime
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
-from declaration_svc.declarations.errors import DeclarationNotFound, IllegalTransition
+from declaration_svc.declarations.api import IdempotencyKey
+from declaration_svc.declarations.errors import (
+    DeclarationNotFound,
+    IdempotencyKeyReused,
+    IdempotentRequestInFlight,
+    IllegalTransition,
+)
 from declaration_svc.documents import service
 from declaration_svc.documents.errors import (
     DocumentNotFound,
@@ -53,6 +59,8 @@ def _too_large(limit: int) -> DocumentTooLarge:
         Forbidden,
         DeclarationNotFound,
         IllegalTransition,
+        IdempotencyKeyReused,
+        IdempotentRequestInFlight,
         DocumentTooLarge,
         DocumentSignatureRequired,
         InvalidDocumentSignature,
@@ -72,6 +80,7 @@ async def attach_document(
     signature: Annotated[
         UploadFile | None, File(description="Detached CMS signature of the file (.p7s).")
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> DocumentOut:
     content = await uploads.read_at_most(file, service.DOCUMENT_MAX_BYTES, _too_large)
     signature_bytes = (
@@ -79,7 +88,7 @@ async def attach_document(
         if signature is None
         else await uploads.read_at_most(signature, service.SIGNATURE_MAX_BYTES, _too_large)
     )
-    document = await service.attach(
+    attached = await service.attach(
         session=session,
         principal=principal,
         store=store,
@@ -91,7 +100,11 @@ async def attach_document(
             content=content,
             signature=signature_bytes,
         ),
+        idempotency_key=idempotency_key,
     )
+    document = attached.document
+    if attached.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     url = f"/api/v1/declarations/{declaration_id}/documents/{document.id}"
     response.headers["Location"] = url
     response.headers["ETag"] = f'"{document.sha256}"'

@@ -17,7 +17,7 @@ from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarantKind, DocumentAttached, DocumentSignatureChecked
 from customs_shared.messaging.consumer import PermanentError
 from customs_shared.messaging.outbox import add_event
-from declaration_svc.declarations import lifecycle
+from declaration_svc.declarations import idempotency, lifecycle
 from declaration_svc.declarations.errors import DeclarationNotFound
 from declaration_svc.declarations.models import Declaration, DeclarationStatus
 from declaration_svc.declarations.repository import DeclarationRepository
@@ -45,6 +45,15 @@ class Upload:
     signature: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class Attached:
+    """The document stored; ``replayed`` when a retry with the same Idempotency-Key found
+    it stored by the first request (nothing was stored again)."""
+
+    document: Document
+    replayed: bool = False
+
+
 def signature_der(raw: bytes) -> bytes:
     """A detached CMS signature as DER, from DER or PEM (PKCS7 / CMS armour)."""
     return uploads.signature_der(raw, InvalidDocumentSignature)
@@ -65,8 +74,31 @@ async def attach(
     store: DocumentStore,
     declaration_id: uuid.UUID,
     upload: Upload,
-) -> Document:
+    idempotency_key: str | None = None,
+) -> Attached:
     declaration = await _declaration(session, principal, declaration_id)
+    document_id = uuid.uuid4()
+    digest = hashlib.sha256(upload.content).hexdigest()
+    if idempotency_key is not None:
+        bound_to = idempotency.request_hash(
+            "document",
+            str(declaration.id),
+            upload.document_type,
+            digest,
+            hashlib.sha256(upload.signature or b"").hexdigest(),
+        )
+        stored = await idempotency.claim(
+            session,
+            principal,
+            idempotency_key,
+            bound_to,
+            declaration_id=declaration.id,
+            document_id=document_id,
+        )
+        if stored is not None and stored.document_id is not None:
+            first = await DocumentRepository(session).one(declaration.id, stored.document_id)
+            if first is not None:
+                return Attached(first, replayed=True)
     if declaration.status in lifecycle.FINAL:
         status = DeclarationStatus(declaration.status)
         lifecycle.refuse(declaration, status, action="given documents")
@@ -77,8 +109,6 @@ async def attach(
             rule="enterprise-document-signed",
         )
     signature = None if upload.signature is None else signature_der(upload.signature)
-    digest = hashlib.sha256(upload.content).hexdigest()
-    document_id = uuid.uuid4()
     now = utcnow()
     key = store.key(declaration.id, document_id)
     # The bytes first, then the row: a row never names missing bytes (see storage.py).
@@ -129,7 +159,7 @@ async def attach(
             attached_at=now,
         ),
     )
-    return document
+    return Attached(document)
 
 
 async def list_documents(

@@ -39,11 +39,12 @@ def written(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
 
 
 def version(if_match: str | None) -> int | None:
-    """The version an If-Match names (``3``, ``"3"`` or ``W/"3"``); -1 (matching
-    nothing) for anything else, so a garbled precondition fails rather than passes."""
+    """The version an If-Match names (``"3"``, or bare ``3``); -1 (matching nothing) for
+    anything else, so a garbled precondition fails rather than passes. If-Match compares
+    strongly (RFC 9110 §13.1.1): a weak tag (``W/"3"``) matches nothing."""
     if if_match is None:
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
+    tag = if_match.strip().strip('"')
     return int(tag) if tag.isdigit() and len(tag) < 10 else -1
 
 
