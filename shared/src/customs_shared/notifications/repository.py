@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 
 from customs_shared.notifications.models import Notification, WebhookSubscription
 from customs_shared.notifications.visibility import visible_horizon
@@ -56,30 +56,31 @@ class NotificationRepository(RepositoryBase[Notification]):
         return Position(0, int(await self.session.scalar(select(func.max(Notification.seq))) or 0))
 
 
+def _of_client(tenant: str, client_id: str) -> tuple[ColumnElement[bool], ...]:
+    """A client's own subscriptions: each client of a tenant manages only its own."""
+    return (WebhookSubscription.tenant == tenant, WebhookSubscription.client_id == client_id)
+
+
 class SubscriptionRepository(RepositoryBase[WebhookSubscription]):
     model = WebhookSubscription
 
     async def of_client(self, tenant: str, client_id: str) -> Sequence[WebhookSubscription]:
         statement = (
             select(WebhookSubscription)
-            .where(WebhookSubscription.tenant == tenant, WebhookSubscription.client_id == client_id)
+            .where(*_of_client(tenant, client_id))
             .order_by(WebhookSubscription.created_at)
         )
         return (await self.session.scalars(statement)).all()
 
     async def count_of_client(self, tenant: str, client_id: str) -> int:
-        statement = select(func.count()).where(
-            WebhookSubscription.tenant == tenant, WebhookSubscription.client_id == client_id
-        )
+        statement = select(func.count()).where(*_of_client(tenant, client_id))
         return int(await self.session.scalar(statement) or 0)
 
     async def owned(
         self, tenant: str, client_id: str, subscription_id: uuid.UUID
     ) -> WebhookSubscription | None:
         statement = select(WebhookSubscription).where(
-            WebhookSubscription.id == subscription_id,
-            WebhookSubscription.tenant == tenant,
-            WebhookSubscription.client_id == client_id,
+            WebhookSubscription.id == subscription_id, *_of_client(tenant, client_id)
         )
         return (await self.session.scalars(statement)).one_or_none()
 

@@ -99,9 +99,11 @@ async def subscribe(
     await _target(str(body.url), policy)
     # Each subscription is delivery work on every change of the tenant's: a bounded few per
     # client, counted where they are managed (a client sees and removes only its own).
-    if await SubscriptionRepository(session).count_of_client(
-        principal.tenant, principal.subject
-    ) >= (MAX_SUBSCRIPTIONS_PER_CLIENT):
+    repository = SubscriptionRepository(session)
+    if (
+        await repository.count_of_client(principal.tenant, principal.subject)
+        >= MAX_SUBSCRIPTIONS_PER_CLIENT
+    ):
         raise TooManySubscriptions(
             f"At most {MAX_SUBSCRIPTIONS_PER_CLIENT} webhook subscriptions; remove one first.",
             max_subscriptions=MAX_SUBSCRIPTIONS_PER_CLIENT,
@@ -125,7 +127,7 @@ async def subscribe(
         next_attempt_at=utcnow(),
         created_at=utcnow(),
     )
-    SubscriptionRepository(session).add(subscription)
+    repository.add(subscription)
     return Subscribed(subscription, secret)
 
 
