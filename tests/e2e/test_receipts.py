@@ -15,10 +15,17 @@ pytestmark = pytest.mark.e2e
 def test_the_receipt_verifies_with_the_published_jwks(cluster: Cluster) -> None:
     with cluster.client("demo-broker") as client:
         accepted = submit(client, sample("declaration-enterprise")).json()
-        jwks = client.get("/api/v1/declarations/receipts/jwks.json")
         again = client.get(f"{accepted['status_url']}/receipt")
     with cluster.client("demo-broker-b") as other:
         foreign = other.get(f"{accepted['status_url']}/receipt")
+    # Whoever the broker shows it to verifies it with no token of ours.
+    with cluster.client() as anyone:
+        jwks = anyone.get("/api/v1/declarations/receipts/jwks.json")
+        denied = anyone.get(f"{accepted['status_url']}/receipt")
+    assert jwks.status_code == 200, jwks.text
+    assert "public" in jwks.headers["cache-control"]
+    assert all("d" not in key for key in jwks.json()["keys"])  # public halves only
+    assert denied.status_code == 401
     token = accepted["receipt"]
     kid = jwt.get_unverified_header(token)["kid"]
     (jwk,) = [k for k in jwks.json()["keys"] if k["kid"] == kid]

@@ -1,7 +1,8 @@
 """Reverse proxy from ``/api/v1/<service>/…`` to the service that owns the path.
 
 The gateway verifies the bearer token itself and applies the per-client rate
-limit before anything reaches a service; the service verifies the token again
+limit before anything reaches a service (but for the few public keys a service
+publishes, served to anyone and limited per source address); the service verifies the token again
 (the caller's ``Authorization`` header is forwarded). Request headers are an
 allowlist; response headers pass through minus hop-by-hop and the ones the
 gateway sets itself. Bodies up to 64 KiB (a declaration, a lane, a page of a list) are
@@ -36,11 +37,16 @@ from gateway.breaker import CircuitBreaker
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from gateway.state import ApiLimiter, Clients, HttpClient, UpstreamBreakers, Upstreams
+from gateway.token_limits import source_of
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+# Public keys that verify what a service signed, served without a token as the gateway's
+# own JWKS is: whoever is shown a receipt (an auditor, a court, the trader's bank) has no
+# client of ours. (upstream path segment, rest of the path)
+PUBLIC_PATHS = (("declarations", "/receipts/jwks.json"),)
 
 # RFC 9110 §7.6.1 plus the classic hop-by-hop set.
 HOP_BY_HOP = frozenset(
@@ -307,6 +313,27 @@ def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
     return proxy
 
 
+def _public_endpoint(service: str) -> Callable[..., Awaitable[Response]]:
+    async def public(
+        request: Request,
+        limiter: ApiLimiter,
+        http: HttpClient,
+        upstreams: Upstreams,
+        breakers: UpstreamBreakers,
+    ) -> Response:
+        try:
+            await limiter.check("public", source_of(request))
+        except TooManyRequests:
+            RATE_LIMITED.labels("public").inc()
+            raise
+        return await forward(
+            request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+        )
+
+    public.__name__ = f"public_{service}"
+    return public
+
+
 class _Rest(Convertor[str]):
     """The rest of the path, line breaks too: Starlette's ``path`` (``.*``) stops at an
     encoded ``%0A``, which made the gateway answer 404 for a path the service judges."""
@@ -327,6 +354,16 @@ def proxy_router(segments: Iterable[str]) -> APIRouter:
     """One catch-all route per upstream path segment; the services publish their own
     OpenAPI."""
     router = APIRouter()
+    segments = list(segments)
+    # Before the catch-alls, which would ask for a token.
+    for service, rest in PUBLIC_PATHS:
+        if service in segments:
+            router.add_api_route(
+                f"{API_PREFIX}/{service}{rest}",
+                _public_endpoint(service),
+                methods=["GET", "HEAD"],
+                include_in_schema=False,
+            )
     for service in segments:
         router.add_api_route(
             f"{API_PREFIX}/{service}{{rest:rest}}",

@@ -19,6 +19,7 @@ import pytest
 from customs_shared.auth import Policy, Role, Scope
 from customs_shared.services import DOMAIN_SERVICES
 from gateway.main import create_app
+from gateway.proxy import API_PREFIX, PUBLIC_PATHS
 from gateway_tests.services import (
     Endpoint,
     api_routes,
@@ -39,6 +40,7 @@ PUBLIC = {
     ("POST", "/oauth/token"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/oauth-authorization-server"),
+    *(("GET", f"{API_PREFIX}/{service}{rest}") for service, rest in PUBLIC_PATHS),
 }
 # The gateway's routes to the services: any valid token passes, the service decides.
 _PROXY = re.compile(r"/api/v1/[a-z-]+\{rest:rest\}")

@@ -273,6 +273,20 @@ async def test_proxy_rate_limit_per_client_is_429(gateway_factory: GatewayFactor
     assert int(limited.headers["retry-after"]) >= 1
 
 
+@pytest.mark.usefixtures("clear_of_a_window_edge")
+async def test_published_keys_pass_without_token_limited_per_source(
+    gateway_factory: GatewayFactory,
+) -> None:
+    async with gateway_factory(rate_limit_per_minute=2) as gw:
+        answers = [await gw.client.get("/api/v1/declarations/receipts/jwks.json") for _ in range(3)]
+        # Only that path: its neighbours still ask for a token.
+        neighbour = await gw.client.get("/api/v1/declarations/receipts/other.json")
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["content-type"] == "application/problem+json"
+    assert neighbour.status_code == 401
+
+
 async def test_unknown_prefix_neighbour_is_404(gateway: Gateway) -> None:
     token = await get_token(gateway.client)
 

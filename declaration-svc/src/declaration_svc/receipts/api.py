@@ -21,10 +21,11 @@ Reader = Annotated[Principal, allow(Scope.DECLARATIONS_READ, TRADERS_AND_CUSTOMS
 
 @router.get(
     "/receipts/jwks.json",
-    responses=problem_responses(Unauthorized, Forbidden),
-    summary="The public keys that verify receipts (JWKS).",
+    summary="The public keys that verify receipts (JWKS); served to anyone.",
 )
-async def receipt_keys(_principal: Reader, request: Request, response: Response) -> dict[str, Any]:
+async def receipt_keys(request: Request, response: Response) -> dict[str, Any]:
+    # Public, as every JWKS is: a receipt is proof shown to others (an auditor, a court),
+    # who hold no token of ours, and the keys are no secret.
     settings: DeclarationSettings = service_runtime(request).settings
     response.headers["Cache-Control"] = "public, max-age=300"
     return settings.receipt_keys().jwks()
