@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.auth import Role
 from customs_shared.db import utcnow
 from customs_shared.events.schemas import (
+    DeclarationCancelled,
     IprHit,
     IprOutcome,
     IprScreened,
@@ -74,31 +75,45 @@ async def declare(
     total: str = "1000000",
 ) -> uuid.UUID:
     """A declaration decided by the built-in rules from its screening results."""
+    async with sessions() as session, session.begin():
+        return await decide(
+            session, office=office, signature=signature, ipr_hit=ipr_hit, total=total
+        )
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    office: str = "02CI",
+    signature: SignatureStatus = SignatureStatus.VALID,
+    ipr_hit: bool = False,
+    total: str = "1000000",
+) -> uuid.UUID:
+    """:func:`declare` in the caller's transaction (one consumer batch)."""
     data = declaration_submitted(customs_office=office, total=Decimal(total))
     hits = [IprHit(record_id="r-1", item_line=1, matched="NIKE")] if ipr_hit else []
-    async with sessions() as session, session.begin():
-        await service.on_submitted(session, data, policy=POLICY)
-        await service.on_signature(
-            session,
-            SignatureChecked(
-                declaration_id=data.declaration_id,
-                tenant=data.tenant,
-                status=signature,
-                detail="test",
-            ),
-            policy=POLICY,
-        )
-        await service.on_ipr(
-            session,
-            IprScreened(
-                declaration_id=data.declaration_id,
-                tenant=data.tenant,
-                outcome=IprOutcome.HIT if ipr_hit else IprOutcome.CLEAR,
-                hits=hits,
-                records_checked=1,
-            ),
-            policy=POLICY,
-        )
+    await service.on_submitted(session, data, policy=POLICY)
+    await service.on_signature(
+        session,
+        SignatureChecked(
+            declaration_id=data.declaration_id,
+            tenant=data.tenant,
+            status=signature,
+            detail="test",
+        ),
+        policy=POLICY,
+    )
+    await service.on_ipr(
+        session,
+        IprScreened(
+            declaration_id=data.declaration_id,
+            tenant=data.tenant,
+            outcome=IprOutcome.HIT if ipr_hit else IprOutcome.CLEAR,
+            hits=hits,
+            records_checked=1,
+        ),
+        policy=POLICY,
+    )
     return data.declaration_id
 
 
@@ -182,6 +197,31 @@ async def test_work_goes_to_the_least_loaded_officer_of_the_office(
 
     problem(await api.call("GET", "/queue", None), 401)
     problem(await api.call("GET", "/queue", BROKER), 403)
+
+
+async def test_one_batch_spreads_its_decisions_and_closes_what_it_cancels(
+    api: Caller, sessions: Sessions
+) -> None:
+    await register(api, "officer-a", "02CI")
+    await register(api, "officer-b", "02CI")
+    await declare(sessions, signature=SignatureStatus.MISSING)  # officer-a has one already
+    async with sessions() as session, session.begin():  # one consumer batch
+        batch = [await decide(session, signature=SignatureStatus.MISSING) for _ in range(4)]
+        cancelled = DeclarationCancelled(
+            declaration_id=batch[3],
+            version=1,
+            tenant=declaration_submitted().tenant,
+            reason="withdrawn",
+            cancelled_at=utcnow(),
+        )
+        await service.on_cancelled(session, cancelled)
+    async with sessions() as session:
+        rows = {a.declaration_id: a for a in (await session.scalars(select(Assignment))).all()}
+    # Each pick counts the batch's own: b, then a and b level at one, then a and b again.
+    assert [rows[d].officer for d in batch] == ["officer-b", "officer-a", "officer-b", "officer-a"]
+    assert [rows[d].closed_at is not None for d in batch] == [False, False, False, True]
+    queue = (await api.call("GET", "/queue", OFFICER_A)).json()["items"]
+    assert str(batch[3]) not in {e["declaration_id"] for e in queue}
 
 
 async def test_work_waits_for_an_officer_and_follows_one_who_leaves_duty(

@@ -8,32 +8,30 @@ from collections.abc import Sequence
 from sqlalchemy import Uuid, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from customs_shared.db import UtcDateTime
+from customs_shared.db import UtcDateTime, write_queued
 from customs_shared.pagination import KeysetPosition
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.officers.models import Assignment, InspectionOutcome, Officer
 
 
-async def least_loaded_officer(session: AsyncSession, office: str) -> str | None:
-    """The on-duty officer of ``office`` with the fewest open assignments (then by name,
-    so ties go the same way on every replica)."""
-    open_count = (
-        select(func.count(Assignment.declaration_id))
-        .where(Assignment.officer == Officer.subject, Assignment.closed_at.is_(None))
-        .scalar_subquery()
-    )
+async def open_counts(session: AsyncSession, office: str) -> list[tuple[str, int]]:
+    """Each on-duty officer of ``office`` with the count of their open assignments."""
     statement = (
-        select(Officer.subject)
+        select(Officer.subject, func.count(Assignment.declaration_id))
+        .outerjoin(
+            Assignment,
+            (Assignment.officer == Officer.subject) & Assignment.closed_at.is_(None),
+        )
         .where(Officer.office == office, Officer.on_duty.is_(True))
-        .order_by(open_count, Officer.subject)
-        .limit(1)
+        .group_by(Officer.subject)
     )
-    return (await session.scalars(statement)).first()
+    return [(subject, count) for subject, count in (await session.execute(statement)).all()]
 
 
 async def assignment(
     session: AsyncSession, declaration_id: uuid.UUID, *, lock: bool = False
 ) -> Assignment | None:
+    await write_queued(session)  # one this transaction gave out is among them
     statement = select(Assignment).where(Assignment.declaration_id == declaration_id)
     if lock:
         statement = statement.with_for_update()
