@@ -39,6 +39,7 @@ from routing_svc.officers.models import Assignment, InspectionOutcome, LaneOverr
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, principal
 from tests.support.inprocess import Caller, Tokens, api_client, service_app
+from tests.support.postgres import sent_statements
 
 pytestmark = pytest.mark.integration
 
@@ -206,7 +207,11 @@ async def test_one_batch_spreads_its_decisions_and_closes_what_it_cancels(
     await register(api, "officer-b", "02CI")
     await declare(sessions, signature=SignatureStatus.MISSING)  # officer-a has one already
     async with sessions() as session, session.begin():  # one consumer batch
-        batch = [await decide(session, signature=SignatureStatus.MISSING) for _ in range(4)]
+        with sent_statements(session.sync_session) as sent:
+            batch = [await decide(session, signature=SignatureStatus.MISSING) for _ in range(4)]
+        # The office's workload read once for the four; their assignments go with the commit.
+        assert sum("FROM officers" in sql for sql in sent) == 1
+        assert not any("INSERT INTO assignments" in sql for sql in sent)
         cancelled = DeclarationCancelled(
             declaration_id=batch[3],
             version=1,
