@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from customs_shared.app import service_runtime
@@ -27,6 +27,7 @@ from customs_shared.problems import (
     problem_responses,
 )
 from declaration_svc.declarations import amendments, service
+from declaration_svc.declarations.dependencies import IdempotencyKey, IfMatch
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
@@ -57,28 +58,6 @@ router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 Submitter = Annotated[Principal, allow(Scope.DECLARATIONS_WRITE, TRADERS)]
 Reader = Annotated[Principal, allow(Scope.DECLARATIONS_READ, TRADERS_AND_CUSTOMS)]
 Officer = Annotated[Principal, allow(Scope.DECLARATIONS_DECIDE, CUSTOMS_STAFF)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x20-\x7e]+$",
-        description="A retry with the same key and the same request is answered as the "
-        "first time, and makes nothing again (another request with the key: 422; while the "
-        "first is in flight: 409). Keys are kept 24 h. Visible ASCII and spaces.",
-    ),
-]
-
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        max_length=200,
-        description='The ETag of the version acted on, e.g. "v1" (from GET).',
-    ),
-]
 
 
 def _settings(request: Request) -> DeclarationSettings:

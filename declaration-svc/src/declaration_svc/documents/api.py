@@ -10,7 +10,7 @@ from customs_shared.app import service_runtime
 from customs_shared.auth import TRADERS, TRADERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
 from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
-from declaration_svc.declarations.api import IdempotencyKey
+from declaration_svc.declarations.dependencies import IdempotencyKey
 from declaration_svc.declarations.errors import (
     DeclarationNotFound,
     IdempotencyKeyReused,
