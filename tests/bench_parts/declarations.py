@@ -93,6 +93,7 @@ class Shape:
     bare: dict[str, float]
     accepted: dict[str, float]
     cpu_ms: dict[str, float]  # per declaration accepted: declaration-svc (all), postgresql
+    bare_cpu_ms: dict[str, float]  # per row the bare endpoints inserted: theirs, postgresql
 
     @property
     def ratio(self) -> float:
@@ -100,15 +101,23 @@ class Shape:
 
 
 async def measure_shape(
-    services: Sequence[ServiceProcess], bare_ports: Sequence[int], token: str, pg_pid: int
+    services: Sequence[ServiceProcess], bares: Sequence[Bare], token: str, pg_pid: int
 ) -> Shape:
     """The bare endpoints, then the services, each side's connections dealt out to its
-    processes. CPU of every service process and of PostgreSQL over the services' window."""
+    processes. CPU of each side's processes and of PostgreSQL over that side's window."""
     body = json.dumps(five_items()).encode()
     host = "127.0.0.1"
+    bare_pids = {f"bare {n}": bare.pid for n, bare in enumerate(bares)}
+    bare_meter = procstat.CpuMeter({**bare_pids, "postgresql": pg_pid})
     bare = await measure(
-        [(host, port, request_bytes(host, port, "/rows", None, body)) for port in bare_ports]
+        [(host, b.port, request_bytes(host, b.port, "/rows", None, body)) for b in bares],
+        bare_meter,
     )
+    bare_per = bare_meter.ms_per(int(bare["requests"]))
+    bare_cpu_ms = {
+        "bare endpoint": sum(bare_per[name] for name in bare_pids),
+        "postgresql": bare_per["postgresql"],
+    }
     pids = {f"{SERVICE} {n}": s.process.pid for n, s in enumerate(services) if s.process}
     meter = procstat.CpuMeter({**pids, "postgresql": pg_pid})
     path = "/api/v1/declarations"
@@ -120,7 +129,7 @@ async def measure_shape(
         SERVICE: sum(per[name] for name in pids),
         "postgresql": per["postgresql"],
     }
-    return Shape(len(services), bare, accepted, cpu_ms)
+    return Shape(len(services), bare, accepted, cpu_ms, bare_cpu_ms)
 
 
 def report(shapes: Sequence[Shape]) -> None:
@@ -145,6 +154,8 @@ def report(shapes: Sequence[Shape]) -> None:
         # the rate shows.
         cpu = ", ".join(f"{name} {value:.2f}" for name, value in shape.cpu_ms.items())
         out.write(f"CPU per declaration accepted, {shape.replicas} process(es) (ms): {cpu}\n")
+        bare = ", ".join(f"{name} {value:.2f}" for name, value in shape.bare_cpu_ms.items())
+        out.write(f"CPU per bare insert, {shape.replicas} process(es) (ms): {bare}\n")
     out.write("(goals, one process: 1,000/s, ratio 0.5)\n")
 
 
@@ -172,24 +183,32 @@ def figures(one: Shape, replicas: Shape | None) -> dict[str, dict[str, Any]]:
     return recorded
 
 
-async def run(cluster: Cluster, postgres: PostgresServer, bare_ports: Sequence[int]) -> None:
-    """One process of each side, then as many of each as there are ``bare_ports``."""
+@dataclass(frozen=True)
+class Bare:
+    """A bare endpoint's process."""
+
+    pid: int
+    port: int
+
+
+async def run(cluster: Cluster, postgres: PostgresServer, bares: Sequence[Bare]) -> None:
+    """One process of each side, then as many of each as there are ``bares``."""
     for name in ("signature-svc", "ipr-svc", "routing-svc"):
         cluster.processes[name].stop()
     token = cluster.token("demo-broker")
     service = cluster.processes[SERVICE]
-    for port in bare_ports:
-        await wait_until_up("127.0.0.1", port)
+    for bare in bares:
+        await wait_until_up("127.0.0.1", bare.port)
     pg_pid = postmaster(postgres)
-    one = await measure_shape([service], bare_ports[:1], token, pg_pid)
+    one = await measure_shape([service], bares[:1], token, pg_pid)
     replicated = None
-    if len(bare_ports) > 1:
+    if len(bares) > 1:
         with tempfile.TemporaryDirectory(prefix="customs-bench-replicas-") as tmp:
-            more = api_replicas(cluster, Path(tmp), len(bare_ports) - 1)
+            more = api_replicas(cluster, Path(tmp), len(bares) - 1)
             try:
                 for replica in more:
                     await asyncio.to_thread(replica.wait_ready)
-                replicated = await measure_shape([service, *more], bare_ports, token, pg_pid)
+                replicated = await measure_shape([service, *more], bares, token, pg_pid)
             finally:
                 for replica in more:
                     replica.stop()
@@ -210,7 +229,7 @@ def main() -> None:
                 extra_env={"{P}LOG_LEVEL": "WARNING"},
             )
             bares: list[subprocess.Popen[bytes]] = []
-            bare_ports: list[int] = []
+            ports: list[int] = []
             try:
                 for _ in range(REPLICAS):
                     bare, port = serve(
@@ -218,8 +237,9 @@ def main() -> None:
                         {"BENCH_DATABASE_URL": pg.url("bench")},
                     )
                     bares.append(bare)
-                    bare_ports.append(port)
-                asyncio.run(run(cluster, pg, bare_ports))
+                    ports.append(port)
+                served = [Bare(b.pid, port) for b, port in zip(bares, ports, strict=True)]
+                asyncio.run(run(cluster, pg, served))
             finally:
                 for bare in bares:
                     bare.terminate()
