@@ -33,9 +33,10 @@ from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
 from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
 from customs_shared.text import is_visible_ascii
-from gateway.breaker import CircuitBreaker
+from gateway.breaker import Breakers, CircuitBreaker
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from gateway.ratelimit import RateLimiter
 from gateway.state import ApiLimiter, Clients, HttpClient, UpstreamBreakers, Upstreams
 from gateway.token_limits import source_of
 
@@ -286,6 +287,28 @@ async def forward(
     return WholeUpstreamResponse(upstream, body)
 
 
+async def _limited_forward(
+    request: Request,
+    service: str,
+    *,
+    limiter: RateLimiter,
+    key: tuple[str, ...],
+    limit: int | None,
+    limiter_name: str,
+    http: aiohttp.ClientSession,
+    upstreams: dict[str, str],
+    breakers: Breakers,
+) -> Response:
+    try:
+        await limiter.check(*key, limit=limit)
+    except TooManyRequests:
+        RATE_LIMITED.labels(limiter_name).inc()
+        raise
+    return await forward(
+        request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+    )
+
+
 def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
     async def proxy(
         request: Request,
@@ -298,15 +321,17 @@ def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
         breakers: UpstreamBreakers,
     ) -> Response:
         _check_path(service, rest)
-        try:
-            client = clients.get(principal.subject)
-            own = client.rate_limit_per_minute if client is not None else None
-            await limiter.check(principal.subject, limit=own)
-        except TooManyRequests:
-            RATE_LIMITED.labels("api").inc()
-            raise
-        return await forward(
-            request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+        client = clients.get(principal.subject)
+        return await _limited_forward(
+            request,
+            service,
+            limiter=limiter,
+            key=(principal.subject,),
+            limit=client.rate_limit_per_minute if client is not None else None,
+            limiter_name="api",
+            http=http,
+            upstreams=upstreams,
+            breakers=breakers,
         )
 
     proxy.__name__ = f"proxy_{service}"
@@ -321,13 +346,16 @@ def _public_endpoint(service: str) -> Callable[..., Awaitable[Response]]:
         upstreams: Upstreams,
         breakers: UpstreamBreakers,
     ) -> Response:
-        try:
-            await limiter.check("public", source_of(request))
-        except TooManyRequests:
-            RATE_LIMITED.labels("public").inc()
-            raise
-        return await forward(
-            request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+        return await _limited_forward(
+            request,
+            service,
+            limiter=limiter,
+            key=("public", source_of(request)),
+            limit=None,
+            limiter_name="public",
+            http=http,
+            upstreams=upstreams,
+            breakers=breakers,
         )
 
     public.__name__ = f"public_{service}"
