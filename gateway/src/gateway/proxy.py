@@ -1,9 +1,10 @@
 """Reverse proxy from ``/api/v1/<service>/…`` to the service that owns the path.
 
 The gateway verifies the bearer token itself and applies the per-client rate
-limit before anything reaches a service (but for the few public keys a service
-publishes, served to anyone and limited per source address); the service verifies the token again
-(the caller's ``Authorization`` header is forwarded). Request headers are an
+limit before anything reaches a service; the service verifies the token again
+(the caller's ``Authorization`` header is forwarded). The few public keys a
+service publishes (``PUBLIC_PATHS``) are forwarded to anyone, limited per source
+address. Request headers are an
 allowlist; response headers pass through minus hop-by-hop and the ones the
 gateway sets itself. Bodies up to 64 KiB (a declaration, a lane, a page of a list) are
 passed on whole; larger ones (documents) are streamed both ways.
