@@ -19,7 +19,7 @@ from customs_shared.events.schemas import (
     LaneReason,
 )
 from customs_shared.messaging.models import OutboxEvent
-from declaration_svc.declarations import lifecycle, service
+from declaration_svc.declarations import idempotency, lifecycle, service
 from declaration_svc.declarations.errors import (
     IdempotencyKeyReused,
     IdempotentRequestInFlight,
@@ -220,7 +220,7 @@ async def test_keys_are_kept_24_hours_then_purged(
             .values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1))
         )
     async with sessions() as session, session.begin():
-        purged = await service.purge_idempotency_keys(session, older_than=timedelta(hours=24))
+        purged = await idempotency.purge(session, older_than=timedelta(hours=24))
     assert purged == 1
     other = body(items=[{**sample("declaration-individual")["items"][0], "quantity": "2"}])
     async with sessions() as session, session.begin():

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from customs_shared.app import Runtime, create_service_app
 from customs_shared.background import periodic
 from customs_shared.notifications.delivery import webhook_delivery
+from declaration_svc.declarations import idempotency
 from declaration_svc.declarations.api import router
 from declaration_svc.declarations.consumer import SUBSCRIPTIONS
-from declaration_svc.declarations.service import purge_idempotency_keys
 from declaration_svc.documents.api import router as documents_router
 from declaration_svc.documents.storage import DirectoryStore, S3Store, sweep_orphans
 from declaration_svc.rates.api import router as rates_router
@@ -23,7 +23,7 @@ from declaration_svc.webhooks.api import router as webhooks_router
 
 async def purge_keys(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:
     retention = timedelta(hours=runtime.settings.idempotency_key_retention_hours)
-    return await purge_idempotency_keys(session, older_than=retention)
+    return await idempotency.purge(session, older_than=retention)
 
 
 async def sweep_documents(session: AsyncSession, runtime: Runtime[DeclarationSettings]) -> int:

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -201,11 +201,6 @@ async def _claim_key(
         replayed=True,
         receipt=original.jws if original is not None else None,
     )
-
-
-async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
-    """Forgets keys older than ``older_than``: a retry after that is a new request."""
-    return await idempotency.purge(session, older_than=older_than)
 
 
 def submitted_facts(
