@@ -85,6 +85,14 @@ def api_replicas(cluster: Cluster, tmp: Path, count: int) -> list[ServiceProcess
     return replicas
 
 
+@dataclass(frozen=True)
+class Bare:
+    """A bare endpoint's process."""
+
+    pid: int
+    port: int
+
+
 @dataclass
 class Shape:
     """One way of running both sides: how many processes of each, and what they gave."""
@@ -100,6 +108,17 @@ class Shape:
         return self.accepted["per_s"] / self.bare["per_s"]
 
 
+async def _metered(
+    targets: Sequence[rawload.Target], side: str, pids: dict[str, int], pg_pid: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The load's figures, and the CPU per request over its window: ``side``'s processes
+    (``pids``) together, and PostgreSQL (the postmaster's tree: every backend)."""
+    meter = procstat.CpuMeter({**pids, "postgresql": pg_pid})
+    figures = await measure(targets, meter)
+    per = meter.ms_per(int(figures["requests"]))
+    return figures, {side: sum(per[name] for name in pids), "postgresql": per["postgresql"]}
+
+
 async def measure_shape(
     services: Sequence[ServiceProcess], bares: Sequence[Bare], token: str, pg_pid: int
 ) -> Shape:
@@ -107,28 +126,19 @@ async def measure_shape(
     processes. CPU of each side's processes and of PostgreSQL over that side's window."""
     body = json.dumps(five_items()).encode()
     host = "127.0.0.1"
-    bare_pids = {f"bare {n}": bare.pid for n, bare in enumerate(bares)}
-    bare_meter = procstat.CpuMeter({**bare_pids, "postgresql": pg_pid})
-    bare = await measure(
+    bare, bare_cpu_ms = await _metered(
         [(host, b.port, request_bytes(host, b.port, "/rows", None, body)) for b in bares],
-        bare_meter,
+        "bare endpoint",
+        {f"bare {n}": b.pid for n, b in enumerate(bares)},
+        pg_pid,
     )
-    bare_per = bare_meter.ms_per(int(bare["requests"]))
-    bare_cpu_ms = {
-        "bare endpoint": sum(bare_per[name] for name in bare_pids),
-        "postgresql": bare_per["postgresql"],
-    }
-    pids = {f"{SERVICE} {n}": s.process.pid for n, s in enumerate(services) if s.process}
-    meter = procstat.CpuMeter({**pids, "postgresql": pg_pid})
     path = "/api/v1/declarations"
-    accepted = await measure(
-        [(host, s.port, request_bytes(host, s.port, path, token, body)) for s in services], meter
+    accepted, cpu_ms = await _metered(
+        [(host, s.port, request_bytes(host, s.port, path, token, body)) for s in services],
+        SERVICE,
+        {f"{SERVICE} {n}": s.process.pid for n, s in enumerate(services) if s.process},
+        pg_pid,
     )
-    per = meter.ms_per(int(accepted["requests"]))
-    cpu_ms = {
-        SERVICE: sum(per[name] for name in pids),
-        "postgresql": per["postgresql"],
-    }
     return Shape(len(services), bare, accepted, cpu_ms, bare_cpu_ms)
 
 
@@ -181,14 +191,6 @@ def figures(one: Shape, replicas: Shape | None) -> dict[str, dict[str, Any]]:
         recorded["declarations.accepted_per_s_replicas"] = rate(replicas)
         recorded["declarations.ratio_to_bare_insert_replicas"] = ratio(replicas)
     return recorded
-
-
-@dataclass(frozen=True)
-class Bare:
-    """A bare endpoint's process."""
-
-    pid: int
-    port: int
 
 
 async def run(cluster: Cluster, postgres: PostgresServer, bares: Sequence[Bare]) -> None:
