@@ -27,7 +27,7 @@ import httpx
 import psycopg
 import pytest
 
-from customs_shared.services import DATABASE_SERVICES
+from customs_shared.services import DATABASE_SERVICES, SERVICES
 from deploy.local.cluster import start_kafka, stop_kafka
 from tests.support import faults
 from tests.support.cluster import Cluster, start_cluster, wait_for
@@ -291,13 +291,33 @@ def test_a_full_kafka_log_dir_shows_in_readyz_and_metrics(faulty: Faulty) -> Non
     # since a failed log directory stays offline until then.
     if not faults.broker_down(kafka_dir):
         faults.kill_kafka(kafka_dir)
+    restarting = time.monotonic()
     faults.restart_kafka(kafka_dir, cluster.kafka_bootstrap)
+    restarted = time.monotonic()
     wait_for(lambda: _readyz(cluster, "declaration-svc").status_code == 200, timeout=60)
+    ready = time.monotonic()
     with cluster.client("demo-broker") as client:
-        wait_for(
-            lambda: all(
-                client.get(f"/api/v1/declarations/{i}").json().get("lane") for i in submitted
-            ),
-            timeout=60,
-        )
+        try:
+            wait_for(
+                lambda: all(
+                    client.get(f"/api/v1/declarations/{i}").json().get("lane") for i in submitted
+                ),
+                timeout=60,
+            )
+        except TimeoutError:
+            unlaned = [
+                i
+                for i in submitted
+                if not client.get(f"/api/v1/declarations/{i}").json().get("lane")
+            ]
+            pytest.fail(
+                f"{len(unlaned)} of {len(submitted)} declarations without a lane 60 s after "
+                f"declaration-svc was ready again: {unlaned[:5]}; /readyz: "
+                f"{ {s.name: _readyz(cluster, s.name).json() for s in SERVICES} }"
+            )
+    print(  # noqa: T201
+        f"full Kafka disk freed: broker up in {restarted - restarting:.1f} s, "
+        f"declaration-svc ready {ready - restarted:.1f} s later, "
+        f"all {len(submitted)} laned {time.monotonic() - ready:.1f} s after that"
+    )
     assert _gauge(cluster, "declaration-svc", "outbox_oldest_unpublished_age_seconds") == 0
