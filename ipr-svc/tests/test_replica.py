@@ -9,13 +9,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from customs_shared.events import catalog
 from customs_shared.events.envelope import new_event
 from customs_shared.events.schemas import IprRecordState
-from customs_shared.messaging.kafka import new_follower
+from customs_shared.messaging.kafka import new_follower, new_producer
 from ipr_svc.screening.replica import ActiveSet, follow, partitions_of
 from tests.support.ipr_labelled import CASES
 
@@ -83,7 +82,7 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
     kafka_bootstrap: str,
 ) -> None:
     topic = await fresh_topic(kafka_bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = new_producer(kafka_bootstrap, "test")
     await producer.start()
     try:
         for key, value in [

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.messaging.kafka import new_producer
+from customs_shared.messaging.kafka import Producer, new_producer
 from tests.support.postgres import MigratedSessions
 
 
@@ -19,7 +18,7 @@ async def scratch_sessions(migrated_sessions: MigratedSessions) -> async_session
 
 
 @pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(kafka_bootstrap: str) -> AsyncIterator[Producer]:
     producer = new_producer(kafka_bootstrap, "test")
     await producer.start()
     yield producer

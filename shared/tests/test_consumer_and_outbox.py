@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, PermanentError, Subscription
+from customs_shared.messaging.kafka import Producer
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
 from tests.support.topics import create_topic, read_topic
@@ -42,7 +42,7 @@ async def ping(kafka_bootstrap: str) -> EventType[Ping]:
 async def test_outbox_relay_publishes_committed_events_once_in_order(
     ping: EventType[Ping],
     scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
 ) -> None:
     async with scratch_sessions() as session, session.begin():
@@ -88,7 +88,7 @@ class Consumed:
 async def consume(
     ping: EventType[Ping],
     sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
     *,
     events: list[Ping],
@@ -163,7 +163,7 @@ Runner = Callable[..., Awaitable[Consumed]]
 def run(
     ping: EventType[Ping],
     scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
 ) -> Runner:
     """``consume`` on this test's topic and database."""

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, Subscription
+from customs_shared.messaging.kafka import Producer
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.messaging.outbox import add_event
 from tests.support.topics import committed_offsets, create_topic
@@ -38,7 +38,7 @@ async def step(kafka_bootstrap: str) -> EventType[Step]:
     return EventType("test.step.v1", topic, Step, "test", ())
 
 
-async def _send(producer: AIOKafkaProducer, step: EventType[Step], data: Step) -> None:
+async def _send(producer: Producer, step: EventType[Step], data: Step) -> None:
     """``data`` on partition ``n`` mod PARTITIONS."""
     event = new_event(event_type=step.name, source="/test", subject=str(data.n), data=data)
     await producer.send_and_wait(
@@ -59,7 +59,7 @@ async def _run_until(consumer: EventConsumer, finished: asyncio.Event, seconds: 
 def _consumer(
     step: EventType[Step],
     sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     bootstrap: str,
     handle: Subscription[Step],
     *,
@@ -86,7 +86,7 @@ def _consumer(
 async def _transactions_for_three_records(
     step: EventType[Step],
     sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     bootstrap: str,
     linger: float,
 ) -> set[int]:
@@ -131,7 +131,7 @@ async def _transactions_for_three_records(
 async def test_records_close_behind_each_other_share_a_transaction_after_the_linger(
     step: EventType[Step],
     scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
     linger: float,
     transactions: int,
@@ -145,7 +145,7 @@ async def test_records_close_behind_each_other_share_a_transaction_after_the_lin
 async def test_an_outage_inside_a_fetch_resumes_each_partition_where_it_stopped(
     step: EventType[Step],
     scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
 ) -> None:
     sessions = scratch_sessions

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.events.catalog import EventType
 from customs_shared.events.envelope import new_event
 from customs_shared.messaging.consumer import EventConsumer, Subscription
+from customs_shared.messaging.kafka import Producer
 from tests.support.topics import committed_offsets, create_topic
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ class Flow:
     """Sends a tick every SEND_EVERY_SECONDS, keyed over the topic's partitions, until
     stopped; counts what the handlers saw."""
 
-    def __init__(self, producer: AIOKafkaProducer, tick: EventType[Tick]) -> None:
+    def __init__(self, producer: Producer, tick: EventType[Tick]) -> None:
         self._producer = producer
         self._tick = tick
         self.handling_seconds = 0.0
@@ -104,7 +104,7 @@ class Group:
     tick: EventType[Tick]
     flow: Flow
     sessions: async_sessionmaker[AsyncSession]
-    producer: AIOKafkaProducer
+    producer: Producer
     bootstrap: str
 
     def consumer(self, interval: float, linger: float = 0.0) -> EventConsumer:
@@ -132,7 +132,7 @@ NewGroup = Callable[..., Awaitable[Group]]
 @pytest.fixture
 def new_group(
     scratch_sessions: async_sessionmaker[AsyncSession],
-    producer: AIOKafkaProducer,
+    producer: Producer,
     kafka_bootstrap: str,
 ) -> NewGroup:
     async def made(partitions: int = 1) -> Group:

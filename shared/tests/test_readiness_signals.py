@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
@@ -20,7 +19,7 @@ from customs_shared.events.catalog import EventType, Topic
 from customs_shared.events.envelope import new_event
 from customs_shared.health import NotReady
 from customs_shared.messaging.consumer import EventConsumer, Subscription
-from customs_shared.messaging.kafka import new_producer
+from customs_shared.messaging.kafka import Producer, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
 from tests.support.postgres import MigratedSessions
 
@@ -58,7 +57,7 @@ async def sessions(migrated_sessions: MigratedSessions) -> async_sessionmaker[As
 
 
 @pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(kafka_bootstrap: str) -> AsyncIterator[Producer]:
     # A short timeout: a send to a topic the broker lacks fails in a second, not 15.
     producer = new_producer(kafka_bootstrap, "test", request_timeout_ms=1_000)
     await producer.start()
@@ -84,7 +83,7 @@ async def _until(check: Callable[[], Awaitable[None]], *, fails: bool) -> str:
 
 
 async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    sessions: async_sessionmaker[AsyncSession], producer: Producer, kafka_bootstrap: str
 ) -> None:
     topic = _new_topic()
     await _create(kafka_bootstrap, topic)
@@ -130,7 +129,7 @@ async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
 
 
 async def test_an_outbox_the_relay_cannot_publish_is_reported_with_its_age(
-    sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, kafka_bootstrap: str
+    sessions: async_sessionmaker[AsyncSession], producer: Producer, kafka_bootstrap: str
 ) -> None:
     topic = _new_topic()  # not created yet: the broker refuses every send to it
     async with sessions() as session, session.begin():

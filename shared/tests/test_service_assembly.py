@@ -56,7 +56,7 @@ async def test_a_failure_half_way_through_start_releases_what_was_built(
     relay_task: Any = runtime.relay._task
     assert relay_task is not None
     assert relay_task.done()  # the outbox relay was stopped
-    assert runtime.producer._closed  # the Kafka producer was closed
+    assert runtime.producer.closed  # the Kafka producer was closed
     assert runtime.http.is_closed
     # The engine was disposed: its pool holds no connection any more.
     assert runtime.engine.pool.checkedin() == 0

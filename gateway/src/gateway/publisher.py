@@ -8,13 +8,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from customs_shared.db import utcnow
 from customs_shared.events.catalog import PARTNER_EVENTS, TOKEN_REVOCATIONS
-from customs_shared.messaging.kafka import new_producer
+from customs_shared.messaging.kafka import Producer, new_producer
 from customs_shared.revocation import Revocation, RevocationKind
 from gateway.errors import KafkaUnavailable
 
@@ -29,10 +28,10 @@ class KafkaPublisher:
         self._client_id = client_id
         self._timeout = timeout_seconds
         self._retry_after = max(1, round(timeout_seconds))
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: Producer | None = None
         self._lock = asyncio.Lock()
 
-    async def _started(self) -> AIOKafkaProducer:
+    async def _started(self) -> Producer:
         async with self._lock:
             if self._producer is not None:
                 return self._producer

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar, cast
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,7 +23,7 @@ from customs_shared.events.catalog import consumed_by
 from customs_shared.health import ReadinessCheck, health_router
 from customs_shared.logs import configure_logging
 from customs_shared.messaging.consumer import EventConsumer, Subscription
-from customs_shared.messaging.kafka import check_kafka, new_producer
+from customs_shared.messaging.kafka import Producer, check_kafka, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, session_factory
 from customs_shared.messaging.pruning import MessagingPruner
 from customs_shared.middleware import ListenerSplitMiddleware, RequestContextMiddleware
@@ -50,7 +49,7 @@ class Runtime(Generic[SettingsT]):
     settings: SettingsT
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    producer: AIOKafkaProducer
+    producer: Producer
     relay: OutboxRelay
     http: httpx.AsyncClient
     token_verifier: TokenVerifier
@@ -110,7 +109,7 @@ def install_common(
     app.include_router(health_router(checks))
 
 
-async def start_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+async def start_producer(settings: ServiceSettings) -> Producer:
     """Starts the producer, waiting for the broker for a while: pods may start first."""
     for attempt in range(1, _KAFKA_START_ATTEMPTS + 1):
         producer = new_producer(

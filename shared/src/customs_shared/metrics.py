@@ -19,6 +19,11 @@ EVENT_HANDLING_LATENCY = Histogram(
 )
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox events published", ["topic"])
 OUTBOX_PENDING = Gauge("outbox_pending_events", "Outbox rows not yet published")
+PRODUCER_RENEWALS = Counter(
+    "kafka_producer_renewals_total",
+    "Times the process replaced its Kafka producer after the broker refused a record for "
+    "good (the old one's partitions out of sequence)",
+)
 OUTBOX_OLDEST_UNPUBLISHED_AGE = Gauge(
     "outbox_oldest_unpublished_age_seconds",
     "Age of the oldest outbox row the relay has claimed but not yet published (0 when "

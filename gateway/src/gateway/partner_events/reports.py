@@ -8,12 +8,11 @@ import asyncio
 import contextlib
 import logging
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.messaging.consumer import EventConsumer
-from customs_shared.messaging.kafka import new_producer
+from customs_shared.messaging.kafka import Producer, new_producer
 from gateway.partner_events.consumer import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class RoutingReports:
         self._sessions = sessions
         self._group_id = group_id
         self._task: asyncio.Task[None] | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: Producer | None = None
         self._consumer: EventConsumer | None = None
 
     async def _connect(self) -> None:
@@ -66,7 +65,7 @@ class RoutingReports:
             return
 
     @staticmethod
-    async def _close(consumer: EventConsumer, producer: AIOKafkaProducer) -> None:
+    async def _close(consumer: EventConsumer, producer: Producer) -> None:
         with contextlib.suppress(Exception):
             await consumer.stop()
         with contextlib.suppress(Exception):

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from customs_shared.app import Runtime
@@ -19,7 +19,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.events.schemas import IprRecordState
-from customs_shared.messaging.kafka import new_follower
+from customs_shared.messaging.kafka import Producer, new_follower
 from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class ActiveSet:
 ACTIVE = ActiveSet()
 
 
-async def partitions_of(producer: AIOKafkaProducer, topic: str) -> list[TopicPartition]:
+async def partitions_of(producer: Producer, topic: str) -> list[TopicPartition]:
     """The topic's partitions, from the producer's metadata (it waits for the topic)."""
     return [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
 

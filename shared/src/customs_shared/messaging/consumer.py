@@ -23,7 +23,6 @@ from typing import Any, Generic
 
 from aiokafka import (
     AIOKafkaConsumer,
-    AIOKafkaProducer,
     ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
@@ -39,7 +38,12 @@ from customs_shared.events.catalog import EVENT_TYPES, Data, EventType
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.health import NotReady
 from customs_shared.messaging import repository
-from customs_shared.messaging.kafka import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, new_consumer
+from customs_shared.messaging.kafka import (
+    FETCH_MAX_WAIT_MS,
+    FETCH_MIN_BYTES,
+    Producer,
+    new_consumer,
+)
 from customs_shared.metrics import (
     CONSUMER_LAG,
     CONSUMER_STALLED,
@@ -137,7 +141,7 @@ class EventConsumer:
         group_id: str,
         bootstrap: str,
         sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
+        producer: Producer,
         subscriptions: Sequence[Subscription[Any]],
         max_retries: int,
         retry_backoff_seconds: float,

@@ -2,26 +2,136 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import RecordMetadata
 
 from customs_shared.events.catalog import TOPICS
+from customs_shared.metrics import PRODUCER_RENEWALS
+
+log = logging.getLogger(__name__)
+
+Headers = Sequence[tuple[str, bytes]]
 
 
-def new_producer(
-    bootstrap: str, client_id: str, *, request_timeout_ms: int = 15_000
-) -> AIOKafkaProducer:
-    # Idempotence with acks=all: a retried send is written once, in order, per partition.
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        client_id=client_id,
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=2,
-        request_timeout_ms=request_timeout_ms,
-    )
+class Producer:
+    """The process's idempotent producer (acks=all: a retried send is written once, in
+    order, per partition), renewed after Kafka refuses a record for good.
+
+    aiokafka numbers each partition's batches when it sends them and never takes a number
+    back. Once the broker refuses a batch for good (a record over the topic's size limit,
+    an unknown error from a failing disk), every later batch of that partition is out of
+    sequence, refused in turn, for as long as the process runs (aio-libs/aiokafka#1017;
+    the Java client bumps its epoch instead). So such a refusal retires this producer: the
+    next send starts a new one, with a new producer id and every sequence from 0. Nothing
+    is lost by it, since each caller sends again what was not acknowledged (the outbox
+    relay on its next pass, the consumer's dead-lettering on its retry, the gateway's
+    client on a 503)."""
+
+    def __init__(self, bootstrap: str, client_id: str, *, request_timeout_ms: int) -> None:
+        self._options: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            "client_id": client_id,
+            "enable_idempotence": True,
+            "acks": "all",
+            "linger_ms": 2,
+            "request_timeout_ms": request_timeout_ms,
+        }
+        self._current = AIOKafkaProducer(**self._options)
+        self._refused = False
+        self._renewing = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def client(self) -> Any:
+        return self._current.client
+
+    async def start(self) -> None:
+        await self._current.start()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def stop(self) -> None:
+        self._closed = True
+        await self._current.stop()
+        for retiring in list(self._retiring):
+            retiring.cancel()
+            with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                await retiring
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        partitions: set[int] = await self._current.partitions_for(topic)
+        return partitions
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers = (),
+        partition: int | None = None,
+    ) -> asyncio.Future[RecordMetadata]:
+        """Queues the record; the future holds Kafka's acknowledgement or its refusal."""
+        producer = await self._renewed() if self._refused else self._current
+        sent: asyncio.Future[RecordMetadata] = await producer.send(
+            topic, value=value, key=key, headers=list(headers), partition=partition
+        )
+        sent.add_done_callback(lambda done: self._note(producer, done))
+        return sent
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Headers = (),
+        partition: int | None = None,
+    ) -> RecordMetadata:
+        return await (await self.send(topic, value, key, headers, partition))
+
+    def _note(self, producer: AIOKafkaProducer, sent: asyncio.Future[RecordMetadata]) -> None:
+        if sent.cancelled() or producer is not self._current or self._refused:
+            return
+        error = sent.exception()
+        if isinstance(error, KafkaError) and not error.retriable:
+            self._refused = True
+            log.warning(
+                "kafka refused a record for good; the producer is renewed",
+                extra={"error": type(error).__name__},
+            )
+
+    async def _renewed(self) -> AIOKafkaProducer:
+        async with self._renewing:
+            if self._refused:
+                renewed = AIOKafkaProducer(**self._options)
+                try:
+                    await renewed.start()
+                except BaseException:
+                    await renewed.stop()
+                    raise
+                retired, self._current, self._refused = self._current, renewed, False
+                PRODUCER_RENEWALS.inc()
+                # Its batches still waiting fail (out of sequence) or go through; stopping
+                # it waits for them, which must not hold up this send.
+                retiring = asyncio.create_task(retired.stop())
+                self._retiring.add(retiring)
+                retiring.add_done_callback(self._retiring.discard)
+        return self._current
+
+
+def new_producer(bootstrap: str, client_id: str, *, request_timeout_ms: int = 15_000) -> Producer:
+    return Producer(bootstrap, client_id, request_timeout_ms=request_timeout_ms)
 
 
 # The broker holds a fetch until this much is there for it, or the wait is over: off the
@@ -86,7 +196,7 @@ def new_consumer(
     return consumer
 
 
-async def check_kafka(producer: AIOKafkaProducer) -> None:
+async def check_kafka(producer: Producer) -> None:
     """Readiness: the broker answers a metadata request now."""
     await producer.client.fetch_all_metadata()
 

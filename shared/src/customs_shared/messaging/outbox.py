@@ -10,7 +10,6 @@ import logging
 import uuid
 from datetime import datetime
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
 from customs_shared.health import NotReady
 from customs_shared.messaging import repository
+from customs_shared.messaging.kafka import Producer
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.metrics import (
     EVENTS_PUBLISHED,
@@ -77,7 +77,7 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        producer: AIOKafkaProducer,
+        producer: Producer,
         signal: OutboxSignal,
         *,
         poll_seconds: float,
