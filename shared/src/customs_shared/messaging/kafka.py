@@ -21,6 +21,13 @@ log = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
 
+# The largest request the producer sends (aiokafka's default, Kafka's default
+# message.max.bytes): a record over it is refused before it leaves, every time.
+MAX_RECORD_BYTES = 1_048_576
+# An event's JSON leaves room for its key, its headers (content type, trace context) and
+# the record batch's own framing.
+MAX_EVENT_BYTES = MAX_RECORD_BYTES - 16 * 1024
+
 
 class Producer:
     """The process's idempotent producer (acks=all: a retried send is written once, in
@@ -44,6 +51,7 @@ class Producer:
             "acks": "all",
             "linger_ms": 2,
             "request_timeout_ms": request_timeout_ms,
+            "max_request_size": MAX_RECORD_BYTES,
         }
         self._current = AIOKafkaProducer(**self._options)
         self._refused = False

@@ -25,13 +25,14 @@ from customs_shared.events.catalog import Data, EventType
 from customs_shared.events.envelope import CloudEvent, new_event
 from customs_shared.health import NotReady
 from customs_shared.messaging import repository
-from customs_shared.messaging.kafka import Producer
+from customs_shared.messaging.kafka import MAX_EVENT_BYTES, Producer
 from customs_shared.messaging.models import OutboxEvent
 from customs_shared.metrics import (
     EVENTS_PUBLISHED,
     OUTBOX_OLDEST_UNPUBLISHED_AGE,
     OUTBOX_PENDING,
 )
+from customs_shared.problems import PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,14 @@ def add_event(
     envelope = new_event(
         event_type=event_type.name, source=source, subject=key, data=data, event_id=event_id
     )
+    payload = envelope.to_json()
+    if len(payload) > MAX_EVENT_BYTES:
+        # Kafka would refuse it on every pass, and the relay would publish nothing after it.
+        raise EventTooLarge(
+            f"This would publish a {event_type.name} event of {len(payload):,} bytes, over "
+            f"the {MAX_EVENT_BYTES:,} bytes a Kafka record carries here. Nothing was "
+            "accepted: send fewer items or shorter texts."
+        )
     # Values, not an OutboxEvent: the row is never read back here, and an ORM object's
     # instrumented construction cost more than the rest of queuing it.
     insert_values_at_commit(
@@ -65,12 +74,17 @@ def add_event(
                 "event_id": uuid.UUID(envelope.id),
                 "topic": event_type.topic.name,
                 "key": key,
-                "payload": envelope.to_json(),
+                "payload": payload,
             }
         ],
     )
     session.info[_DIRTY] = True
     return envelope
+
+
+class EventTooLarge(PayloadTooLarge):
+    """A change whose event Kafka could not carry: refused with it, before anything is
+    stored, instead of an outbox row that no relay pass could ever publish."""
 
 
 class OutboxRelay:
