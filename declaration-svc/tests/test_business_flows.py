@@ -1,7 +1,10 @@
 """Unrestricted access to sensitive business flows (OWASP API6) in declaration-svc,
 through its real routers on a real PostgreSQL: a flood of retries with one idempotency
 key makes one declaration however many arrive at once, a key is bounded and bound to its
-body, and a released declaration can be neither amended nor cancelled (409 problem)."""
+body, a released declaration can be neither amended nor cancelled (409 problem), and a
+declaration within the body limit whose event Kafka could not carry is refused (413
+problem) with nothing kept: accepted, its outbox row would be refused by the producer on
+every relay pass, and no event of the service would leave after it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
 from customs_shared.events.schemas import Lane, LaneAssigned, LaneReason
+from customs_shared.messaging.kafka import MAX_EVENT_BYTES
+from customs_shared.messaging.models import OutboxEvent
+from customs_shared.settings import ServiceSettings
 from declaration_svc.declarations import service
 from declaration_svc.declarations.api import router as declarations_router
 from declaration_svc.declarations.models import Declaration, DeclarationStatus
@@ -31,6 +39,17 @@ Sessions = async_sessionmaker[AsyncSession]
 BROKER = principal(Role.BROKER, "0312345673", "declarations:read", "declarations:write")
 OFFICER = principal(Role.OFFICER, "customs-hq", "declarations:decide", subject="officer")
 RETRIES = 16  # at once: under the pool's 20 connections
+BODY_LIMIT = ServiceSettings.model_fields["max_body_bytes"].default
+
+
+def _wordy(items: int) -> dict[str, Any]:
+    """The sample with ``items`` lines of the longest description and brand allowed, in
+    Vietnamese letters (three bytes each in UTF-8, in the body and in the event alike)."""
+    body = sample("declaration-enterprise")
+    line = {**body["items"][1], "description": "ệ" * 500, "brand": "ệ" * 200}
+    body["items"] = [dict(line) for _ in range(items)]
+    body["invoice"]["total"] = str(Decimal(line["customs_value"]) * items)
+    return body
 
 
 @pytest.fixture
@@ -153,3 +172,42 @@ async def test_a_released_declaration_is_neither_amended_nor_cancelled(
     assert (amended.status_code, cancelled.status_code) == (409, 409), amended.text
     assert amended.headers["content-type"] == "application/problem+json"
     assert (after.json()["status"], after.json()["version"]) == ("RELEASED", 1)
+
+
+async def _stored(sessions: Sessions) -> tuple[int, int]:
+    async with sessions() as session:
+        declarations = await session.scalar(select(func.count()).select_from(Declaration))
+        events = await session.scalar(select(func.count()).select_from(OutboxEvent))
+        return int(declarations or 0), int(events or 0)
+
+
+async def test_a_declaration_whose_event_kafka_cannot_carry_is_413_and_nothing_is_kept(
+    sessions: Sessions, http: tuple[Tokens, httpx.AsyncClient]
+) -> None:
+    tokens, api = http
+    body = _wordy(465)
+    sent = httpx.Request("POST", "http://x", json=body).content
+    assert len(sent) < BODY_LIMIT  # the body itself is within the limit
+    headers = {
+        **tokens.headers(BROKER),
+        "Idempotency-Key": f"wordy-{uuid.uuid4()}",
+        "Content-Type": "application/json",
+    }
+
+    refused = await api.post("/api/v1/declarations", content=sent, headers=headers)
+
+    assert refused.status_code == 413, refused.text[:500]
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert "customs.declaration.submitted.v1" in problem["detail"]
+    assert f"{MAX_EVENT_BYTES:,} bytes" in problem["detail"]
+    assert "Nothing was accepted" in problem["detail"]
+    assert await _stored(sessions) == (0, 0)
+    # Its key holds nothing either: the same request again is refused the same way.
+    again = await api.post("/api/v1/declarations", content=sent, headers=headers)
+    assert again.status_code == 413, again.text[:500]
+
+    # Fewer lines of the same kind go through, with their event.
+    fewer = await api.post("/api/v1/declarations", json=_wordy(300), headers=tokens.headers(BROKER))
+    assert fewer.status_code == 202, fewer.text[:500]
+    assert await _stored(sessions) == (1, 1)

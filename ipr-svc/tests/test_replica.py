@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from customs_shared.events import catalog
 from customs_shared.events.envelope import new_event
@@ -17,6 +15,7 @@ from customs_shared.events.schemas import IprRecordState
 from customs_shared.messaging.kafka import new_follower, new_producer
 from ipr_svc.screening.replica import ActiveSet, follow, partitions_of
 from tests.support.ipr_labelled import CASES
+from tests.support.topics import create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -46,23 +45,10 @@ def record(record_id: str, status: str = "active", brands: tuple[str, ...] = ("N
 
 
 async def fresh_topic(bootstrap: str) -> str:
-    name = f"test.ipr-records.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(
-                    name,
-                    num_partitions=2,
-                    replication_factor=1,
-                    topic_configs={"cleanup.policy": "compact"},
-                )
-            ]
-        )
-    finally:
-        await admin.close()
-    return name
+    topic = await create_topic(
+        bootstrap, "test.ipr-records", partitions=2, configs={"cleanup.policy": "compact"}
+    )
+    return topic.name
 
 
 def test_unreadable_records_are_skipped_and_the_index_goes_on() -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 
 from customs_shared.messaging.kafka import new_producer
-from tests.support.topics import read_topic
+from tests.support.topics import create_topic, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -25,23 +23,10 @@ def _renewals() -> float:
 
 
 async def _small_topic(bootstrap: str) -> str:
-    name = f"test.small-records.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(
-                    name,
-                    num_partitions=1,
-                    replication_factor=1,
-                    topic_configs={"max.message.bytes": str(TOPIC_LIMIT_BYTES)},
-                )
-            ]
-        )
-    finally:
-        await admin.close()
-    return name
+    topic = await create_topic(
+        bootstrap, "test.small-records", configs={"max.message.bytes": str(TOPIC_LIMIT_BYTES)}
+    )
+    return topic.name
 
 
 async def test_a_record_refused_for_good_does_not_stop_its_partition(kafka_bootstrap: str) -> None:

@@ -124,15 +124,22 @@ def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     return asyncio.run(_committed(bootstrap, group))
 
 
-async def create_topic(bootstrap: str, prefix: str, *, partitions: int = 1) -> Topic:
-    """A fresh topic of its own, and its DLQ, named ``<prefix>.<random>``."""
+async def create_topic(
+    bootstrap: str, prefix: str, *, partitions: int = 1, configs: dict[str, str] | None = None
+) -> Topic:
+    """A fresh topic of its own (with ``configs``), and its DLQ, named ``<prefix>.<random>``."""
     topic = Topic(f"{prefix}.{uuid.uuid4().hex[:8]}", "n", "test")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
             [
-                NewTopic(name, num_partitions=partitions, replication_factor=1)
+                NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs=(configs or {}) if name == topic.name else {},
+                )
                 for name in (topic.name, topic.dlq)
             ]
         )
