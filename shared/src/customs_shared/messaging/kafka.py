@@ -75,7 +75,7 @@ class Producer:
         await self._current.stop()
         for retiring in list(self._retiring):
             retiring.cancel()
-            with contextlib.suppress(asyncio.CancelledError, KafkaError):
+            with contextlib.suppress(asyncio.CancelledError):
                 await retiring
 
     async def partitions_for(self, topic: str) -> set[int]:
@@ -134,8 +134,13 @@ class Producer:
                 # it waits for them, which must not hold up this send.
                 retiring = asyncio.create_task(retired.stop())
                 self._retiring.add(retiring)
-                retiring.add_done_callback(self._retiring.discard)
+                retiring.add_done_callback(self._retired)
         return self._current
+
+    def _retired(self, retiring: asyncio.Task[None]) -> None:
+        self._retiring.discard(retiring)
+        if not retiring.cancelled() and (error := retiring.exception()) is not None:
+            log.warning("a retired producer did not close cleanly", extra={"error": repr(error)})
 
 
 def new_producer(bootstrap: str, client_id: str, *, request_timeout_ms: int = 15_000) -> Producer:
