@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import hashlib
 
-from customs_shared.canonical import signed_bytes, signed_digest
+import pytest
+import rfc8785
+
+from customs_shared.canonical import (
+    NotCanonicalizable,
+    sent_digests,
+    signed_bytes,
+    signed_digest,
+)
 
 
 def test_signed_bytes_are_rfc8785_without_the_signature() -> None:
@@ -10,3 +18,19 @@ def test_signed_bytes_are_rfc8785_without_the_signature() -> None:
     assert signed_bytes(body) == '{"a":{"b":[3,1.5],"y":"é"},"z":1}'.encode()
     assert signed_digest(body) == hashlib.sha256(signed_bytes(body)).digest()
     assert signed_bytes({**body, "signature": None}) == signed_bytes(body)
+
+
+def test_the_body_digest_covers_the_whole_body_and_the_signed_one_all_but_its_signature() -> None:
+    body = {"z": 1, "a": [2.50, "é"], "signature": "MIAG"}
+    digests = sent_digests(body, signed=True)
+    assert (
+        digests.body == hashlib.sha256(b'{"a":[2.5,"\xc3\xa9"],"signature":"MIAG","z":1}').digest()
+    )
+    assert digests.signed == signed_digest(body)
+    assert sent_digests({"z": 1}, signed=False).signed is None
+
+
+def test_an_integer_beyond_double_precision_has_no_digest() -> None:
+    with pytest.raises(NotCanonicalizable, match="RFC 8785"):
+        sent_digests({"quantity": 2**53}, signed=False)
+    assert rfc8785.dumps({"quantity": 2**53 - 1}) == b'{"quantity":9007199254740991}'

@@ -1,9 +1,13 @@
-"""A broker keeps the receipt of its submission and verifies it with the published JWKS."""
+"""A broker keeps the receipt of its submission and verifies it with the published JWKS:
+the signature, and the digest of the body it sent (RFC 8785 over that JSON)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import jwt
 import pytest
+import rfc8785
 
 from tests.e2e.test_declaration_flow import submit
 from tests.support.cluster import Cluster
@@ -13,8 +17,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_receipt_verifies_with_the_published_jwks(cluster: Cluster) -> None:
+    body = sample("declaration-enterprise")
     with cluster.client("demo-broker") as client:
-        accepted = submit(client, sample("declaration-enterprise")).json()
+        accepted = submit(client, body).json()
         again = client.get(f"{accepted['status_url']}/receipt")
     with cluster.client("demo-broker-b") as other:
         foreign = other.get(f"{accepted['status_url']}/receipt")
@@ -32,7 +37,8 @@ def test_the_receipt_verifies_with_the_published_jwks(cluster: Cluster) -> None:
     claims = jwt.decode(token, jwt.PyJWK(jwk, "EdDSA"), algorithms=["EdDSA"])
     assert claims["declaration_id"] == accepted["id"]
     assert (claims["version"], claims["tenant"]) == (1, "0312345673")
-    assert len(claims["body_sha256"]) == 64
+    assert claims["body_sha256"] == hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    assert claims["body_canonicalization"] == "RFC8785"
     assert again.status_code == 200
     assert again.json()["jws"] == token
     assert foreign.status_code == 404

@@ -1,16 +1,29 @@
-"""The bytes a declaration's signature covers: the RFC 8785 (JCS) canonical JSON of the
-declaration body without its ``signature`` field. Signer and verifier use this one function."""
+"""Canonical JSON (RFC 8785, JCS) of a declaration body as it was sent: the bytes its
+signature covers (the body without its ``signature`` member), and the whole body, whose
+digest a receipt carries. Signer, verifier and receipts use these functions, and so can a
+broker: any RFC 8785 implementation gives the same bytes from the JSON it sent."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
 from starlette.requests import Request
 
+from customs_shared.problems import UnprocessableContent
+
 SIGNATURE_FIELD = "signature"
+
+
+class NotCanonicalizable(UnprocessableContent):
+    """A body with a number RFC 8785 cannot write exactly: an integer of 2^53 or more
+    (beyond the IEEE 754 doubles that I-JSON, RFC 7493 §2.2, keeps numbers to)."""
+
+    slug = "number-not-interoperable"
+    title = "A number in the body has no canonical JSON form"
 
 
 def signed_bytes(body: Mapping[str, Any]) -> bytes:
@@ -24,11 +37,36 @@ def signed_digest(body: Mapping[str, Any]) -> bytes:
     return hashlib.sha256(signed_bytes(body)).digest()
 
 
-async def signed_digest_of(request: Request) -> bytes | None:
-    """:func:`signed_digest` of a JSON request body as it was sent; None when it has no
-    canonical form (not an object, or a number outside what RFC 8785 can represent)."""
+@dataclass(frozen=True, slots=True)
+class SentDigests:
+    """SHA-256 digests of a JSON body as it was sent."""
+
+    # Of its RFC 8785 canonical JSON, signature and all: what a receipt names.
+    body: bytes
+    # Of :func:`signed_bytes`; None when the body is not signed.
+    signed: bytes | None
+
+
+def sent_digests(body: Mapping[str, Any], *, signed: bool) -> SentDigests:
+    """``body``'s digests; ``signed``: whether it carries a signature to verify. Raises
+    :class:`NotCanonicalizable` for a number RFC 8785 cannot write."""
     try:
-        body = await request.json()
-        return signed_digest(body) if isinstance(body, dict) else None
-    except ValueError:  # not JSON, or rfc8785.CanonicalizationError
-        return None
+        return SentDigests(
+            hashlib.sha256(rfc8785.dumps(body)).digest(),
+            signed_digest(body) if signed else None,
+        )
+    except rfc8785.CanonicalizationError as error:
+        raise NotCanonicalizable(
+            f"{error}. Numbers must be exact as IEEE 754 doubles (I-JSON, RFC 7493 §2.2) "
+            "for the body to have one canonical form (RFC 8785); send a larger value as a "
+            "string."
+        ) from error
+
+
+async def sent_digests_of(request: Request, *, signed: bool) -> SentDigests:
+    """:func:`sent_digests` of a request's JSON object body, parsed again as it was sent
+    (the endpoint's model has already validated it)."""
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise TypeError("the body was validated as a JSON object")
+    return sent_digests(body, signed=signed)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal
+from customs_shared.canonical import SentDigests
 from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationCancelled
@@ -106,11 +107,11 @@ async def amend(
     body: DeclarationIn,
     if_match: str | None,
     receipt_keys: KeyRing | None = None,
-    signed_sha256: bytes | None = None,
+    sent: SentDigests | None = None,
     idempotency_key: str | None = None,
 ) -> Amended:
-    """The version made and, with ``receipt_keys``, its receipt. ``signed_sha256`` as for
-    a submission: the digest the new version's signature covers. With ``idempotency_key``,
+    """The version made and, with ``receipt_keys``, its receipt. ``sent`` as for a
+    submission: the digests of the new version's body as sent. With ``idempotency_key``,
     a retry of an amendment that was made (its If-Match now stale) gets its answer again."""
     check_declarant(principal, body)
     # Items and timeline too: the replaced version is kept as the API showed it.
@@ -177,7 +178,7 @@ async def amend(
         catalog.DECLARATION_AMENDED,
         source=SOURCE,
         key=str(declaration.id),
-        data=submitted_facts(declaration, body, item_values, at=now, signed_sha256=signed_sha256),
+        data=submitted_facts(declaration, body, item_values, at=now, sent=sent),
     )
     receipt = (
         None
@@ -188,7 +189,7 @@ async def amend(
             declaration_id=declaration.id,
             version=declaration.version,
             tenant=declaration.tenant,
-            body=body,
+            body_sha256=receipts.body_digest(sent),
             received_at=now,
         )
     )

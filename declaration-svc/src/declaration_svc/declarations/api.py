@@ -15,7 +15,7 @@ from customs_shared.auth import (
     Scope,
     allow,
 )
-from customs_shared.canonical import signed_digest_of
+from customs_shared.canonical import sent_digests_of
 from customs_shared.db import DbSession
 from customs_shared.events.schemas import Lane
 from customs_shared.pagination import CursorCodec
@@ -103,7 +103,7 @@ async def submit_declaration(
         principal=principal,
         body=body,
         idempotency_key=idempotency_key,
-        signed_sha256=await signed_digest_of(request) if body.signature else None,
+        sent=await sent_digests_of(request, signed=bool(body.signature)),
         receipt_keys=_settings(request).receipt_keys(),
     )
     url = status_url(submission.declaration_id)
@@ -170,7 +170,7 @@ async def amend_declaration(
         body=body,
         if_match=if_match,
         receipt_keys=_settings(request).receipt_keys(),
-        signed_sha256=await signed_digest_of(request) if body.signature else None,
+        sent=await sent_digests_of(request, signed=bool(body.signature)),
         idempotency_key=idempotency_key,
     )
     url = status_url(amended.declaration_id)

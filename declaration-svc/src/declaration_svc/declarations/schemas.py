@@ -258,7 +258,8 @@ class DeclarationAccepted(BaseModel):
     receipt: str | None = Field(
         default=None,
         description="Compact JWS (EdDSA) over the declaration id, version, SHA-256 of the "
-        "canonical body, received time and tenant; verify with receipts/jwks.json.",
+        "canonical body (`body_sha256`: the body as sent, signature included, in RFC 8785 "
+        "canonical JSON), received time and tenant; verify with receipts/jwks.json.",
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal, Role, tenant_scope
+from customs_shared.canonical import SentDigests
 from customs_shared.db import (
     insert_values_at_commit,
     utcnow,
@@ -209,7 +210,7 @@ def submitted_facts(
     item_values: list[dict[str, Any]],
     *,
     at: datetime,
-    signed_sha256: bytes | None,
+    sent: SentDigests | None,
 ) -> DeclarationSubmitted:
     """What the other services learn of a submitted or amended version: its facts, the
     CMS signature and the digest of the bytes it covers, never the signed bytes."""
@@ -227,7 +228,7 @@ def submitted_facts(
         signature_present=body.signature is not None,
         submitted_at=at,
         signature_cms=body.signature,
-        signed_sha256=signed_sha256.hex() if signed_sha256 and body.signature else None,
+        signed_sha256=sent.signed.hex() if sent and sent.signed and body.signature else None,
         exchange_rate=declaration.exchange_rate,
         total_customs_value_vnd=declaration.total_customs_value_vnd,
         containers=list(body.containers),
@@ -242,12 +243,12 @@ async def submit(
     principal: Principal,
     body: DeclarationIn,
     idempotency_key: str | None,
-    signed_sha256: bytes | None = None,
+    sent: SentDigests | None = None,
     receipt_keys: KeyRing | None = None,
 ) -> Submission:
-    """Accepts a declaration; with ``receipt_keys``, signs its receipt. ``signed_sha256``:
-    SHA-256 of the bytes the signature covers (RFC 8785 canonical JSON of the body as
-    sent, without ``signature``; customs_shared.canonical)."""
+    """Accepts a declaration; with ``receipt_keys``, signs its receipt. ``sent``: the
+    digests of the body as sent (customs_shared.canonical): of the bytes its signature
+    covers, which the event carries, and of the whole body, which the receipt names."""
     check_declarant(principal, body)
     declaration_id = uuid.uuid4()
     if idempotency_key is not None:
@@ -302,7 +303,7 @@ async def submit(
         catalog.DECLARATION_SUBMITTED,
         source=SOURCE,
         key=str(declaration_id),
-        data=submitted_facts(declaration, body, item_values, at=now, signed_sha256=signed_sha256),
+        data=submitted_facts(declaration, body, item_values, at=now, sent=sent),
     )
     receipt = (
         None
@@ -313,7 +314,7 @@ async def submit(
             declaration_id=declaration_id,
             version=1,
             tenant=principal.tenant,
-            body=body,
+            body_sha256=receipts.body_digest(sent),
             received_at=now,
         )
     )

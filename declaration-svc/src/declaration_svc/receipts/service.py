@@ -1,34 +1,42 @@
 """Receipts: proof a broker can keep that a declaration's version was received, as a
 compact JWS (EdDSA, the service's own key, published as a JWKS) over the declaration
-id, version, SHA-256 of the canonical body, received time and tenant."""
+id, version, SHA-256 of the canonical body, received time and tenant.
+
+The canonical body is the body as the broker sent it, signature and all, in RFC 8785
+canonical JSON (customs_shared.canonical): the broker recomputes the digest from what it
+sent with any RFC 8785 implementation, whatever spacing or key order it sent."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 
 import jwt
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import Principal
+from customs_shared.canonical import SentDigests
 from customs_shared.db import insert_values_at_commit
 from customs_shared.keys import ALGORITHM, KeyRing
 from declaration_svc.declarations.errors import DeclarationNotFound
 from declaration_svc.declarations.repository import DeclarationRepository
-from declaration_svc.declarations.schemas import DeclarationIn
 from declaration_svc.receipts.models import Receipt
 
 ISSUER = "declaration-svc"
 TYPE = "customs-receipt+jwt"
 
 
-def canonical_body(body: DeclarationIn) -> bytes:
-    """The body as validated, in one spelling: JSON, keys sorted, no whitespace,
-    decimals and dates as strings (so a retry with other formatting has the same digest)."""
-    return orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+# Names the digest's canonical form. Receipts issued before it carry none: their digest is
+# of the body as validated (JSON, keys sorted, no whitespace, decimals as strings).
+CANONICALIZATION = "RFC8785"
+
+
+def body_digest(sent: SentDigests | None) -> bytes:
+    """The digest a receipt names: a receipt is only ever given for a body as sent."""
+    if sent is None:
+        raise ValueError("a receipt needs the digests of the body as sent")
+    return sent.body
 
 
 def issue(
@@ -38,15 +46,18 @@ def issue(
     declaration_id: uuid.UUID,
     version: int,
     tenant: str,
-    body: DeclarationIn,
+    body_sha256: bytes,
     received_at: datetime,
 ) -> str:
+    """Signs the receipt of a version whose body as sent has the digest ``body_sha256``
+    (:attr:`customs_shared.canonical.SentDigests.body`), and stores it at commit."""
     claims = {
         "iss": ISSUER,
         "sub": str(declaration_id),
         "declaration_id": str(declaration_id),
         "version": version,
-        "body_sha256": hashlib.sha256(canonical_body(body)).hexdigest(),
+        "body_sha256": body_sha256.hex(),
+        "body_canonicalization": CANONICALIZATION,
         "received_at": received_at.isoformat(),
         "tenant": tenant,
         "iat": int(received_at.timestamp()),
