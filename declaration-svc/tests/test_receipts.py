@@ -50,6 +50,20 @@ def as_sent(raw: dict[str, Any]) -> SentDigests:
     return sent_digests(raw, signed="signature" in raw)
 
 
+async def submit_as_sent(
+    session: AsyncSession, raw: dict[str, Any], keys: KeyRing, key: str | None = None
+) -> service.Submission:
+    """What the endpoint does with a body ``raw`` as sent, with an ``Idempotency-Key``."""
+    return await service.submit(
+        session=session,
+        principal=BROKER,
+        body=DeclarationIn.model_validate(raw),
+        idempotency_key=key,
+        sent=as_sent(raw),
+        receipt_keys=keys,
+    )
+
+
 def verify(token: str, keys: KeyRing) -> dict[str, object]:
     """As a broker does: the key named by ``kid`` in the published JWKS."""
     kid = jwt.get_unverified_header(token)["kid"]
@@ -64,17 +78,8 @@ async def test_a_receipt_covers_id_version_body_digest_time_and_tenant(
     sessions: Sessions, keys: KeyRing
 ) -> None:
     raw = signed(sample("declaration-enterprise"))
-    body = DeclarationIn.model_validate(raw)
-    sent = as_sent(raw)
     async with sessions() as session, session.begin():
-        accepted = await service.submit(
-            session=session,
-            principal=BROKER,
-            body=body,
-            idempotency_key="r-1",
-            sent=sent,
-            receipt_keys=keys,
-        )
+        accepted = await submit_as_sent(session, raw, keys, "r-1")
     assert accepted.receipt is not None
     claims = verify(accepted.receipt, keys)
     assert claims["declaration_id"] == str(accepted.declaration_id)
@@ -86,14 +91,7 @@ async def test_a_receipt_covers_id_version_body_digest_time_and_tenant(
     assert "received_at" in claims
 
     async with sessions() as session, session.begin():
-        replay = await service.submit(
-            session=session,
-            principal=BROKER,
-            body=body,
-            idempotency_key="r-1",
-            sent=sent,
-            receipt_keys=keys,
-        )
+        replay = await submit_as_sent(session, raw, keys, "r-1")  # a retry
         again = await receipts.get(
             session=session,
             principal=BROKER,
@@ -106,16 +104,8 @@ async def test_a_receipt_covers_id_version_body_digest_time_and_tenant(
 
 async def test_each_amended_version_gets_its_own_receipt(sessions: Sessions, keys: KeyRing) -> None:
     raw = sample("declaration-individual")
-    body = DeclarationIn.model_validate(raw)
     async with sessions() as session, session.begin():
-        accepted = await service.submit(
-            session=session,
-            principal=BROKER,
-            body=body,
-            idempotency_key=None,
-            sent=as_sent(raw),
-            receipt_keys=keys,
-        )
+        accepted = await submit_as_sent(session, raw, keys)
     amended_raw = {**raw, "items": [{**raw["items"][0], "description": "Amended: cotton"}]}
     async with sessions() as session, session.begin():
         amended = await amendments.amend(
@@ -161,20 +151,12 @@ async def test_a_submission_writes_each_table_once_and_nothing_through_the_unit_
     raw = sample("declaration-enterprise")
     raw["items"] = [{**raw["items"][0], "customs_value": "46200000"} for _ in range(5)]
     raw["invoice"]["total"] = "231000000"
-    body = DeclarationIn.model_validate(raw)
     session = sessions()
     flushes: list[int] = []
     event.listen(session.sync_session, "before_flush", lambda *_: flushes.append(1))
     with sent_statements(session) as statements:
         async with session, session.begin():
-            accepted = await service.submit(
-                session=session,
-                principal=BROKER,
-                body=body,
-                idempotency_key=None,
-                sent=as_sent(raw),
-                receipt_keys=keys,
-            )
+            accepted = await submit_as_sent(session, raw, keys)
             assert not session.new
     writes = [s for s in statements if "INSERT" in s]
     assert len(writes) == 1, writes
