@@ -1,6 +1,6 @@
 """What /readyz and the metrics say when messaging stops moving, on a real broker and a
-real PostgreSQL: a consumer stalled with records waiting, an outbox the relay cannot
-publish."""
+real PostgreSQL: a consumer stalled with records waiting, a consumer whose every fetch
+fails (and its replacement by a new member), an outbox the relay cannot publish."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -126,6 +127,70 @@ async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
     assert stalled_for is not None
     assert stalled_for > LIMIT_SECONDS
     assert after == 0
+
+
+RENEW_AFTER_SECONDS = 3.0
+
+
+async def test_a_consumer_whose_every_fetch_fails_is_reported_then_replaced(
+    sessions: async_sessionmaker[AsyncSession], producer: Producer, kafka_bootstrap: str
+) -> None:
+    """aiokafka's group coordination ended for good (as an error it did not expect ends
+    it: aio-libs/aiokafka#1038), every fetch fails from then on, and nothing restarts it.
+    Readiness names it, and after RENEW_AFTER_SECONDS a new member of the group takes
+    over and handles what was sent meanwhile."""
+    topic = _new_topic()
+    await _create(kafka_bootstrap, topic)
+    handled: list[int] = []
+
+    async def record(_session: AsyncSession, data: Tick) -> None:
+        handled.append(data.n)
+
+    group = f"test-{uuid.uuid4().hex[:6]}"
+    consumer = EventConsumer(
+        group_id=group,
+        bootstrap=kafka_bootstrap,
+        sessions=sessions,
+        producer=producer,
+        subscriptions=[Subscription(_tick(topic), record)],
+        max_retries=0,
+        retry_backoff_seconds=0.01,
+        commit_interval_seconds=1.0,
+        linger_seconds=0.0,
+        renew_after_seconds=RENEW_AFTER_SECONDS,
+    )
+
+    async def send(n: int) -> None:
+        event = new_event(event_type="test.tick.v1", source="/t", subject=str(n), data=Tick(n=n))
+        await producer.send_and_wait(topic.name, value=event.to_json(), key=str(n).encode())
+
+    async def handled_all(*wanted: int) -> None:
+        if not set(wanted) <= set(handled):
+            raise NotReady("not yet")
+
+    await consumer.start()
+    try:
+        await send(1)
+        await _until(lambda: handled_all(1), fails=False)
+        # The coordination task ends with the error aiokafka then raises from every fetch.
+        coordinator = consumer._consumer._coordinator
+        coordinator._coordination_task.cancel()
+        dead = asyncio.get_running_loop().create_future()
+        dead.set_exception(
+            KafkaError("Unexpected error during coordination RuntimeError('handler is closed')")
+        )
+        coordinator._coordination_task = dead
+        await send(2)
+
+        message = await _until(lambda: consumer.check_progress(LIMIT_SECONDS), fails=True)
+        await _until(lambda: handled_all(1, 2), fails=False)
+        await _until(lambda: consumer.check_progress(LIMIT_SECONDS), fails=False)
+    finally:
+        await consumer.stop()
+    assert f"consumer {group} failing: every fetch for" in message
+    assert "Unexpected error during coordination" in message
+    assert REGISTRY.get_sample_value("kafka_consumer_renewals_total", {"group": group}) == 1
+    assert handled.count(2) == 1
 
 
 async def test_an_outbox_the_relay_cannot_publish_is_reported_with_its_age(

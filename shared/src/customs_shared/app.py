@@ -208,6 +208,7 @@ def create_service_app(
                     linger_seconds=settings.consumer_linger_ms / 1000,
                     fetch_min_bytes=settings.consumer_fetch_min_bytes,
                     fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+                    renew_after_seconds=settings.consumer_renew_after_seconds,
                 )
                 await consumer.start()
                 stack.push_async_callback(consumer.stop)

@@ -29,6 +29,12 @@ OUTBOX_OLDEST_UNPUBLISHED_AGE = Gauge(
     "Age of the oldest outbox row the relay has claimed but not yet published (0 when "
     "it keeps up): grows while Kafka refuses or cannot be reached",
 )
+CONSUMER_RENEWALS = Counter(
+    "kafka_consumer_renewals_total",
+    "Times the consumer group's member was replaced after every fetch had failed for "
+    "CONSUMER_RENEW_AFTER_SECONDS (aiokafka's coordination or fetching had died)",
+    ["group"],
+)
 CONSUMER_STALLED = Gauge(
     "consumer_stalled_seconds",
     "Seconds the consumer group's loop has had records waiting (a batch in hand or lag) "

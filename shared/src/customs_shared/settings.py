@@ -175,7 +175,15 @@ class ServiceSettings(ServerSettings):
         default=60,
         gt=0,
         description="/readyz reports the consumer stalled when it has had records waiting "
-        "this long without handling one (a handler blocked, the database locked).",
+        "this long without handling one (a handler blocked, the database locked), or when "
+        "every fetch has failed this long.",
+    )
+    consumer_renew_after_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A consumer whose every fetch has failed this long is replaced by a new "
+        "member of its group (a broker that is down makes fetches wait, not fail: a fetch "
+        "that keeps failing is a client whose group coordination or fetching has died).",
     )
     outbox_max_pending_age_seconds: float = Field(
         default=60,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import time
@@ -46,6 +47,7 @@ from customs_shared.messaging.kafka import (
 )
 from customs_shared.metrics import (
     CONSUMER_LAG,
+    CONSUMER_RENEWALS,
     CONSUMER_STALLED,
     EVENT_HANDLING_LATENCY,
     EVENTS_CONSUMED,
@@ -53,6 +55,9 @@ from customs_shared.metrics import (
 from customs_shared.outage import is_outage
 
 log = logging.getLogger(__name__)
+
+# A member whose every fetch has failed this long is replaced (EventConsumer._renew).
+RENEW_AFTER_SECONDS = 30.0
 
 
 Prepare = Callable[[AsyncSession, Sequence[Data]], Awaitable[None]]
@@ -149,6 +154,7 @@ class EventConsumer:
         linger_seconds: float,
         fetch_min_bytes: int = FETCH_MIN_BYTES,
         fetch_max_wait_ms: int = FETCH_MAX_WAIT_MS,
+        renew_after_seconds: float = RENEW_AFTER_SECONDS,
     ) -> None:
         self._group_id = group_id
         self._sessions = sessions
@@ -162,7 +168,8 @@ class EventConsumer:
         self._known_types = {
             (t.topic.name, t.name) for t in (*EVENT_TYPES, *(s.event_type for s in subscriptions))
         }
-        self._consumer: AIOKafkaConsumer = new_consumer(
+        self._new_consumer = functools.partial(
+            new_consumer,
             bootstrap,
             group_id,
             self._topics,
@@ -170,6 +177,8 @@ class EventConsumer:
             fetch_min_bytes=fetch_min_bytes,
             fetch_max_wait_ms=fetch_max_wait_ms,
         )
+        self._consumer: AIOKafkaConsumer = self._new_consumer()
+        self._renew_after = renew_after_seconds
         self._commit_interval = commit_interval_seconds
         self._linger = linger_seconds
         # Offsets handled and not yet committed, and since when the oldest has waited.
@@ -189,6 +198,11 @@ class EventConsumer:
         self._between_batches.set()
         self._revocations = 0
         self._progressed_at = time.monotonic()
+        # Since when every fetch has failed, and the last failure: a broker that is down
+        # makes fetches wait, not fail, so fetches that keep failing are a consumer that
+        # no longer works (see stalled_seconds).
+        self._failing_since: float | None = None
+        self._failure = ""
         CONSUMER_STALLED.labels(group_id).set_function(self.stalled_seconds)
 
     async def start(self) -> None:
@@ -208,8 +222,10 @@ class EventConsumer:
         return self._task is not None and not self._task.done()
 
     def stalled_seconds(self) -> float:
-        """How long records have waited without this loop handling any; 0 while it keeps
-        up or has nothing to do."""
+        """How long records have waited without this loop handling any, or every fetch
+        has failed; 0 while it keeps up or has nothing to do."""
+        if self._failing_since is not None:
+            return time.monotonic() - self._failing_since
         if self._between_batches.is_set() and not self._lagging():
             return 0.0
         return time.monotonic() - self._progressed_at
@@ -229,6 +245,11 @@ class EventConsumer:
         if not self.running:
             raise NotReady("consumer loop stopped")
         stalled = self.stalled_seconds()
+        if stalled > limit_seconds and self._failing_since is not None:
+            raise NotReady(
+                f"consumer {self._group_id} failing: every fetch for {stalled:.0f} s failed "
+                f"(limit {limit_seconds:g} s), the last with {self._failure}"
+            )
         if stalled > limit_seconds:
             raise NotReady(
                 f"consumer {self._group_id} stalled: records waiting, none handled for "
@@ -245,10 +266,16 @@ class EventConsumer:
     async def _fetch_and_handle(self) -> None:
         try:
             batches = await self._consumer.getmany(timeout_ms=200, max_records=_FETCH_RECORDS)
-        except Exception:
+        except Exception as error:
             log.exception("fetch failed", extra={"group": self._group_id})
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+            self._failure = repr(error)[:300]
+            if time.monotonic() - self._failing_since >= self._renew_after:
+                await self._renew()
             await asyncio.sleep(1.0)
             return
+        self._failing_since = None
         if not batches:
             await self.commit_handled()  # idle: nothing to gain by waiting
             if not self._lagging():
@@ -335,6 +362,29 @@ class EventConsumer:
         if not self._uncommitted:
             self._uncommitted_since = time.monotonic()
         self._uncommitted[partition] = next_offset
+
+    async def _renew(self) -> None:
+        """Replaces the group's member whose every fetch has failed for long: aiokafka
+        does not restart its coordination or its fetching once that task has died, so
+        the member would fail every fetch until the process restarts. What it handled
+        and had not committed is fetched again by the new member and skipped by its ids."""
+        log.warning(
+            "consumer renewed: every fetch failed",
+            extra={"group": self._group_id, "error": self._failure},
+        )
+        broken, self._consumer = self._consumer, self._new_consumer()
+        self._uncommitted.clear()
+        self._lag.clear()
+        self._lag_reported.clear()
+        with contextlib.suppress(Exception):  # it leaves the group as well as it still can
+            await broken.stop()
+        try:
+            await self._consumer.start()
+        except Exception:  # the broker unreachable: the next failing fetch tries again
+            log.exception("renewed consumer did not start", extra={"group": self._group_id})
+            return
+        CONSUMER_RENEWALS.labels(self._group_id).inc()
+        self._failing_since = time.monotonic()  # failing still, until a fetch succeeds
 
     async def commit_handled(self, partitions: Collection[TopicPartition] | None = None) -> None:
         """Commits the handled offsets (of ``partitions`` only, when given), in one

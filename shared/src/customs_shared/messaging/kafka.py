@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.conn import AIOKafkaConnection, CloseReason
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.structs import RecordMetadata
 
 from customs_shared.events.catalog import TOPICS
@@ -20,6 +22,39 @@ from customs_shared.metrics import PRODUCER_RENEWALS
 log = logging.getLogger(__name__)
 
 Headers = Sequence[tuple[str, bytes]]
+
+
+def _writes_to_a_closed_connection_fail_as_connection_errors() -> None:
+    """aiokafka takes only an ``OSError`` from a request's write for a broken connection;
+    uvloop, the services' event loop, raises ``RuntimeError`` for a write to a transport
+    the broker has just closed (aio-libs/aiokafka#1038, MagicStack/uvloop#506). That error
+    escapes aiokafka's reconnecting and ends the task that wrote: a consumer's group
+    coordination, after which the consumer fails every fetch until the process restarts
+    (seen after a broker restart: a service stopped consuming and nothing said so). Such a
+    write now fails as the connection error aiokafka expects, which it answers by
+    reconnecting. Applied once, when this module is first imported."""
+    send = AIOKafkaConnection.send
+    if getattr(send, "closed_transport_safe", False):
+        return
+
+    @functools.wraps(send)
+    def send_or_fail_as_broken(self: Any, request: Any, expect_response: bool = True) -> Any:
+        try:
+            return send(self, request, expect_response)
+        except RuntimeError as error:
+            writer = self._writer
+            if writer is None or not writer.transport.is_closing():
+                raise
+            self.close(reason=CloseReason.CONNECTION_BROKEN)
+            raise KafkaConnectionError(
+                f"Connection at {self.host}:{self.port} broken: {error}"
+            ) from error
+
+    send_or_fail_as_broken.closed_transport_safe = True  # type: ignore[attr-defined]
+    AIOKafkaConnection.send = send_or_fail_as_broken
+
+
+_writes_to_a_closed_connection_fail_as_connection_errors()
 
 # The largest request the producer sends (aiokafka's default, Kafka's default
 # message.max.bytes): a record over it is refused before it leaves, every time.
