@@ -66,6 +66,29 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[Producer]:
     await producer.stop()
 
 
+def _consumer(
+    group: str,
+    subscription: Subscription[Tick],
+    sessions: async_sessionmaker[AsyncSession],
+    producer: Producer,
+    bootstrap: str,
+    *,
+    renew_after_seconds: float = 30.0,
+) -> EventConsumer:
+    return EventConsumer(
+        group_id=group,
+        bootstrap=bootstrap,
+        sessions=sessions,
+        producer=producer,
+        subscriptions=[subscription],
+        max_retries=0,
+        retry_backoff_seconds=0.01,
+        commit_interval_seconds=1.0,
+        linger_seconds=0.0,
+        renew_after_seconds=renew_after_seconds,
+    )
+
+
 async def _until(check: Callable[[], Awaitable[None]], *, fails: bool) -> str:
     """Runs ``check`` until it fails (``fails``) or passes; the NotReady message, if any.
     Bounded at 20 s."""
@@ -94,17 +117,8 @@ async def test_a_consumer_blocked_with_records_waiting_is_reported_stalled(
         await release.wait()  # as a handler waiting on a lock held elsewhere
 
     group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = EventConsumer(
-        group_id=group,
-        bootstrap=kafka_bootstrap,
-        sessions=sessions,
-        producer=producer,
-        subscriptions=[Subscription(_tick(topic), blocked)],
-        max_retries=0,
-        retry_backoff_seconds=0.01,
-        commit_interval_seconds=1.0,
-        linger_seconds=0.0,
-    )
+    subscription = Subscription(_tick(topic), blocked)
+    consumer = _consumer(group, subscription, sessions, producer, kafka_bootstrap)
     await consumer.start()
     try:
         await _until(lambda: consumer.check_progress(LIMIT_SECONDS), fails=False)
@@ -147,16 +161,12 @@ async def test_a_consumer_whose_every_fetch_fails_is_reported_then_replaced(
         handled.append(data.n)
 
     group = f"test-{uuid.uuid4().hex[:6]}"
-    consumer = EventConsumer(
-        group_id=group,
-        bootstrap=kafka_bootstrap,
-        sessions=sessions,
-        producer=producer,
-        subscriptions=[Subscription(_tick(topic), record)],
-        max_retries=0,
-        retry_backoff_seconds=0.01,
-        commit_interval_seconds=1.0,
-        linger_seconds=0.0,
+    consumer = _consumer(
+        group,
+        Subscription(_tick(topic), record),
+        sessions,
+        producer,
+        kafka_bootstrap,
         renew_after_seconds=RENEW_AFTER_SECONDS,
     )
 
