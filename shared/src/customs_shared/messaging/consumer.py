@@ -203,6 +203,7 @@ class EventConsumer:
         # no longer works (see stalled_seconds).
         self._failing_since: float | None = None
         self._failure = ""
+        self._renewed_at = 0.0
         CONSUMER_STALLED.labels(group_id).set_function(self.stalled_seconds)
 
     async def start(self) -> None:
@@ -271,7 +272,8 @@ class EventConsumer:
             if self._failing_since is None:
                 self._failing_since = time.monotonic()
             self._failure = repr(error)[:300]
-            if time.monotonic() - self._failing_since >= self._renew_after:
+            # Since the first failure, or the last replacement that did not mend it.
+            if time.monotonic() - max(self._failing_since, self._renewed_at) >= self._renew_after:
                 await self._renew()
             await asyncio.sleep(1.0)
             return
@@ -376,15 +378,15 @@ class EventConsumer:
         self._uncommitted.clear()
         self._lag.clear()
         self._lag_reported.clear()
+        self._renewed_at = time.monotonic()
         with contextlib.suppress(Exception):  # it leaves the group as well as it still can
             await broken.stop()
         try:
             await self._consumer.start()
-        except Exception:  # the broker unreachable: the next failing fetch tries again
+        except Exception:  # the broker unreachable: tried again after as long
             log.exception("renewed consumer did not start", extra={"group": self._group_id})
             return
         CONSUMER_RENEWALS.labels(self._group_id).inc()
-        self._failing_since = time.monotonic()  # failing still, until a fetch succeeds
 
     async def commit_handled(self, partitions: Collection[TopicPartition] | None = None) -> None:
         """Commits the handled offsets (of ``partitions`` only, when given), in one
