@@ -38,7 +38,7 @@ CONSUMER_RENEWALS = Counter(
 CONSUMER_STALLED = Gauge(
     "consumer_stalled_seconds",
     "Seconds the consumer group's loop has had records waiting (a batch in hand or lag) "
-    "without handling any; 0 while it keeps up",
+    "without handling any, or every fetch has failed; 0 while it keeps up",
     ["group"],
 )
 CONSUMER_LAG = Gauge(
