@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customs_shared.auth import Role
+from customs_shared.db import write_queued
 from customs_shared.events.schemas import (
     IprHit,
     IprOutcome,
@@ -258,6 +259,46 @@ async def test_the_richer_model_is_stored_and_shown_as_declared(
     assert shown.items[0].preferential_origin is not None
     assert shown.items[0].preferential_origin.form == "E"
     assert shown.items[1].preferential_origin is None
+
+
+async def test_a_batch_of_lanes_writes_its_declarations_in_the_commits_one_statement(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """As the consumer handles a fetch of lanes: the declarations locked in one statement,
+    and their changes written in one more, with their timeline entries, not an
+    ``UPDATE`` per declaration after it."""
+    ids = [(await submit(sessions, body(), None)).declaration_id for _ in range(3)]
+    lanes = [lane_assigned(ids[0], Lane.GREEN), *(lane_assigned(i, Lane.YELLOW) for i in ids[1:])]
+    async with sessions() as session:
+        submitted_at = {d.id: d.updated_at for d in await session.scalars(select(Declaration))}
+    async with sessions() as session:
+        with sent_statements(session) as statements:
+            async with session.begin():
+                await service.lock_declarations(session, lanes)
+                for lane in lanes:
+                    await service.record_lane(session, lane)
+                await write_queued(session, at_commit=True)
+    writes = [s for s in statements if "UPDATE declarations" in s]
+    assert len(writes) == 1
+    assert "INSERT INTO declaration_timeline" in writes[0]
+    assert len(statements) == 2  # the lock, then the writes
+
+    async with sessions() as session:
+        stored = {
+            d.id: d
+            for d in await session.scalars(select(Declaration).where(Declaration.id.in_(ids)))
+        }
+        entries = await session.scalars(
+            select(TimelineEntry.declaration_id).where(TimelineEntry.event == "lane_assigned")
+        )
+        laned = set(entries)
+    assert [(stored[i].lane, stored[i].status) for i in ids] == [
+        ("green", "LANE_GREEN"),
+        ("yellow", "LANE_YELLOW"),
+        ("yellow", "LANE_YELLOW"),
+    ]
+    assert all(stored[i].updated_at > submitted_at[i] for i in ids)
+    assert set(ids) <= laned
 
 
 async def test_timeline_entries_are_written_with_one_statement_text_whatever_their_number(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stdnum import iso6346
 
+from customs_shared.db import write_queued
 from customs_shared.events.schemas import (
     CertificateStatus,
     DeclarantKind,
@@ -455,7 +456,8 @@ async def test_an_alert_re_decides_when_its_window_opens(sessions: Sessions) -> 
 
 async def deliver_as_one_batch(sessions: Sessions, *events: Any) -> list[str]:
     """All ``events`` in one transaction, as the consumer handles a fetch: each prepare
-    step once with its events, then the handlers in order. The SQL texts it sent."""
+    step once with its events, then the handlers in order, then what is left to write at
+    commit. The SQL texts it sent."""
     async with sessions() as session, session.begin():
         with sent_statements(session.sync_session) as sent:
             steps: dict[Any, list[Any]] = {}
@@ -468,6 +470,7 @@ async def deliver_as_one_batch(sessions: Sessions, *events: Any) -> list[str]:
             for data in events:
                 with handling(envelope(data)):
                     await SUBSCRIPTIONS[type(data)].handler(session, data)
+            await write_queued(session, at_commit=True)
     return sent
 
 
@@ -508,3 +511,8 @@ async def test_a_batch_of_decisions_loads_their_evidence_once_and_sees_what_it_s
     # Once for the batch; the alarm stored mid-batch makes the decision after it read its
     # alarms again (it claims no preference, so it needs no certificate).
     assert reads == {"risk_inputs": 1, "radiation_alarms": 2, "origin_certificates": 1}
+    # The five cases, created and locked in one statement, are written in one more, with
+    # the decisions and their events: not an UPDATE per case and event.
+    case_writes = [s for s in sent if "UPDATE routing_cases" in s]
+    assert len(case_writes) == 1
+    assert "INSERT INTO lane_decisions" in case_writes[0]

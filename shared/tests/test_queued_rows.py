@@ -1,6 +1,7 @@
 """Rows queued for the commit (customs_shared.db.insert_at_commit and
-insert_values_at_commit): on PostgreSQL the rows of every table go in one statement, and
-they read back as the unit of work would have written them."""
+insert_values_at_commit), and loaded rows' changes (write_changes_at_commit): on PostgreSQL
+the rows of every table go in one statement, and they read back as the unit of work would
+have written them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
@@ -19,6 +20,7 @@ from customs_shared.db import (
     insert_values_at_commit,
     upsert_values_at_commit,
     utcnow,
+    write_changes_at_commit,
     write_queued,
 )
 from customs_shared.messaging.models import OutboxEvent, ProcessedEvent
@@ -402,3 +404,96 @@ async def test_the_drivers_errors_are_the_engines_and_a_dead_connection_leaves_t
         await write_queued(session, at_commit=True)
     async with sessions() as session:
         assert list(await session.scalars(text("SELECT id FROM parents"))) == [2]
+
+
+class Stock(_Base):
+    """A table of this test's own whose loaded rows' changes are written at commit."""
+
+    __table__ = Table(
+        "stocks",
+        _Base.metadata,
+        Column("key", String, primary_key=True),
+        Column("count", Integer),
+        Column("note", String),
+        Column("data", JSON),
+        Column("revised", Integer, onupdate=7),
+    )
+
+
+write_changes_at_commit(Stock)
+
+
+async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_columns_changed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Rows of a model given to ``write_changes_at_commit`` and changed in a transaction
+    are written with its queued rows, one ``UPDATE`` for the rows whose same columns
+    changed, at commit and not by the unit of work after it: each row gets the columns
+    that changed (a column another transaction set meanwhile keeps that value) and its
+    ``onupdate`` columns, and a row left unchanged is not written."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "CREATE TABLE stocks (key text PRIMARY KEY, count int, note text, data json, "
+                "revised int)"
+            )
+        )
+        session.add_all(Stock(key=k, count=1, note="old", data={"n": 1}, revised=0) for k in "abcd")
+    async with sessions() as session:
+        await session.begin()
+        rows = {s.key: s for s in await session.scalars(select(Stock).order_by(Stock.key))}
+        rows["a"].count = 2
+        rows["c"].count = 5
+        rows["b"].note = "new"
+        rows["b"].data = {"n": [2, None], "name": "Hải Phòng"}
+        rows["d"].note = "old"  # set to what it was: no change
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "stocks", "event_id": "e"}])
+        async with sessions() as other, other.begin():  # meanwhile, on another connection
+            await other.execute(text("UPDATE stocks SET count = 40 WHERE key = 'b'"))
+        with sent_statements(session) as statements:
+            await write_queued(session, at_commit=True)
+            await session.commit()
+        assert len(statements) == 1
+        assert statements[0].count("UPDATE stocks") == 2  # (count), and (note, data)
+        assert (rows["a"].revised, rows["b"].revised, rows["d"].revised) == (7, 7, 0)
+    async with sessions() as session:
+        stored = await session.execute(
+            text("SELECT key, count, note, data::text, revised FROM stocks ORDER BY key")
+        )
+        assert [tuple(r) for r in stored] == [
+            ("a", 2, "old", '{"n":1}', 7),
+            ("b", 40, "new", '{"n":[2,null],"name":"Hải Phòng"}', 7),
+            ("c", 5, "old", '{"n":1}', 7),
+            ("d", 1, "old", '{"n":1}', 0),
+        ]
+        assert await _seen_elsewhere(sessions, "stocks") == ["e"]
+
+    # Alone, one row: the same, and a rollback takes it back.
+    async with sessions() as session:
+        await session.begin()
+        row = await session.get_one(Stock, "a")
+        row.data = None
+        with sent_statements(session) as statements:
+            await write_queued(session, at_commit=True)
+        assert [s.count("UPDATE stocks") for s in statements] == [1]
+        assert await session.scalar(text("SELECT data::text FROM stocks WHERE key = 'a'")) == (
+            "null"
+        )
+        await session.rollback()
+    async with sessions() as session:
+        assert (await session.get_one(Stock, "a")).data == {"n": 1}
+
+
+def test_a_model_whose_update_the_database_computes_keeps_the_unit_of_work() -> None:
+    table = Table(
+        "revised",
+        MetaData(),
+        Column("key", String, primary_key=True),
+        Column("at", Integer, server_onupdate=text("1")),  # type: ignore[arg-type]
+    )
+
+    class Revised(_Base):
+        __table__ = table
+
+    with pytest.raises(TypeError, match="onupdate"):
+        write_changes_at_commit(Revised)

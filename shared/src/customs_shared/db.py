@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    update,
 )
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,7 +43,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import ColumnProperty, DeclarativeBase, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import ConnectionPoolEntry
 
 NAMING_CONVENTION = {
@@ -174,11 +176,14 @@ _AT_COMMIT = "insert_at_commit"
 class _Into(NamedTuple):
     """Where queued rows go: a table, and what becomes of a row whose key is there
     already: an error, skipped (``if_absent``: ``ON CONFLICT DO NOTHING``), or its
-    ``update`` columns set from the new row (``ON CONFLICT DO UPDATE``)."""
+    ``update`` columns set from the new row (``ON CONFLICT DO UPDATE``). ``by_key``: not
+    new rows but the changes of loaded ones (:func:`write_changes_at_commit`), an
+    ``UPDATE`` of their ``update`` columns."""
 
     model: type[DeclarativeBase]
     if_absent: bool = False
     update: tuple[str, ...] = ()
+    by_key: bool = False
 
 
 # A queued row: an ORM object (its attributes are read at commit), or where it goes and
@@ -244,6 +249,82 @@ def _queue_values(
         sync.add_all(into.model(**values) for values in rows)
 
 
+# The models whose loaded rows' changes go in the commit's one statement, each with its
+# columns' Python ``onupdate`` values.
+_CHANGES_AT_COMMIT: dict[type[DeclarativeBase], dict[str, Callable[[], Any]]] = {}
+
+
+def write_changes_at_commit(model: type[DeclarativeBase]) -> None:
+    """Changes to loaded rows of ``model`` are written, on asyncpg, in the statement that
+    writes the queued rows at commit (:func:`write_queued`): one ``UPDATE … FROM
+    unnest(…)`` for all the rows whose same columns changed, where the unit of work sends
+    an ``UPDATE`` for each row, a round trip and a statement for the server each: for the
+    rows a consumer's batch locks and changes, event by event.
+
+    As the unit of work does, only the columns that changed are written, with the
+    columns' Python ``onupdate`` values. Unlike it, a row gone meanwhile is not reported:
+    only for a table whose rows are not deleted while in use. A model with a version
+    counter, or an ``onupdate`` the database computes, is refused."""
+    mapper = inspect(model)
+    if mapper.version_id_col is not None:
+        raise TypeError(f"{model.__name__}: a version counter needs the unit of work")
+    onupdate: dict[str, Callable[[], Any]] = {}
+    for column in cast(Table, model.__table__).columns:
+        computed = column.onupdate
+        if column.server_onupdate is not None or (
+            computed is not None and (computed.is_sequence or computed.is_clause_element)
+        ):
+            raise TypeError(f"{model.__name__}.{column.key}: an onupdate the database computes")
+        if computed is not None:
+            arg = cast(Any, computed).arg
+            onupdate[column.key] = (
+                functools.partial(arg, None)
+                if computed.is_callable
+                else functools.partial(_same, arg)
+            )
+    _CHANGES_AT_COMMIT[model] = onupdate
+
+
+# A loaded row's change: where it goes, its key and changed columns' values, and the row.
+_Change = tuple[_Into, dict[str, Any], DeclarativeBase]
+
+
+def _changes(session: Session) -> list[_Change]:
+    """The changes of the loaded rows of the models given to :func:`write_changes_at_commit`
+    (a row whose key changed is left to the unit of work)."""
+    if not _CHANGES_AT_COMMIT:
+        return []
+    changes: list[_Change] = []
+    for row in session.dirty:
+        onupdate = _CHANGES_AT_COMMIT.get(type(row))
+        if onupdate is None:
+            continue
+        state = inspect(row)
+        mapper = state.mapper
+        values = {
+            key: state.dict[key]
+            for key in state.committed_state
+            if isinstance(mapper.attrs.get(key), ColumnProperty)
+            and state.attrs[key].history.has_changes()
+        }
+        keys = [column.key for column in mapper.primary_key]
+        if not values or any(key in values for key in keys):
+            continue
+        values |= {key: make() for key, make in onupdate.items() if key not in values}
+        model = mapper.class_
+        into = _Into(model, update=_in_table_order(model, frozenset(values)), by_key=True)
+        values |= {key: state.dict[key] for key in keys}
+        changes.append((into, values, row))
+    return changes
+
+
+def _written(changes: list[_Change]) -> None:
+    """The rows' changes are in the database: nothing is left for the unit of work."""
+    for _into, values, row in changes:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+
+
 _HOOKED: dict[type[Session], bool] = {}
 
 
@@ -275,7 +356,7 @@ def write_queued_rows(session: Session) -> None:
         # Arrays only: the engine would pass a one-row insert's typed values through their
         # types' conversion a second time.
         shape, parameters = _shape_and_parameters(tables, one_row_values=False)
-        session.execute(_one_insert(shape), parameters)
+        session.execute(_one_statement(shape), parameters)
         return
     for into, values in _by_table(queued):
         session.execute(_insert_rows(into, dialect), values)
@@ -290,11 +371,20 @@ async def write_queued(session: AsyncSession, *, at_commit: bool = False) -> Non
     ORM's and the engine's work for it (the statement cache, the parameters' processing,
     the greenlet) was a fifth of an intake's CPU. At commit, when nothing else ran in the
     transaction and nothing else is left to flush, that one statement is the transaction
-    (a statement is atomic): no ``BEGIN`` and ``COMMIT``, two round trips fewer."""
-    if not session.info.get(_AT_COMMIT):
+    (a statement is atomic): no ``BEGIN`` and ``COMMIT``, two round trips fewer.
+
+    At commit the statement also writes the changes of the loaded rows of the models given
+    to :func:`write_changes_at_commit`."""
+    if not session.info.get(_AT_COMMIT) and not (at_commit and _changes_to_write(session)):
         return
     if not await _written_by_driver(session, at_commit=at_commit):
         await session.run_sync(write_queued_rows)
+
+
+def _changes_to_write(session: AsyncSession) -> bool:
+    return bool(_CHANGES_AT_COMMIT) and any(
+        type(row) in _CHANGES_AT_COMMIT for row in session.sync_session.dirty
+    )
 
 
 async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
@@ -310,7 +400,11 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
         unit_of_work = session.sync_session
         if not at_commit or unit_of_work.new or unit_of_work.dirty or unit_of_work.deleted:
             return False
-    queued = _last_of_each_key([_values(row) for row in session.info[_AT_COMMIT]])
+    changes = _changes(session.sync_session) if at_commit else []
+    queued = _last_of_each_key(
+        [_values(row) for row in session.info.get(_AT_COMMIT, ())]
+        + [(into, values) for into, values, _row in changes]
+    )
     tables = _per_table(queued)
     if tables is None:
         return False
@@ -319,7 +413,7 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
     if compiled is None:
         return False
     sql, names = compiled
-    del session.info[_AT_COMMIT]
+    session.info.pop(_AT_COMMIT, None)
     arguments = [parameters[name] for name in names]
     try:
         await _send(connection, driver, sql, arguments)
@@ -328,6 +422,7 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
         if translated is error:
             raise
         raise translated from error
+    _written(changes)
     return True
 
 
@@ -344,10 +439,16 @@ _Shape = tuple[tuple[_Into, tuple[str, ...], bool], ...]
 def _shape_and_parameters(
     tables: list[tuple[_Into, list[dict[str, Any]]]], *, one_row_values: bool
 ) -> tuple[_Shape, dict[str, Any]]:
-    """The shape of :func:`_one_insert` for ``tables`` and its parameters; a table of one
+    """The shape of :func:`_one_statement` for ``tables`` and its parameters; a table of one
     row as values if ``one_row_values``."""
     shape = tuple(
-        (into, _columns_with_defaults(into.model, values), one_row_values and len(values) == 1)
+        (
+            into,
+            _in_table_order(into.model, frozenset(values[0]))
+            if into.by_key
+            else _columns_with_defaults(into.model, values),
+            one_row_values and len(values) == 1,
+        )
         for into, values in tables
     )
     parameters: dict[str, Any] = {}
@@ -364,10 +465,10 @@ def _shape_and_parameters(
 
 @functools.cache
 def _driver_statement(shape: _Shape, dialect: Dialect) -> tuple[str, tuple[str, ...]] | None:
-    """:func:`_one_insert` as the driver takes it, and its parameters' names in order.
+    """:func:`_one_statement` as the driver takes it, and its parameters' names in order.
     None if it would need a parameter the queue does not give (a default SQLAlchemy
     computes at execution)."""
-    compiled = _one_insert(shape).compile(dialect=dialect)
+    compiled = _one_statement(shape).compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     given = {
         f"t{n}_{column}" for n, (_into, columns, _one) in enumerate(shape) for column in columns
@@ -480,20 +581,52 @@ def _same(value: Any) -> Any:
 
 
 @functools.cache
-def _one_insert(shape: _Shape) -> Any:
+def _one_statement(shape: _Shape) -> Any:
     """The queue's tables in one statement (see :func:`write_queued_rows`): each table's
-    insert but the last a data-modifying ``WITH``."""
-    inserts = []
+    insert (or update) but the last a data-modifying ``WITH``."""
+    statements = []
     for n, (into, columns, one_row) in enumerate(shape):
         table = cast(Table, into.model.__table__)
+        if into.by_key:
+            statements.append(_update_by_key(into, columns, one_row=one_row, prefix=f"t{n}_"))
+            continue
         insert_ = (
             _one_row_insert(table, columns, prefix=f"t{n}_")
             if one_row
             else batch_insert(table, columns, "postgresql", prefix=f"t{n}_")
         )
-        inserts.append(_on_conflict(insert_, into))
-    others = [statement.cte(f"queued_{n}") for n, statement in enumerate(inserts[:-1])]
-    return inserts[-1].add_cte(*others)
+        statements.append(_on_conflict(insert_, into))
+    others = [statement.cte(f"queued_{n}") for n, statement in enumerate(statements[:-1])]
+    return statements[-1].add_cte(*others)
+
+
+def _update_by_key(into: _Into, columns: Sequence[str], *, one_row: bool, prefix: str) -> Any:
+    """``UPDATE`` of rows found by their key, their ``update`` columns set: one row's values
+    as parameters, or many rows' as arrays, unnested (one text whatever their number; a
+    JSON value as its text, as in :func:`batch_insert`)."""
+    table = cast(Table, into.model.__table__)
+    json_columns = _json_columns(table)
+    given: dict[str, Any]
+    if one_row:
+        given = {
+            c: bindparam(prefix + c, type_=Text() if c in json_columns else table.c[c].type)
+            for c in columns
+        }
+    else:
+        arrays = [
+            bindparam(
+                prefix + c, type_=_DriverArray(Text() if c in json_columns else table.c[c].type)
+            )
+            for c in columns
+        ]
+        rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+        given = {c: rows.c[c] for c in columns}
+    keys = [column.key for column in table.primary_key.columns]
+    return (
+        update(table)
+        .where(*(table.c[key] == given[key] for key in keys))
+        .values({c: cast_(given[c], JSON) if c in json_columns else given[c] for c in into.update})
+    )
 
 
 def _one_row_insert(table: Table, columns: Sequence[str], *, prefix: str) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal
-from customs_shared.db import insert_at_commit, lock_all, locked
+from customs_shared.db import insert_at_commit, lock_all, locked, write_changes_at_commit
 from customs_shared.problems import NotFound
 from customs_shared.repository import RepositoryBase
 from declaration_svc.declarations.models import (
@@ -24,6 +24,9 @@ from declaration_svc.declarations.models import (
     IdempotencyKey,
     TimelineEntry,
 )
+
+# A batch of lanes changes as many declarations: one statement for all of them at commit.
+write_changes_at_commit(Declaration)
 
 # What the API shows of one declaration besides its row.
 WITH_ITEMS_AND_TIMELINE: tuple[ORMOption, ...] = (

@@ -15,10 +15,14 @@ from customs_shared.db import (
     lock_or_insert_all,
     locked,
     upsert_values_at_commit,
+    write_changes_at_commit,
     write_queued,
 )
 from customs_shared.repository import RepositoryBase
 from routing_svc.lanes.models import LaneDecision, RoutingCase
+
+# A batch's events change as many cases: one statement for all of them at commit.
+write_changes_at_commit(RoutingCase)
 
 
 async def locked_case(session: AsyncSession, declaration_id: uuid.UUID) -> RoutingCase | None:
