@@ -483,6 +483,21 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
     async with sessions() as session:
         assert (await session.get_one(Stock, "a")).data == {"n": 1}
 
+    # The same changes of rows loaded in another order: the same statement text.
+    texts = []
+    for order in ("ab", "ba"):
+        async with sessions() as session:
+            await session.begin()
+            loaded = {key: await session.get_one(Stock, key) for key in order}
+            loaded["a"].count += 1
+            loaded["b"].note = order
+            with sent_statements(session) as statements:
+                await write_queued(session, at_commit=True)
+                await session.commit()
+            texts.extend(statements)
+    assert len(texts) == 2
+    assert texts[0] == texts[1]
+
 
 def test_a_model_whose_update_the_database_computes_keeps_the_unit_of_work() -> None:
     table = Table(

@@ -318,6 +318,11 @@ def _changes(session: Session) -> list[_Change]:
     return changes
 
 
+def _update_order(change: _Change) -> tuple[str, tuple[str, ...]]:
+    into = change[0]
+    return cast(Table, into.model.__table__).name, into.update
+
+
 def _written(changes: list[_Change]) -> None:
     """The rows' changes are in the database: nothing is left for the unit of work."""
     for _into, values, row in changes:
@@ -400,7 +405,10 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
         unit_of_work = session.sync_session
         if not at_commit or unit_of_work.new or unit_of_work.dirty or unit_of_work.deleted:
             return False
-    changes = _changes(session.sync_session) if at_commit else []
+    # In an order of their own, after the new rows: the changes of one batch and the next
+    # then share a statement text (and its prepared plan) whenever they change the same
+    # columns, in whatever order the rows were loaded.
+    changes = sorted(_changes(session.sync_session), key=_update_order) if at_commit else []
     queued = _last_of_each_key(
         [_values(row) for row in session.info.get(_AT_COMMIT, ())]
         + [(into, values) for into, values, _row in changes]
