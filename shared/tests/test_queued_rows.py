@@ -60,13 +60,30 @@ async def _create_parents_and_children(sessions: async_sessionmaker[AsyncSession
 
 
 class Tally(_Base):
+    """A table of this test's own, whose loaded rows' changes are written at commit."""
+
     __table__ = Table(
         "tallies",
         _Base.metadata,
         Column("key", String, primary_key=True),
         Column("count", Integer),
         Column("note", String),
+        Column("data", JSON),
+        Column("revised", Integer, onupdate=7),
     )
+
+
+write_changes_at_commit(Tally)
+
+
+async def _create_tallies(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "CREATE TABLE tallies (key text PRIMARY KEY, count int, note text, data json, "
+                "revised int)"
+            )
+        )
 
 
 @pytest.fixture
@@ -275,10 +292,7 @@ async def test_rows_upserted_at_commit_replace_a_rows_columns_and_the_later_of_a
     """Upserted at commit: a key already there gets the named columns from the queued
     row (the others stay), a key queued twice is written once, as the later; alone (an
     executemany) or in the one statement with other tables."""
-    async with sessions() as session, session.begin():
-        await session.execute(
-            text("CREATE TABLE tallies (key text PRIMARY KEY, count int, note text)")
-        )
+    await _create_tallies(sessions)
     for prefix, with_other_table in (("alone-", False), ("together-", True)):
         a, b, new = prefix + "a", prefix + "b", prefix + "new"
         async with sessions() as session, session.begin():
@@ -406,23 +420,6 @@ async def test_the_drivers_errors_are_the_engines_and_a_dead_connection_leaves_t
         assert list(await session.scalars(text("SELECT id FROM parents"))) == [2]
 
 
-class Stock(_Base):
-    """A table of this test's own whose loaded rows' changes are written at commit."""
-
-    __table__ = Table(
-        "stocks",
-        _Base.metadata,
-        Column("key", String, primary_key=True),
-        Column("count", Integer),
-        Column("note", String),
-        Column("data", JSON),
-        Column("revised", Integer, onupdate=7),
-    )
-
-
-write_changes_at_commit(Stock)
-
-
 async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_columns_changed(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -431,34 +428,29 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
     changed, at commit and not by the unit of work after it: each row gets the columns
     that changed (a column another transaction set meanwhile keeps that value) and its
     ``onupdate`` columns, and a row left unchanged is not written."""
+    await _create_tallies(sessions)
     async with sessions() as session, session.begin():
-        await session.execute(
-            text(
-                "CREATE TABLE stocks (key text PRIMARY KEY, count int, note text, data json, "
-                "revised int)"
-            )
-        )
-        session.add_all(Stock(key=k, count=1, note="old", data={"n": 1}, revised=0) for k in "abcd")
+        session.add_all(Tally(key=k, count=1, note="old", data={"n": 1}, revised=0) for k in "abcd")
     async with sessions() as session:
         await session.begin()
-        rows = {s.key: s for s in await session.scalars(select(Stock).order_by(Stock.key))}
+        rows = {s.key: s for s in await session.scalars(select(Tally).order_by(Tally.key))}
         rows["a"].count = 2
         rows["c"].count = 5
         rows["b"].note = "new"
         rows["b"].data = {"n": [2, None], "name": "Hải Phòng"}
         rows["d"].note = "old"  # set to what it was: no change
-        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "stocks", "event_id": "e"}])
+        insert_values_at_commit(session, ProcessedEvent, [{"consumer": "tallies", "event_id": "e"}])
         async with sessions() as other, other.begin():  # meanwhile, on another connection
-            await other.execute(text("UPDATE stocks SET count = 40 WHERE key = 'b'"))
+            await other.execute(text("UPDATE tallies SET count = 40 WHERE key = 'b'"))
         with sent_statements(session) as statements:
             await write_queued(session, at_commit=True)
             await session.commit()
         assert len(statements) == 1
-        assert statements[0].count("UPDATE stocks") == 2  # (count), and (note, data)
+        assert statements[0].count("UPDATE tallies") == 2  # (count), and (note, data)
         assert (rows["a"].revised, rows["b"].revised, rows["d"].revised) == (7, 7, 0)
     async with sessions() as session:
         stored = await session.execute(
-            text("SELECT key, count, note, data::text, revised FROM stocks ORDER BY key")
+            text("SELECT key, count, note, data::text, revised FROM tallies ORDER BY key")
         )
         assert [tuple(r) for r in stored] == [
             ("a", 2, "old", '{"n":1}', 7),
@@ -466,29 +458,29 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
             ("c", 5, "old", '{"n":1}', 7),
             ("d", 1, "old", '{"n":1}', 0),
         ]
-        assert await _seen_elsewhere(sessions, "stocks") == ["e"]
+        assert await _seen_elsewhere(sessions, "tallies") == ["e"]
 
     # Alone, one row: the same, and a rollback takes it back.
     async with sessions() as session:
         await session.begin()
-        row = await session.get_one(Stock, "a")
+        row = await session.get_one(Tally, "a")
         row.data = None
         with sent_statements(session) as statements:
             await write_queued(session, at_commit=True)
-        assert [s.count("UPDATE stocks") for s in statements] == [1]
-        assert await session.scalar(text("SELECT data::text FROM stocks WHERE key = 'a'")) == (
+        assert [s.count("UPDATE tallies") for s in statements] == [1]
+        assert await session.scalar(text("SELECT data::text FROM tallies WHERE key = 'a'")) == (
             "null"
         )
         await session.rollback()
     async with sessions() as session:
-        assert (await session.get_one(Stock, "a")).data == {"n": 1}
+        assert (await session.get_one(Tally, "a")).data == {"n": 1}
 
     # The same changes of rows loaded in another order: the same statement text.
     texts = []
     for order in ("ab", "ba"):
         async with sessions() as session:
             await session.begin()
-            loaded = {key: await session.get_one(Stock, key) for key in order}
+            loaded = {key: await session.get_one(Tally, key) for key in order}
             loaded["a"].count += 1
             loaded["b"].note = order
             with sent_statements(session) as statements:
