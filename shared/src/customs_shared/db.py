@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ColumnProperty, DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -249,9 +249,17 @@ def _queue_values(
         sync.add_all(into.model(**values) for values in rows)
 
 
-# The models whose loaded rows' changes go in the commit's one statement, each with its
-# columns' Python ``onupdate`` values.
-_CHANGES_AT_COMMIT: dict[type[DeclarativeBase], dict[str, Callable[[], Any]]] = {}
+class _Tracked(NamedTuple):
+    """What :func:`_changes` needs of a model: its columns' attributes, its key's, and
+    the Python ``onupdate`` of its columns."""
+
+    columns: frozenset[str]
+    keys: tuple[str, ...]
+    onupdate: dict[str, Callable[[], Any]]
+
+
+# The models whose loaded rows' changes go in the commit's one statement.
+_CHANGES_AT_COMMIT: dict[type[DeclarativeBase], _Tracked] = {}
 
 
 def write_changes_at_commit(model: type[DeclarativeBase]) -> None:
@@ -282,7 +290,9 @@ def write_changes_at_commit(model: type[DeclarativeBase]) -> None:
                 if computed.is_callable
                 else functools.partial(_same, arg)
             )
-    _CHANGES_AT_COMMIT[model] = onupdate
+    columns = frozenset(attribute.key for attribute in mapper.column_attrs)
+    keys = tuple(column.key for column in cast(Table, model.__table__).primary_key.columns)
+    _CHANGES_AT_COMMIT[model] = _Tracked(columns, keys, onupdate)
 
 
 # A loaded row's change: where it goes, its key and changed columns' values, and the row.
@@ -296,24 +306,25 @@ def _changes(session: Session) -> list[_Change]:
         return []
     changes: list[_Change] = []
     for row in session.dirty:
-        onupdate = _CHANGES_AT_COMMIT.get(type(row))
-        if onupdate is None:
+        model: type[DeclarativeBase] = type(row)
+        tracked = _CHANGES_AT_COMMIT.get(model)
+        if tracked is None:
             continue
         state = inspect(row)
-        mapper = state.mapper
+        now = state.dict
+        # What the unit of work's history tells, read off the state without building
+        # it: an attribute set since loading whose value differs from the loaded one
+        # (never loaded: a marker, which equals no value).
         values = {
-            key: state.dict[key]
-            for key in state.committed_state
-            if isinstance(mapper.attrs.get(key), ColumnProperty)
-            and state.attrs[key].history.has_changes()
+            key: now[key]
+            for key, loaded in state.committed_state.items()
+            if key in tracked.columns and key in now and loaded != now[key]
         }
-        keys = [column.key for column in mapper.primary_key]
-        if not values or any(key in values for key in keys):
+        if not values or any(key in values for key in tracked.keys):
             continue
-        values |= {key: make() for key, make in onupdate.items() if key not in values}
-        model = mapper.class_
+        values |= {key: make() for key, make in tracked.onupdate.items() if key not in values}
         into = _Into(model, update=_in_table_order(model, frozenset(values)), by_key=True)
-        values |= {key: state.dict[key] for key in keys}
+        values |= {key: now[key] for key in tracked.keys}
         changes.append((into, values, row))
     return changes
 
