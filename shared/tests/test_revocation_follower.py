@@ -1,14 +1,16 @@
 """The revocation reader waits long on the broker when nothing comes
 (FOLLOWER_FETCH_MAX_WAIT_MS), on a real Kafka: a revocation published meanwhile still
-arrives at once, and the reader still stops at once."""
+arrives at once, and the reader still stops at once; a reader that fails reads again."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from customs_shared.db import utcnow
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
@@ -21,6 +23,23 @@ from customs_shared.revocation import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+async def _publish(bootstrap: str) -> Revocation:
+    revocation = Revocation(
+        kind=RevocationKind.TOKEN, value=f"jti-{uuid.uuid4()}", revoked_at=utcnow()
+    )
+    producer = new_producer(bootstrap, "follower-test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            TOKEN_REVOCATIONS.name,
+            key=revocation.key.encode(),
+            value=revocation.model_dump_json().encode(),
+        )
+    finally:
+        await producer.stop()
+    return revocation
 
 
 async def test_a_revocation_arrives_at_once_and_the_reader_stops_at_once(
@@ -56,3 +75,34 @@ async def test_a_revocation_arrives_at_once_and_the_reader_stops_at_once(
     assert arrived < 1.0
     assert stopped < 2.0
     assert wait_seconds >= 2 * stopped  # the test shows something only with a long wait
+
+
+async def test_a_reader_that_fails_unexpectedly_reads_again(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that is not Kafka's (uvloop's RuntimeError on a closed transport, a bug)
+    out of a fetch does not end the reader: it reads the topic again, and a revocation
+    published after the failure is applied."""
+    revocations = RevocationList()
+    reader = RevocationListener(kafka_bootstrap, revocations, client_id="follower-test")
+    fetch = AIOKafkaConsumer.getmany
+    failed = asyncio.Event()
+
+    async def failing_once(consumer: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> Any:
+        if reader.caught_up.is_set() and not failed.is_set():
+            failed.set()
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>")
+        return await fetch(consumer, *args, **kwargs)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", failing_once)
+    reader.start()
+    try:
+        await asyncio.wait_for(reader.caught_up.wait(), 30)
+        await asyncio.wait_for(failed.wait(), 30)
+        revocation = await _publish(kafka_bootstrap)
+        deadline = time.monotonic() + 20
+        while not revocations.is_revoked({"jti": revocation.value}):
+            assert time.monotonic() < deadline, "never applied: the reader is gone"
+            await asyncio.sleep(0.05)
+    finally:
+        await reader.stop()

@@ -157,6 +157,10 @@ class RevocationListener:
                         )
             except KafkaError as exc:
                 log.warning("token revocations not readable", extra={"error": str(exc)})
+            except Exception:
+                # Anything else (a client bug, a closed transport's RuntimeError) must not
+                # end the reader: revocations would stop arriving while tokens still pass.
+                log.exception("token revocations reader failed; reading again")
             finally:
                 await consumer.stop()
             with contextlib.suppress(TimeoutError):
