@@ -491,6 +491,27 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
     assert texts[0] == texts[1]
 
 
+async def test_a_row_set_to_its_own_values_with_nothing_queued_sends_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A loaded row whose attributes were set to what they were is dirty to the session but
+    has no change: with nothing queued either, the commit sends no statement at all."""
+    await _create_tallies(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Tally(key="same", count=1, note="kept", data={"n": 1}, revised=0))
+    async with sessions() as session:
+        await session.begin()
+        row = await session.get_one(Tally, "same")
+        row.note, row.data = "kept", {"n": 1}
+        with sent_statements(session) as statements:
+            await write_queued(session, at_commit=True)
+            await session.commit()
+        assert statements == []
+    async with sessions() as session:
+        stored = await session.get_one(Tally, "same")
+        assert (stored.note, stored.revised) == ("kept", 0)
+
+
 def test_a_model_whose_update_the_database_computes_keeps_the_unit_of_work() -> None:
     table = Table(
         "revised",

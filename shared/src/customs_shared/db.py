@@ -424,6 +424,8 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
         [_values(row) for row in session.info.get(_AT_COMMIT, ())]
         + [(into, values) for into, values, _row in changes]
     )
+    if not queued:
+        return True  # rows dirty to the session, set to what they were: nothing to write
     tables = _per_table(queued)
     if tables is None:
         return False
