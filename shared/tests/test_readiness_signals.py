@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from customs_shared.events.catalog import EventType, Topic
 from customs_shared.events.envelope import new_event
 from customs_shared.health import NotReady
-from customs_shared.messaging.consumer import EventConsumer, Subscription
+from customs_shared.messaging.consumer import RENEW_AFTER_SECONDS, EventConsumer, Subscription
 from customs_shared.messaging.kafka import Producer, new_producer
 from customs_shared.messaging.outbox import OutboxRelay, OutboxSignal, add_event
 from tests.support.postgres import MigratedSessions
@@ -73,7 +73,7 @@ def _consumer(
     producer: Producer,
     bootstrap: str,
     *,
-    renew_after_seconds: float = 30.0,
+    renew_after_seconds: float = RENEW_AFTER_SECONDS,
 ) -> EventConsumer:
     return EventConsumer(
         group_id=group,

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from customs_shared.messaging.consumer import RENEW_AFTER_SECONDS
 from customs_shared.messaging.kafka import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 from customs_shared.services import UPLOAD_BODY_LIMITS, ServiceSpec
 
@@ -179,7 +180,7 @@ class ServiceSettings(ServerSettings):
         "every fetch has failed this long.",
     )
     consumer_renew_after_seconds: float = Field(
-        default=30,
+        default=RENEW_AFTER_SECONDS,
         gt=0,
         description="A consumer whose every fetch has failed this long is replaced by a new "
         "member of its group (a broker that is down makes fetches wait, not fail: a fetch "
