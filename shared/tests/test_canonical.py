@@ -4,6 +4,8 @@ import hashlib
 
 import pytest
 import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
 from customs_shared.canonical import (
     NotCanonicalizable,
@@ -34,3 +36,33 @@ def test_an_integer_beyond_double_precision_has_no_digest() -> None:
     with pytest.raises(NotCanonicalizable, match="RFC 8785"):
         sent_digests({"quantity": 2**53}, signed=False)
     assert rfc8785.dumps({"quantity": 2**53 - 1}) == b'{"quantity":9007199254740991}'
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+# Names beyond the Basic Multilingual Plane sort apart in UTF-16 and in code points.
+_NAMES = st.one_of(_TEXT, st.sampled_from(["signature", "\U0001f600", "\uff61", "a", "é"]))
+
+
+@given(st.dictionaries(_NAMES, _JSON, max_size=6), st.one_of(st.none(), _TEXT))
+def test_both_digests_are_those_of_the_library_s_canonical_json(
+    body: dict[str, object], signature: str | None
+) -> None:
+    if signature is not None:
+        body = {**body, "signature": signature}
+    digests = sent_digests(body, signed=True)
+    assert digests.body == hashlib.sha256(rfc8785.dumps(body)).digest()
+    assert (
+        digests.signed
+        == hashlib.sha256(
+            rfc8785.dumps({k: v for k, v in body.items() if k != "signature"})
+        ).digest()
+    )

@@ -51,16 +51,34 @@ def sent_digests(body: Mapping[str, Any], *, signed: bool) -> SentDigests:
     """``body``'s digests; ``signed``: whether it carries a signature to verify. Raises
     :class:`NotCanonicalizable` for a number RFC 8785 cannot write."""
     try:
-        return SentDigests(
-            hashlib.sha256(rfc8785.dumps(body)).digest(),
-            signed_digest(body) if signed else None,
-        )
+        members = _canonical_members(body)
     except rfc8785.CanonicalizationError as error:
         raise NotCanonicalizable(
             f"{error}. Numbers must be exact as IEEE 754 doubles (I-JSON, RFC 7493 §2.2) "
             "for the body to have one canonical form (RFC 8785); send a larger value as a "
             "string."
         ) from error
+    return SentDigests(
+        hashlib.sha256(_canonical_object(members)).digest(),
+        hashlib.sha256(_canonical_object([m for m in members if m[0] != SIGNATURE_FIELD])).digest()
+        if signed
+        else None,
+    )
+
+
+def _canonical_members(body: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """Each member of ``body`` in RFC 8785 form (``"name":value``), in the order §3.2.3
+    gives them (by their names' UTF-16 code units): both digests are joined from these,
+    so an intake canonicalizes its body once, not once per digest."""
+    members = [
+        (name, rfc8785.dumps(name) + b":" + rfc8785.dumps(value)) for name, value in body.items()
+    ]
+    members.sort(key=lambda member: member[0].encode("utf-16-be"))
+    return members
+
+
+def _canonical_object(members: list[tuple[str, bytes]]) -> bytes:
+    return b"{" + b",".join(member for _name, member in members) + b"}"
 
 
 async def sent_digests_of(request: Request, *, signed: bool) -> SentDigests:
