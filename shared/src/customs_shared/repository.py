@@ -15,7 +15,6 @@ from sqlalchemy.orm.interfaces import ORMOption
 from customs_shared.auth import Principal, tenant_scope
 from customs_shared.db import (
     any_of,
-    insert_at_commit,
     insert_if_absent,
     insert_values_at_commit,
     per_transaction,
@@ -67,11 +66,6 @@ class RepositoryBase(Generic[Model]):
 
     def add(self, row: Model) -> None:
         self.session.add(row)
-
-    def add_at_commit(self, row: Model) -> None:
-        """Adds a row the transaction never reads back, written at commit with the other
-        rows queued so (customs_shared.db.insert_at_commit): no flush, no statement now."""
-        insert_at_commit(self.session, row)
 
     async def delete(self, key: Any) -> None:
         """Deletes the row with primary key ``key``, if there is one, even one this

@@ -110,7 +110,7 @@ async def _verify_and_report(
     )
     report_id = reports.store_at_commit(
         session,
-        reports.report_row(
+        reports.report_values(
             report,
             tenant=tenant,
             tax_code=declarant_tax_code,
