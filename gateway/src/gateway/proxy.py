@@ -34,11 +34,10 @@ from customs_shared.auth import CurrentPrincipal
 from customs_shared.context import current_traceparent, request_id_var
 from customs_shared.problems import BadGateway, BadRequest, NotFound, TooManyRequests
 from customs_shared.text import is_visible_ascii
-from gateway.breaker import Breakers, CircuitBreaker
+from gateway.breaker import CircuitBreaker
 from gateway.errors import GatewayTimeout, InvalidHeader, LengthRequired
 from gateway.metrics import RATE_LIMITED, UPSTREAM_LATENCY, UPSTREAM_REQUESTS
-from gateway.ratelimit import RateLimiter
-from gateway.state import ApiLimiter, Clients, HttpClient, UpstreamBreakers, Upstreams
+from gateway.state import Proxying, ProxyTools
 from gateway.token_limits import source_of
 
 log = logging.getLogger(__name__)
@@ -291,48 +290,39 @@ async def forward(
 async def _limited_forward(
     request: Request,
     service: str,
+    tools: ProxyTools,
     *,
-    limiter: RateLimiter,
     key: tuple[str, ...],
     limit: int | None,
     limiter_name: str,
-    http: aiohttp.ClientSession,
-    upstreams: dict[str, str],
-    breakers: Breakers,
 ) -> Response:
     try:
-        await limiter.check(*key, limit=limit)
+        await tools.limiter.check(*key, limit=limit)
     except TooManyRequests:
         RATE_LIMITED.labels(limiter_name).inc()
         raise
     return await forward(
-        request, service, http=http, base_url=upstreams[service], breaker=breakers[service]
+        request,
+        service,
+        http=tools.http,
+        base_url=tools.upstreams[service],
+        breaker=tools.breakers[service],
     )
 
 
 def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
     async def proxy(
-        request: Request,
-        rest: str,
-        principal: CurrentPrincipal,
-        limiter: ApiLimiter,
-        clients: Clients,
-        http: HttpClient,
-        upstreams: Upstreams,
-        breakers: UpstreamBreakers,
+        request: Request, rest: str, principal: CurrentPrincipal, tools: Proxying
     ) -> Response:
         _check_path(service, rest)
-        client = clients.get(principal.subject)
+        client = tools.clients.get(principal.subject)
         return await _limited_forward(
             request,
             service,
-            limiter=limiter,
+            tools,
             key=(principal.subject,),
             limit=client.rate_limit_per_minute if client is not None else None,
             limiter_name="api",
-            http=http,
-            upstreams=upstreams,
-            breakers=breakers,
         )
 
     proxy.__name__ = f"proxy_{service}"
@@ -340,23 +330,14 @@ def _endpoint(service: str) -> Callable[..., Awaitable[Response]]:
 
 
 def _public_endpoint(service: str) -> Callable[..., Awaitable[Response]]:
-    async def public(
-        request: Request,
-        limiter: ApiLimiter,
-        http: HttpClient,
-        upstreams: Upstreams,
-        breakers: UpstreamBreakers,
-    ) -> Response:
+    async def public(request: Request, tools: Proxying) -> Response:
         return await _limited_forward(
             request,
             service,
-            limiter=limiter,
+            tools,
             key=("public", source_of(request)),
             limit=None,
             limiter_name="public",
-            http=http,
-            upstreams=upstreams,
-            breakers=breakers,
         )
 
     public.__name__ = f"public_{service}"

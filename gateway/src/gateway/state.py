@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, cast
 
 import aiohttp
@@ -64,16 +65,27 @@ async def _api_limiter(request: Request) -> RateLimiter:
     return _state(request)["api_limiter"]
 
 
-async def _http(request: Request) -> aiohttp.ClientSession:
-    return _state(request)["http"]
+@dataclass(frozen=True, slots=True)
+class ProxyTools:
+    """What every proxied call uses, as one dependency: FastAPI solves each dependency of
+    a request apart, about 11 µs apiece here, and these five come with every call."""
+
+    limiter: RateLimiter
+    clients: ClientRegistry
+    http: aiohttp.ClientSession
+    upstreams: dict[str, str]
+    breakers: Breakers
 
 
-async def _upstreams(request: Request) -> dict[str, str]:
-    return _state(request)["upstreams"]
-
-
-async def _breakers(request: Request) -> Breakers:
-    return _state(request)["breakers"]
+async def _proxy_tools(request: Request) -> ProxyTools:
+    state = _state(request)
+    return ProxyTools(
+        state["api_limiter"],
+        state["clients"],
+        state["http"],
+        state["upstreams"],
+        state["breakers"],
+    )
 
 
 async def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -90,8 +102,6 @@ Clients = Annotated[ClientRegistry, Depends(_clients)]
 Issuer = Annotated[TokenIssuer, Depends(_token_issuer)]
 TokenEndpointLimits = Annotated[TokenLimits, Depends(_token_limits)]
 ApiLimiter = Annotated[RateLimiter, Depends(_api_limiter)]
-HttpClient = Annotated[aiohttp.ClientSession, Depends(_http)]
-Upstreams = Annotated[dict[str, str], Depends(_upstreams)]
-UpstreamBreakers = Annotated[Breakers, Depends(_breakers)]
+Proxying = Annotated[ProxyTools, Depends(_proxy_tools)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 Publisher = Annotated[KafkaPublisher, Depends(_publisher)]
