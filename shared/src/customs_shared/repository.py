@@ -3,6 +3,7 @@ insert unless present. A domain's repository subclasses it with its own queries.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -114,6 +115,12 @@ class RepositoryBase(Generic[Model]):
         return kept
 
     def _key(self) -> Column[Any]:
-        """The model's one-column primary key."""
-        (primary_key,) = inspect(self.model).primary_key
-        return cast(Column[Any], primary_key)
+        return _primary_key(self.model)
+
+
+@functools.cache
+def _primary_key(model: type[DeclarativeBase]) -> Column[Any]:
+    """The model's one-column primary key; kept, since a consumer's batch asks it for
+    every row it queues."""
+    (primary_key,) = inspect(model).primary_key
+    return cast("Column[Any]", primary_key)
