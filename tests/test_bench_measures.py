@@ -4,14 +4,16 @@ right even when nobody reads the code again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import mmap
 import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
-from tests.bench_parts import e2e, laneload, pgwatch, procstat, rawload, soak
+from tests.bench_parts import e2e, laneload, pgwatch, procstat, profile, rawload, soak
 
 
 def _burn(seconds: float) -> None:
@@ -236,3 +238,19 @@ def test_the_e2e_report_names_every_lane_it_saw() -> None:
     # All green is what the signed sample with its e-C/O should give; any other lane shows.
     assert e2e.seen_lanes({"yellow": 3, "green": 6012}) == "green 6012, yellow 3"
     assert e2e.seen_lanes({}) == "none"
+
+
+def test_sampled_time_counts_every_thread_s_samples(tmp_path: Path) -> None:
+    speedscope = tmp_path / "svc.speedscope.json"
+    speedscope.write_text(
+        json.dumps(
+            {
+                "shared": {"frames": [{"name": "f"}]},
+                "profiles": [
+                    {"samples": [[0]] * 30, "weights": [1] * 30},
+                    {"samples": [[0]] * 20, "weights": [1] * 20},
+                ],
+            }
+        )
+    )
+    assert profile.sampled_seconds(speedscope) == 50 / profile.RATE

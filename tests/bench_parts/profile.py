@@ -8,9 +8,14 @@ and writes, per service, into ``.bench/profiles/``:
 
 py-spy writes one format per run and two recorders on one process spoil each other's
 samples (a fifth failed when tried), so the flame graphs are recorded first, then the
-speedscope files, each for PROFILE_SECONDS at PROFILE_RATE samples per second. Only
-threads running Python count (py-spy's default: idle threads are left out), so the graphs
-show CPU, not waiting. Sampling pauses the services briefly: the rate printed here is not a
+speedscope files, each for PROFILE_SECONDS at PROFILE_RATE samples per second. Idle
+threads are left out (py-spy's default), but py-spy takes a thread the kernel lists as
+running for a working one, and so it is while it waits for a core: on two cores the load
+keeps busy, a process woken by a socket often waits its turn, and that wait is sampled
+where it woke (``Runner.run``, a ``write`` to a socket) or where it was preempted. The
+graphs then show time on a core or waiting for one, not CPU alone: each service's CPU
+over the speedscope recording (from /proc) is printed beside its samples, as cores, for
+the proportion. Sampling pauses the services briefly: the rate printed here is not a
 benchmark figure and is not recorded.
 
 py-spy reads other processes' memory (ptrace): it needs root or CAP_SYS_PTRACE, as in CI
@@ -19,6 +24,7 @@ and here; elsewhere ``sudo make profile`` or ``kernel.yama.ptrace_scope=0``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +35,7 @@ from pathlib import Path
 from deploy.local.cluster import REPO
 from tests.bench_parts import laneload
 from tests.bench_parts.e2e import errors, pipeline_sustained
+from tests.bench_parts.procstat import tree_cpu_seconds
 from tests.bench_parts.stack import Stack, stack
 
 SECONDS = int(os.environ.get("PROFILE_SECONDS", "20"))
@@ -67,13 +74,25 @@ def record(pid: int, service: str, kind: str) -> subprocess.Popen[bytes]:
         )
 
 
-def record_in_turn(services: dict[str, int], failed: list[str]) -> None:
-    """Each format in turn, every service at once."""
+def record_in_turn(
+    services: dict[str, int], failed: list[str], cpu_seconds: dict[str, float]
+) -> None:
+    """Each format in turn, every service at once; ``cpu_seconds``: each service's CPU
+    over the last recording (the speedscope one)."""
     for kind in FORMATS:
+        before = {name: tree_cpu_seconds(pid) for name, pid in services.items()}
         recorders = {name: record(pid, name, kind) for name, pid in services.items()}
         for name, recorder in recorders.items():
             if recorder.wait(timeout=SECONDS + 60) != 0:
                 failed.append(f"{name}.{FORMATS[kind]}")
+        for name, pid in services.items():
+            cpu_seconds[name] = tree_cpu_seconds(pid) - before[name]
+
+
+def sampled_seconds(speedscope: Path) -> float:
+    """The time py-spy found a service's threads working, from its speedscope samples."""
+    profiles = json.loads(speedscope.read_text())["profiles"]
+    return sum(len(profile["samples"]) for profile in profiles) / RATE
 
 
 async def run(bench: Stack) -> None:
@@ -84,7 +103,8 @@ async def run(bench: Stack) -> None:
         if process.process is not None
     }
     failed: list[str] = []
-    recording = threading.Thread(target=record_in_turn, args=(services, failed))
+    cpu_seconds: dict[str, float] = {}
+    recording = threading.Thread(target=record_in_turn, args=(services, failed, cpu_seconds))
 
     watcher = laneload.LaneWatcher(bench.cluster.kafka_bootstrap)
     await watcher.start()
@@ -102,6 +122,14 @@ async def run(bench: Stack) -> None:
     )
     if errors(loaded.outcome):
         sys.stdout.write(f"errors under the profilers: {errors(loaded.outcome)}\n")
+    sys.stdout.write("cores per service over the speedscope recording: CPU / sampled\n")
+    for name in services:
+        speedscope = PROFILES / f"{name}.{FORMATS['speedscope']}"
+        if name in cpu_seconds and speedscope.exists():
+            sys.stdout.write(
+                f"  {name:18} {cpu_seconds[name] / SECONDS:5.2f} / "
+                f"{sampled_seconds(speedscope) / SECONDS:5.2f}\n"
+            )
     for name in services:
         for suffix in FORMATS.values():
             path = PROFILES / f"{name}.{suffix}"
