@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from signature_svc.verification.report import (
-    Check,
-    CheckName,
-    CheckStatus,
-    EnterpriseBinding,
-    Indication,
-    Report,
-    RevocationEvidence,
-    Signer,
-    SubIndication,
-)
+from signature_svc.verification import report as r
 
 
 def test_a_report_is_json_values_with_times_in_iso_8601_and_names_as_their_values() -> None:
     checked = datetime(2026, 11, 28, 6, 30, 1, 250_000, tzinfo=UTC)
     issued = datetime(2026, 1, 1, tzinfo=UTC)
-    report = Report(
-        indication=Indication.TOTAL_FAILED,
-        sub_indication=SubIndication.REVOKED,
+    value = r.Report(
+        indication=r.Indication.TOTAL_FAILED,
+        sub_indication=r.SubIndication.REVOKED,
         validation_time=checked,
-        checks=[Check(CheckName.REVOCATION, CheckStatus.FAILED, "Revoked on 2 Nov.")],
-        signer=Signer(
+        checks=[r.Check(r.CheckName.REVOCATION, r.CheckStatus.FAILED, "Revoked on 2 Nov.")],
+        signer=r.Signer(
             subject="CN=Công ty A",
             tax_codes=["0101234567"],
             serial="1f",
@@ -34,11 +24,15 @@ def test_a_report_is_json_values_with_times_in_iso_8601_and_names_as_their_value
             not_before=issued,
             not_after=issued.replace(year=2028),
         ),
-        enterprise_binding=EnterpriseBinding("0101234567", subject_matches=True, registered=False),
-        revocation_evidence=[RevocationEvidence("CN=Công ty A", "CN=CA", checked, None, "cd" * 32)],
+        enterprise_binding=r.EnterpriseBinding(
+            "0101234567", subject_matches=True, registered=False
+        ),
+        revocation_evidence=[
+            r.RevocationEvidence("CN=Công ty A", "CN=CA", checked, None, "cd" * 32)
+        ],
         chain=["CN=Công ty A", "CN=CA"],
     )
-    assert report.to_json() == {
+    assert value.to_json() == {
         "indication": "TOTAL_FAILED",
         "sub_indication": "REVOKED",
         "validation_time": "2026-11-28T06:30:01.250000+00:00",
