@@ -78,15 +78,16 @@ def record_in_turn(
     services: dict[str, int], failed: list[str], cpu_seconds: dict[str, float]
 ) -> None:
     """Each format in turn, every service at once; ``cpu_seconds``: each service's CPU
-    over the last recording (the speedscope one)."""
+    over the speedscope recording, whose samples are counted beside it."""
     for kind in FORMATS:
         before = {name: tree_cpu_seconds(pid) for name, pid in services.items()}
         recorders = {name: record(pid, name, kind) for name, pid in services.items()}
         for name, recorder in recorders.items():
             if recorder.wait(timeout=SECONDS + 60) != 0:
                 failed.append(f"{name}.{FORMATS[kind]}")
-        for name, pid in services.items():
-            cpu_seconds[name] = tree_cpu_seconds(pid) - before[name]
+        if kind == "speedscope":
+            for name, pid in services.items():
+                cpu_seconds[name] = tree_cpu_seconds(pid) - before[name]
 
 
 def sampled_seconds(speedscope: Path) -> float:
