@@ -284,12 +284,7 @@ def write_changes_at_commit(model: type[DeclarativeBase]) -> None:
         ):
             raise TypeError(f"{model.__name__}.{column.key}: an onupdate the database computes")
         if computed is not None:
-            arg = cast(Any, computed).arg
-            onupdate[column.key] = (
-                functools.partial(arg, None)
-                if computed.is_callable
-                else functools.partial(_same, arg)
-            )
+            onupdate[column.key] = _python_call(computed)
     columns = frozenset(attribute.key for attribute in mapper.column_attrs)
     keys = tuple(column.key for column in cast(Table, model.__table__).primary_key.columns)
     _CHANGES_AT_COMMIT[model] = _Tracked(columns, keys, onupdate)
@@ -589,12 +584,15 @@ def _python_defaults(model: type[DeclarativeBase]) -> dict[str, Callable[[], Any
         default = column.default
         if default is None or default.is_sequence or default.is_clause_element:
             continue
-        arg = cast(Any, default).arg
-        # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
-        defaults[column.key] = (
-            functools.partial(arg, None) if default.is_callable else functools.partial(_same, arg)
-        )
+        defaults[column.key] = _python_call(default)
     return defaults
+
+
+def _python_call(default: Any) -> Callable[[], Any]:
+    """A column's Python ``default`` or ``onupdate`` as a call of no arguments."""
+    arg = default.arg
+    # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
+    return functools.partial(arg, None) if default.is_callable else functools.partial(_same, arg)
 
 
 def _same(value: Any) -> Any:
@@ -622,46 +620,43 @@ def _one_statement(shape: _Shape) -> Any:
 
 
 def _update_by_key(into: _Into, columns: Sequence[str], *, one_row: bool, prefix: str) -> Any:
-    """``UPDATE`` of rows found by their key, their ``update`` columns set: one row's values
-    as parameters, or many rows' as arrays, unnested (one text whatever their number; a
-    JSON value as its text, as in :func:`batch_insert`)."""
+    """``UPDATE`` of rows found by their key, their ``update`` columns set from
+    :func:`_written_values`."""
     table = cast(Table, into.model.__table__)
-    json_columns = _json_columns(table)
-    given: dict[str, Any]
-    if one_row:
-        given = {
-            c: bindparam(prefix + c, type_=Text() if c in json_columns else table.c[c].type)
-            for c in columns
-        }
-    else:
-        arrays = [
-            bindparam(
-                prefix + c, type_=_DriverArray(Text() if c in json_columns else table.c[c].type)
-            )
-            for c in columns
-        ]
-        rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-        given = {c: rows.c[c] for c in columns}
+    given = _written_values(table, columns, one_row=one_row, prefix=prefix)
     keys = [column.key for column in table.primary_key.columns]
     return (
         update(table)
         .where(*(table.c[key] == given[key] for key in keys))
-        .values({c: cast_(given[c], JSON) if c in json_columns else given[c] for c in into.update})
+        .values({c: given[c] for c in into.update})
     )
 
 
-def _one_row_insert(table: Table, columns: Sequence[str], *, prefix: str) -> Any:
-    """``INSERT … VALUES`` of one row, each value a parameter as the driver takes it
-    (a JSON value as its text): cheaper than arrays of one item, for the driver and the
-    server alike, and most tables of a transaction get one row (its event, its
-    notification, its receipt)."""
+def _written_values(
+    table: Table, columns: Sequence[str], *, one_row: bool, prefix: str
+) -> dict[str, Any]:
+    """Each of ``columns``' values in a statement writing ``table``: one row's as
+    parameters, or many rows' as arrays, unnested (one text whatever their number). The
+    driver takes the values as :func:`_one_row` and :func:`_arrays` convert them; a JSON
+    value travels as its text (an array parameter would take a JSON list for one more
+    dimension) and is cast back here."""
     json_columns = _json_columns(table)
-    values = {
-        c: cast_(bindparam(prefix + c, type_=Text()), JSON)
-        if c in json_columns
-        else bindparam(prefix + c, type_=table.c[c].type)
-        for c in columns
-    }
+    types = {c: Text() if c in json_columns else table.c[c].type for c in columns}
+    given: dict[str, Any]
+    if one_row:
+        given = {c: bindparam(prefix + c, type_=types[c]) for c in columns}
+    else:
+        arrays = [bindparam(prefix + c, type_=_DriverArray(types[c])) for c in columns]
+        rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+        given = {c: rows.c[c] for c in columns}
+    return {c: cast_(value, JSON) if c in json_columns else value for c, value in given.items()}
+
+
+def _one_row_insert(table: Table, columns: Sequence[str], *, prefix: str) -> Any:
+    """``INSERT … VALUES`` of one row, each value a parameter: cheaper than arrays of one
+    item, for the driver and the server alike, and most tables of a transaction get one
+    row (its event, its notification, its receipt)."""
+    values = _written_values(table, columns, one_row=True, prefix=prefix)
     return postgresql.insert(table).values(values)
 
 
@@ -882,17 +877,8 @@ def batch_insert(table: Table, columns: Sequence[str], dialect: str, *, prefix: 
     ``prefix``: of the parameters' names, for several inserts in one statement."""
     if dialect != "postgresql":
         return upsert_insert(dialect)(table)
-    json_columns = _json_columns(table)
-    # The items arrive converted (see _arrays): the driver takes the arrays as they are.
-    arrays = [
-        bindparam(prefix + c, type_=_DriverArray(Text() if c in json_columns else table.c[c].type))
-        for c in columns
-    ]
-    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-    # A JSON value travels as its text: an array parameter would take a JSON list for
-    # one more dimension of the array.
-    values = [cast_(rows.c[c], JSON) if c in json_columns else rows.c[c] for c in columns]
-    return postgresql.insert(table).from_select(list(columns), select(*values))
+    values = _written_values(table, columns, one_row=False, prefix=prefix)
+    return postgresql.insert(table).from_select(list(columns), select(*values.values()))
 
 
 class _DriverArray(postgresql.ARRAY[Any]):
