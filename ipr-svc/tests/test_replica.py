@@ -12,6 +12,7 @@ import pytest
 from customs_shared.events import catalog
 from customs_shared.events.envelope import new_event
 from customs_shared.events.schemas import IprRecordState
+from customs_shared.messaging.follower import FollowerStalled
 from customs_shared.messaging.kafka import new_follower, new_producer
 from ipr_svc.screening.replica import ActiveSet, follow, partitions_of
 from tests.support.ipr_labelled import CASES
@@ -83,7 +84,7 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
         consumer = new_follower(kafka_bootstrap)
         await consumer.start()
         partitions = await partitions_of(producer, topic)
-        task = asyncio.create_task(follow(consumer, active, partitions))
+        task = asyncio.create_task(follow(consumer, active, partitions, stall_seconds=60))
         try:
             async with asyncio.timeout(30):
                 index = await active.caught_up()
@@ -106,6 +107,36 @@ async def test_the_index_is_ready_after_the_replay_and_follows_changes(
                 await task
             await consumer.stop()
     finally:
+        await producer.stop()
+
+
+async def test_a_replica_whose_fetches_stop_without_an_error_gives_up_on_its_index(
+    kafka_bootstrap: str,
+) -> None:
+    """Its fetches paused (they stop, with no error) while a record changes: ``follow``
+    raises FollowerStalled once the stall period is over, and the feed replays (below)."""
+    topic = await fresh_topic(kafka_bootstrap)
+    producer = new_producer(kafka_bootstrap, "test")
+    await producer.start()
+    consumer = new_follower(kafka_bootstrap)
+    await consumer.start()
+    await producer.send_and_wait(topic, value=record("r1"), key=b"r1")
+    active = ActiveSet()
+    partitions = await partitions_of(producer, topic)
+    task = asyncio.create_task(follow(consumer, active, partitions, stall_seconds=1.0))
+    try:
+        async with asyncio.timeout(30):
+            await active.caught_up()
+        consumer.pause(*partitions)
+        await producer.send_and_wait(topic, value=record("r1", "revoked"), key=b"r1")
+        with pytest.raises(FollowerStalled, match="has stayed at offset"):
+            async with asyncio.timeout(10):
+                await asyncio.shield(task)
+        assert len(active.index) == 1  # the revocation never arrived
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
         await producer.stop()
 
 

@@ -1,6 +1,7 @@
 """The revocation reader waits long on the broker when nothing comes
 (FOLLOWER_FETCH_MAX_WAIT_MS), on a real Kafka: a revocation published meanwhile still
-arrives at once, and the reader still stops at once; a reader that fails reads again."""
+arrives at once, and the reader still stops at once; a reader that fails, or whose fetches
+stop without failing, reads again."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import REGISTRY
 
 from customs_shared.db import utcnow
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
-from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS, new_producer
+from customs_shared.messaging.kafka import FOLLOWER_FETCH_MAX_WAIT_MS, new_follower, new_producer
 from customs_shared.revocation import (
     Revocation,
     RevocationKind,
@@ -106,3 +108,47 @@ async def test_a_reader_that_fails_unexpectedly_reads_again(
             await asyncio.sleep(0.05)
     finally:
         await reader.stop()
+
+
+async def test_a_reader_whose_fetches_stop_without_an_error_reads_again(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its consumer's fetches stop with no error (paused, on the real broker): it stays
+    behind the topic's end once a revocation is published, so after the stall period the
+    reader starts again with a new consumer, and the revocation is applied."""
+    followers: list[AIOKafkaConsumer] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> AIOKafkaConsumer:
+        followers.append(new_follower(*args, **kwargs))
+        return followers[-1]
+
+    monkeypatch.setattr("customs_shared.revocation.new_follower", recorded)
+    stall_seconds = 1.0
+    restarts = _restarts()
+    revocations = RevocationList()
+    reader = RevocationListener(
+        kafka_bootstrap, revocations, client_id="follower-test", stall_seconds=stall_seconds
+    )
+    reader.start()
+    try:
+        await asyncio.wait_for(reader.caught_up.wait(), 30)
+        await asyncio.sleep(2 * stall_seconds)  # caught up and quiet: never stalled
+        assert len(followers) == 1
+        followers[0].pause(*followers[0].assignment())
+        revocation = await _publish(kafka_bootstrap)
+        published = time.monotonic()
+        while not revocations.is_revoked({"jti": revocation.value}):
+            assert time.monotonic() - published < 20, "never applied: the reader stays stalled"
+            await asyncio.sleep(0.05)
+        assert time.monotonic() - published >= stall_seconds  # not by the paused consumer
+        assert len(followers) == 2
+        assert _restarts() == restarts + 1
+    finally:
+        await reader.stop()
+
+
+def _restarts() -> float:
+    return (
+        REGISTRY.get_sample_value("kafka_follower_restarts_total", {"reader": "token-revocations"})
+        or 0.0
+    )

@@ -145,7 +145,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         seed = seed_clients(settings.clients_file)
         revocations = RevocationList()
         listener = RevocationListener(
-            settings.kafka_bootstrap, revocations, client_id=f"{settings.service_name}-revocations"
+            settings.kafka_bootstrap,
+            revocations,
+            client_id=f"{settings.service_name}-revocations",
+            stall_seconds=settings.consumer_stall_seconds,
         )
         verifier = TokenVerifier(
             LocalKeySource(keys),

@@ -84,7 +84,8 @@ class GatewaySettings(ServerSettings):
         default=60,
         gt=0,
         description="/readyz reports the consumer of routing's reports stalled when it has "
-        "had records waiting this long without handling one.",
+        "had records waiting this long without handling one. The token revocations' reader "
+        "that stays behind this long without moving starts reading again.",
     )
     revocation_expiry_interval_seconds: float = Field(
         default=600,

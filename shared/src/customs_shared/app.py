@@ -167,6 +167,7 @@ def create_service_app(
                 settings.kafka_bootstrap,
                 revocations,
                 client_id=f"{settings.service_name}-revocations",
+                stall_seconds=settings.consumer_stall_seconds,
             )
             listener.start()
             stack.push_async_callback(listener.stop)

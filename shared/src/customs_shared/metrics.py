@@ -35,6 +35,13 @@ CONSUMER_RENEWALS = Counter(
     "CONSUMER_RENEW_AFTER_SECONDS (aiokafka's coordination or fetching had died)",
     ["group"],
 )
+FOLLOWER_RESTARTS = Counter(
+    "kafka_follower_restarts_total",
+    "Times a reader of a whole topic outside any group (token revocations, ipr-svc's "
+    "records) started reading again because it stayed behind the topic's end without "
+    "moving for CONSUMER_STALL_SECONDS",
+    ["reader"],
+)
 CONSUMER_STALLED = Gauge(
     "consumer_stalled_seconds",
     "Seconds the consumer group's loop has had records waiting (a batch in hand or lag) "

@@ -18,18 +18,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.messaging.follower import FollowerProgress, FollowerStalled
 from customs_shared.messaging.kafka import new_follower
+from customs_shared.metrics import FOLLOWER_RESTARTS
 
 log = logging.getLogger(__name__)
 
 _RETRY_SECONDS = 2.0
 _POLL_MS = 500  # how soon the reader notices it must stop
 _STOP_SECONDS = 5.0
+STALL_SECONDS = 60.0
 
 
 class RevocationKind(StrEnum):
@@ -98,12 +100,22 @@ class RevocationList:
 
 
 class RevocationListener:
-    """Reads the revocation topic from its beginning, then follows it."""
+    """Reads the revocation topic from its beginning, then follows it. A reader that stays
+    behind the topic's end without moving for ``stall_seconds`` starts reading again: one
+    whose fetches stopped would let revoked tokens pass, and nothing else would notice."""
 
-    def __init__(self, bootstrap: str, revocations: RevocationList, *, client_id: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        revocations: RevocationList,
+        *,
+        client_id: str,
+        stall_seconds: float = STALL_SECONDS,
+    ) -> None:
         self._bootstrap = bootstrap
         self._revocations = revocations
         self._client_id = client_id
+        self._stall_seconds = stall_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # Set once the topic has been read up to where it ended when the reader started:
@@ -138,23 +150,26 @@ class RevocationListener:
             consumer = new_follower(
                 self._bootstrap, TOKEN_REVOCATIONS.name, client_id=self._client_id
             )
+            progress = FollowerProgress(consumer, stall_seconds=self._stall_seconds)
             try:
                 await consumer.start()
-                ends: dict[Any, int] | None = None
                 while not self._stopping.is_set():
                     batches = await consumer.getmany(timeout_ms=_POLL_MS)
                     for records in batches.values():
                         for record in records:
                             self._apply(record.key, record.value)
-                    if self.caught_up.is_set():
-                        continue
-                    ends = ends or await self._ends(consumer)
-                    if ends is not None and await self._reached(consumer, ends):
+                    if not self.caught_up.is_set() and await progress.reached_start_ends():
                         self.caught_up.set()
                         log.info(
                             "token revocations read up to date",
                             extra={"count": len(self._revocations)},
                         )
+                    await progress.check_moving()
+            except FollowerStalled as exc:
+                FOLLOWER_RESTARTS.labels("token-revocations").inc()
+                log.warning(
+                    "token revocations reader stalled; reading again", extra={"error": str(exc)}
+                )
             except KafkaError as exc:
                 log.warning("token revocations not readable", extra={"error": str(exc)})
             except Exception:
@@ -165,21 +180,6 @@ class RevocationListener:
                 await consumer.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _RETRY_SECONDS)
-
-    @staticmethod
-    async def _ends(consumer: AIOKafkaConsumer) -> dict[Any, int] | None:
-        """Where each partition ended when first asked; None before the assignment."""
-        partitions = consumer.assignment()
-        if not partitions:
-            return None
-        return dict(await consumer.end_offsets(list(partitions)))
-
-    @staticmethod
-    async def _reached(consumer: AIOKafkaConsumer, ends: dict[Any, int]) -> bool:
-        for partition, end in ends.items():
-            if await consumer.position(partition) < end:
-                return False
-        return True
 
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:  # a tombstone: the revocation has served its time

@@ -177,7 +177,9 @@ class ServiceSettings(ServerSettings):
         gt=0,
         description="/readyz reports the consumer stalled when it has had records waiting "
         "this long without handling one (a handler blocked, the database locked), or when "
-        "every fetch has failed this long.",
+        "every fetch has failed this long. A reader of a whole topic outside any group "
+        "(token revocations, ipr-svc's records) that stays behind this long without moving "
+        "starts reading again.",
     )
     consumer_renew_after_seconds: float = Field(
         default=RENEW_AFTER_SECONDS,

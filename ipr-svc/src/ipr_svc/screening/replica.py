@@ -19,7 +19,9 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.envelope import RawCloudEvent
 from customs_shared.events.schemas import IprRecordState
+from customs_shared.messaging.follower import FollowerProgress, FollowerStalled
 from customs_shared.messaging.kafka import Producer, new_follower
+from customs_shared.metrics import FOLLOWER_RESTARTS
 from ipr_svc.screening.index import ActiveRecord, RecordIndex
 
 log = logging.getLogger(__name__)
@@ -87,22 +89,27 @@ async def partitions_of(producer: Producer, topic: str) -> list[TopicPartition]:
 
 
 async def follow(
-    consumer: AIOKafkaConsumer, active: ActiveSet, partitions: list[TopicPartition]
+    consumer: AIOKafkaConsumer,
+    active: ActiveSet,
+    partitions: list[TopicPartition],
+    *,
+    stall_seconds: float,
 ) -> None:
-    """Replays the partitions into ``active``, marks it ready once caught up, then follows."""
+    """Replays the partitions into ``active``, marks it ready once caught up, then follows.
+    Raises FollowerStalled when it stays behind the topic's end without moving for
+    ``stall_seconds``: screening would go on against records that no longer hold."""
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
-    end = await consumer.end_offsets(partitions)
+    progress = FollowerProgress(consumer, stall_seconds=stall_seconds)
     while True:
+        if not active.ready.is_set() and await progress.reached_start_ends():
+            log.info("ipr records index ready", extra={"count": len(active.index)})
+            active.ready.set()
         batch = await consumer.getmany(timeout_ms=1000, max_records=1000)
         for records in batch.values():
             for record in records:
                 active.apply_raw(record.value)
-        if not active.ready.is_set():
-            positions = [await consumer.position(tp) for tp in partitions]
-            if all(p >= end[tp] for p, tp in zip(positions, partitions, strict=True)):
-                log.info("ipr records index ready", extra={"count": len(active.index)})
-                active.ready.set()
+        await progress.check_moving()
 
 
 @contextlib.asynccontextmanager
@@ -113,9 +120,18 @@ async def records_feed(runtime: Runtime[Any]) -> AsyncIterator[None]:
             try:
                 await consumer.start()
                 partitions = await partitions_of(runtime.producer, catalog.IPR_RECORDS.name)
-                await follow(consumer, ACTIVE, partitions)
+                await follow(
+                    consumer,
+                    ACTIVE,
+                    partitions,
+                    stall_seconds=runtime.settings.consumer_stall_seconds,
+                )
             except asyncio.CancelledError:
                 raise
+            except FollowerStalled as exc:
+                FOLLOWER_RESTARTS.labels("ipr-records").inc()
+                log.warning("ipr records feed stalled; replaying", extra={"error": str(exc)})
+                ACTIVE.reset()
             except Exception:
                 log.exception("ipr records feed failed; replaying")
                 ACTIVE.reset()
