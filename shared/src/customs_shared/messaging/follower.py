@@ -74,6 +74,9 @@ class FollowerProgress:
         try:
             ends = await self._consumer.end_offsets(partitions)
         except KafkaError:
+            # Time spent unable to ask is not time seen standing still: after the outage
+            # the reader gets a whole stall period to move again.
+            self._behind.clear()
             return
         for partition in partitions:
             position = await self._consumer.position(partition)
