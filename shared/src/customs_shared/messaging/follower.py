@@ -17,8 +17,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-# The ends are asked for this many times per stall period: a stall is noticed between
-# stall_seconds and 1.25 times that after the reader's last step.
+# The ends are asked for this many times per stall period: a reader that no longer moves
+# is given up between stall_seconds and 1.25 times that after records start waiting for it.
 _CHECKS_PER_STALL = 4
 
 
