@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from customs_shared.messaging.consumer import STALL_SECONDS
 from customs_shared.services import DOMAIN_SERVICES, GATEWAY, local_url
 from customs_shared.settings import ServerSettings
 
@@ -81,7 +82,7 @@ class GatewaySettings(ServerSettings):
     )
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     consumer_stall_seconds: float = Field(
-        default=60,
+        default=STALL_SECONDS,
         gt=0,
         description="/readyz reports the consumer of routing's reports stalled when it has "
         "had records waiting this long without handling one. The token revocations' reader "

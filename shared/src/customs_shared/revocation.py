@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from customs_shared.events.catalog import TOKEN_REVOCATIONS
+from customs_shared.messaging.consumer import STALL_SECONDS
 from customs_shared.messaging.follower import FollowerProgress, FollowerStalled
 from customs_shared.messaging.kafka import new_follower
 from customs_shared.metrics import FOLLOWER_RESTARTS
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 _RETRY_SECONDS = 2.0
 _POLL_MS = 500  # how soon the reader notices it must stop
 _STOP_SECONDS = 5.0
-STALL_SECONDS = 60.0
 
 
 class RevocationKind(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from customs_shared.messaging.consumer import RENEW_AFTER_SECONDS
+from customs_shared.messaging.consumer import RENEW_AFTER_SECONDS, STALL_SECONDS
 from customs_shared.messaging.kafka import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES
 from customs_shared.services import UPLOAD_BODY_LIMITS, ServiceSpec
 
@@ -173,7 +173,7 @@ class ServiceSettings(ServerSettings):
         "does it with less CPU.",
     )
     consumer_stall_seconds: float = Field(
-        default=60,
+        default=STALL_SECONDS,
         gt=0,
         description="/readyz reports the consumer stalled when it has had records waiting "
         "this long without handling one (a handler blocked, the database locked), or when "

@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 
 # A member whose every fetch has failed this long is replaced (EventConsumer._renew).
 RENEW_AFTER_SECONDS = 30.0
+# A consumer with records waiting and none handled this long is reported stalled
+# (EventConsumer.check_progress); a reader outside any group left behind this long without
+# moving starts again (customs_shared.messaging.follower).
+STALL_SECONDS = 60.0
 
 
 Prepare = Callable[[AsyncSession, Sequence[Data]], Awaitable[None]]
