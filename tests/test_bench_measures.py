@@ -170,10 +170,16 @@ def test_the_machine_s_busy_time_includes_this_process() -> None:
     assert procstat.machine_busy_seconds() - before >= 0.25
 
 
-def _closed_loops(rates: dict[int, float]) -> Callable[[int], Awaitable[e2e.Sustained]]:
+def _closed_loops(
+    rates: dict[int, float], refused: frozenset[int] = frozenset()
+) -> Callable[[int], Awaitable[e2e.Sustained]]:
+    """Steps at these rates; those in ``refused`` had one POST answered 504."""
+
     async def measure(submitters: int) -> e2e.Sustained:
         outcome = laneload.Outcome(
-            measured_seconds=10.0, measured_lanes=int(rates[submitters] * 10)
+            samples=[(0.0, None, 504)] if submitters in refused else [(0.0, 1.0, 202)],
+            measured_seconds=10.0,
+            measured_lanes=int(rates[submitters] * 10),
         )
         return e2e.Sustained(outcome, {"total": 1000 / rates[submitters]}, (1.0, 1.0), submitters)
 
@@ -187,14 +193,47 @@ def _closed_loops(rates: dict[int, float]) -> Callable[[int], Awaitable[e2e.Sust
         ({64: 119.0, 128: 172.5, 256: 178.0}, 128, [64, 128, 256]),
         # The pipeline was the limit from the start (a slower second step too).
         ({64: 205.0, 128: 199.0}, 64, [64, 128]),
+        # Still growing at 256, flat at 512.
+        (
+            {64: 110.0, 128: 136.0, 256: 147.0, 512: 158.0, 1024: 162.0},
+            512,
+            [64, 128, 256, 512, 1024],
+        ),
         # Still growing at the largest count.
-        ({64: 50.0, 128: 90.0, 256: 160.0}, 256, [64, 128, 256]),
+        (
+            {64: 50.0, 128: 90.0, 256: 160.0, 512: 250.0, 1024: 400.0},
+            1024,
+            [64, 128, 256, 512, 1024],
+        ),
     ],
 )
 async def test_submitters_double_until_the_rate_stops_growing(
     rates: dict[int, float], reported: int, tried: list[int]
 ) -> None:
     chosen, steps = await e2e.doubling_until_flat(_closed_loops(rates))
+    assert chosen.submitters == reported
+    assert chosen.rate == pytest.approx(rates[reported])
+    assert [step.submitters for step in steps] == tried
+
+
+@pytest.mark.parametrize(
+    ("rates", "refused", "reported", "tried"),
+    [
+        # More lanes at 1024, but some POSTs passed the gateway's timeout: 512 is the capacity.
+        (
+            {64: 110.0, 128: 136.0, 256: 147.0, 512: 158.0, 1024: 170.0},
+            {1024},
+            512,
+            [64, 128, 256, 512, 1024],
+        ),
+        # Refusals from the start: nothing to double, the first step is reported as it is.
+        ({64: 90.0, 128: 180.0}, {64}, 64, [64]),
+    ],
+)
+async def test_a_step_with_refused_posts_ends_the_search(
+    rates: dict[int, float], refused: set[int], reported: int, tried: list[int]
+) -> None:
+    chosen, steps = await e2e.doubling_until_flat(_closed_loops(rates, frozenset(refused)))
     assert chosen.submitters == reported
     assert chosen.rate == pytest.approx(rates[reported])
     assert [step.submitters for step in steps] == tried
