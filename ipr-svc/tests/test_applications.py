@@ -79,8 +79,8 @@ async def test_a_holder_sees_only_its_own_applications(sessions: Sessions) -> No
     mine = await file(sessions, HOLDER_A, application())
     theirs = await file(sessions, HOLDER_B, application(registration_number="4-999"))
     async with sessions() as session:
-        own = await service.listing(session=session, principal=HOLDER_A, limit=50)
-        every = await service.listing(session=session, principal=OFFICER, limit=50)
+        own = (await service.listing(session=session, principal=HOLDER_A, limit=50)).items
+        every = (await service.listing(session=session, principal=OFFICER, limit=50)).items
         assert (await service.get(session=session, principal=HOLDER_A, application_id=mine)).id
         with pytest.raises(ApplicationNotFound):
             await service.get(session=session, principal=HOLDER_A, application_id=theirs)

@@ -101,8 +101,8 @@ async def test_suspend_extend_once_and_the_holder_confirms(sessions: Sessions) -
         async with sessions() as session, session.begin():
             await service.extend(session=session, principal=OFFICER, suspension_id=suspension_id)
     async with sessions() as session:
-        assert await service.listing(session=session, principal=OTHER_HOLDER, limit=50) == []
-        [own] = await service.listing(session=session, principal=HOLDER, limit=50)
+        assert not (await service.listing(session=session, principal=OTHER_HOLDER, limit=50)).items
+        [own] = (await service.listing(session=session, principal=HOLDER, limit=50)).items
     assert own.id == suspension_id
     with pytest.raises(SuspensionNotFound):
         async with sessions() as session, session.begin():
@@ -141,25 +141,25 @@ async def test_no_answer_by_the_deadline_releases(sessions: Sessions) -> None:
 async def test_a_holder_sees_the_hits_on_its_own_rights_only(sessions: Sessions) -> None:
     declaration_id, record_id = await hit(sessions)
     async with sessions() as session:
-        [own] = await screening.hits(session=session, principal=HOLDER, limit=50)
-        others = await screening.hits(session=session, principal=OTHER_HOLDER, limit=50)
-        every = await screening.hits(session=session, principal=OFFICER, limit=50)
+        [own] = (await screening.hits(session=session, principal=HOLDER, limit=50)).items
+        others = (await screening.hits(session=session, principal=OTHER_HOLDER, limit=50)).items
+        every = (await screening.hits(session=session, principal=OFFICER, limit=50)).items
     assert (own.declaration_id, own.record_id, own.text, own.why) == (
         declaration_id,
         record_id,
         "N1KE",
         "alias",
     )
-    assert others == []
+    assert not others
     assert [h.id for h in every] == [own.id]
 
 
 async def test_a_holder_sees_its_own_records_only(sessions: Sessions) -> None:
     _, record_id = await hit(sessions)
     async with sessions() as session:
-        own = await records.listing(session=session, principal=HOLDER, limit=50)
-        others = await records.listing(session=session, principal=OTHER_HOLDER, limit=50)
-    assert ([str(r.id) for r in own], others) == ([record_id], [])
+        own = (await records.listing(session=session, principal=HOLDER, limit=50)).items
+        others = (await records.listing(session=session, principal=OTHER_HOLDER, limit=50)).items
+    assert ([str(r.id) for r in own], list(others)) == ([record_id], [])
 
 
 POLICY = delivery_policy(max_failures=3)

@@ -198,8 +198,8 @@ async def test_registry_binds_by_fingerprint_per_tenant_and_deactivates(
             session=session, principal=declarant(TAX_CODE_A), certificate_id=first
         )
     _, after, _ = await check(sessions, trust, cms, hashlib.sha256(document).digest())
-    assert len(listed) == 2
-    assert hidden == []
+    assert (len(listed.items), listed.next_after) == (2, None)
+    assert not hidden.items
     assert (before.indication, after.sub_indication) == ("TOTAL_PASSED", "NOT_REGISTERED")
 
 

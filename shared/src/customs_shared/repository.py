@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import Column, Select, inspect, select
+from sqlalchemy import Column, ColumnElement, Select, and_, inspect, or_, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.orm.interfaces import ORMOption
 
 from customs_shared.auth import Principal, tenant_scope
@@ -21,9 +22,26 @@ from customs_shared.db import (
     per_transaction,
     write_queued,
 )
-from customs_shared.problems import NotFound
+from customs_shared.problems import InvalidCursor, NotFound
 
 Model = TypeVar("Model", bound=DeclarativeBase)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One column a listing is sorted by; the primary key always breaks the last ties."""
+
+    column: InstrumentedAttribute[Any]
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[Model]):
+    """Rows of a listing, and the key of the last one to pass as ``after`` for the next
+    page (None on the last page)."""
+
+    items: Sequence[Model]
+    next_after: Any | None
 
 
 class RepositoryBase(Generic[Model]):
@@ -32,16 +50,14 @@ class RepositoryBase(Generic[Model]):
 
     model: type[Model]
     tenant_column: ClassVar[str] = "tenant"
+    # How page_visible orders the model's listing; the primary key breaks the last ties.
+    listing_order: ClassVar[Sequence[SortKey]] = ()
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     def _visible(self, key: Any, principal: Principal) -> Select[Model]:
-        statement = select(self.model).where(self._key() == key)
-        tenant = tenant_scope(principal)
-        if tenant is not None:
-            statement = statement.where(getattr(self.model, self.tenant_column) == tenant)
-        return statement
+        return self._tenant_rows(select(self.model).where(self._key() == key), principal)
 
     async def get_visible(
         self, key: Any, principal: Principal, *, options: Sequence[ORMOption] = ()
@@ -64,6 +80,44 @@ class RepositoryBase(Generic[Model]):
         if row is None:
             raise not_found
         return row
+
+    async def page_visible(
+        self,
+        principal: Principal,
+        *,
+        after: Any | None,
+        limit: int,
+        where: Sequence[ColumnElement[bool]] = (),
+    ) -> Page[Model]:
+        """The rows the caller may see (and that match ``where``), in ``listing_order``,
+        from just after the row of key ``after`` (keyset paging: a page costs the same
+        however deep it is, and rows added meanwhile do not shift the pages). ``after``
+        must be a row the same listing shows this caller; anything else, another
+        tenant's row too, is an :class:`InvalidCursor`, as an unknown key is."""
+        key = self._key()
+        order_by = self.listing_order
+        statement = (
+            self._tenant_rows(select(self.model), principal)
+            .where(*where)
+            .order_by(*(k.column.desc() if k.descending else k.column for k in order_by), key)
+        )
+        if after is not None:
+            position = (
+                await self.session.scalars(self._visible(after, principal).where(*where))
+            ).one_or_none()
+            if position is None:
+                raise InvalidCursor("Use the next_after of a previous page of the same listing.")
+            statement = statement.where(_beyond(position, order_by, key))
+        rows = (await self.session.scalars(statement.limit(limit + 1))).all()
+        more = len(rows) > limit
+        items = rows[:limit]
+        return Page(items, getattr(items[-1], key.key) if more else None)
+
+    def _tenant_rows(self, statement: Select[Model], principal: Principal) -> Select[Model]:
+        tenant = tenant_scope(principal)
+        if tenant is None:
+            return statement
+        return statement.where(getattr(self.model, self.tenant_column) == tenant)
 
     def add(self, row: Model) -> None:
         self.session.add(row)
@@ -124,3 +178,15 @@ def _primary_key(model: type[DeclarativeBase]) -> Column[Any]:
     every row it queues."""
     (primary_key,) = inspect(model).primary_key
     return cast("Column[Any]", primary_key)
+
+
+def _beyond(row: Any, order_by: Sequence[SortKey], key: Column[Any]) -> ColumnElement[bool]:
+    """Rows after ``row`` in the order ``order_by`` then ``key`` (ascending): the columns
+    may run in different directions, so this is a chain of comparisons, not one row
+    comparison."""
+    condition: ColumnElement[bool] = key > getattr(row, key.key)
+    for sort in reversed(order_by):
+        value = getattr(row, sort.column.key)
+        further = sort.column < value if sort.descending else sort.column > value
+        condition = or_(further, and_(sort.column == value, condition))
+    return condition

@@ -64,16 +64,21 @@ async def file_application(
 @router.get(
     "/applications",
     response_model=ApplicationList,
-    responses=problem_responses(Unauthorized, Forbidden),
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
     summary="The caller's applications, newest first (customs staff: every one).",
 )
 async def list_applications(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        uuid.UUID | None, Query(description="next_after of the previous page.")
+    ] = None,
 ) -> ApplicationList:
-    rows = await service.listing(session=session, principal=principal, limit=limit)
-    return ApplicationList(items=[ApplicationOut.model_validate(r) for r in rows])
+    page = await service.listing(session=session, principal=principal, limit=limit, after=after)
+    return ApplicationList(
+        items=[ApplicationOut.model_validate(r) for r in page.items], next_after=page.next_after
+    )
 
 
 @router.get(

@@ -8,24 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy import and_, exists, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from customs_shared.auth import Principal, tenant_scope
-from customs_shared.repository import RepositoryBase
+from customs_shared.repository import RepositoryBase, SortKey
 from ipr_svc.applications.models import IprApplication, IprDecision
 
 
 class ApplicationRepository(RepositoryBase[IprApplication]):
     model = IprApplication
     tenant_column = "applicant_tenant"
-
-    async def visible(self, principal: Principal, limit: int) -> Sequence[IprApplication]:
-        """The caller's own applications, newest first; customs staff see every one."""
-        statement = select(IprApplication).order_by(
-            IprApplication.filed_at.desc(), IprApplication.id
-        )
-        tenant = tenant_scope(principal)
-        if tenant is not None:
-            statement = statement.where(IprApplication.applicant_tenant == tenant)
-        return (await self.session.scalars(statement.limit(limit))).all()
+    listing_order = (SortKey(IprApplication.filed_at, descending=True),)
 
     async def by_id(self, application_id: uuid.UUID) -> IprApplication | None:
         return await self.session.get(IprApplication, application_id)

@@ -133,7 +133,10 @@ class ApplicationOut(BaseModel):
 
 
 class ApplicationList(BaseModel):
-    items: list[ApplicationOut]
+    items: list[ApplicationOut] = Field(description="Newest first.")
+    next_after: uuid.UUID | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

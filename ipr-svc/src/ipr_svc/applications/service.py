@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +8,7 @@ from stdnum.vn import mst
 
 from customs_shared.auth import Principal
 from customs_shared.db import utcnow
+from customs_shared.repository import Page
 from ipr_svc.applications.errors import ApplicantNotEnterprise, ApplicationNotFound, RightExpired
 from ipr_svc.applications.models import IprApplication
 from ipr_svc.applications.repository import ApplicationRepository
@@ -87,6 +87,10 @@ async def get(
 
 
 async def listing(
-    *, session: AsyncSession, principal: Principal, limit: int
-) -> Sequence[IprApplication]:
-    return await ApplicationRepository(session).visible(principal, limit)
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    after: uuid.UUID | None = None,
+) -> Page[IprApplication]:
+    return await ApplicationRepository(session).page_visible(principal, after=after, limit=limit)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -7,7 +8,13 @@ from fastapi import APIRouter, Query, Request
 from customs_shared import uploads
 from customs_shared.auth import CUSTOMS_STAFF, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.problems import Forbidden, PayloadTooLarge, Unauthorized, problem_responses
+from customs_shared.problems import (
+    Forbidden,
+    InvalidCursor,
+    PayloadTooLarge,
+    Unauthorized,
+    problem_responses,
+)
 from ipr_svc.records import service
 from ipr_svc.records.errors import MalformedImport
 from ipr_svc.records.schemas import ImportReport, ImportRequest, RecordList, RecordOut
@@ -65,13 +72,18 @@ async def import_records(request: Request, principal: Reviewer, session: DbSessi
 @router.get(
     "/records",
     response_model=RecordList,
-    responses=problem_responses(Unauthorized, Forbidden),
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
     summary="The holder's own records (customs staff: every one), newest change first.",
 )
 async def list_records(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        uuid.UUID | None, Query(description="next_after of the previous page.")
+    ] = None,
 ) -> RecordList:
-    rows = await service.listing(session=session, principal=principal, limit=limit)
-    return RecordList(items=[RecordOut.model_validate(r) for r in rows])
+    page = await service.listing(session=session, principal=principal, limit=limit, after=after)
+    return RecordList(
+        items=[RecordOut.model_validate(r) for r in page.items], next_after=page.next_after
+    )

@@ -7,14 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from customs_shared.auth import Principal, tenant_scope
-from customs_shared.repository import RepositoryBase
+from customs_shared.repository import RepositoryBase, SortKey
 from ipr_svc.screening.models import IprRecord
 
 
 class RecordRepository(RepositoryBase[IprRecord]):
     model = IprRecord
     tenant_column = "holder_tenant"
+    listing_order = (SortKey(IprRecord.updated_at, descending=True),)
 
     async def by_registration_numbers(self, numbers: Iterable[str]) -> dict[str, IprRecord]:
         wanted = list(numbers)
@@ -32,11 +32,3 @@ class RecordRepository(RepositoryBase[IprRecord]):
             .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(statement)).all()
-
-    async def visible(self, principal: Principal, limit: int) -> Sequence[IprRecord]:
-        """The holder's own records, newest change first; customs staff see every one."""
-        statement = select(IprRecord).order_by(IprRecord.updated_at.desc(), IprRecord.id)
-        tenant = tenant_scope(principal)
-        if tenant is not None:
-            statement = statement.where(IprRecord.holder_tenant == tenant)
-        return (await self.session.scalars(statement.limit(limit))).all()

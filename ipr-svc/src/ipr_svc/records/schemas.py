@@ -120,4 +120,7 @@ class RecordOut(BaseModel):
 
 
 class RecordList(BaseModel):
-    items: list[RecordOut]
+    items: list[RecordOut] = Field(description="Newest change first.")
+    next_after: uuid.UUID | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )

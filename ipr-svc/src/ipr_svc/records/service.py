@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -19,6 +20,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import IprRecordState
 from customs_shared.messaging.outbox import add_event
+from customs_shared.repository import Page
 from ipr_svc.records.errors import MalformedImport
 from ipr_svc.records.repository import RecordRepository
 from ipr_svc.records.schemas import (
@@ -210,6 +212,10 @@ async def import_records(
 
 
 async def listing(
-    *, session: AsyncSession, principal: Principal, limit: int
-) -> Sequence[IprRecord]:
-    return await RecordRepository(session).visible(principal, limit)
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    after: uuid.UUID | None = None,
+) -> Page[IprRecord]:
+    return await RecordRepository(session).page_visible(principal, after=after, limit=limit)

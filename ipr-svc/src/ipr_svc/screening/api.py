@@ -13,7 +13,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
-from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.screening import service
 from ipr_svc.screening.errors import ScreeningNotFound
 from ipr_svc.screening.schemas import HitList, HitOut, ScreeningOut
@@ -42,13 +42,16 @@ async def get_screening(
 @router.get(
     "/hits",
     response_model=HitList,
-    responses=problem_responses(Unauthorized, Forbidden),
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
     summary="Hits on the caller's own rights, newest first (customs staff: every one).",
 )
 async def list_hits(
     principal: HitReader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        uuid.UUID | None, Query(description="next_after of the previous page.")
+    ] = None,
 ) -> HitList:
-    rows = await service.hits(session=session, principal=principal, limit=limit)
-    return HitList(items=[HitOut.model_validate(r) for r in rows])
+    page = await service.hits(session=session, principal=principal, limit=limit, after=after)
+    return HitList(items=[HitOut.model_validate(r) for r in page.items], next_after=page.next_after)

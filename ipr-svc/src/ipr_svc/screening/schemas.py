@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from customs_shared.events.schemas import IprHit, IprOutcome
 
@@ -21,6 +21,7 @@ class ScreeningOut(BaseModel):
 class HitOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    id: uuid.UUID = Field(description="The hit's own id: a listing's next_after names one.")
     declaration_id: uuid.UUID
     version: int
     item_line: int
@@ -33,4 +34,7 @@ class HitOut(BaseModel):
 
 
 class HitList(BaseModel):
-    items: list[HitOut]
+    items: list[HitOut] = Field(description="Newest first.")
+    next_after: uuid.UUID | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )

@@ -11,6 +11,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import DeclarationSubmitted, IprOutcome, IprScreened
 from customs_shared.messaging.outbox import add_event
+from customs_shared.repository import Page
 from ipr_svc.screening.errors import ScreeningNotFound
 from ipr_svc.screening.index import RecordIndex
 from ipr_svc.screening.matching import screen
@@ -114,5 +115,11 @@ async def get(
     )
 
 
-async def hits(*, session: AsyncSession, principal: Principal, limit: int) -> Sequence[IprHitRow]:
-    return await IprHitRepository(session).visible(principal, limit)
+async def hits(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    after: uuid.UUID | None = None,
+) -> Page[IprHitRow]:
+    return await IprHitRepository(session).page_visible(principal, after=after, limit=limit)

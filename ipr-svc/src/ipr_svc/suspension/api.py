@@ -15,7 +15,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
-from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension import service
 from ipr_svc.suspension.errors import HitNotFound, SuspensionClosed, SuspensionNotFound
@@ -59,16 +59,21 @@ async def suspend(
 @router.get(
     "/suspensions",
     response_model=SuspensionList,
-    responses=problem_responses(Unauthorized, Forbidden),
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
     summary="The pull list: a holder's suspensions (customs staff: every one), newest first.",
 )
 async def list_suspensions(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[
+        uuid.UUID | None, Query(description="next_after of the previous page.")
+    ] = None,
 ) -> SuspensionList:
-    rows = await service.listing(session=session, principal=principal, limit=limit)
-    return SuspensionList(items=[SuspensionOut.model_validate(r) for r in rows])
+    page = await service.listing(session=session, principal=principal, limit=limit, after=after)
+    return SuspensionList(
+        items=[SuspensionOut.model_validate(r) for r in page.items], next_after=page.next_after
+    )
 
 
 @router.post(

@@ -32,4 +32,7 @@ class SuspensionOut(BaseModel):
 
 
 class SuspensionList(BaseModel):
-    items: list[SuspensionOut]
+    items: list[SuspensionOut] = Field(description="Newest change first.")
+    next_after: uuid.UUID | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )

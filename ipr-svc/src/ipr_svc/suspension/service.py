@@ -4,7 +4,7 @@ confirms (goods held) or withdraws (release); no answer by the deadline releases
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from customs_shared.db import utcnow
 from customs_shared.events import catalog
 from customs_shared.events.schemas import IprSuspensionChanged
 from customs_shared.messaging.outbox import add_event
+from customs_shared.repository import Page
 from ipr_svc.holders import notices
 from ipr_svc.records.repository import RecordRepository
 from ipr_svc.screening.models import IprScreening
@@ -130,9 +131,13 @@ async def answer(
 
 
 async def listing(
-    *, session: AsyncSession, principal: Principal, limit: int
-) -> Sequence[IprSuspension]:
-    return await SuspensionRepository(session).visible(principal, limit)
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    after: uuid.UUID | None = None,
+) -> Page[IprSuspension]:
+    return await SuspensionRepository(session).page_visible(principal, after=after, limit=limit)
 
 
 async def release_lapsed(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from customs_shared.auth import CUSTOMS_STAFF, Principal, Role, Scope, allow
 from customs_shared.db import DbSession
-from customs_shared.problems import Forbidden, Unauthorized, problem_responses
+from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from signature_svc.certificates import service
 from signature_svc.certificates.errors import (
     CertificateAlreadyRegistered,
@@ -57,7 +57,7 @@ async def register(
 @router.get(
     "",
     response_model=CertificateList,
-    responses=problem_responses(Unauthorized, Forbidden),
+    responses=problem_responses(Unauthorized, Forbidden, InvalidCursor),
     summary="Registered certificates visible to the caller, optionally of one tax code.",
 )
 async def list_certificates(
@@ -65,9 +65,16 @@ async def list_certificates(
     session: DbSession,
     tax_code: Annotated[str | None, Query(max_length=14)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    after: Annotated[
+        uuid.UUID | None, Query(description="next_after of the previous page.")
+    ] = None,
 ) -> CertificateList:
-    rows = await service.list_(session=session, principal=principal, tax_code=tax_code, limit=limit)
-    return CertificateList(items=[CertificateOut.model_validate(r) for r in rows])
+    page = await service.list_(
+        session=session, principal=principal, tax_code=tax_code, limit=limit, after=after
+    )
+    return CertificateList(
+        items=[CertificateOut.model_validate(r) for r in page.items], next_after=page.next_after
+    )
 
 
 @router.get(

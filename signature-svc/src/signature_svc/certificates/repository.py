@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
 
 from sqlalchemy import select
 
-from customs_shared.auth import Principal, tenant_scope
-from customs_shared.repository import RepositoryBase
+from customs_shared.auth import Principal
+from customs_shared.repository import Page, RepositoryBase, SortKey
 from signature_svc.certificates.models import RegisteredCertificate
 
 
 class CertificateRepository(RepositoryBase[RegisteredCertificate]):
     model = RegisteredCertificate
+    listing_order = (
+        SortKey(RegisteredCertificate.tax_code),
+        SortKey(RegisteredCertificate.registered_at),
+    )
 
     async def active_fingerprints(self, tax_code: str) -> set[str]:
         rows = await self.session.scalars(
@@ -33,14 +37,16 @@ class CertificateRepository(RepositoryBase[RegisteredCertificate]):
         ).one_or_none()
 
     async def list_visible(
-        self, principal: Principal, tax_code: str | None, limit: int
-    ) -> Sequence[RegisteredCertificate]:
-        statement = select(RegisteredCertificate).order_by(
-            RegisteredCertificate.tax_code, RegisteredCertificate.registered_at
+        self,
+        principal: Principal,
+        tax_code: str | None,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> Page[RegisteredCertificate]:
+        return await self.page_visible(
+            principal,
+            after=after,
+            limit=limit,
+            where=[] if tax_code is None else [RegisteredCertificate.tax_code == tax_code],
         )
-        tenant = tenant_scope(principal)
-        if tenant is not None:
-            statement = statement.where(RegisteredCertificate.tenant == tenant)
-        if tax_code is not None:
-            statement = statement.where(RegisteredCertificate.tax_code == tax_code)
-        return (await self.session.scalars(statement.limit(limit))).all()

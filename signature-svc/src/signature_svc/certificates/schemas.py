@@ -33,7 +33,10 @@ class CertificateOut(BaseModel):
 
 
 class CertificateList(BaseModel):
-    items: list[CertificateOut]
+    items: list[CertificateOut] = Field(description="By tax code, then oldest registration first.")
+    next_after: uuid.UUID | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )
 
 
 class RefusalDetail(BaseModel):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.auth import CUSTOMS_STAFF, Principal
 from customs_shared.db import once_per_transaction
+from customs_shared.repository import Page
 from signature_svc.certificates.errors import (
     CertificateAlreadyRegistered,
     CertificateNotFound,
@@ -102,9 +102,16 @@ async def get(
 
 
 async def list_(
-    *, session: AsyncSession, principal: Principal, tax_code: str | None, limit: int
-) -> Sequence[RegisteredCertificate]:
-    return await CertificateRepository(session).list_visible(principal, tax_code, limit)
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    tax_code: str | None,
+    limit: int,
+    after: uuid.UUID | None = None,
+) -> Page[RegisteredCertificate]:
+    return await CertificateRepository(session).list_visible(
+        principal, tax_code, after=after, limit=limit
+    )
 
 
 async def deactivate(
