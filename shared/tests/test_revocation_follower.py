@@ -117,17 +117,21 @@ async def test_a_reader_whose_fetches_stop_without_an_error_reads_again(
     behind the topic's end once a revocation is published, so after the stall period the
     reader starts again with a new consumer, and the revocation is applied."""
     followers: list[AIOKafkaConsumer] = []
+    client_id = f"follower-test-{uuid.uuid4().hex[:8]}"
 
     def recorded(*args: Any, **kwargs: Any) -> AIOKafkaConsumer:
-        followers.append(new_follower(*args, **kwargs))
-        return followers[-1]
+        consumer = new_follower(*args, **kwargs)
+        # Only this reader's: another test's app may still run a reader in this process.
+        if kwargs.get("client_id") == client_id:
+            followers.append(consumer)
+        return consumer
 
     monkeypatch.setattr("customs_shared.revocation.new_follower", recorded)
     stall_seconds = 1.0
     restarts = _restarts()
     revocations = RevocationList()
     reader = RevocationListener(
-        kafka_bootstrap, revocations, client_id="follower-test", stall_seconds=stall_seconds
+        kafka_bootstrap, revocations, client_id=client_id, stall_seconds=stall_seconds
     )
     reader.start()
     try:
