@@ -35,6 +35,7 @@ from routing_svc.lanes import dependencies, service
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.lanes.service import LanePolicy
 from routing_svc.main import ROUTERS
+from routing_svc.officers import service as officers
 from routing_svc.officers.models import Assignment, InspectionOutcome, LaneOverride
 from routing_svc.rules.active import ActiveRuleSet
 from tests.support.factories import declaration_submitted, principal
@@ -148,6 +149,38 @@ async def test_officers_are_registered_by_admins_only(api: Caller) -> None:
     assert off.json()["on_duty"] is False
     listed = await api.call("GET", "/officers", ADMIN, params={"office": "02CI"})
     assert [(o["subject"], o["on_duty"]) for o in listed.json()["items"]] == [("officer-a", False)]
+
+
+async def test_the_officers_page_through_every_office(api: Caller, sessions: Sessions) -> None:
+    """By office, then subject; ``next_after`` leads to the next page, none on the last;
+    an unknown subject, or one outside the ``office=`` filter, is an invalid cursor.
+    Officers belong to no tenant: a trader's principal is shown none of them."""
+    registered = [("officer-e", "03CE"), ("officer-b", "02CI"), ("officer-d", "03CE")]
+    registered += [("officer-a", "02CI"), ("officer-c", "02CI")]
+    for subject, office in registered:
+        await register(api, subject, office)
+    expected = [subject for _, subject in sorted((o, s) for s, o in registered)]
+    pages: list[list[str]] = []
+    after: str | None = None
+    while len(pages) < 5:
+        params = {"limit": "2"} | ({"after": after} if after else {})
+        listed = (await api.call("GET", "/officers", ADMIN, params=params)).json()
+        pages.append([officer["subject"] for officer in listed["items"]])
+        after = listed["next_after"]
+        if after is None:
+            break
+    assert pages == [expected[0:2], expected[2:4], expected[4:5]]
+    only_03 = await api.call("GET", "/officers", ADMIN, params={"office": "03CE", "limit": "1"})
+    following = await api.call(
+        "GET", "/officers", ADMIN, params={"office": "03CE", "after": only_03.json()["next_after"]}
+    )
+    assert [o["subject"] for o in following.json()["items"]] == ["officer-e"]
+    for params in ({"after": "officer-z"}, {"office": "03CE", "after": "officer-a"}):
+        refused = problem(await api.call("GET", "/officers", ADMIN, params=params), 400)
+        assert refused["type"].endswith("/invalid-cursor")
+    async with sessions() as session:
+        shown = await officers.officers(session=session, principal=BROKER, office=None, limit=10)
+    assert (list(shown.items), shown.next_after) == ([], None)
 
 
 async def test_work_goes_to_the_least_loaded_officer_of_the_office(

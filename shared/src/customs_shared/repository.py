@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from sqlalchemy import Column, ColumnElement, Select, and_, inspect, or_, select
+from sqlalchemy import Column, ColumnElement, Select, and_, false, inspect, or_, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
@@ -46,10 +46,11 @@ class Page(Generic[Model]):
 
 class RepositoryBase(Generic[Model]):
     """``model`` is the mapped class (one-column primary key); ``tenant_column`` the
-    column naming the tenant that owns a row."""
+    column naming the tenant that owns a row, or None for rows no tenant owns (customs'
+    own, such as its officers): only customs staff see those."""
 
     model: type[Model]
-    tenant_column: ClassVar[str] = "tenant"
+    tenant_column: ClassVar[str | None] = "tenant"
     # How page_visible orders the model's listing; the primary key breaks the last ties.
     listing_order: ClassVar[Sequence[SortKey]] = ()
 
@@ -117,6 +118,8 @@ class RepositoryBase(Generic[Model]):
         tenant = tenant_scope(principal)
         if tenant is None:
             return statement
+        if self.tenant_column is None:
+            return statement.where(false())
         return statement.where(getattr(self.model, self.tenant_column) == tenant)
 
     def add(self, row: Model) -> None:

@@ -68,7 +68,7 @@ async def put_officer(
 @router.get(
     "/officers",
     response_model=RoutingOfficerList,
-    responses=problem_responses(Unauthorized, Forbidden, UnprocessableContent),
+    responses=problem_responses(Unauthorized, Forbidden, UnprocessableContent, InvalidCursor),
     summary="Registered officers, by office.",
 )
 async def list_officers(
@@ -76,9 +76,17 @@ async def list_officers(
     session: DbSession,
     office: Annotated[OfficeCode | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    after: Annotated[
+        str | None, Query(max_length=200, description="next_after of the previous page.")
+    ] = None,
 ) -> RoutingOfficerList:
-    rows = await service.officers(session=session, office=office, limit=limit)
-    return RoutingOfficerList(items=[RoutingOfficerOut.model_validate(r) for r in rows])
+    page = await service.officers(
+        session=session, principal=principal, office=office, limit=limit, after=after
+    )
+    return RoutingOfficerList(
+        items=[RoutingOfficerOut.model_validate(r) for r in page.items],
+        next_after=page.next_after,
+    )
 
 
 @router.get(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customs_shared.db import UtcDateTime, write_queued
 from customs_shared.pagination import KeysetPosition
+from customs_shared.repository import RepositoryBase, SortKey
 from routing_svc.lanes.models import LaneDecision
 from routing_svc.officers.models import Assignment, InspectionOutcome, Officer
 
@@ -42,11 +43,10 @@ async def officer(session: AsyncSession, subject: str) -> Officer | None:
     return await session.get(Officer, subject)
 
 
-async def officers(session: AsyncSession, *, office: str | None, limit: int) -> Sequence[Officer]:
-    statement = select(Officer).order_by(Officer.office, Officer.subject).limit(limit)
-    if office is not None:
-        statement = statement.where(Officer.office == office)
-    return (await session.scalars(statement)).all()
+class OfficerRepository(RepositoryBase[Officer]):
+    model = Officer
+    tenant_column = None  # customs' own: only its staff see them
+    listing_order = (SortKey(Officer.office),)
 
 
 async def queue(

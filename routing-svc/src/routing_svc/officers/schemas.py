@@ -32,7 +32,10 @@ class RoutingOfficerOut(BaseModel):
 
 
 class RoutingOfficerList(BaseModel):
-    items: list[RoutingOfficerOut]
+    items: list[RoutingOfficerOut] = Field(description="By office, then subject.")
+    next_after: str | None = Field(
+        description="Pass as ?after= for the next page; none on the last page."
+    )
 
 
 class RoutingQueueEntry(BaseModel):

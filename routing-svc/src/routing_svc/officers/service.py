@@ -4,7 +4,6 @@ override a lane with a reason, record what an inspection found."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +12,7 @@ from customs_shared.auth import Principal
 from customs_shared.db import utcnow
 from customs_shared.events.schemas import Lane, LaneReason
 from customs_shared.pagination import CursorCodec, KeysetPosition
+from customs_shared.repository import Page
 from routing_svc.audit import repository as audit
 from routing_svc.lanes import repository as lanes
 from routing_svc.lanes.errors import DecisionNotFound
@@ -62,8 +62,21 @@ async def register(
     return row
 
 
-async def officers(*, session: AsyncSession, office: str | None, limit: int) -> Sequence[Officer]:
-    return await repository.officers(session, office=office, limit=limit)
+async def officers(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    office: str | None,
+    limit: int,
+    after: str | None = None,
+) -> Page[Officer]:
+    """By office, then subject."""
+    return await repository.OfficerRepository(session).page_visible(
+        principal,
+        after=after,
+        limit=limit,
+        where=[] if office is None else [Officer.office == office],
+    )
 
 
 @dataclass(frozen=True, slots=True)
