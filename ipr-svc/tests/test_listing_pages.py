@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from ipr_svc.applications.api import router as applications_router
 from ipr_svc.applications.models import IprApplication
 from ipr_svc.records.api import router as records_router
@@ -130,30 +130,12 @@ def _newest_first(pairs: list[tuple[datetime, str]]) -> list[str]:
     return [row_id for _, row_id in sorted(by_id, key=lambda pair: pair[0], reverse=True)]
 
 
-async def _every_page(
-    api: Caller, path: str, who: Principal, limit: int
-) -> tuple[list[list[str]], list[str | None]]:
-    pages: list[list[str]] = []
-    cursors: list[str | None] = []
-    after: str | None = None
-    while True:
-        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
-        response = await api.call("GET", path, who, params=params)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        pages.append([item["id"] for item in body["items"]])
-        cursors.append(body["next_after"])
-        after = body["next_after"]
-        if after is None or len(pages) > 10:
-            return pages, cursors
-
-
 @pytest.mark.parametrize("path", sorted(LISTINGS))
 async def test_a_holder_pages_through_its_own_rows_and_no_one_else_s(
     api: Caller, sessions: Sessions, path: str
 ) -> None:
     stored = await _stored(sessions, LISTINGS[path])
-    pages, cursors = await _every_page(api, path, HOLDER, limit=2)
+    pages, cursors = await api.pages(path, HOLDER, limit=2)
     expected = _newest_first(stored[HOLDER.tenant])
     assert pages == [expected[0:2], expected[2:4], expected[4:5]]
     assert cursors == [expected[1], expected[3], None]
@@ -164,12 +146,12 @@ async def test_customs_staff_page_through_every_holder_s_rows(
     api: Caller, sessions: Sessions, path: str
 ) -> None:
     stored = await _stored(sessions, LISTINGS[path])
-    pages, cursors = await _every_page(api, path, OFFICER, limit=3)
+    pages, cursors = await api.pages(path, OFFICER, limit=3)
     expected = _newest_first(stored[HOLDER.tenant] + stored[OTHER_HOLDER.tenant])
     assert pages == [expected[0:3], expected[3:6], expected[6:7]]
     assert cursors[-1] is None
     # A page that ends exactly on the last row says so: no empty page after it.
-    exact, _ = await _every_page(api, path, OFFICER, limit=7)
+    exact, _ = await api.pages(path, OFFICER, limit=7)
     assert exact == [expected]
 
 

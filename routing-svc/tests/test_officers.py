@@ -160,15 +160,7 @@ async def test_the_officers_page_through_every_office(api: Caller, sessions: Ses
     for subject, office in registered:
         await register(api, subject, office)
     expected = [subject for _, subject in sorted((o, s) for s, o in registered)]
-    pages: list[list[str]] = []
-    after: str | None = None
-    while len(pages) < 5:
-        params = {"limit": "2"} | ({"after": after} if after else {})
-        listed = (await api.call("GET", "/officers", ADMIN, params=params)).json()
-        pages.append([officer["subject"] for officer in listed["items"]])
-        after = listed["next_after"]
-        if after is None:
-            break
+    pages, _ = await api.pages("/officers", ADMIN, key="subject", limit=2)
     assert pages == [expected[0:2], expected[2:4], expected[4:5]]
     only_03 = await api.call("GET", "/officers", ADMIN, params={"office": "03CE", "limit": "1"})
     following = await api.call(

@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from customs_shared.auth import Principal, Role
+from customs_shared.auth import Role
 from signature_svc.certificates.api import router
 from signature_svc.certificates.models import RegisteredCertificate
 from tests.support.factories import principal
@@ -77,28 +76,12 @@ def _in_order(rows: list[tuple[str, str, datetime, str]]) -> list[str]:
     return [row[3] for row in ordered]
 
 
-async def _every_page(
-    api: Caller, who: Principal, limit: int, **query: str
-) -> tuple[list[list[str]], str | None]:
-    pages: list[list[str]] = []
-    after: str | None = None
-    while len(pages) < 10:
-        params: dict[str, Any] = {"limit": limit, **query} | ({"after": after} if after else {})
-        response = await api.call("GET", "/certificates", who, params=params)
-        assert response.status_code == 200, response.text
-        pages.append([item["id"] for item in response.json()["items"]])
-        after = response.json()["next_after"]
-        if after is None:
-            break
-    return pages, after
-
-
 async def test_customs_staff_page_through_every_certificate(
     sessions: Sessions, api: Caller
 ) -> None:
     expected = _in_order(await _registered(sessions))
-    pages, last = await _every_page(api, OFFICER, limit=4)
-    assert (pages, last) == ([expected[:4], expected[4:]], None)
+    pages, cursors = await api.pages("/certificates", OFFICER, limit=4)
+    assert (pages, cursors[-1]) == ([expected[:4], expected[4:]], None)
 
 
 async def test_an_enterprise_pages_through_its_own_and_one_tax_code_s(
@@ -106,10 +89,10 @@ async def test_an_enterprise_pages_through_its_own_and_one_tax_code_s(
 ) -> None:
     registered = await _registered(sessions)
     own = _in_order([row for row in registered if row[0] == TENANT_A])
-    pages, _ = await _every_page(api, ENTERPRISE_A, limit=2)
+    pages, _ = await api.pages("/certificates", ENTERPRISE_A, limit=2)
     assert pages == [own[:2], own[2:]]
     head_office = _in_order([row for row in registered if row[1] == TENANT_A])
-    pages, _ = await _every_page(api, ENTERPRISE_A, limit=2, tax_code=TENANT_A)
+    pages, _ = await api.pages("/certificates", ENTERPRISE_A, limit=2, tax_code=TENANT_A)
     assert pages == [head_office[:2], head_office[2:]]
 
 

@@ -118,6 +118,23 @@ class Caller:
         headers = self.tokens.headers(who) if who is not None else {}
         return await self.client.request(method, self.prefix + path, headers=headers, **kwargs)
 
+    async def pages(
+        self, path: str, who: Principal, *, key: str = "id", **query: Any
+    ) -> tuple[list[list[Any]], list[Any]]:
+        """Every page of a listing that pages by ``after`` / ``next_after``, from the first
+        to the one whose ``next_after`` is null (ten at most): each page's items' ``key``,
+        and each page's ``next_after``."""
+        pages: list[list[Any]] = []
+        cursors: list[Any] = []
+        while len(pages) < 10 and (not cursors or cursors[-1] is not None):
+            after = {"after": cursors[-1]} if cursors else {}
+            response = await self.call("GET", path, who, params=query | after)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            pages.append([item[key] for item in body["items"]])
+            cursors.append(body["next_after"])
+        return pages, cursors
+
 
 _PARAMETER = re.compile(r"\{(\w+)(:\w+)?\}")
 
