@@ -200,6 +200,32 @@ async def test_a_foreign_key_between_tables_of_the_one_statement_holds_either_wa
         assert list(await session.scalars(text("SELECT id FROM children ORDER BY id"))) == [1]
 
 
+async def test_the_statement_is_the_same_whichever_table_was_queued_first(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A consumer's batches write the same tables in whatever order their events came:
+    one statement text for them all, compiled and prepared once, not one per order."""
+    await _create_parents_and_children(sessions)
+    texts = []
+    for n, parent_first in ((1, True), (2, False)):
+        async with sessions() as session:
+            await session.begin()
+            queued = [(Parent, {"id": n}), (Child, {"id": n, "parent": n})]
+            for model, values in queued if parent_first else reversed(queued):
+                insert_values_at_commit(session, model, [values])
+            with sent_statements(session) as statements:
+                await write_queued(session, at_commit=True)
+                await session.commit()
+            texts.extend(statements)
+    assert len(texts) == 2
+    assert texts[0] == texts[1]
+    async with sessions() as session:
+        assert list(await session.scalars(text("SELECT parent FROM children ORDER BY id"))) == [
+            1,
+            2,
+        ]
+
+
 async def test_a_tables_rows_keep_the_order_they_were_queued_in_whatever_columns_they_name(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -424,7 +450,7 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """Rows of a model given to ``write_changes_at_commit`` and changed in a transaction
-    are written with its queued rows, one ``UPDATE`` for the rows whose same columns
+    are written with its queued rows, one ``UPDATE`` for all of them whatever columns each
     changed, at commit and not by the unit of work after it: each row gets the columns
     that changed (a column another transaction set meanwhile keeps that value) and its
     ``onupdate`` columns, and a row left unchanged is not written."""
@@ -446,7 +472,7 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
             await write_queued(session, at_commit=True)
             await session.commit()
         assert len(statements) == 1
-        assert statements[0].count("UPDATE tallies") == 2  # (count), and (note, data)
+        assert statements[0].count("UPDATE tallies") == 1  # (count) and (note, data) alike
         assert (rows["a"].revised, rows["b"].revised, rows["d"].revised) == (7, 7, 0)
     async with sessions() as session:
         stored = await session.execute(
@@ -475,20 +501,25 @@ async def test_changes_of_loaded_rows_go_in_the_one_statement_and_only_the_colum
     async with sessions() as session:
         assert (await session.get_one(Tally, "a")).data == {"n": 1}
 
-    # The same changes of rows loaded in another order: the same statement text.
+    # The same columns changed, in rows loaded in another order or split otherwise between
+    # the rows: the same statement text, not one per set of columns a row changed.
     texts = []
-    for order in ("ab", "ba"):
+    for order, split in (("ab", True), ("ba", True), ("ab", False)):
         async with sessions() as session:
             await session.begin()
             loaded = {key: await session.get_one(Tally, key) for key in order}
             loaded["a"].count += 1
-            loaded["b"].note = order
+            loaded["b" if split else "a"].note = order
+            loaded["b"].count += 2
             with sent_statements(session) as statements:
                 await write_queued(session, at_commit=True)
                 await session.commit()
             texts.extend(statements)
-    assert len(texts) == 2
-    assert texts[0] == texts[1]
+    assert len(texts) == 3
+    assert texts[0] == texts[1] == texts[2]
+    async with sessions() as session:
+        stored = await session.execute(text("SELECT key, count, note FROM tallies ORDER BY key"))
+        assert [tuple(r) for r in stored][:2] == [("a", 5, "ab"), ("b", 46, "ba")]
 
 
 async def test_a_row_set_to_its_own_values_with_nothing_queued_sends_nothing(

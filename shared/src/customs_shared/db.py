@@ -15,6 +15,7 @@ from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import (
     JSON,
+    Boolean,
     ColumnElement,
     DateTime,
     MetaData,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     any_,
     bindparam,
+    case,
     event,
     func,
     insert,
@@ -296,10 +298,17 @@ _Change = tuple[_Into, dict[str, Any], DeclarativeBase]
 
 def _changes(session: Session) -> list[_Change]:
     """The changes of the loaded rows of the models given to :func:`write_changes_at_commit`
-    (a row whose key changed is left to the unit of work)."""
+    (a row whose key changed is left to the unit of work).
+
+    All of a model's changed rows go in one ``UPDATE`` naming every column any of them
+    changed, each row's own changes marked (:func:`_update_by_key`): with an ``UPDATE``
+    per set of columns changed, a consumer's batches of mixed events made a new statement
+    text at every other commit (a hundred after a few hundred commits), each one compiled,
+    prepared by the server, and crowding the driver's cache of prepared statements."""
     if not _CHANGES_AT_COMMIT:
         return []
-    changes: list[_Change] = []
+    changed: list[tuple[type[DeclarativeBase], dict[str, Any], DeclarativeBase]] = []
+    columns: dict[type[DeclarativeBase], set[str]] = {}
     for row in session.dirty:
         model: type[DeclarativeBase] = type(row)
         tracked = _CHANGES_AT_COMMIT.get(model)
@@ -318,15 +327,14 @@ def _changes(session: Session) -> list[_Change]:
         if not values or any(key in values for key in tracked.keys):
             continue
         values |= {key: make() for key, make in tracked.onupdate.items() if key not in values}
-        into = _Into(model, update=_in_table_order(model, frozenset(values)), by_key=True)
+        columns.setdefault(model, set()).update(values)
         values |= {key: now[key] for key in tracked.keys}
-        changes.append((into, values, row))
-    return changes
-
-
-def _update_order(change: _Change) -> tuple[str, tuple[str, ...]]:
-    into = change[0]
-    return cast(Table, into.model.__table__).name, into.update
+        changed.append((model, values, row))
+    into = {
+        model: _Into(model, update=_in_table_order(model, frozenset(names)), by_key=True)
+        for model, names in columns.items()
+    }
+    return [(into[model], values, row) for model, values, row in changed]
 
 
 def _written(changes: list[_Change]) -> None:
@@ -411,10 +419,7 @@ async def _written_by_driver(session: AsyncSession, *, at_commit: bool) -> bool:
         unit_of_work = session.sync_session
         if not at_commit or unit_of_work.new or unit_of_work.dirty or unit_of_work.deleted:
             return False
-    # In an order of their own, after the new rows: the changes of one batch and the next
-    # then share a statement text (and its prepared plan) whenever they change the same
-    # columns, in whatever order the rows were loaded.
-    changes = sorted(_changes(session.sync_session), key=_update_order) if at_commit else []
+    changes = _changes(session.sync_session) if at_commit else []
     queued = _last_of_each_key(
         [_values(row) for row in session.info.get(_AT_COMMIT, ())]
         + [(into, values) for into, values, _row in changes]
@@ -460,9 +465,7 @@ def _shape_and_parameters(
     shape = tuple(
         (
             into,
-            _in_table_order(into.model, frozenset(values[0]))
-            if into.by_key
-            else _columns_with_defaults(into.model, values),
+            _keys_and_update(into) if into.by_key else _columns_with_defaults(into.model, values),
             one_row_values and len(values) == 1,
         )
         for into, values in tables
@@ -472,7 +475,11 @@ def _shape_and_parameters(
         zip(shape, tables, strict=True)
     ):
         table = cast(Table, into.model.__table__)
-        if one_row:
+        if into.by_key:
+            parameters |= _changed_values(
+                table, values, columns, into.update, one_row=one_row, prefix=f"t{n}_"
+            )
+        elif one_row:
             parameters |= _one_row(table, values[0], columns, prefix=f"t{n}_")
         else:
             parameters |= _arrays(table, values, columns, prefix=f"t{n}_")
@@ -488,6 +495,11 @@ def _driver_statement(shape: _Shape, dialect: Dialect) -> tuple[str, tuple[str, 
     names = tuple(compiled.positiontup or ())
     given = {
         f"t{n}_{column}" for n, (_into, columns, _one) in enumerate(shape) for column in columns
+    } | {
+        f"t{n}_{column}{_CHANGED}"
+        for n, (into, _c, _one) in enumerate(shape)
+        for column in into.update
+        if into.by_key
     }
     if not set(names) <= given:
         return None
@@ -534,16 +546,21 @@ def drop_queued_rows(session: Session) -> None:
 def _per_table(
     queued: Iterable[tuple[_Into, dict[str, Any]]],
 ) -> list[tuple[_Into, list[dict[str, Any]]]] | None:
-    """The queued rows by table, in the order queued, each table's rows naming the same
+    """The queued rows by table, each table's rows in the order queued and naming the same
     columns: a column some rows leave out is filled with what its default would give.
-    None when that cannot be done in Python (a default computed by the database)."""
+    None when that cannot be done in Python (a default computed by the database).
+
+    The tables in an order of their own, not the order their first rows were queued in:
+    the one statement's text then depends on which tables a transaction writes, not on
+    which of its events came first (the statement's parts see one snapshot and its foreign
+    keys are checked at its end, so their order changes nothing else)."""
     tables: dict[_Into, list[dict[str, Any]]] = {}
     for into, values in queued:
         tables.setdefault(into, []).append(values)
     for into, table_rows in tables.items():
         columns = set().union(*table_rows)
-        if all(len(given) == len(columns) for given in table_rows):
-            continue
+        if into.by_key or all(len(given) == len(columns) for given in table_rows):
+            continue  # a change names its own columns: the others are marked unchanged
         defaults = _python_defaults(into.model)
         table = cast(Table, into.model.__table__)
         for given in table_rows:
@@ -555,7 +572,14 @@ def _per_table(
                     given[key] = None
                 else:
                     return None
-    return list(tables.items())
+    return sorted(tables.items(), key=_table_order)
+
+
+def _table_order(
+    table: tuple[_Into, list[dict[str, Any]]],
+) -> tuple[str, bool, tuple[str, ...], bool]:
+    into = table[0]
+    return cast(Table, into.model.__table__).name, into.if_absent, into.update, into.by_key
 
 
 def _columns_with_defaults(
@@ -619,36 +643,81 @@ def _one_statement(shape: _Shape) -> Any:
     return statements[-1].add_cte(*others)
 
 
+# Names a column's marks in an UPDATE of changes: whether each row changed it.
+_CHANGED = "__changed"
+
+
 def _update_by_key(into: _Into, columns: Sequence[str], *, one_row: bool, prefix: str) -> Any:
-    """``UPDATE`` of rows found by their key, their ``update`` columns set from
-    :func:`_written_values`."""
+    """``UPDATE`` of rows found by their key: each of the ``update`` columns set from
+    :func:`_written_values` in the rows that changed it (its mark), kept in the others,
+    so that a column a row did not change keeps whatever another transaction wrote."""
     table = cast(Table, into.model.__table__)
-    given = _written_values(table, columns, one_row=one_row, prefix=prefix)
+    marks = [column + _CHANGED for column in into.update]
+    if set(marks) & set(table.c.keys()):
+        raise TypeError(f"{table.name}: a column named like a mark ({_CHANGED})")
+    given = _written_values(table, columns, one_row=one_row, prefix=prefix, marks=marks)
     keys = [column.key for column in table.primary_key.columns]
     return (
         update(table)
         .where(*(table.c[key] == given[key] for key in keys))
-        .values({c: given[c] for c in into.update})
+        .values({c: case((given[c + _CHANGED], given[c]), else_=table.c[c]) for c in into.update})
     )
 
 
+@functools.cache
+def _keys_and_update(into: _Into) -> tuple[str, ...]:
+    keys = {column.key for column in inspect(into.model).primary_key}
+    return _in_table_order(into.model, frozenset(into.update) | keys)
+
+
+def _changed_values(
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    update: Sequence[str],
+    *,
+    one_row: bool,
+    prefix: str,
+) -> dict[str, Any]:
+    """The parameters of :func:`_update_by_key`: each column's values (None where a row did
+    not change it) and each ``update`` column's marks."""
+    converters = _bind_converters(table)
+    parameters: dict[str, Any] = {}
+    for c in columns:
+        convert = converters.get(c)
+        values = [
+            None if c not in row else row[c] if convert is None else convert(row[c]) for row in rows
+        ]
+        parameters[prefix + c] = values[0] if one_row else values
+    for c in update:
+        marks = [c in row for row in rows]
+        parameters[prefix + c + _CHANGED] = marks[0] if one_row else marks
+    return parameters
+
+
 def _written_values(
-    table: Table, columns: Sequence[str], *, one_row: bool, prefix: str
+    table: Table,
+    columns: Sequence[str],
+    *,
+    one_row: bool,
+    prefix: str,
+    marks: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Each of ``columns``' values in a statement writing ``table``: one row's as
     parameters, or many rows' as arrays, unnested (one text whatever their number). The
     driver takes the values as :func:`_one_row` and :func:`_arrays` convert them; a JSON
     value travels as its text (an array parameter would take a JSON list for one more
-    dimension) and is cast back here."""
+    dimension) and is cast back here. ``marks``: booleans given beside the values."""
     json_columns = _json_columns(table)
-    types = {c: Text() if c in json_columns else table.c[c].type for c in columns}
+    types: dict[str, Any] = {c: Text() if c in json_columns else table.c[c].type for c in columns}
+    types |= {mark: Boolean() for mark in marks}
     given: dict[str, Any]
     if one_row:
-        given = {c: bindparam(prefix + c, type_=types[c]) for c in columns}
+        given = {c: bindparam(prefix + c, type_=type_) for c, type_ in types.items()}
     else:
-        arrays = [bindparam(prefix + c, type_=_DriverArray(types[c])) for c in columns]
-        rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-        given = {c: rows.c[c] for c in columns}
+        arrays = [bindparam(prefix + c, type_=_DriverArray(type_)) for c, type_ in types.items()]
+        rows = func.unnest(*arrays).table_valued(*types).render_derived()
+        given = {c: rows.c[c] for c in types}
     return {c: cast_(value, JSON) if c in json_columns else value for c, value in given.items()}
 
 
