@@ -267,14 +267,15 @@ _CHANGES_AT_COMMIT: dict[type[DeclarativeBase], _Tracked] = {}
 def write_changes_at_commit(model: type[DeclarativeBase]) -> None:
     """Changes to loaded rows of ``model`` are written, on asyncpg, in the statement that
     writes the queued rows at commit (:func:`write_queued`): one ``UPDATE … FROM
-    unnest(…)`` for all the rows whose same columns changed, where the unit of work sends
+    unnest(…)`` for all the changed rows of ``model``, where the unit of work sends
     an ``UPDATE`` for each row, a round trip and a statement for the server each: for the
     rows a consumer's batch locks and changes, event by event.
 
-    As the unit of work does, only the columns that changed are written, with the
-    columns' Python ``onupdate`` values. Unlike it, a row gone meanwhile is not reported:
-    only for a table whose rows are not deleted while in use. A model with a version
-    counter, or an ``onupdate`` the database computes, is refused."""
+    As the unit of work does, only the columns each row changed are written (the others
+    keep their value, whoever wrote it), with the columns' Python ``onupdate`` values.
+    Unlike it, a row gone meanwhile is not reported: only for a table whose rows are not
+    deleted while in use. A model with a version counter, or an ``onupdate`` the database
+    computes, is refused."""
     mapper = inspect(model)
     if mapper.version_id_col is not None:
         raise TypeError(f"{model.__name__}: a version counter needs the unit of work")
