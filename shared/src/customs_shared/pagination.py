@@ -21,8 +21,15 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Query
 
 from customs_shared.problems import InvalidCursor
+
+# The ``after`` of a listing paged by row id (as customs_shared.repository's
+# ``page_visible`` pages): the ``next_after`` its previous page answered.
+AfterRow = Annotated[uuid.UUID | None, Query(description="next_after of the previous page.")]
 
 _VERSION = b"customs-cursor-v1"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{43}")

@@ -14,6 +14,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
+from customs_shared.pagination import AfterRow
 from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.applications import review, service
 from ipr_svc.applications.errors import (
@@ -71,9 +72,7 @@ async def list_applications(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        uuid.UUID | None, Query(description="next_after of the previous page.")
-    ] = None,
+    after: AfterRow = None,
 ) -> ApplicationList:
     page = await service.listing(session=session, principal=principal, limit=limit, after=after)
     return ApplicationList(
@@ -133,7 +132,7 @@ async def application_decisions(
 async def renewal_queue(
     principal: Reviewer,
     session: DbSession,
-    after: Annotated[uuid.UUID | None, Query(description="next_after of the last page.")] = None,
+    after: AfterRow = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> IprRenewalQueue:
     rows, next_after = await review.renewal_queue(session=session, after=after, limit=limit)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -8,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 from customs_shared import uploads
 from customs_shared.auth import CUSTOMS_STAFF, RIGHT_HOLDERS_AND_CUSTOMS, Principal, Scope, allow
 from customs_shared.db import DbSession
+from customs_shared.pagination import AfterRow
 from customs_shared.problems import (
     Forbidden,
     InvalidCursor,
@@ -79,9 +79,7 @@ async def list_records(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        uuid.UUID | None, Query(description="next_after of the previous page.")
-    ] = None,
+    after: AfterRow = None,
 ) -> RecordList:
     page = await service.listing(session=session, principal=principal, limit=limit, after=after)
     return RecordList(

@@ -13,6 +13,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
+from customs_shared.pagination import AfterRow
 from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.screening import service
 from ipr_svc.screening.errors import ScreeningNotFound
@@ -49,9 +50,7 @@ async def list_hits(
     principal: HitReader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        uuid.UUID | None, Query(description="next_after of the previous page.")
-    ] = None,
+    after: AfterRow = None,
 ) -> HitList:
     page = await service.hits(session=session, principal=principal, limit=limit, after=after)
     return HitList(items=[HitOut.model_validate(r) for r in page.items], next_after=page.next_after)

@@ -15,6 +15,7 @@ from customs_shared.auth import (
     allow,
 )
 from customs_shared.db import DbSession
+from customs_shared.pagination import AfterRow
 from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from ipr_svc.settings import IprSettings
 from ipr_svc.suspension import service
@@ -66,9 +67,7 @@ async def list_suspensions(
     principal: Reader,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[
-        uuid.UUID | None, Query(description="next_after of the previous page.")
-    ] = None,
+    after: AfterRow = None,
 ) -> SuspensionList:
     page = await service.listing(session=session, principal=principal, limit=limit, after=after)
     return SuspensionList(

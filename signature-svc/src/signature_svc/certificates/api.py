@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from customs_shared.auth import CUSTOMS_STAFF, Principal, Role, Scope, allow
 from customs_shared.db import DbSession
+from customs_shared.pagination import AfterRow
 from customs_shared.problems import Forbidden, InvalidCursor, Unauthorized, problem_responses
 from signature_svc.certificates import service
 from signature_svc.certificates.errors import (
@@ -65,9 +66,7 @@ async def list_certificates(
     session: DbSession,
     tax_code: Annotated[str | None, Query(max_length=14)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    after: Annotated[
-        uuid.UUID | None, Query(description="next_after of the previous page.")
-    ] = None,
+    after: AfterRow = None,
 ) -> CertificateList:
     page = await service.list_(
         session=session, principal=principal, tax_code=tax_code, limit=limit, after=after
