@@ -682,15 +682,13 @@ def _changed_values(
     prefix: str,
 ) -> dict[str, Any]:
     """The parameters of :func:`_update_by_key`: each column's values (None where a row did
-    not change it) and each ``update`` column's marks."""
-    converters = _bind_converters(table)
-    parameters: dict[str, Any] = {}
-    for c in columns:
-        convert = converters.get(c)
-        values = [
-            None if c not in row else row[c] if convert is None else convert(row[c]) for row in rows
-        ]
-        parameters[prefix + c] = values[0] if one_row else values
+    not change it, its mark saying so) and each ``update`` column's marks."""
+    given = [{c: row.get(c) for c in columns} for row in rows]
+    parameters: dict[str, Any] = (
+        _one_row(table, given[0], columns, prefix=prefix)
+        if one_row
+        else _arrays(table, given, columns, prefix=prefix)
+    )
     for c in update:
         marks = [c in row for row in rows]
         parameters[prefix + c + _CHANGED] = marks[0] if one_row else marks
